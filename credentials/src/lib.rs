@@ -1,0 +1,1 @@
+//! Open Badges 3.0 credentials (placeholder; see issue 6).
