@@ -1,0 +1,928 @@
+//! The sync session as a state machine without I/O.
+//!
+//! Both sides run the same machine. Each sends `Hello` with what it holds as soon as the
+//! session starts; from the peer's `Hello` each computes what the peer lacks and streams it in
+//! batches, at most `window` unacknowledged at a time. The receiver verifies a batch, stores it
+//! durably, then acknowledges; the acknowledged vector is the checkpoint the caller persists, so
+//! an interrupted session resumes without resending anything acknowledged. A side that knows
+//! from a previous session what the peer holds may send its first batches together with `Hello`
+//! (optimistically), so syncing one new entry takes one round trip. A side that may have something
+//! the peer lacks ends its sending with `Done`; when both vectors are equal nothing but the two
+//! `Hello`s crosses the link: one round trip.
+//!
+//! The caller feeds received bytes to [`Session::receive`], sends what [`Session::poll_transmit`]
+//! returns, handles [`Session::poll_event`], and closes when [`Session::is_finished`]. Storage is
+//! passed in on each call; the clock is a number the caller supplies.
+
+use crate::chain::{ChainError, FeedItem, verify_run};
+use crate::entry::{Auth, Entry, Origin, vouch_message};
+use crate::frame::{FrameDecoder, FrameError, encode_frame};
+use crate::identity::{NodeId, NodeKey};
+use crate::limits::Limits;
+use crate::message::{
+    Ack, Batch, ErrorCode, ErrorMessage, Hello, Item, Message, PROTOCOL_VERSION, Refusal, Run,
+    Skip, WireAuth, WireEntry,
+};
+use crate::store::{Classified, Fork, LogStore, classify};
+use crate::vector::VersionVector;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Which entries carry their own signature on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignaturePolicy {
+    /// Every entry whose signature the sender holds.
+    EveryEntry,
+    /// Only where needed: the last entry of each stretch of whole entries. One signature covers
+    /// the stretch through the hash chain.
+    Amortized,
+}
+
+/// How a session behaves.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Limits on frames and payloads.
+    pub limits: Limits,
+    /// Target size of one batch, in payload bytes.
+    pub batch_bytes: usize,
+    /// Most entries in one batch.
+    pub batch_entries: usize,
+    /// Most unacknowledged batches in flight.
+    pub window: usize,
+    /// Which entries carry their own signature when sent.
+    pub signatures: SignaturePolicy,
+    /// The node whose vouches this side accepts (a site's hub), if any.
+    pub trusted_relay: Option<NodeId>,
+    /// This side's key, if it may vouch for entries it relays without holding their signature.
+    pub vouch_key: Option<NodeKey>,
+    /// Whether this side stores elided ranges (a partial replica) or needs everything whole.
+    pub accept_elided: bool,
+    /// What the peer was acknowledged to hold at the end of the last session, if known: this
+    /// side then sends what the peer lacks right away instead of waiting for its `Hello`.
+    pub known_peer: Option<VersionVector>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            limits: Limits::default(),
+            batch_bytes: 256 * 1024,
+            batch_entries: 2048,
+            window: 4,
+            signatures: SignaturePolicy::Amortized,
+            trusted_relay: None,
+            vouch_key: None,
+            accept_elided: true,
+            known_peer: None,
+        }
+    }
+}
+
+/// Decides what a peer may receive (partial replication). The default sends everything.
+pub trait Scope {
+    /// Whether to send this origin's feed at all.
+    fn send_origin(&self, _origin: &Origin) -> bool {
+        true
+    }
+    /// Whether the peer may see this entry whole; otherwise it is sent elided.
+    fn visible(&self, _entry: &Entry) -> bool {
+        true
+    }
+}
+
+/// A scope that sends everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Everything;
+impl Scope for Everything {}
+
+/// Something the caller should know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The peer introduced itself. The caller must check `node` against the transport identity.
+    PeerHello {
+        /// The peer's node id.
+        node: NodeId,
+        /// What the peer holds.
+        vector: VersionVector,
+        /// The peer's wall clock when it started.
+        clock_ms: u64,
+        /// Origins the peer froze after forks.
+        frozen: Vec<Origin>,
+    },
+    /// Entries from the peer were verified and stored.
+    Stored {
+        /// The feed.
+        origin: Origin,
+        /// First stored sequence number.
+        first_seq: u64,
+        /// Last stored sequence number.
+        last_seq: u64,
+        /// Whole entries among them (the rest were elided).
+        entries: u64,
+    },
+    /// Entries from the peer were already held.
+    Duplicate {
+        /// The feed.
+        origin: Origin,
+    },
+    /// This side refused a run from the peer (not an error).
+    Refused {
+        /// The feed.
+        origin: Origin,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// A fork: the origin is now frozen here.
+    Fork(Fork),
+    /// The peer acknowledged holding `seq` of `origin`: persist as the checkpoint.
+    PeerHolds {
+        /// The feed.
+        origin: Origin,
+        /// Highest sequence the peer holds.
+        seq: u64,
+    },
+    /// The peer refused a run this side sent; this side stops sending that origin.
+    PeerRefused {
+        /// The feed.
+        origin: Origin,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// This side cannot send part of a feed (it holds it elided, or lacks signatures for it).
+    CannotSend {
+        /// The feed.
+        origin: Origin,
+        /// The first entry that could not be sent.
+        seq: u64,
+    },
+    /// Both sides are done.
+    Finished,
+}
+
+/// Why a session ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bytes from the peer were not a valid frame or message.
+    #[error("the peer sent malformed data: {0}")]
+    Frame(#[from] FrameError),
+    /// Entries from the peer failed verification.
+    #[error("the peer sent entries that failed verification: {0}")]
+    Chain(#[from] ChainError),
+    /// The peer broke the protocol's rules.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The peer speaks another version.
+    #[error("the peer speaks protocol version {theirs}; this node speaks {ours}")]
+    IncompatibleVersion {
+        /// Ours.
+        ours: u16,
+        /// Theirs.
+        theirs: u16,
+    },
+    /// The peer ended the session.
+    #[error("the peer ended the session ({code:?}): {detail}")]
+    Peer {
+        /// The peer's reason.
+        code: ErrorCode,
+        /// The peer's explanation.
+        detail: String,
+    },
+    /// Local storage failed; nothing from the failed step was acknowledged.
+    #[error("storage failed: {0}")]
+    Store(Box<dyn std::error::Error + Send + Sync>),
+    /// The session already failed.
+    #[error("the session already ended with an error")]
+    Closed,
+}
+
+impl SessionError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SessionError::Frame(_) => ErrorCode::Malformed,
+            SessionError::Chain(_) => ErrorCode::Forged,
+            SessionError::Protocol(_) | SessionError::Closed | SessionError::Peer { .. } => {
+                ErrorCode::Protocol
+            }
+            SessionError::IncompatibleVersion { .. } => ErrorCode::IncompatibleVersion,
+            SessionError::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+fn store_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> SessionError {
+    SessionError::Store(Box::new(e))
+}
+
+/// Counters for reporting and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes handed to `receive`.
+    pub bytes_received: u64,
+    /// Bytes returned by `poll_transmit`.
+    pub bytes_sent: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Whole entries sent.
+    pub entries_sent: u64,
+    /// Whole entries received and stored.
+    pub entries_stored: u64,
+    /// Entries received that were already held.
+    pub entries_duplicate: u64,
+    /// Entry payload bytes sent.
+    pub payload_bytes_sent: u64,
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum State {
+    New,
+    Running,
+    Finished,
+    Failed,
+}
+
+#[derive(Debug)]
+struct Peer {
+    node: NodeId,
+    /// The peer expects `Done` from us: it may lack something we hold.
+    expects_done: bool,
+    /// We expect `Done` from the peer: it may hold something we lack.
+    owes_done: bool,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+}
+
+/// One sync session with one peer.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    me: NodeId,
+    state: State,
+    decoder: FrameDecoder,
+    outbox: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    peer: Option<Peer>,
+    /// What this side holds at the start: it sends up to here.
+    target: VersionVector,
+    frozen: Vec<Origin>,
+    /// Next sequence to send per origin.
+    next: BTreeMap<Origin, u64>,
+    /// Acks for batches up to this id predate a resend decision and must not trigger another.
+    resend_barrier: BTreeMap<Origin, u64>,
+    stopped: BTreeSet<Origin>,
+    inflight: VecDeque<InFlight>,
+    next_batch: u64,
+    last_received_batch: Option<u64>,
+    done_sent: bool,
+    peer_done: bool,
+    stats: Stats,
+}
+
+impl Session {
+    /// A new session for node `me`.
+    pub fn new(config: SessionConfig, me: NodeId) -> Self {
+        Session {
+            decoder: FrameDecoder::new(config.limits),
+            config,
+            me,
+            state: State::New,
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            peer: None,
+            target: VersionVector::new(),
+            frozen: Vec::new(),
+            next: BTreeMap::new(),
+            resend_barrier: BTreeMap::new(),
+            stopped: BTreeSet::new(),
+            inflight: VecDeque::new(),
+            next_batch: 1,
+            last_received_batch: None,
+            done_sent: false,
+            peer_done: false,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Begin: queue `Hello` (and, with `known_peer`, the first batches). `now_ms` is the wall
+    /// clock, sent for drift reporting only.
+    pub fn start<S: LogStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now_ms: u64,
+    ) -> Result<(), SessionError> {
+        if self.state != State::New {
+            return Err(SessionError::Protocol("session started twice".into()));
+        }
+        self.target = store.vector().map_err(store_err)?;
+        self.frozen = store.frozen().map_err(store_err)?;
+        if let Some(known) = &self.config.known_peer {
+            for (origin, &seq) in self.target.iter() {
+                let have = known.get(origin);
+                if have < seq {
+                    self.next.insert(*origin, have + 1);
+                }
+            }
+        }
+        self.state = State::Running;
+        self.queue(&Message::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            node: self.me,
+            clock_ms: now_ms,
+            vector: self.target.clone(),
+            frozen: self.frozen.clone(),
+        }))
+    }
+
+    /// The peer's node id, once its `Hello` arrived.
+    pub fn peer(&self) -> Option<NodeId> {
+        self.peer.as_ref().map(|p| p.node)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// True when both sides are done and everything queued was handed out.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished && self.outbox.is_empty()
+    }
+
+    /// True when the session ended with an error.
+    pub fn is_failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Handle bytes received from the peer. On error the session fails and queues an `Error`
+    /// message for the peer (send what `poll_transmit` returns, then close).
+    pub fn receive<S: LogStore + ?Sized>(
+        &mut self,
+        bytes: &[u8],
+        store: &mut S,
+    ) -> Result<(), SessionError> {
+        if self.state == State::Failed {
+            return Err(SessionError::Closed);
+        }
+        self.stats.bytes_received += bytes.len() as u64;
+        self.decoder.push(bytes);
+        loop {
+            let msg = match self.decoder.next_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return self.fail(e.into()),
+            };
+            self.stats.messages_received += 1;
+            if let Err(e) = self.handle(msg, store) {
+                return self.fail(e);
+            }
+        }
+        self.check_finished();
+        Ok(())
+    }
+
+    /// The next bytes to send to the peer, if any. Builds batches lazily from `store` within
+    /// the window, filtered by `scope`.
+    pub fn poll_transmit<S: LogStore + ?Sized, F: Scope + ?Sized>(
+        &mut self,
+        store: &S,
+        scope: &F,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
+        if let Some(frame) = self.outbox.pop_front() {
+            self.stats.bytes_sent += frame.len() as u64;
+            return Ok(Some(frame));
+        }
+        if self.state != State::Running {
+            return Ok(None);
+        }
+        let may_send = self.peer.is_some() || self.config.known_peer.is_some();
+        if may_send && self.inflight.len() < self.config.window.max(1) {
+            match self.build_batch(store, scope) {
+                Ok(Some(batch)) => {
+                    self.inflight.push_back(InFlight { id: batch.id });
+                    if let Err(e) = self.queue(&Message::Batch(batch)) {
+                        return self.fail(e).map(|_| None);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return self.fail(e).map(|_| None),
+            }
+        }
+        if let Some(peer) = &self.peer {
+            if !self.done_sent && self.inflight.is_empty() && !self.has_more(scope) {
+                if peer.expects_done {
+                    if let Err(e) = self.queue(&Message::Done) {
+                        return self.fail(e).map(|_| None);
+                    }
+                }
+                self.done_sent = true;
+            }
+        }
+        self.check_finished();
+        match self.outbox.pop_front() {
+            Some(frame) => {
+                self.stats.bytes_sent += frame.len() as u64;
+                Ok(Some(frame))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn queue(&mut self, msg: &Message) -> Result<(), SessionError> {
+        let frame = encode_frame(msg)?;
+        self.stats.messages_sent += 1;
+        self.outbox.push_back(frame);
+        Ok(())
+    }
+
+    fn fail(&mut self, e: SessionError) -> Result<(), SessionError> {
+        if self.state != State::Failed {
+            self.state = State::Failed;
+            if !matches!(e, SessionError::Peer { .. }) {
+                // Best effort: tell the peer why. Encoding an error message cannot fail.
+                self.outbox.clear();
+                if let Ok(frame) = encode_frame(&Message::Error(ErrorMessage {
+                    code: e.code(),
+                    detail: e.to_string(),
+                })) {
+                    self.outbox.push_back(frame);
+                }
+            }
+        }
+        Err(e)
+    }
+
+    fn check_finished(&mut self) {
+        if self.state != State::Running {
+            return;
+        }
+        let Some(peer) = &self.peer else { return };
+        let sending_done = self.done_sent && self.inflight.is_empty();
+        let receiving_done = self.peer_done || !peer.owes_done;
+        if sending_done && receiving_done {
+            self.state = State::Finished;
+            self.events.push_back(Event::Finished);
+        }
+    }
+
+    fn handle<S: LogStore + ?Sized>(
+        &mut self,
+        msg: Message,
+        store: &mut S,
+    ) -> Result<(), SessionError> {
+        if self.state == State::New {
+            return Err(SessionError::Protocol(
+                "message before the session started".into(),
+            ));
+        }
+        match msg {
+            Message::Hello(h) => self.on_hello(h),
+            Message::Batch(b) => self.on_batch(b, store),
+            Message::Ack(a) => self.on_ack(a),
+            Message::Done => {
+                if self.peer.is_none() || self.peer_done {
+                    return Err(SessionError::Protocol("unexpected Done".into()));
+                }
+                self.peer_done = true;
+                Ok(())
+            }
+            Message::Error(e) => Err(SessionError::Peer {
+                code: e.code,
+                detail: e.detail,
+            }),
+        }
+    }
+
+    fn on_hello(&mut self, h: Hello) -> Result<(), SessionError> {
+        if self.peer.is_some() {
+            return Err(SessionError::Protocol("second Hello".into()));
+        }
+        if h.protocol != PROTOCOL_VERSION {
+            return Err(SessionError::IncompatibleVersion {
+                ours: PROTOCOL_VERSION,
+                theirs: h.protocol,
+            });
+        }
+        if h.node == self.me {
+            return Err(SessionError::Protocol(
+                "the peer claims this node's own id".into(),
+            ));
+        }
+        let last_sent = self.next_batch - 1;
+        for (origin, _) in self.target.iter() {
+            let have = h.vector.get(origin);
+            if self.next.get(origin).is_some_and(|&n| n > have + 1) {
+                // The peer holds less than we believed: what we sent optimistically will be
+                // refused as a gap, so resend from what it really holds and ignore those refusals.
+                self.resend_barrier.insert(*origin, last_sent);
+            }
+            // Whatever we planned, the peer's own account of what it holds decides.
+            self.next.insert(*origin, have + 1);
+        }
+        for origin in &h.frozen {
+            self.stopped.insert(*origin);
+        }
+        self.peer = Some(Peer {
+            node: h.node,
+            expects_done: !h.vector.dominates(&self.target),
+            owes_done: !self.target.dominates(&h.vector),
+        });
+        self.events.push_back(Event::PeerHello {
+            node: h.node,
+            vector: h.vector,
+            clock_ms: h.clock_ms,
+            frozen: h.frozen,
+        });
+        Ok(())
+    }
+
+    fn on_batch<S: LogStore + ?Sized>(
+        &mut self,
+        batch: Batch,
+        store: &mut S,
+    ) -> Result<(), SessionError> {
+        let Some(peer) = &self.peer else {
+            return Err(SessionError::Protocol("Batch before Hello".into()));
+        };
+        let sender = peer.node;
+        if self.peer_done {
+            return Err(SessionError::Protocol("Batch after Done".into()));
+        }
+        if self
+            .last_received_batch
+            .is_some_and(|last| batch.id <= last)
+        {
+            return Err(SessionError::Protocol("batch ids must increase".into()));
+        }
+        self.last_received_batch = Some(batch.id);
+        let mut seen = BTreeSet::new();
+        if !batch.runs.iter().all(|r| seen.insert(r.origin)) {
+            return Err(SessionError::Protocol(
+                "two runs for one origin in a batch".into(),
+            ));
+        }
+        // Verify everything before storing anything: a forged run rejects the whole batch.
+        let mut verified = Vec::with_capacity(batch.runs.len());
+        for run in batch.runs {
+            let has_skip = run.items.iter().any(|i| matches!(i, Item::Skip(_)));
+            let origin = run.origin;
+            let v = verify_run(run, sender, self.config.trusted_relay, &self.config.limits)?;
+            verified.push((origin, has_skip, v));
+        }
+        let mut appends = Vec::new();
+        let mut refused = Vec::new();
+        let mut forks = Vec::new();
+        let mut origins = Vec::new();
+        for (origin, has_skip, run) in verified {
+            origins.push(origin);
+            if has_skip && !self.config.accept_elided {
+                refused.push((origin, Refusal::ElidedNotAccepted));
+                continue;
+            }
+            match classify(store, run, &self.frozen).map_err(store_err)? {
+                Classified::Append(run) => appends.push(run),
+                Classified::Duplicate => {
+                    self.events.push_back(Event::Duplicate { origin });
+                }
+                Classified::Gap { .. } => refused.push((origin, Refusal::Gap)),
+                Classified::Frozen => refused.push((origin, Refusal::Frozen)),
+                Classified::Fork(f) => {
+                    refused.push((origin, Refusal::Fork));
+                    forks.push(f);
+                }
+            }
+        }
+        if !appends.is_empty() {
+            store.append(&appends).map_err(store_err)?;
+        }
+        for f in forks {
+            store.freeze(&f).map_err(store_err)?;
+            self.frozen.push(f.origin);
+            self.events.push_back(Event::Fork(f));
+        }
+        for run in &appends {
+            let entries = run
+                .items
+                .iter()
+                .filter(|i| matches!(i, FeedItem::Entry(_)))
+                .count() as u64;
+            self.stats.entries_stored += entries;
+            self.events.push_back(Event::Stored {
+                origin: run.origin,
+                first_seq: run.first_seq(),
+                last_seq: run.last_seq(),
+                entries,
+            });
+        }
+        for (origin, refusal) in &refused {
+            self.events.push_back(Event::Refused {
+                origin: *origin,
+                refusal: *refusal,
+            });
+        }
+        let mut held = Vec::with_capacity(origins.len());
+        for origin in origins {
+            let seq = store.tip(&origin).map_err(store_err)?.map_or(0, |t| t.seq);
+            held.push((origin, seq));
+        }
+        self.queue(&Message::Ack(Ack {
+            batch: batch.id,
+            held,
+            refused,
+        }))
+    }
+
+    fn on_ack(&mut self, ack: Ack) -> Result<(), SessionError> {
+        let Some(front) = self.inflight.front() else {
+            return Err(SessionError::Protocol("Ack for nothing in flight".into()));
+        };
+        if front.id != ack.batch {
+            return Err(SessionError::Protocol("Ack out of order".into()));
+        }
+        self.inflight.pop_front();
+        for (origin, seq) in &ack.held {
+            self.events.push_back(Event::PeerHolds {
+                origin: *origin,
+                seq: *seq,
+            });
+        }
+        for (origin, refusal) in ack.refused {
+            self.events
+                .push_back(Event::PeerRefused { origin, refusal });
+            match refusal {
+                Refusal::Gap => {
+                    let barrier = self.resend_barrier.get(&origin).copied().unwrap_or(0);
+                    if ack.batch > barrier {
+                        let held = ack
+                            .held
+                            .iter()
+                            .find(|(o, _)| *o == origin)
+                            .map_or(0, |h| h.1);
+                        self.next.insert(origin, held + 1);
+                        self.resend_barrier.insert(origin, self.next_batch - 1);
+                    }
+                }
+                Refusal::Frozen | Refusal::Fork | Refusal::ElidedNotAccepted => {
+                    self.stopped.insert(origin);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn has_more<F: Scope + ?Sized>(&self, scope: &F) -> bool {
+        self.target.iter().any(|(origin, &seq)| {
+            !self.stopped.contains(origin)
+                && scope.send_origin(origin)
+                && self.next.get(origin).is_some_and(|&n| n <= seq)
+        })
+    }
+
+    fn build_batch<S: LogStore + ?Sized, F: Scope + ?Sized>(
+        &mut self,
+        store: &S,
+        scope: &F,
+    ) -> Result<Option<Batch>, SessionError> {
+        let mut runs = Vec::new();
+        let mut bytes = 0usize;
+        let mut entries = 0usize;
+        let origins: Vec<(Origin, u64)> = self.target.iter().map(|(o, s)| (*o, *s)).collect();
+        for (origin, target) in origins {
+            if bytes >= self.config.batch_bytes || entries >= self.config.batch_entries {
+                break;
+            }
+            if self.stopped.contains(&origin) || !scope.send_origin(&origin) {
+                continue;
+            }
+            let Some(&from) = self.next.get(&origin) else {
+                continue;
+            };
+            if from > target {
+                continue;
+            }
+            let budget = Budget {
+                bytes: self.config.batch_bytes - bytes,
+                entries: self.config.batch_entries - entries,
+                hard_bytes: self.config.limits.max_frame / 2,
+            };
+            match self.build_run(store, scope, origin, from, target, budget)? {
+                Some(built) => {
+                    self.next.insert(origin, built.last_seq + 1);
+                    bytes += built.bytes;
+                    entries += built.entries;
+                    self.stats.entries_sent += built.entries as u64;
+                    self.stats.payload_bytes_sent += built.payload_bytes as u64;
+                    runs.push(built.run);
+                }
+                None => {
+                    self.stopped.insert(origin);
+                    self.events
+                        .push_back(Event::CannotSend { origin, seq: from });
+                }
+            }
+        }
+        if runs.is_empty() {
+            return Ok(None);
+        }
+        let id = self.next_batch;
+        self.next_batch += 1;
+        Ok(Some(Batch { id, runs }))
+    }
+
+    fn can_authenticate(&self, auth: Option<&Auth>) -> bool {
+        match auth {
+            Some(Auth::Origin(_)) => true,
+            _ => self.config.vouch_key.is_some(),
+        }
+    }
+
+    fn wire_auth(&self, cand: &Candidate) -> Option<WireAuth> {
+        match (&cand.auth, &self.config.vouch_key) {
+            (Some(Auth::Origin(sig)), _) => Some(WireAuth::Origin(*sig)),
+            (_, Some(key)) => Some(WireAuth::Vouch(key.sign(&vouch_message(&cand.hash)))),
+            _ => None,
+        }
+    }
+
+    fn build_run<S: LogStore + ?Sized, F: Scope + ?Sized>(
+        &self,
+        store: &S,
+        scope: &F,
+        origin: Origin,
+        from: u64,
+        target: u64,
+        budget: Budget,
+    ) -> Result<Option<BuiltRun>, SessionError> {
+        let prev = if from == 1 {
+            Some(crate::hash::Hash32::ZERO)
+        } else {
+            store.hash_at(&origin, from - 1).map_err(store_err)?
+        };
+        let Some(prev) = prev else {
+            // The entry before `from` is inside a range this node holds elided.
+            return Ok(None);
+        };
+        let mut cands: Vec<Candidate> = Vec::new();
+        let mut bytes = 0usize;
+        let mut entries = 0usize;
+        let mut seq = from;
+        'read: while seq <= target {
+            let chunk = store.read(&origin, seq, 256).map_err(store_err)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for item in chunk {
+                if item.first_seq() != seq || seq > target {
+                    break 'read;
+                }
+                let FeedItem::Entry(se) = item else {
+                    // Held elided: cannot be sent whole or re-elided with a valid hash chain
+                    // start; stop here.
+                    break 'read;
+                };
+                let visible = scope.visible(&se.entry);
+                let last = cands.last_mut();
+                match (visible, last) {
+                    (false, Some(c)) if c.skip.is_some() => {
+                        let skip = c.skip.as_mut().expect("checked is_some");
+                        skip.count += 1;
+                        skip.last_prev = se.entry.prev;
+                        skip.last_hlc = se.entry.hlc;
+                        skip.last_body_hash = se.entry.body.hash();
+                        c.hash = se.hash;
+                        c.auth = se.auth;
+                        c.last_seq = se.entry.seq;
+                        bytes += 8;
+                    }
+                    (false, _) => {
+                        cands.push(Candidate {
+                            entry: None,
+                            skip: Some(Skip {
+                                count: 1,
+                                last_prev: se.entry.prev,
+                                last_hlc: se.entry.hlc,
+                                last_body_hash: se.entry.body.hash(),
+                                auth: None,
+                            }),
+                            hash: se.hash,
+                            auth: se.auth,
+                            last_seq: se.entry.seq,
+                        });
+                        bytes += 48;
+                    }
+                    (true, _) => {
+                        bytes += se.entry.body.data.len() + 64;
+                        entries += 1;
+                        cands.push(Candidate {
+                            hash: se.hash,
+                            auth: se.auth,
+                            last_seq: se.entry.seq,
+                            entry: Some(WireEntry {
+                                hlc: se.entry.hlc,
+                                body: se.entry.body,
+                                auth: None,
+                            }),
+                            skip: None,
+                        });
+                    }
+                }
+                seq += 1;
+                let full = bytes >= budget.bytes || entries >= budget.entries;
+                let ends_well = cands
+                    .last()
+                    .is_some_and(|c| self.can_authenticate(c.auth.as_ref()));
+                if (full && ends_well) || bytes >= budget.hard_bytes {
+                    break 'read;
+                }
+            }
+        }
+        // Cut at the last position the run can end authenticated; a whole entry right before
+        // an elided range must itself be authenticated, or the run cannot extend past it.
+        let mut end = None;
+        for i in 0..cands.len() {
+            if cands[i].skip.is_some() && i > 0 {
+                let before = &cands[i - 1];
+                if before.entry.is_some() && !self.can_authenticate(before.auth.as_ref()) {
+                    break;
+                }
+            }
+            if self.can_authenticate(cands[i].auth.as_ref()) {
+                end = Some(i);
+            }
+        }
+        let Some(end) = end else { return Ok(None) };
+        cands.truncate(end + 1);
+        let mut items = Vec::with_capacity(cands.len());
+        let mut built_entries = 0;
+        let mut payload_bytes = 0;
+        let mut size = 0;
+        for i in 0..cands.len() {
+            let needs = i == end
+                || (cands[i].entry.is_some() && cands.get(i + 1).is_some_and(|c| c.skip.is_some()));
+            let auth = if needs {
+                self.wire_auth(&cands[i])
+            } else if self.config.signatures == SignaturePolicy::EveryEntry {
+                match cands[i].auth {
+                    Some(Auth::Origin(sig)) => Some(WireAuth::Origin(sig)),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let c = &mut cands[i];
+            if let Some(mut e) = c.entry.take() {
+                e.auth = auth;
+                built_entries += 1;
+                payload_bytes += e.body.data.len();
+                size += e.body.data.len() + 64;
+                items.push(Item::Entry(e));
+            } else if let Some(mut s) = c.skip.take() {
+                s.auth = auth;
+                size += 48;
+                items.push(Item::Skip(s));
+            }
+        }
+        let last_seq = cands[end].last_seq;
+        Ok(Some(BuiltRun {
+            run: Run {
+                origin,
+                first_seq: from,
+                prev,
+                items,
+            },
+            last_seq,
+            bytes: size,
+            entries: built_entries,
+            payload_bytes,
+        }))
+    }
+}
+
+struct Budget {
+    bytes: usize,
+    entries: usize,
+    hard_bytes: usize,
+}
+
+struct Candidate {
+    entry: Option<WireEntry>,
+    skip: Option<Skip>,
+    hash: crate::hash::Hash32,
+    auth: Option<Auth>,
+    last_seq: u64,
+}
+
+struct BuiltRun {
+    run: Run,
+    last_seq: u64,
+    bytes: usize,
+    entries: usize,
+    payload_bytes: usize,
+}
