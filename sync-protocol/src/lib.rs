@@ -62,5 +62,5 @@ pub use message::{Message, PROTOCOL_VERSION, Refusal};
 pub use session::{
     Event, Everything, Scope, Session, SessionConfig, SessionError, SignaturePolicy, Stats,
 };
-pub use store::{Classified, Fork, LogStore, MemoryStore, Tip};
+pub use store::{Classified, Fork, LogStore, MemoryStore, Tip, classify};
 pub use vector::VersionVector;

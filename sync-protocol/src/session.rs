@@ -119,10 +119,14 @@ pub enum Event {
         /// Whole entries among them (the rest were elided).
         entries: u64,
     },
-    /// Entries from the peer were already held.
+    /// Entries from the peer were already held (resent after a lost acknowledgement).
     Duplicate {
         /// The feed.
         origin: Origin,
+        /// First resent sequence number.
+        first_seq: u64,
+        /// Last resent sequence number.
+        last_seq: u64,
     },
     /// This side refused a run from the peer (not an error).
     Refused {
@@ -272,12 +276,15 @@ pub struct Session {
     next: BTreeMap<Origin, u64>,
     /// Acks for batches up to this id predate a resend decision and must not trigger another.
     resend_barrier: BTreeMap<Origin, u64>,
+    /// First sequence sent per origin in this session.
+    sent_from: BTreeMap<Origin, u64>,
     stopped: BTreeSet<Origin>,
     inflight: VecDeque<InFlight>,
     next_batch: u64,
     last_received_batch: Option<u64>,
     done_sent: bool,
     peer_done: bool,
+    peer_holds: VersionVector,
     stats: Stats,
 }
 
@@ -296,12 +303,14 @@ impl Session {
             frozen: Vec::new(),
             next: BTreeMap::new(),
             resend_barrier: BTreeMap::new(),
+            sent_from: BTreeMap::new(),
             stopped: BTreeSet::new(),
             inflight: VecDeque::new(),
             next_batch: 1,
             last_received_batch: None,
             done_sent: false,
             peer_done: false,
+            peer_holds: VersionVector::new(),
             stats: Stats::default(),
         }
     }
@@ -339,6 +348,12 @@ impl Session {
     /// The peer's node id, once its `Hello` arrived.
     pub fn peer(&self) -> Option<NodeId> {
         self.peer.as_ref().map(|p| p.node)
+    }
+
+    /// What the peer is known to hold: its `Hello` vector, raised by its acknowledgements. This
+    /// is the checkpoint to persist and pass as `known_peer` next time.
+    pub fn peer_holds(&self) -> &VersionVector {
+        &self.peer_holds
     }
 
     /// Counters so far.
@@ -515,20 +530,29 @@ impl Session {
                 "the peer claims this node's own id".into(),
             ));
         }
+        // The peer's Hello was sent before it saw anything from us, so it does not reflect
+        // batches we sent optimistically. Those continue where they started at or before the
+        // first entry the peer lacks; where they started beyond it they will be refused as a
+        // gap, so resend from what the peer holds and ignore the refusals they cause.
         let last_sent = self.next_batch - 1;
         for (origin, _) in self.target.iter() {
             let have = h.vector.get(origin);
-            if self.next.get(origin).is_some_and(|&n| n > have + 1) {
-                // The peer holds less than we believed: what we sent optimistically will be
-                // refused as a gap, so resend from what it really holds and ignore those refusals.
-                self.resend_barrier.insert(*origin, last_sent);
-            }
-            // Whatever we planned, the peer's own account of what it holds decides.
-            self.next.insert(*origin, have + 1);
+            let next = match self.sent_from.get(origin) {
+                Some(&first) if first <= have + 1 => {
+                    self.next.get(origin).map_or(have + 1, |&n| n.max(have + 1))
+                }
+                Some(_) => {
+                    self.resend_barrier.insert(*origin, last_sent);
+                    have + 1
+                }
+                None => have + 1,
+            };
+            self.next.insert(*origin, next);
         }
         for origin in &h.frozen {
             self.stopped.insert(*origin);
         }
+        self.peer_holds = h.vector.clone();
         self.peer = Some(Peer {
             node: h.node,
             expects_done: !h.vector.dominates(&self.target),
@@ -586,10 +610,24 @@ impl Session {
                 refused.push((origin, Refusal::ElidedNotAccepted));
                 continue;
             }
+            let (first_seq, last_seq) = (run.first_seq(), run.last_seq());
             match classify(store, run, &self.frozen).map_err(store_err)? {
-                Classified::Append(run) => appends.push(run),
+                Classified::Append(run) => {
+                    if run.first_seq() > first_seq {
+                        self.events.push_back(Event::Duplicate {
+                            origin,
+                            first_seq,
+                            last_seq: run.first_seq() - 1,
+                        });
+                    }
+                    appends.push(run);
+                }
                 Classified::Duplicate => {
-                    self.events.push_back(Event::Duplicate { origin });
+                    self.events.push_back(Event::Duplicate {
+                        origin,
+                        first_seq,
+                        last_seq,
+                    });
                 }
                 Classified::Gap { .. } => refused.push((origin, Refusal::Gap)),
                 Classified::Frozen => refused.push((origin, Refusal::Frozen)),
@@ -648,6 +686,7 @@ impl Session {
         }
         self.inflight.pop_front();
         for (origin, seq) in &ack.held {
+            self.peer_holds.raise(*origin, *seq);
             self.events.push_back(Event::PeerHolds {
                 origin: *origin,
                 seq: *seq,
@@ -714,6 +753,7 @@ impl Session {
             };
             match self.build_run(store, scope, origin, from, target, budget)? {
                 Some(built) => {
+                    self.sent_from.entry(origin).or_insert(from);
                     self.next.insert(origin, built.last_seq + 1);
                     bytes += built.bytes;
                     entries += built.entries;

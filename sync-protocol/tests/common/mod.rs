@@ -251,10 +251,13 @@ pub fn run_session<FA: Scope, FB: Scope>(
 }
 
 fn record_checkpoints(r: &mut Replica, peer: NodeId, events: &[Event]) {
+    // The same rule as `Session::peer_holds`: the peer's Hello, raised by its acknowledgements.
     let known = r.known.entry(peer).or_default();
     for e in events {
-        if let Event::PeerHolds { origin, seq } = e {
-            known.set(*origin, *seq);
+        match e {
+            Event::PeerHello { vector, .. } => *known = vector.clone(),
+            Event::PeerHolds { origin, seq } => known.raise(*origin, *seq),
+            _ => {}
         }
     }
 }
