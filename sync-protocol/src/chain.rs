@@ -265,13 +265,13 @@ fn check_auth(
     hash: &Hash32,
     relay: Option<NodeId>,
 ) -> Result<(), ChainError> {
-    if let Auth::Vouch { by, .. } = auth {
-        if Some(*by) != relay {
-            return Err(ChainError::UntrustedVouch {
-                origin: *origin,
-                seq,
-            });
-        }
+    if let Auth::Vouch { by, .. } = auth
+        && Some(*by) != relay
+    {
+        return Err(ChainError::UntrustedVouch {
+            origin: *origin,
+            seq,
+        });
     }
     auth.verify(origin, hash)
         .map_err(|_| ChainError::BadSignature {

@@ -430,15 +430,17 @@ impl Session {
                 Err(e) => return self.fail(e).map(|_| None),
             }
         }
-        if let Some(peer) = &self.peer {
-            if !self.done_sent && self.inflight.is_empty() && !self.has_more(scope) {
-                if peer.expects_done {
-                    if let Err(e) = self.queue(&Message::Done) {
-                        return self.fail(e).map(|_| None);
-                    }
-                }
-                self.done_sent = true;
+        if let Some(peer) = &self.peer
+            && !self.done_sent
+            && self.inflight.is_empty()
+            && !self.has_more(scope)
+        {
+            if peer.expects_done
+                && let Err(e) = self.queue(&Message::Done)
+            {
+                return self.fail(e).map(|_| None);
             }
+            self.done_sent = true;
         }
         self.check_finished();
         match self.outbox.pop_front() {

@@ -7,15 +7,6 @@ use cairn_sync_protocol::message::{Batch, Hello, Item, Run, WireAuth, WireEntry}
 use cairn_sync_protocol::*;
 use common::*;
 
-fn body(doc: u8, data: &[u8]) -> Body {
-    Body {
-        doc: DocId([doc; 16]),
-        user: UserId([1; 16]),
-        kind: BodyKind::Change,
-        data: data.to_vec(),
-    }
-}
-
 /// A run of `entries` as the origin would send it, each signed.
 fn run_of(entries: &[StoredEntry]) -> Run {
     Run {

@@ -125,17 +125,17 @@ proptest! {
         let hub_vector = nodes[0].store.vector().unwrap();
         prop_assert_eq!(nodes[0].store.whole_entries().len(), written.len());
         let hub_id = nodes[0].id();
-        for site in 1..=sites {
+        for (site, node) in nodes.iter().enumerate().skip(1) {
             let expected: BTreeSet<(Origin, u64, Hash32)> = written
                 .iter()
                 .filter(|(author, e)| *author == site || home(e.entry.body.doc.0[0], sites).is_none_or(|h| h == site))
                 .map(|(_, e)| (e.entry.origin, e.entry.seq, e.hash))
                 .collect();
-            let held: BTreeSet<_> = nodes[site].store.whole_entries().into_iter().collect();
+            let held: BTreeSet<_> = node.store.whole_entries().into_iter().collect();
             prop_assert_eq!(&held, &expected, "site {} holds the wrong whole entries", site);
-            prop_assert_eq!(nodes[site].store.vector().unwrap(), hub_vector.clone());
-            prop_assert!(nodes[site].store.append_counts().values().all(|&c| c == 1));
-            for (origin, items) in nodes[site].store.feeds() {
+            prop_assert_eq!(node.store.vector().unwrap(), hub_vector.clone());
+            prop_assert!(node.store.append_counts().values().all(|&c| c == 1));
+            for (origin, items) in node.store.feeds() {
                 let mut check = FeedChecker::new(origin, Some(hub_id));
                 for item in &items {
                     check.push(item).map_err(|e| TestCaseError::fail(format!("site {site}: {e}")))?;

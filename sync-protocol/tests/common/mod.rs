@@ -121,13 +121,13 @@ fn deliver(
                     rest.len()
                 };
                 let (piece, tail) = rest.split_at(n);
-                if let Some(limit) = faults.cut_after {
-                    if *delivered + piece.len() > limit {
-                        let keep = limit.saturating_sub(*delivered);
-                        out.push(piece[..keep].to_vec());
-                        *delivered = limit;
-                        return (out, true);
-                    }
+                if let Some(limit) = faults.cut_after
+                    && *delivered + piece.len() > limit
+                {
+                    let keep = limit.saturating_sub(*delivered);
+                    out.push(piece[..keep].to_vec());
+                    *delivered = limit;
+                    return (out, true);
                 }
                 *delivered += piece.len();
                 out.push(piece.to_vec());
