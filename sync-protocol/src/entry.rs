@@ -71,6 +71,9 @@ pub enum BodyKind {
     Change,
     /// A control record (site admitted, site revoked, learner transferred...) for the document.
     Control,
+    /// One chunk of an evidence file attached to the document. Files travel as entries so they
+    /// share the log's signatures, partial replication and resumable acknowledgement.
+    FileChunk,
 }
 
 impl BodyKind {
@@ -78,6 +81,7 @@ impl BodyKind {
         match self {
             BodyKind::Change => 0,
             BodyKind::Control => 1,
+            BodyKind::FileChunk => 2,
         }
     }
 }

@@ -246,6 +246,13 @@ mod tests {
         assert_eq!(s.parse::<NodeId>(), Err(IdentityError::BadCharacter('!')));
     }
 
+    #[test]
+    fn the_documented_blind_spot_is_real() {
+        // Swapping 'A' and '7' leaves the check character unchanged; documented in protocol.md.
+        assert_eq!(luhn32(b"A7BCDEFGHIJKL"), luhn32(b"7ABCDEFGHIJKL"));
+        assert_ne!(luhn32(b"ABBCDEFGHIJKL"), luhn32(b"BABCDEFGHIJKL"));
+    }
+
     proptest! {
         #[test]
         fn round_trips(seed in any::<u64>()) {
@@ -270,6 +277,8 @@ mod tests {
             let mut chars: Vec<u8> = id.to_string().bytes().filter(|&c| c != b'-').collect();
             let i = group * 14 + at;
             prop_assume!(chars[i] != chars[i + 1]);
+            // Luhn mod 32's one blind spot: swapping code points 0 and 31 ('A' and '7').
+            prop_assume!(!matches!((chars[i], chars[i + 1]), (b'A', b'7') | (b'7', b'A')));
             chars.swap(i, i + 1);
             let typo = String::from_utf8(chars).unwrap();
             prop_assert!(typo.parse::<NodeId>().is_err());
