@@ -1,0 +1,141 @@
+//! Errors as people see them, and the exit status each maps to (product.md: 0 success, 2 usage
+//! error, 3 input refused, 4 storage or I/O failure, 5 peer unreachable).
+
+use std::fmt;
+
+/// A failure, classified by what the person should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command was used wrongly (missing or contradictory arguments).
+    #[error("{0}")]
+    Usage(String),
+    /// Input was refused: invalid, forged, or not allowed for this person. Nothing was stored.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// Storage or the file system failed. Nothing reported as done was lost.
+    #[error("{0}")]
+    Storage(String),
+    /// The peer could not be reached.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// Why input was refused.
+#[derive(Debug)]
+pub struct Refusal {
+    /// A stable machine-readable kind, for `--json` output and tests.
+    pub kind: RefusalKind,
+    /// What happened, in plain words.
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Kinds of refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalKind {
+    /// Malformed or out-of-range input.
+    Invalid,
+    /// No such learner, achievement, enrollment...
+    NotFound,
+    /// The acting person lacks the role, or signed in wrongly.
+    Unauthorized,
+    /// A rule of the credential lifecycle (assess before submit, no award without proficiency...).
+    Rule,
+    /// Something already exists.
+    Duplicate,
+    /// A signature or a chain failed verification.
+    Forged,
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::Refused(_) => 3,
+            Error::Storage(_) => 4,
+            Error::Unreachable(_) => 5,
+        }
+    }
+
+    /// A short machine-readable name of the error kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Refused(r) => match r.kind {
+                RefusalKind::Invalid => "invalid",
+                RefusalKind::NotFound => "not-found",
+                RefusalKind::Unauthorized => "unauthorized",
+                RefusalKind::Rule => "rule",
+                RefusalKind::Duplicate => "duplicate",
+                RefusalKind::Forged => "forged",
+            },
+            Error::Storage(_) => "storage",
+            Error::Unreachable(_) => "unreachable",
+        }
+    }
+
+    /// Refused: invalid input.
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::Invalid, message)
+    }
+
+    /// Refused: not found.
+    pub fn not_found(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::NotFound, message)
+    }
+
+    /// Refused: not allowed.
+    pub fn unauthorized(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::Unauthorized, message)
+    }
+
+    /// Refused: a lifecycle rule.
+    pub fn rule(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::Rule, message)
+    }
+
+    /// Refused: already exists.
+    pub fn duplicate(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::Duplicate, message)
+    }
+
+    /// Refused: failed verification.
+    pub fn forged(message: impl Into<String>) -> Error {
+        Error::refused(RefusalKind::Forged, message)
+    }
+
+    /// Refused with a kind.
+    pub fn refused(kind: RefusalKind, message: impl Into<String>) -> Error {
+        Error::Refused(Refusal {
+            kind,
+            message: message.into(),
+        })
+    }
+
+    /// Storage failure with context.
+    pub fn storage(context: &str, e: impl fmt::Display) -> Error {
+        Error::Storage(format!("{context}: {e}"))
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::storage("the store failed", e)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::storage("file system error", e)
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,6 @@
+//! The Cairn node: storage, the domain, transport, bundles and the command line.
+
+pub mod error;
+pub mod index;
+pub mod payload;
+pub mod store;

@@ -1,0 +1,108 @@
+//! Key layout of the single sled tree. One tree keeps every write a single atomic batch.
+//!
+//! | prefix | key | value | kind |
+//! | --- | --- | --- | --- |
+//! | `E` | origin(36) seq(8) | feed item (entry or elided range ending at seq) | log |
+//! | `T` | origin(36) | tip: seq(8) hash(32) | derived |
+//! | `F` | origin(36) | fork evidence (origin frozen) | local |
+//! | `X` | doc(16) origin(36) seq(8) | body kind (1) | derived |
+//! | `S` | doc(16) | automerge snapshot | derived |
+//! | `Q` | doc(16) | changes waiting for their dependencies | derived |
+//! | `C` | file(32) index(4) | origin(36) seq(8) of the chunk entry | derived |
+//! | `I` | index name, key | value | derived (see `index.rs`) |
+//! | `J` | doc(16) | the `I` keys this document produced | derived |
+//! | `R` | node(32) | site record from control entries | derived |
+//! | `L` | name | local state (clock, epoch, peer checkpoints) | local |
+//! | `P` | principal(16) | argon2 hash of a PIN or password | local |
+//!
+//! "derived" keys are rebuilt from `E` by `cairn rebuild`; "local" keys are this node's own state.
+
+use cairn_sync_protocol::{DocId, Origin};
+
+pub const ENTRY: u8 = b'E';
+pub const TIP: u8 = b'T';
+pub const FORK: u8 = b'F';
+pub const DOC_ENTRY: u8 = b'X';
+pub const SNAPSHOT: u8 = b'S';
+pub const PENDING: u8 = b'Q';
+pub const CHUNK: u8 = b'C';
+pub const INDEX: u8 = b'I';
+pub const DOC_INDEX_KEYS: u8 = b'J';
+pub const SITE: u8 = b'R';
+pub const LOCAL: u8 = b'L';
+pub const SECRET: u8 = b'P';
+
+/// Prefixes of everything `rebuild` recomputes.
+pub const DERIVED: &[u8] = &[TIP, DOC_ENTRY, SNAPSHOT, PENDING, CHUNK, INDEX, DOC_INDEX_KEYS, SITE];
+
+pub fn entry(origin: &Origin, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(45);
+    k.push(ENTRY);
+    k.extend_from_slice(&origin.to_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn origin_key(prefix: u8, origin: &Origin) -> Vec<u8> {
+    let mut k = Vec::with_capacity(37);
+    k.push(prefix);
+    k.extend_from_slice(&origin.to_bytes());
+    k
+}
+
+pub fn doc_entry(doc: &DocId, origin: &Origin, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(61);
+    k.push(DOC_ENTRY);
+    k.extend_from_slice(&doc.0);
+    k.extend_from_slice(&origin.to_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn doc_key(prefix: u8, doc: &DocId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(prefix);
+    k.extend_from_slice(&doc.0);
+    k
+}
+
+pub fn chunk(file: &[u8; 32], index: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(37);
+    k.push(CHUNK);
+    k.extend_from_slice(file);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+pub fn local(name: &str) -> Vec<u8> {
+    let mut k = vec![LOCAL];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub fn secret(principal: &[u8; 16]) -> Vec<u8> {
+    let mut k = vec![SECRET];
+    k.extend_from_slice(principal);
+    k
+}
+
+pub fn site(node: &[u8; 32]) -> Vec<u8> {
+    let mut k = vec![SITE];
+    k.extend_from_slice(node);
+    k
+}
+
+/// Parse origin(36) from bytes.
+pub fn parse_origin(b: &[u8]) -> Option<Origin> {
+    let node: [u8; 32] = b.get(..32)?.try_into().ok()?;
+    let epoch = u32::from_be_bytes(b.get(32..36)?.try_into().ok()?);
+    Some(Origin {
+        node: cairn_sync_protocol::NodeId(node),
+        epoch,
+    })
+}
+
+/// Parse a big-endian u64 from 8 bytes.
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
+}

@@ -1,0 +1,204 @@
+//! `cairn check` (verify the whole log) and `cairn rebuild` (recompute derived state from it).
+
+use super::derive::derive;
+use super::{Store, decode_item, decode_tip, encode_tip, keys};
+use crate::error::Result;
+use automerge::Automerge;
+use cairn_sync_protocol::{FeedChecker, FeedItem, NodeId, Origin, StoredEntry, Tip};
+use serde::Serialize;
+
+/// What `check` found.
+#[derive(Debug, Default, Serialize)]
+pub struct CheckReport {
+    /// Feeds checked.
+    pub feeds: u64,
+    /// Whole entries checked.
+    pub entries: u64,
+    /// Elided ranges checked.
+    pub elided_ranges: u64,
+    /// Documents whose snapshot loaded.
+    pub documents: u64,
+    /// Every problem found, in plain words. Empty means the store is sound.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What `rebuild` did.
+#[derive(Debug, Default, Serialize)]
+pub struct RebuildReport {
+    /// Feeds replayed.
+    pub feeds: u64,
+    /// Whole entries replayed.
+    pub entries: u64,
+    /// Documents rebuilt.
+    pub documents: u64,
+}
+
+/// Walk the `E` keys feed by feed, calling `each` for every item of every feed in order.
+fn for_each_feed(
+    store: &Store,
+    mut each: impl FnMut(Origin, Option<FeedItem>) -> Result<()>,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for kv in store.tree.scan_prefix([keys::ENTRY]) {
+        let (k, v) = kv?;
+        let Some(origin) = keys::parse_origin(&k[1..]) else {
+            problems.push("a log key is malformed".into());
+            continue;
+        };
+        match decode_item(&v) {
+            Ok(item) => each(origin, Some(item))?,
+            Err(_) => {
+                problems.push(format!(
+                    "entry {} of {origin} cannot be read",
+                    keys::parse_u64(&k[37..]).unwrap_or(0)
+                ));
+                each(origin, None)?;
+            }
+        }
+    }
+    Ok(problems)
+}
+
+impl Store {
+    /// Verify every feed (positions, hashes, chain links, signatures or trusted vouches) and that
+    /// every document snapshot loads. `relay` is the node whose vouches count (a site's hub).
+    pub fn check(&self, relay: Option<NodeId>) -> Result<CheckReport> {
+        let mut report = CheckReport::default();
+        let mut current: Option<(Origin, FeedChecker, Option<(u64, cairn_sync_protocol::Hash32)>, bool)> = None;
+        let mut problems = Vec::new();
+        let finish = |cur: Option<(Origin, FeedChecker, Option<(u64, cairn_sync_protocol::Hash32)>, bool)>,
+                          report: &mut CheckReport,
+                          problems: &mut Vec<String>|
+         -> Result<()> {
+            if let Some((origin, checker, last, broken)) = cur {
+                report.feeds += 1;
+                if !broken && let Err(e) = checker.finish() {
+                    problems.push(e.to_string());
+                }
+                let tip = self.tip(&origin)?;
+                if tip.map(|t| (t.seq, t.hash)) != last {
+                    problems.push(format!(
+                        "the recorded tip of {origin} does not match its last entry (run `cairn rebuild`)"
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let read_problems = for_each_feed(self, |origin, item| {
+            if current.as_ref().is_none_or(|c| c.0 != origin) {
+                finish(current.take(), &mut report, &mut problems)?;
+                current = Some((origin, FeedChecker::new(origin, relay), None, false));
+            }
+            let Some(cur) = current.as_mut() else { return Ok(()) };
+            match item {
+                None => cur.3 = true,
+                Some(item) => {
+                    match &item {
+                        FeedItem::Entry(_) => report.entries += 1,
+                        FeedItem::Elided(_) => report.elided_ranges += 1,
+                    }
+                    cur.2 = Some((item.last_seq(), item.last_hash()));
+                    if !cur.3
+                        && let Err(e) = cur.1.push(&item)
+                    {
+                        problems.push(e.to_string());
+                        cur.3 = true;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        finish(current.take(), &mut report, &mut problems)?;
+        problems.extend(read_problems);
+        for kv in self.tree.scan_prefix([keys::TIP]) {
+            let (k, v) = kv?;
+            if decode_tip(&v).is_err() {
+                problems.push("a recorded tip is unreadable (run `cairn rebuild`)".into());
+            }
+            if let Some(origin) = keys::parse_origin(&k[1..])
+                && self.item_covering(&origin, 1)?.is_none()
+            {
+                problems.push(format!("{origin} has a recorded tip but no entries (run `cairn rebuild`)"));
+            }
+        }
+        for kv in self.tree.scan_prefix([keys::SNAPSHOT]) {
+            let (k, v) = kv?;
+            match Automerge::load(&v) {
+                Ok(_) => report.documents += 1,
+                Err(e) => problems.push(format!(
+                    "the snapshot of document {} does not load ({e}); run `cairn rebuild`",
+                    data_encoding::HEXLOWER.encode(&k[1..])
+                )),
+            }
+        }
+        report.problems = problems;
+        Ok(report)
+    }
+
+    /// Throw away every derived key and recompute it from the log.
+    pub fn rebuild(&self) -> Result<RebuildReport> {
+        let mut w = self.writer();
+        w.docs.clear();
+        for prefix in keys::DERIVED {
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for k in self.tree.scan_prefix([*prefix]).keys() {
+                batch.remove(k?);
+                n += 1;
+                if n % 10_000 == 0 {
+                    self.tree.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+            self.tree.apply_batch(batch)?;
+        }
+        let mut report = RebuildReport::default();
+        let mut pending: Vec<StoredEntry> = Vec::new();
+        let mut tip: Option<(Origin, Tip)> = None;
+        let flush_entries = |store: &Store, w: &mut super::Writer, entries: &mut Vec<StoredEntry>| -> Result<()> {
+            let mut batch = sled::Batch::default();
+            let refs: Vec<&StoredEntry> = entries.iter().collect();
+            derive(store, w, &mut batch, &refs)?;
+            store.tree.apply_batch(batch)?;
+            entries.clear();
+            Ok(())
+        };
+        let mut tips = Vec::new();
+        let _ = for_each_feed(self, |origin, item| {
+            let Some(item) = item else { return Ok(()) };
+            if tip.as_ref().is_none_or(|t| t.0 != origin) {
+                if let Some(t) = tip.take() {
+                    tips.push(t);
+                }
+                report.feeds += 1;
+            }
+            tip = Some((origin, Tip { seq: item.last_seq(), hash: item.last_hash() }));
+            if let FeedItem::Entry(se) = item {
+                report.entries += 1;
+                pending.push(se);
+                if pending.len() >= 5_000 {
+                    flush_entries(self, &mut w, &mut pending)?;
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(t) = tip.take() {
+            tips.push(t);
+        }
+        flush_entries(self, &mut w, &mut pending)?;
+        let mut batch = sled::Batch::default();
+        for (origin, t) in tips {
+            batch.insert(keys::origin_key(keys::TIP, &origin), encode_tip(&t));
+        }
+        self.tree.apply_batch(batch)?;
+        report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
+        self.flush()?;
+        Ok(report)
+    }
+}

@@ -1,0 +1,280 @@
+//! The node's store: the signed log (the source of truth) and everything derived from it, in one
+//! sled tree.
+//!
+//! Every write — a local action or a verified batch from a peer — is one atomic sled batch holding
+//! the entries and all the state derived from them, followed by a flush before anyone is told it
+//! succeeded. sled calls itself beta, so the log stays verifiable (`check`) and everything else is
+//! rebuildable from it (`rebuild`).
+
+mod derive;
+mod docs;
+pub mod keys;
+mod log;
+mod maintenance;
+
+pub use docs::DocCache;
+pub use maintenance::{CheckReport, RebuildReport};
+
+use crate::error::{Error, Result};
+use cairn_sync_protocol::{
+    DocId, FeedItem, Fork, Hash32, Origin, Tip, VersionVector, codec,
+};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// How many documents stay loaded in memory.
+pub const DOC_CACHE_CAPACITY: usize = 512;
+
+/// The store of one node.
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+    // Writes are serialized: each reads the current tips and documents, then commits one batch.
+    writer: Mutex<Writer>,
+}
+
+struct Writer {
+    docs: DocCache,
+}
+
+impl Store {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Storage(format!(
+                        "the store at {} is in use by another cairn process (is `cairn run` or `cairn serve` running?)",
+                        dir.display()
+                    ))
+                }
+                other => Error::storage(&format!("could not open the store at {}", dir.display()), other),
+            })?;
+        let tree = db.open_tree("cairn")?;
+        Ok(Store {
+            db,
+            tree,
+            writer: Mutex::new(Writer {
+                docs: DocCache::new(DOC_CACHE_CAPACITY),
+            }),
+        })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock leaves only the cache suspect; clear it and go on.
+        self.writer.lock().unwrap_or_else(|poisoned| {
+            let mut w = poisoned.into_inner();
+            w.docs.clear();
+            w
+        })
+    }
+
+    /// Write everything to disk. Called before any success is reported.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// The last entry held for `origin`.
+    pub fn tip(&self, origin: &Origin) -> Result<Option<Tip>> {
+        match self.tree.get(keys::origin_key(keys::TIP, origin))? {
+            None => Ok(None),
+            Some(v) => decode_tip(&v).map(Some),
+        }
+    }
+
+    /// What this store holds, per origin.
+    pub fn vector(&self) -> Result<VersionVector> {
+        let mut v = VersionVector::new();
+        for kv in self.tree.scan_prefix([keys::TIP]) {
+            let (k, val) = kv?;
+            let origin = keys::parse_origin(&k[1..]).ok_or_else(|| corrupt("a tip key"))?;
+            v.set(origin, decode_tip(&val)?.seq);
+        }
+        Ok(v)
+    }
+
+    /// The feed item covering `seq` of `origin`.
+    pub fn item_covering(&self, origin: &Origin, seq: u64) -> Result<Option<FeedItem>> {
+        let start = keys::entry(origin, seq);
+        let end = keys::entry(origin, u64::MAX);
+        match self.tree.range(start..=end).next() {
+            None => Ok(None),
+            Some(kv) => {
+                let (_, v) = kv?;
+                let item = decode_item(&v)?;
+                Ok((item.first_seq() <= seq).then_some(item))
+            }
+        }
+    }
+
+    /// Up to `max` items of `origin` from `from_seq` on (an elided range is trimmed to start there).
+    pub fn read_items(&self, origin: &Origin, from_seq: u64, max: usize) -> Result<Vec<FeedItem>> {
+        let start = keys::entry(origin, from_seq);
+        let end = keys::entry(origin, u64::MAX);
+        let mut out = Vec::new();
+        for kv in self.tree.range(start..=end).take(max) {
+            let (_, v) = kv?;
+            let mut item = decode_item(&v)?;
+            if let FeedItem::Elided(r) = &mut item
+                && r.first_seq < from_seq
+            {
+                r.first_seq = from_seq;
+            }
+            out.push(item);
+        }
+        Ok(out)
+    }
+
+    /// Every origin this store holds something of.
+    pub fn origins(&self) -> Result<Vec<Origin>> {
+        Ok(self.vector()?.iter().map(|(o, _)| *o).collect())
+    }
+
+    /// Forks recorded (their origins are frozen).
+    pub fn forks(&self) -> Result<Vec<Fork>> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix([keys::FORK]) {
+            let (_, v) = kv?;
+            out.push(codec::decode(&v, 4096).map_err(|_| corrupt("a fork record"))?);
+        }
+        Ok(out)
+    }
+
+    /// Record a fork; the origin is frozen from now on.
+    pub fn freeze(&self, fork: &Fork) -> Result<()> {
+        let _w = self.writer();
+        let key = keys::origin_key(keys::FORK, &fork.origin);
+        if self.tree.get(&key)?.is_none() {
+            let v = codec::encode(fork).map_err(|e| Error::storage("encoding a fork", e))?;
+            self.tree.insert(key, v)?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Read a piece of local state.
+    pub fn local<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        match self.tree.get(keys::local(name))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| Error::storage(&format!("local state `{name}` is unreadable"), e)),
+        }
+    }
+
+    /// Write a piece of local state durably.
+    pub fn set_local<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let v = serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
+        self.tree.insert(keys::local(name), v)?;
+        self.flush()
+    }
+
+    /// The secret hash stored for a principal (user or learner).
+    pub fn secret(&self, principal: &[u8; 16]) -> Result<Option<String>> {
+        Ok(self
+            .tree
+            .get(keys::secret(principal))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Store a secret hash for a principal, durably.
+    pub fn set_secret(&self, principal: &[u8; 16], hash: &str) -> Result<()> {
+        self.tree.insert(keys::secret(principal), hash.as_bytes())?;
+        self.flush()
+    }
+
+    /// Index lookups: all (key suffix, value) pairs under an index name and key prefix.
+    pub fn index_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut full = vec![keys::INDEX];
+        full.extend_from_slice(prefix);
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(&full) {
+            let (k, v) = kv?;
+            out.push((k[full.len()..].to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// One index value.
+    pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut full = vec![keys::INDEX];
+        full.extend_from_slice(key);
+        Ok(self.tree.get(full)?.map(|v| v.to_vec()))
+    }
+
+    /// The entries recorded for a document, as (origin, seq, kind byte).
+    pub fn doc_entries(&self, doc: &DocId) -> Result<Vec<(Origin, u64, u8)>> {
+        let prefix = keys::doc_key(keys::DOC_ENTRY, doc);
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let rest = &k[prefix.len()..];
+            let origin = keys::parse_origin(rest).ok_or_else(|| corrupt("a document index key"))?;
+            let seq = keys::parse_u64(&rest[36..]).ok_or_else(|| corrupt("a document index key"))?;
+            out.push((origin, seq, v.first().copied().unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
+    /// Every site record derived from the hub's control entries.
+    pub fn site_records(&self) -> Result<Vec<derive::SiteRecord>> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix([keys::SITE]) {
+            let (_, v) = kv?;
+            out.push(serde_json::from_slice(&v).map_err(|_| corrupt("a site record"))?);
+        }
+        Ok(out)
+    }
+
+    /// The site record for a node, if the hub admitted it.
+    pub fn site_record(&self, node: &cairn_sync_protocol::NodeId) -> Result<Option<derive::SiteRecord>> {
+        match self.tree.get(keys::site(&node.0))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|_| corrupt("a site record")),
+        }
+    }
+}
+
+pub use derive::SiteRecord;
+
+fn decode_tip(v: &[u8]) -> Result<Tip> {
+    if v.len() != 40 {
+        return Err(corrupt("a tip"));
+    }
+    let seq = keys::parse_u64(v).ok_or_else(|| corrupt("a tip"))?;
+    let hash: [u8; 32] = v[8..40].try_into().map_err(|_| corrupt("a tip"))?;
+    Ok(Tip {
+        seq,
+        hash: Hash32(hash),
+    })
+}
+
+fn encode_tip(t: &Tip) -> Vec<u8> {
+    let mut v = Vec::with_capacity(40);
+    v.extend_from_slice(&t.seq.to_be_bytes());
+    v.extend_from_slice(&t.hash.0);
+    v
+}
+
+fn decode_item(v: &[u8]) -> Result<FeedItem> {
+    codec::decode(v, cairn_sync_protocol::limits::MAX_FRAME).map_err(|_| corrupt("a log entry"))
+}
+
+fn encode_item(item: &FeedItem) -> Result<Vec<u8>> {
+    codec::encode(item).map_err(|e| Error::storage("encoding a log entry", e))
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Storage(format!(
+        "{what} in the store is corrupt; run `cairn check` to see what is affected and `cairn rebuild` to recompute derived state"
+    ))
+}
