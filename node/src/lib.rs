@@ -1,6 +1,10 @@
 //! The Cairn node: storage, the domain, transport, bundles and the command line.
 
+pub mod cli;
+pub mod config;
+pub mod domain;
 pub mod error;
 pub mod index;
+pub mod node;
 pub mod payload;
 pub mod store;

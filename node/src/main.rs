@@ -1,1 +1,11 @@
-fn main() {}
+//! The `cairn` binary.
+
+fn main() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    std::process::exit(cairn_node::cli::run());
+}

@@ -39,12 +39,17 @@ pub(super) fn derive(
     batch: &mut sled::Batch,
     entries: &[&StoredEntry],
 ) -> Result<Vec<DocId>> {
-    let authority: Option<NodeId> = store.local::<String>("authority")?.and_then(|s| s.parse().ok());
+    let authority: Option<NodeId> = store
+        .local::<String>("authority")?
+        .and_then(|s| s.parse().ok());
     let mut changes: BTreeMap<DocId, Vec<Change>> = BTreeMap::new();
     let mut controls = Vec::new();
     for se in entries {
         let e = &se.entry;
-        batch.insert(keys::doc_entry(&e.body.doc, &e.origin, e.seq), &[kind_byte(e.body.kind)]);
+        batch.insert(
+            keys::doc_entry(&e.body.doc, &e.origin, e.seq),
+            &[kind_byte(e.body.kind)],
+        );
         match e.body.kind {
             BodyKind::Change => match Change::from_bytes(e.body.data.clone()) {
                 Ok(c) => changes.entry(e.body.doc).or_default().push(c),
@@ -63,7 +68,8 @@ pub(super) fn derive(
                     Err(err) => tracing::warn!(origin = ?e.origin, seq = e.seq, "{err}"),
                 }
             }
-            BodyKind::FileChunk => match payload::decode::<FileChunk>(&e.body.data, "a file chunk") {
+            BodyKind::FileChunk => match payload::decode::<FileChunk>(&e.body.data, "a file chunk")
+            {
                 Ok(chunk) => {
                     let mut pointer = e.origin.to_bytes().to_vec();
                     pointer.extend_from_slice(&e.seq.to_be_bytes());
@@ -80,7 +86,11 @@ pub(super) fn derive(
     }
     for (doc, rec) in controls {
         match rec {
-            ControlRecord::SiteAdmitted { site, site_id, name } => {
+            ControlRecord::SiteAdmitted {
+                site,
+                site_id,
+                name,
+            } => {
                 let record = SiteRecord {
                     node: site.to_string(),
                     site_id,
@@ -99,7 +109,9 @@ pub(super) fn derive(
                 record.revoked = Some(reason);
                 batch.insert(keys::site(&site.0), json(&record)?);
             }
-            ControlRecord::LearnerTransferred { learner, snapshot, .. } => {
+            ControlRecord::LearnerTransferred {
+                learner, snapshot, ..
+            } => {
                 apply_changes(store, w, batch, learner, Vec::new(), Some(&snapshot))?;
                 touched.push(learner);
                 let _ = doc;
@@ -124,7 +136,10 @@ pub(super) fn load_doc(store: &Store, w: &mut Writer, doc: DocId) -> Result<Auto
         Some(bytes) => match Automerge::load(&bytes) {
             Ok(am) => am,
             Err(e) => {
-                tracing::warn!(?doc, "document snapshot unreadable ({e}); rebuilding it from the log");
+                tracing::warn!(
+                    ?doc,
+                    "document snapshot unreadable ({e}); rebuilding it from the log"
+                );
                 return doc_from_log(store, doc);
             }
         },
@@ -142,7 +157,8 @@ pub(super) fn doc_from_log(store: &Store, doc: DocId) -> Result<Automerge> {
     let mut changes = Vec::new();
     let mut snapshots = Vec::new();
     for (origin, seq, kind) in store.doc_entries(&doc)? {
-        let Some(cairn_sync_protocol::FeedItem::Entry(se)) = store.item_covering(&origin, seq)? else {
+        let Some(cairn_sync_protocol::FeedItem::Entry(se)) = store.item_covering(&origin, seq)?
+        else {
             continue;
         };
         if kind == b'c' {
@@ -167,8 +183,8 @@ fn read_pending(store: &Store, doc: &DocId) -> Result<Vec<Change>> {
     let Some(v) = store.tree.get(keys::doc_key(keys::PENDING, doc))? else {
         return Ok(Vec::new());
     };
-    let raw: Vec<serde_bytes::ByteBuf> =
-        codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME).map_err(|_| corrupt("a pending-change list"))?;
+    let raw: Vec<serde_bytes::ByteBuf> = codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME)
+        .map_err(|_| corrupt("a pending-change list"))?;
     Ok(raw
         .into_iter()
         .filter_map(|b| Change::from_bytes(b.into_vec()).ok())
@@ -230,7 +246,8 @@ pub(super) fn write_doc(
     if pending.is_empty() {
         batch.remove(pending_key);
     } else {
-        let v = codec::encode(&pending).map_err(|e| Error::storage("encoding pending changes", e))?;
+        let v =
+            codec::encode(&pending).map_err(|e| Error::storage("encoding pending changes", e))?;
         batch.insert(pending_key, v);
     }
     reindex(store, batch, doc, am)
@@ -241,7 +258,8 @@ fn reindex(store: &Store, batch: &mut sled::Batch, doc: DocId, am: &Automerge) -
     let jkey = keys::doc_key(keys::DOC_INDEX_KEYS, &doc);
     let old: Vec<serde_bytes::ByteBuf> = match store.tree.get(&jkey)? {
         None => Vec::new(),
-        Some(v) => codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME).map_err(|_| corrupt("an index key list"))?,
+        Some(v) => codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME)
+            .map_err(|_| corrupt("an index key list"))?,
     };
     for k in &old {
         if !new.iter().any(|(nk, _)| nk.as_slice() == k.as_slice()) {
@@ -255,8 +273,14 @@ fn reindex(store: &Store, batch: &mut sled::Batch, doc: DocId, am: &Automerge) -
         full.extend_from_slice(k);
         batch.insert(full, v.as_slice());
     }
-    let list: Vec<serde_bytes::ByteBuf> = new.into_iter().map(|(k, _)| serde_bytes::ByteBuf::from(k)).collect();
-    batch.insert(jkey, codec::encode(&list).map_err(|e| Error::storage("encoding index keys", e))?);
+    let list: Vec<serde_bytes::ByteBuf> = new
+        .into_iter()
+        .map(|(k, _)| serde_bytes::ByteBuf::from(k))
+        .collect();
+    batch.insert(
+        jkey,
+        codec::encode(&list).map_err(|e| Error::storage("encoding index keys", e))?,
+    );
     Ok(())
 }
 

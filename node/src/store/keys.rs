@@ -33,7 +33,16 @@ pub const LOCAL: u8 = b'L';
 pub const SECRET: u8 = b'P';
 
 /// Prefixes of everything `rebuild` recomputes.
-pub const DERIVED: &[u8] = &[TIP, DOC_ENTRY, SNAPSHOT, PENDING, CHUNK, INDEX, DOC_INDEX_KEYS, SITE];
+pub const DERIVED: &[u8] = &[
+    TIP,
+    DOC_ENTRY,
+    SNAPSHOT,
+    PENDING,
+    CHUNK,
+    INDEX,
+    DOC_INDEX_KEYS,
+    SITE,
+];
 
 pub fn entry(origin: &Origin, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(45);

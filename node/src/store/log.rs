@@ -51,7 +51,10 @@ impl Store {
         let prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
         let hlc = self.next_hlc(author.now_ms)?;
         let entry = StoredEntry::author(author.key, author.epoch, prev, hlc, body);
-        batch.insert(keys::entry(&origin, entry.entry.seq), encode_item(&FeedItem::Entry(entry.clone()))?);
+        batch.insert(
+            keys::entry(&origin, entry.entry.seq),
+            encode_item(&FeedItem::Entry(entry.clone()))?,
+        );
         batch.insert(
             keys::origin_key(keys::TIP, &origin),
             encode_tip(&Tip {
@@ -95,7 +98,11 @@ impl Store {
         am.set_actor(ActorId::from(&author.origin().to_bytes()[..]));
         let secs = (author.now_ms / 1000) as i64;
         let outcome = am.transact_with(
-            |_| CommitOptions::default().with_message(message).with_time(secs),
+            |_| {
+                CommitOptions::default()
+                    .with_message(message)
+                    .with_time(secs)
+            },
             edit,
         );
         let (value, hash) = match outcome {
@@ -110,7 +117,9 @@ impl Store {
             return Ok((value, None));
         };
         let Some(change) = am.get_change_by_hash(&hash) else {
-            return Err(Error::Storage("automerge lost the change it just made".into()));
+            return Err(Error::Storage(
+                "automerge lost the change it just made".into(),
+            ));
         };
         let body = Body {
             doc,
@@ -143,7 +152,13 @@ impl Store {
     }
 
     /// Author a control record or a file chunk (an entry that is not an automerge change).
-    pub fn author_entry(&self, author: &Author<'_>, doc: DocId, kind: BodyKind, data: Vec<u8>) -> Result<StoredEntry> {
+    pub fn author_entry(
+        &self,
+        author: &Author<'_>,
+        doc: DocId,
+        kind: BodyKind,
+        data: Vec<u8>,
+    ) -> Result<StoredEntry> {
         let mut w = self.writer();
         let body = Body {
             doc,
@@ -192,7 +207,10 @@ impl Store {
                 )));
             }
             for item in &run.items {
-                batch.insert(keys::entry(&run.origin, item.last_seq()), encode_item(item)?);
+                batch.insert(
+                    keys::entry(&run.origin, item.last_seq()),
+                    encode_item(item)?,
+                );
                 if let FeedItem::Entry(se) = item {
                     whole.push(se);
                 }
@@ -213,7 +231,8 @@ impl Store {
             clock.observe(max);
             batch.insert(
                 keys::local("hlc"),
-                serde_json::to_vec(&clock.last()).map_err(|e| Error::storage("encoding the clock", e))?,
+                serde_json::to_vec(&clock.last())
+                    .map_err(|e| Error::storage("encoding the clock", e))?,
             );
         }
         let touched = derive(self, &mut w, &mut batch, &whole);

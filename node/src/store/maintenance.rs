@@ -40,6 +40,15 @@ pub struct RebuildReport {
     pub documents: u64,
 }
 
+/// Progress through one feed during `check`.
+struct FeedWalk {
+    origin: Origin,
+    checker: FeedChecker,
+    last: Option<(u64, cairn_sync_protocol::Hash32)>,
+    // After the first problem in a feed, later links cannot be judged; report once.
+    broken: bool,
+}
+
 /// Walk the `E` keys feed by feed, calling `each` for every item of every feed in order.
 fn for_each_feed(
     store: &Store,
@@ -71,47 +80,54 @@ impl Store {
     /// every document snapshot loads. `relay` is the node whose vouches count (a site's hub).
     pub fn check(&self, relay: Option<NodeId>) -> Result<CheckReport> {
         let mut report = CheckReport::default();
-        let mut current: Option<(Origin, FeedChecker, Option<(u64, cairn_sync_protocol::Hash32)>, bool)> = None;
         let mut problems = Vec::new();
-        let finish = |cur: Option<(Origin, FeedChecker, Option<(u64, cairn_sync_protocol::Hash32)>, bool)>,
-                          report: &mut CheckReport,
-                          problems: &mut Vec<String>|
+        let mut current: Option<FeedWalk> = None;
+        let finish = |walk: Option<FeedWalk>,
+                      report: &mut CheckReport,
+                      problems: &mut Vec<String>|
          -> Result<()> {
-            if let Some((origin, checker, last, broken)) = cur {
-                report.feeds += 1;
-                if !broken && let Err(e) = checker.finish() {
-                    problems.push(e.to_string());
-                }
-                let tip = self.tip(&origin)?;
-                if tip.map(|t| (t.seq, t.hash)) != last {
-                    problems.push(format!(
-                        "the recorded tip of {origin} does not match its last entry (run `cairn rebuild`)"
-                    ));
-                }
+            let Some(walk) = walk else { return Ok(()) };
+            report.feeds += 1;
+            if !walk.broken
+                && let Err(e) = walk.checker.finish()
+            {
+                problems.push(e.to_string());
+            }
+            if self.tip(&walk.origin)?.map(|t| (t.seq, t.hash)) != walk.last {
+                problems.push(format!(
+                    "the recorded tip of {} does not match its last entry (run `cairn rebuild`)",
+                    walk.origin
+                ));
             }
             Ok(())
         };
         let read_problems = for_each_feed(self, |origin, item| {
-            if current.as_ref().is_none_or(|c| c.0 != origin) {
+            if current.as_ref().is_none_or(|c| c.origin != origin) {
                 finish(current.take(), &mut report, &mut problems)?;
-                current = Some((origin, FeedChecker::new(origin, relay), None, false));
+                current = Some(FeedWalk {
+                    origin,
+                    checker: FeedChecker::new(origin, relay),
+                    last: None,
+                    broken: false,
+                });
             }
-            let Some(cur) = current.as_mut() else { return Ok(()) };
-            match item {
-                None => cur.3 = true,
-                Some(item) => {
-                    match &item {
-                        FeedItem::Entry(_) => report.entries += 1,
-                        FeedItem::Elided(_) => report.elided_ranges += 1,
-                    }
-                    cur.2 = Some((item.last_seq(), item.last_hash()));
-                    if !cur.3
-                        && let Err(e) = cur.1.push(&item)
-                    {
-                        problems.push(e.to_string());
-                        cur.3 = true;
-                    }
-                }
+            let Some(walk) = current.as_mut() else {
+                return Ok(());
+            };
+            let Some(item) = item else {
+                walk.broken = true;
+                return Ok(());
+            };
+            match &item {
+                FeedItem::Entry(_) => report.entries += 1,
+                FeedItem::Elided(_) => report.elided_ranges += 1,
+            }
+            walk.last = Some((item.last_seq(), item.last_hash()));
+            if !walk.broken
+                && let Err(e) = walk.checker.push(&item)
+            {
+                problems.push(e.to_string());
+                walk.broken = true;
             }
             Ok(())
         })?;
@@ -125,7 +141,9 @@ impl Store {
             if let Some(origin) = keys::parse_origin(&k[1..])
                 && self.item_covering(&origin, 1)?.is_none()
             {
-                problems.push(format!("{origin} has a recorded tip but no entries (run `cairn rebuild`)"));
+                problems.push(format!(
+                    "{origin} has a recorded tip but no entries (run `cairn rebuild`)"
+                ));
             }
         }
         for kv in self.tree.scan_prefix([keys::SNAPSHOT]) {
@@ -161,14 +179,15 @@ impl Store {
         let mut report = RebuildReport::default();
         let mut pending: Vec<StoredEntry> = Vec::new();
         let mut tip: Option<(Origin, Tip)> = None;
-        let flush_entries = |store: &Store, w: &mut super::Writer, entries: &mut Vec<StoredEntry>| -> Result<()> {
-            let mut batch = sled::Batch::default();
-            let refs: Vec<&StoredEntry> = entries.iter().collect();
-            derive(store, w, &mut batch, &refs)?;
-            store.tree.apply_batch(batch)?;
-            entries.clear();
-            Ok(())
-        };
+        let flush_entries =
+            |store: &Store, w: &mut super::Writer, entries: &mut Vec<StoredEntry>| -> Result<()> {
+                let mut batch = sled::Batch::default();
+                let refs: Vec<&StoredEntry> = entries.iter().collect();
+                derive(store, w, &mut batch, &refs)?;
+                store.tree.apply_batch(batch)?;
+                entries.clear();
+                Ok(())
+            };
         let mut tips = Vec::new();
         let _ = for_each_feed(self, |origin, item| {
             let Some(item) = item else { return Ok(()) };
@@ -178,7 +197,13 @@ impl Store {
                 }
                 report.feeds += 1;
             }
-            tip = Some((origin, Tip { seq: item.last_seq(), hash: item.last_hash() }));
+            tip = Some((
+                origin,
+                Tip {
+                    seq: item.last_seq(),
+                    hash: item.last_hash(),
+                },
+            ));
             if let FeedItem::Entry(se) = item {
                 report.entries += 1;
                 pending.push(se);

@@ -13,12 +13,11 @@ mod log;
 mod maintenance;
 
 pub use docs::DocCache;
+pub use log::{Author, SyncStore};
 pub use maintenance::{CheckReport, RebuildReport};
 
 use crate::error::{Error, Result};
-use cairn_sync_protocol::{
-    DocId, FeedItem, Fork, Hash32, Origin, Tip, VersionVector, codec,
-};
+use cairn_sync_protocol::{DocId, FeedItem, Fork, Hash32, Origin, Tip, VersionVector, codec};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -219,10 +218,19 @@ impl Store {
             let (k, v) = kv?;
             let rest = &k[prefix.len()..];
             let origin = keys::parse_origin(rest).ok_or_else(|| corrupt("a document index key"))?;
-            let seq = keys::parse_u64(&rest[36..]).ok_or_else(|| corrupt("a document index key"))?;
+            let seq =
+                keys::parse_u64(&rest[36..]).ok_or_else(|| corrupt("a document index key"))?;
             out.push((origin, seq, v.first().copied().unwrap_or(0)));
         }
         Ok(out)
+    }
+
+    /// Where chunk `index` of a file is in the log, if held.
+    pub fn index_chunk(&self, file: &[u8; 32], index: u32) -> Result<Option<(Origin, u64)>> {
+        Ok(self
+            .tree
+            .get(keys::chunk(file, index))?
+            .and_then(|v| derive::parse_pointer(&v)))
     }
 
     /// Every site record derived from the hub's control entries.
@@ -236,10 +244,15 @@ impl Store {
     }
 
     /// The site record for a node, if the hub admitted it.
-    pub fn site_record(&self, node: &cairn_sync_protocol::NodeId) -> Result<Option<derive::SiteRecord>> {
+    pub fn site_record(
+        &self,
+        node: &cairn_sync_protocol::NodeId,
+    ) -> Result<Option<derive::SiteRecord>> {
         match self.tree.get(keys::site(&node.0))? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|_| corrupt("a site record")),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|_| corrupt("a site record")),
         }
     }
 }

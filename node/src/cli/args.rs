@@ -1,0 +1,384 @@
+//! The command line's shape: every command, argument and help text.
+
+use crate::config::NodeRole;
+use crate::domain::learners::{EnrollmentStatus, Gender, RaceEthnicity};
+use crate::domain::lifecycle::{Decision, OutcomeKind};
+use crate::domain::people::Role;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Cairn: offline-first records of learners' micro-credentials, synced between sites and a hub.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cairn",
+    version,
+    about,
+    long_about = "Cairn keeps a signed log of learners, enrollments, evidence, assessments and awards at each \
+site, works fully offline, and merges with the program's hub over mutually authenticated TLS or by \
+USB stick.\n\nExit status: 0 success, 2 usage error, 3 input refused (invalid, forged, unauthorized), \
+4 storage or I/O failure, 5 peer unreachable.",
+    after_help = "Start with `cairn demo` to see the whole story, or `cairn init --role site --name NAME`."
+)]
+pub struct Cli {
+    /// The node's data folder.
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_DATA",
+        default_value = "./cairn-data",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Act as this staff user (needs --secret).
+    #[arg(long = "as", global = true, env = "CAIRN_AS", value_name = "NAME")]
+    pub as_user: Option<String>,
+
+    /// Act as this learner, by learner number (needs --secret: the learner's PIN).
+    #[arg(long, global = true, env = "CAIRN_AS_LEARNER", value_name = "NUMBER")]
+    pub as_learner: Option<String>,
+
+    /// PIN or password of the person acting. Prefer the CAIRN_SECRET variable to keep it out of
+    /// shell history.
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a node: its key, store and configuration. Prints the node id.
+    Init {
+        /// Hub (the program's central node) or site.
+        #[arg(long, value_enum)]
+        role: NodeRole,
+        /// Display name, e.g. "Ellsworth Adult Education".
+        #[arg(long)]
+        name: String,
+        /// The institution named on credentials this node issues.
+        #[arg(long)]
+        institution: Option<String>,
+    },
+    /// Print this node's id (share it with the hub operator to be admitted).
+    Id,
+    /// Staff users and their roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Achievements, pathways and recognitions.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Learners and their records.
+    #[command(subcommand)]
+    Learner(LearnerCommand),
+    /// Enroll a learner in an achievement (admin).
+    Enroll {
+        /// The learner: L- id or learner number.
+        #[arg(long)]
+        learner: String,
+        /// The achievement id from the catalog.
+        #[arg(long)]
+        achievement: String,
+        /// The learner attempted this achievement before.
+        #[arg(long)]
+        previously_attempted: bool,
+    },
+    /// Evidence of learning.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Assess a piece of evidence against the achievement's criteria (assessor).
+    Assess {
+        /// The evidence (V- id).
+        #[arg(long)]
+        evidence: String,
+        /// proficient or not-yet.
+        #[arg(long, value_enum)]
+        decision: Decision,
+        /// Feedback for the learner.
+        #[arg(long)]
+        feedback: Option<String>,
+    },
+    /// Award the achievement of an enrollment (issuer). Awards the pathway micro-credential too
+    /// when this completes it.
+    Award {
+        /// The enrollment (E- id).
+        #[arg(long)]
+        enrollment: String,
+    },
+    /// Outcomes after a credential (employment, wages, further study).
+    #[command(subcommand)]
+    Outcome(OutcomeCommand),
+    /// This node: id, role, what it holds, forks, peers.
+    Status,
+    /// Places where concurrent edits left more than one value (nothing is dropped silently).
+    Conflicts,
+    /// Verify the whole log (signatures, hash chains) and the derived documents.
+    Check,
+    /// Recompute all derived state (documents, indexes) from the log.
+    Rebuild,
+    /// Maintenance and test helpers.
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+/// `cairn user ...`
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a staff user (admin; the very first user needs no sign-in and must be an admin).
+    Add {
+        /// Sign-in name.
+        #[arg(long)]
+        name: String,
+        /// Roles, comma-separated: assessor, issuer, developer, admin.
+        #[arg(long, value_enum, value_delimiter = ',', required = true)]
+        role: Vec<Role>,
+        /// A PIN of 4-12 digits.
+        #[arg(
+            long,
+            conflicts_with = "password",
+            required_unless_present = "password"
+        )]
+        pin: Option<String>,
+        /// A password of 8-128 characters.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List staff users.
+    List,
+}
+
+/// `cairn catalog ...`
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Add to the catalog (developer).
+    #[command(subcommand)]
+    Add(Box<CatalogAdd>),
+    /// List achievements, pathways and recognitions.
+    List,
+}
+
+/// `cairn catalog add ...`
+#[derive(Subcommand, Debug)]
+pub enum CatalogAdd {
+    /// An achievement: one badge.
+    Achievement(AchievementArgs),
+    /// A pathway: a stack of achievements that earns a micro-credential.
+    Pathway {
+        /// Short id, e.g. `css`.
+        #[arg(long)]
+        id: String,
+        /// Name of the micro-credential.
+        #[arg(long)]
+        name: String,
+        /// What it is.
+        #[arg(long)]
+        description: String,
+        /// An achievement in the stack, in order (repeat).
+        #[arg(long = "part", required = true)]
+        parts: Vec<String>,
+        /// The program offering it.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// A recognition: what an achievement or pathway is worth elsewhere.
+    Recognition {
+        /// Short id.
+        #[arg(long)]
+        id: String,
+        /// The achievement or pathway recognized.
+        #[arg(long = "for")]
+        target: String,
+        /// Who recognizes it.
+        #[arg(long)]
+        recognizer: String,
+        /// What it counts for.
+        #[arg(long)]
+        description: String,
+        /// Credits granted.
+        #[arg(long)]
+        credits: Option<f64>,
+    },
+}
+
+/// Arguments of `cairn catalog add achievement`.
+#[derive(Args, Debug)]
+pub struct AchievementArgs {
+    /// Short id, e.g. `css-level-1`.
+    #[arg(long)]
+    pub id: String,
+    /// Name of the badge.
+    #[arg(long)]
+    pub name: String,
+    /// What it is.
+    #[arg(long)]
+    pub description: String,
+    /// Level: 1 foundations, 2 competency assessment with skills practice, 3 work-based application.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3))]
+    pub level: Option<i64>,
+    /// What a learner must show.
+    #[arg(long)]
+    pub criteria: String,
+    /// What evidence to submit.
+    #[arg(long, default_value = "")]
+    pub evidence_requirements: String,
+    /// Open Badges achievement type.
+    #[arg(long, default_value = "Badge")]
+    pub achievement_type: String,
+    /// A skill alignment as NAME[|FRAMEWORK[|CODE[|URL]]] (repeat).
+    #[arg(long = "skill")]
+    pub skills: Vec<String>,
+    /// The program offering it.
+    #[arg(long)]
+    pub program: Option<String>,
+}
+
+/// `cairn learner ...`
+#[derive(Subcommand, Debug)]
+pub enum LearnerCommand {
+    /// Register a learner at this site (admin).
+    Add(Box<LearnerArgs>),
+    /// Show a learner's whole record (staff, or the learner themself).
+    Show {
+        /// L- id or learner number.
+        id: String,
+    },
+    /// List learners held here (staff).
+    List,
+}
+
+/// Arguments of `cairn learner add`: the codebook's student-level fields.
+#[derive(Args, Debug)]
+pub struct LearnerArgs {
+    /// The number the learner signs in with at the kiosk.
+    #[arg(long)]
+    pub number: String,
+    /// Given name.
+    #[arg(long)]
+    pub given_name: String,
+    /// Family name.
+    #[arg(long)]
+    pub family_name: String,
+    /// The learner's kiosk PIN (4-12 digits).
+    #[arg(long)]
+    pub pin: Option<String>,
+    /// Institution.
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// The institution's own id for the learner (helps spot duplicates at the hub).
+    #[arg(long)]
+    pub institution_id: Option<String>,
+    /// Year of birth.
+    #[arg(long)]
+    pub year_of_birth: Option<i64>,
+    /// female, male or other.
+    #[arg(long, value_enum)]
+    pub gender: Option<Gender>,
+    /// Race/ethnicity (federal categories; repeat or comma-separate).
+    #[arg(long = "race-ethnicity", value_enum, value_delimiter = ',')]
+    pub race_ethnicity: Vec<RaceEthnicity>,
+    /// Primary language.
+    #[arg(long)]
+    pub primary_language: Option<String>,
+    /// Pell eligible: yes or no.
+    #[arg(long, value_parser = parse_yes_no)]
+    pub pell_eligible: Option<bool>,
+    /// How socioeconomic status was determined, when not by Pell eligibility.
+    #[arg(long)]
+    pub ses_determination: Option<String>,
+    /// Current enrollment status.
+    #[arg(long, value_enum)]
+    pub enrollment_status: Option<EnrollmentStatus>,
+    /// First-generation college student: yes or no.
+    #[arg(long, value_parser = parse_yes_no)]
+    pub first_generation: Option<bool>,
+    /// Date of first enrollment, YYYY-MM-DD.
+    #[arg(long)]
+    pub first_enrollment: Option<String>,
+    /// Kiosk language: en or es.
+    #[arg(long)]
+    pub interface_language: Option<String>,
+}
+
+/// Parse yes/no.
+pub fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" => Ok(true),
+        "no" | "n" | "false" => Ok(false),
+        _ => Err(format!("`{s}` is not yes or no")),
+    }
+}
+
+/// `cairn evidence ...`
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Submit evidence for an enrollment: a narrative and/or files (the learner, or an admin).
+    Submit {
+        /// The enrollment (E- id).
+        #[arg(long)]
+        enrollment: String,
+        /// A file (repeat; each at most 64 MiB).
+        #[arg(long = "file")]
+        files: Vec<PathBuf>,
+        /// What the learner did, in their words.
+        #[arg(long)]
+        narrative: Option<String>,
+    },
+    /// Write an evidence file held here to disk.
+    File {
+        /// The file's SHA-256 (from `cairn learner show`).
+        sha256: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `cairn outcome ...`
+#[derive(Subcommand, Debug)]
+pub enum OutcomeCommand {
+    /// Record an outcome for a learner (admin).
+    Add {
+        /// L- id or learner number.
+        #[arg(long)]
+        learner: String,
+        /// What happened.
+        #[arg(long, value_enum)]
+        kind: OutcomeKind,
+        /// Details in words.
+        #[arg(long)]
+        detail: Option<String>,
+        /// When, YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+        /// For further study: were credits transferred? yes or no.
+        #[arg(long, value_parser = parse_yes_no)]
+        credits_transferred: Option<bool>,
+        /// For a degree program: AS, AA, AAS, BS, BA, MS, MA or other.
+        #[arg(long)]
+        degree: Option<String>,
+    },
+}
+
+/// `cairn debug ...` (for tests).
+#[derive(Subcommand, Debug)]
+pub enum DebugCommand {
+    /// Write `count` small changes, printing `done N` after each is durable.
+    WriteStream {
+        /// How many.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+    },
+}

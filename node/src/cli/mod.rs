@@ -1,0 +1,693 @@
+//! The `cairn` command line: parse, sign the person in, run the command, print text or JSON, and
+//! exit with the status product.md lists.
+
+pub mod args;
+
+use crate::domain::am;
+use crate::domain::catalog::{self, Achievement, Pathway, Recognition, Skill};
+use crate::domain::learners::{self, Profile};
+use crate::domain::lifecycle;
+use crate::domain::people::{self, Actor};
+use crate::domain::{files, ids};
+use crate::error::{Error, Result};
+use crate::node::Node;
+use args::*;
+use clap::Parser;
+use serde_json::{Value as Json, json};
+use std::fmt::Write as _;
+
+/// What a command produced: a JSON object and the same in words.
+pub struct Output {
+    /// For `--json`.
+    pub json: Json,
+    /// For people.
+    pub text: String,
+}
+
+impl Output {
+    fn new(json: Json, text: impl Into<String>) -> Output {
+        Output {
+            json,
+            text: text.into(),
+        }
+    }
+}
+
+/// Run the command line and return the exit status.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let json = cli.json;
+    match execute(cli) {
+        Ok(out) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"ok": true, "result": out.json}))
+                        .unwrap_or_default()
+                );
+            } else if !out.text.is_empty() {
+                println!("{}", out.text.trim_end());
+            }
+            0
+        }
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"ok": false, "error": {"kind": e.kind(), "message": e.to_string()}})
+                    )
+                    .unwrap_or_default()
+                );
+            }
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Sign in whoever the global options name; `Nobody` when none.
+fn sign_in(node: &Node, cli: &Cli) -> Result<Actor> {
+    // An empty value (say, `CAIRN_AS=` in a script) means "not given".
+    let given = |o: &Option<String>| {
+        o.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let secret = || {
+        given(&cli.secret).ok_or_else(|| {
+            Error::Usage("signing in needs --secret (or CAIRN_SECRET): the PIN or password".into())
+        })
+    };
+    match (given(&cli.as_user), given(&cli.as_learner)) {
+        (Some(_), Some(_)) => Err(Error::Usage(
+            "act either as a staff user (--as) or as a learner (--as-learner), not both".into(),
+        )),
+        (Some(name), None) => people::sign_in_staff(node, &name, &secret()?),
+        (None, Some(number)) => people::sign_in_learner(node, &number, &secret()?),
+        (None, None) => Ok(Actor::Nobody),
+    }
+}
+
+fn execute(cli: Cli) -> Result<Output> {
+    if let Command::Init {
+        role,
+        name,
+        institution,
+    } = &cli.command
+    {
+        let node = Node::init(&cli.data, *role, name, institution.clone())?;
+        let id = node.id().to_string();
+        return Ok(Output::new(
+            json!({"id": id, "role": role, "name": node.config.name, "data": cli.data}),
+            format!(
+                "Created {role} \"{}\" in {}.\nNode id: {id}\n\nNext: add the first admin with\n  cairn --data {} user add --name NAME --role admin --pin PIN",
+                node.config.name,
+                cli.data.display(),
+                cli.data.display()
+            ),
+        ));
+    }
+    let node = Node::open(&cli.data)?;
+    let actor = sign_in(&node, &cli)?;
+    match cli.command {
+        Command::Init { .. } => unreachable!("handled above"),
+        Command::Id => {
+            let id = node.id().to_string();
+            Ok(Output::new(json!({"id": id}), id))
+        }
+        Command::User(cmd) => user(&node, &actor, cmd),
+        Command::Catalog(cmd) => catalog_cmd(&node, &actor, cmd),
+        Command::Learner(cmd) => learner(&node, &actor, cmd),
+        Command::Enroll {
+            learner,
+            achievement,
+            previously_attempted,
+        } => {
+            let e = lifecycle::enroll(&node, &actor, &learner, &achievement, previously_attempted)?;
+            let text = format!(
+                "Enrolled {learner} in {achievement}: {}",
+                e["id"].as_str().unwrap_or("")
+            );
+            Ok(Output::new(e, text))
+        }
+        Command::Evidence(EvidenceCommand::Submit {
+            enrollment,
+            files,
+            narrative,
+        }) => {
+            let v = lifecycle::submit_evidence(
+                &node,
+                &actor,
+                &enrollment,
+                narrative.as_deref(),
+                &files,
+            )?;
+            let n = v["files"].as_array().map_or(0, Vec::len);
+            let text = format!(
+                "Submitted evidence {} for {enrollment} ({n} file(s)).",
+                v["id"].as_str().unwrap_or("")
+            );
+            Ok(Output::new(v, text))
+        }
+        Command::Evidence(EvidenceCommand::File { sha256, out }) => {
+            if !matches!(actor, Actor::Staff(_)) {
+                actor.require(
+                    &[
+                        people::Role::Admin,
+                        people::Role::Assessor,
+                        people::Role::Issuer,
+                    ],
+                    "reading an evidence file",
+                )?;
+            }
+            let data = files::read(&node, &sha256)?;
+            crate::config::write_atomically(&out, &data, false)?;
+            Ok(Output::new(
+                json!({"sha256": sha256, "bytes": data.len(), "out": out}),
+                format!("Wrote {} bytes to {}.", data.len(), out.display()),
+            ))
+        }
+        Command::Assess {
+            evidence,
+            decision,
+            feedback,
+        } => {
+            let s = lifecycle::assess(&node, &actor, &evidence, decision, feedback.as_deref())?;
+            let text = format!(
+                "Assessed {evidence}: {}. ({})",
+                s["decision"].as_str().unwrap_or(""),
+                s["id"].as_str().unwrap_or("")
+            );
+            Ok(Output::new(s, text))
+        }
+        Command::Award { enrollment } => {
+            let awards = lifecycle::award(&node, &actor, &enrollment)?;
+            let mut text = String::new();
+            for a in &awards {
+                let what = if a["kind"] == "pathway" {
+                    "Micro-credential"
+                } else {
+                    "Badge"
+                };
+                let _ = writeln!(
+                    text,
+                    "{what} awarded: {} ({})",
+                    a["name"].as_str().unwrap_or(""),
+                    a["id"].as_str().unwrap_or("")
+                );
+            }
+            Ok(Output::new(json!({"awards": awards}), text))
+        }
+        Command::Outcome(OutcomeCommand::Add {
+            learner,
+            kind,
+            detail,
+            date,
+            credits_transferred,
+            degree,
+        }) => {
+            let outcome = lifecycle::Outcome {
+                kind,
+                detail,
+                date,
+                credits_transferred,
+                degree,
+            };
+            let o = lifecycle::add_outcome(&node, &actor, &learner, &outcome)?;
+            let text = format!(
+                "Recorded outcome {} for {learner}.",
+                o["id"].as_str().unwrap_or("")
+            );
+            Ok(Output::new(o, text))
+        }
+        Command::Status => status(&node),
+        Command::Conflicts => conflicts(&node),
+        Command::Check => {
+            let report = node.store.check(node.hub_id())?;
+            let json = serde_json::to_value(&report).map_err(|e| Error::storage("encoding", e))?;
+            if report.ok() {
+                Ok(Output::new(
+                    json,
+                    format!(
+                        "The store is sound: {} feed(s), {} entries, {} elided range(s), {} document(s) verified.",
+                        report.feeds, report.entries, report.elided_ranges, report.documents
+                    ),
+                ))
+            } else {
+                Err(Error::Storage(format!(
+                    "the store has {} problem(s):\n  - {}",
+                    report.problems.len(),
+                    report.problems.join("\n  - ")
+                )))
+            }
+        }
+        Command::Rebuild => {
+            let r = node.store.rebuild()?;
+            let json = serde_json::to_value(&r).map_err(|e| Error::storage("encoding", e))?;
+            Ok(Output::new(
+                json,
+                format!(
+                    "Rebuilt {} document(s) from {} entries in {} feed(s).",
+                    r.documents, r.entries, r.feeds
+                ),
+            ))
+        }
+        Command::Debug(DebugCommand::WriteStream { count }) => write_stream(&node, count),
+    }
+}
+
+fn user(node: &Node, actor: &Actor, cmd: UserCommand) -> Result<Output> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            pin,
+            password,
+        } => {
+            let secret = pin
+                .or(password)
+                .ok_or_else(|| Error::Usage("give the user a --pin or a --password".into()))?;
+            let u = people::add_user(node, actor, &name, &role, &secret)?;
+            let text = format!(
+                "Added {} ({}) as {}.",
+                u.name,
+                u.roles
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                u.id
+            );
+            Ok(Output::new(
+                serde_json::to_value(&u).unwrap_or_default(),
+                text,
+            ))
+        }
+        UserCommand::List => {
+            let users = people::staff(node)?;
+            let mut text = String::new();
+            for u in &users {
+                let roles = u
+                    .roles
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(
+                    text,
+                    "{:<20} {:<32} {}{}",
+                    u.name,
+                    roles,
+                    u.id,
+                    if u.active { "" } else { " (deactivated)" }
+                );
+            }
+            if users.is_empty() {
+                text = "No users yet. Add the first admin with `cairn user add --name NAME --role admin --pin PIN`.".into();
+            }
+            Ok(Output::new(json!({"users": users}), text))
+        }
+    }
+}
+
+enum CatalogCommandUnboxed {
+    Add(CatalogAdd),
+    List,
+}
+
+fn parse_skill(s: &str) -> Skill {
+    let mut parts = s
+        .split('|')
+        .map(|p| p.trim())
+        .map(|p| (!p.is_empty()).then(|| p.to_string()));
+    Skill {
+        name: parts.next().flatten().unwrap_or_default(),
+        framework: parts.next().flatten(),
+        code: parts.next().flatten(),
+        url: parts.next().flatten(),
+    }
+}
+
+fn catalog_cmd(node: &Node, actor: &Actor, cmd: CatalogCommand) -> Result<Output> {
+    let cmd = match cmd {
+        CatalogCommand::Add(add) => CatalogCommandUnboxed::Add(*add),
+        CatalogCommand::List => CatalogCommandUnboxed::List,
+    };
+    match cmd {
+        CatalogCommandUnboxed::Add(CatalogAdd::Achievement(a)) => {
+            let skills: Vec<Skill> = a.skills.iter().map(|s| parse_skill(s)).collect();
+            if skills.iter().any(|s| s.name.is_empty()) {
+                return Err(Error::invalid(
+                    "a --skill needs a name: NAME[|FRAMEWORK[|CODE[|URL]]]",
+                ));
+            }
+            let a = catalog::add_achievement(
+                node,
+                actor,
+                Achievement {
+                    id: a.id,
+                    name: a.name,
+                    description: a.description,
+                    level: a.level,
+                    criteria: a.criteria,
+                    evidence_requirements: a.evidence_requirements,
+                    achievement_type: a.achievement_type,
+                    skills,
+                    program: a.program,
+                },
+            )?;
+            let text = format!("Added achievement {} ({}).", a.id, a.name);
+            Ok(Output::new(
+                serde_json::to_value(&a).unwrap_or_default(),
+                text,
+            ))
+        }
+        CatalogCommandUnboxed::Add(CatalogAdd::Pathway {
+            id,
+            name,
+            description,
+            parts,
+            program,
+        }) => {
+            let p = catalog::add_pathway(
+                node,
+                actor,
+                Pathway {
+                    id,
+                    name,
+                    description,
+                    parts,
+                    program,
+                },
+            )?;
+            let text = format!(
+                "Added pathway {} ({}): {}.",
+                p.id,
+                p.name,
+                p.parts.join(" + ")
+            );
+            Ok(Output::new(
+                serde_json::to_value(&p).unwrap_or_default(),
+                text,
+            ))
+        }
+        CatalogCommandUnboxed::Add(CatalogAdd::Recognition {
+            id,
+            target,
+            recognizer,
+            description,
+            credits,
+        }) => {
+            let r = catalog::add_recognition(
+                node,
+                actor,
+                Recognition {
+                    id,
+                    target,
+                    recognizer,
+                    description,
+                    credits,
+                },
+            )?;
+            let text = format!(
+                "Added recognition {}: {} by {}.",
+                r.id, r.description, r.recognizer
+            );
+            Ok(Output::new(
+                serde_json::to_value(&r).unwrap_or_default(),
+                text,
+            ))
+        }
+        CatalogCommandUnboxed::List => {
+            let c = catalog::read(node)?;
+            let mut text = String::new();
+            let _ = writeln!(text, "Achievements ({}):", c.achievements.len());
+            for a in c.achievements.values() {
+                let level = a.level.map(|l| format!("level {l}")).unwrap_or_default();
+                let _ = writeln!(text, "  {:<28} {} {}", a.id, a.name, level);
+            }
+            let _ = writeln!(text, "Pathways ({}):", c.pathways.len());
+            for p in c.pathways.values() {
+                let _ = writeln!(text, "  {:<28} {} = {}", p.id, p.name, p.parts.join(" + "));
+            }
+            let _ = writeln!(text, "Recognitions ({}):", c.recognitions.len());
+            for r in c.recognitions.values() {
+                let _ = writeln!(
+                    text,
+                    "  {:<28} {}: {} ({})",
+                    r.id, r.target, r.description, r.recognizer
+                );
+            }
+            Ok(Output::new(
+                serde_json::to_value(&c).unwrap_or_default(),
+                text,
+            ))
+        }
+    }
+}
+
+fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {
+    match cmd {
+        LearnerCommand::Add(a) => {
+            let a = *a;
+            let profile = Profile {
+                number: a.number,
+                given_name: a.given_name,
+                family_name: a.family_name,
+                institution: a.institution.or_else(|| node.config.institution.clone()),
+                institution_id: a.institution_id,
+                year_of_birth: a.year_of_birth,
+                gender: a.gender,
+                race_ethnicity: a.race_ethnicity,
+                primary_language: a.primary_language,
+                pell_eligible: a.pell_eligible,
+                ses_determination: a.ses_determination,
+                enrollment_status: a.enrollment_status,
+                first_generation: a.first_generation,
+                first_enrollment: a.first_enrollment,
+                interface_language: a.interface_language,
+            };
+            let name = profile.full_name();
+            let number = profile.number.clone();
+            let (_, id) = learners::add(node, actor, profile, a.pin.as_deref())?;
+            Ok(Output::new(
+                json!({"id": id, "number": number}),
+                format!("Registered {name} (number {number}) as {id}."),
+            ))
+        }
+        LearnerCommand::Show { id } => {
+            let doc = learners::show(node, actor, &id)?;
+            let text = render_learner(&doc);
+            Ok(Output::new(doc, text))
+        }
+        LearnerCommand::List => {
+            let list = learners::list(node, actor)?;
+            let mut text = String::new();
+            for l in &list {
+                let _ = writeln!(
+                    text,
+                    "{:<16} {:<12} {:<28} {} enrollment(s), {} award(s)",
+                    l["id"].as_str().unwrap_or(""),
+                    l["number"].as_str().unwrap_or(""),
+                    l["name"].as_str().unwrap_or(""),
+                    l["enrollments"],
+                    l["awards"]
+                );
+            }
+            if list.is_empty() {
+                text = "No learners here yet.".into();
+            }
+            Ok(Output::new(json!({"learners": list}), text))
+        }
+    }
+}
+
+fn render_learner(doc: &Json) -> String {
+    let p = &doc["profile"];
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{} {} — number {} — {}",
+        p["given_name"].as_str().unwrap_or(""),
+        p["family_name"].as_str().unwrap_or(""),
+        p["number"].as_str().unwrap_or(""),
+        doc["id"].as_str().unwrap_or("")
+    );
+    let section = |t: &mut String, title: &str, key: &str, f: &dyn Fn(&Json) -> String| {
+        let items: Vec<&Json> = doc[key]
+            .as_object()
+            .map(|m| m.values().collect())
+            .unwrap_or_default();
+        let _ = writeln!(t, "{title} ({}):", items.len());
+        for i in items {
+            let _ = writeln!(t, "  {}", f(i));
+        }
+    };
+    section(&mut t, "Enrollments", "enrollments", &|e| {
+        format!(
+            "{} {} — {} (attempts: {})",
+            e["id"].as_str().unwrap_or(""),
+            e["achievement"].as_str().unwrap_or(""),
+            e["status"].as_str().unwrap_or(""),
+            e["attempts"]
+        )
+    });
+    section(&mut t, "Evidence", "evidence", &|v| {
+        format!(
+            "{} for {} — {} file(s)",
+            v["id"].as_str().unwrap_or(""),
+            v["enrollment"].as_str().unwrap_or(""),
+            v["files"].as_array().map_or(0, Vec::len)
+        )
+    });
+    section(&mut t, "Assessments", "assessments", &|s| {
+        format!(
+            "{} of {}: {}",
+            s["id"].as_str().unwrap_or(""),
+            s["evidence"].as_str().unwrap_or(""),
+            s["decision"].as_str().unwrap_or("")
+        )
+    });
+    section(&mut t, "Awards", "awards", &|a| {
+        format!(
+            "{} {} ({})",
+            a["id"].as_str().unwrap_or(""),
+            a["name"].as_str().unwrap_or(""),
+            a["kind"].as_str().unwrap_or("")
+        )
+    });
+    section(&mut t, "Outcomes", "outcomes", &|o| {
+        format!(
+            "{} {} {}",
+            o["id"].as_str().unwrap_or(""),
+            o["kind"].as_str().unwrap_or(""),
+            o["detail"].as_str().unwrap_or("")
+        )
+    });
+    t
+}
+
+fn status(node: &Node) -> Result<Output> {
+    let vector = node.store.vector()?;
+    let forks = node.store.forks()?;
+    let own = cairn_sync_protocol::Origin {
+        node: node.id(),
+        epoch: node.epoch()?,
+    };
+    let feeds: Vec<Json> = vector
+        .iter()
+        .map(|(o, s)| json!({"origin": o.node.to_string(), "epoch": o.epoch, "held": s, "own": *o == own}))
+        .collect();
+    let learners = node.store.index_scan(b"learner/")?.len();
+    let json = json!({
+        "id": node.id().to_string(),
+        "role": node.config.role,
+        "name": node.config.name,
+        "epoch": own.epoch,
+        "hub": node.config.hub,
+        "entries": vector.total(),
+        "feeds": feeds,
+        "learners": learners,
+        "forks": forks.iter().map(|f| json!({"origin": f.origin.node.to_string(), "epoch": f.origin.epoch, "seq": f.seq})).collect::<Vec<_>>(),
+        "store_bytes": node.store.size_on_disk()?,
+    });
+    let mut t = String::new();
+    let _ = writeln!(t, "{} \"{}\"", node.config.role, node.config.name);
+    let _ = writeln!(t, "Node id: {} (epoch {})", node.id(), own.epoch);
+    if let Some(h) = &node.config.hub {
+        let _ = writeln!(
+            t,
+            "Hub: {} ({}) at {}",
+            h.name,
+            h.id,
+            h.address
+                .as_deref()
+                .unwrap_or("no address: USB bundles only")
+        );
+    }
+    let _ = writeln!(t, "Learners: {learners}");
+    let _ = writeln!(
+        t,
+        "Entries held: {} in {} feed(s)",
+        vector.total(),
+        vector.len()
+    );
+    for f in &forks {
+        let _ = writeln!(
+            t,
+            "FORK: {} epoch {} signed two different entries at {}; frozen",
+            f.origin.node, f.origin.epoch, f.seq
+        );
+    }
+    Ok(Output::new(json, t))
+}
+
+fn conflicts(node: &Node) -> Result<Output> {
+    let mut all = Vec::new();
+    let mut t = String::new();
+    for (doc, v) in node.store.index_scan(b"conflict/")? {
+        let list: Vec<Json> = serde_json::from_slice(&v).unwrap_or_default();
+        let doc_id: [u8; 16] = doc.as_slice().try_into().unwrap_or_default();
+        let label = ids::learner_id(&cairn_sync_protocol::DocId(doc_id));
+        for c in &list {
+            let path = c["path"]
+                .as_array()
+                .map(|p| {
+                    p.iter()
+                        .filter_map(Json::as_str)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .unwrap_or_default();
+            let values = c["values"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .unwrap_or_default();
+            let _ = writeln!(t, "{label} {path}: {values}");
+        }
+        all.push(json!({"document": label, "conflicts": list}));
+    }
+    if all.is_empty() {
+        t = "No conflicts: every value has a single version.".into();
+    }
+    Ok(Output::new(json!({"documents": all}), t))
+}
+
+fn write_stream(node: &Node, count: u64) -> Result<Output> {
+    use std::io::Write;
+    let doc = cairn_sync_protocol::DocId([0xEE; 16]);
+    let mut stdout = std::io::stdout();
+    for i in 0..count {
+        node.store.change_doc(
+            &node.author(cairn_sync_protocol::UserId::default())?,
+            doc,
+            "debug",
+            |tx| {
+                am::write(
+                    tx,
+                    &automerge::ROOT,
+                    automerge::Prop::Map(format!("k{i}")),
+                    &json!(i),
+                )
+            },
+        )?;
+        // Printed only after the write is durable: the kill test relies on it.
+        let _ = writeln!(stdout, "done {i}");
+        let _ = stdout.flush();
+    }
+    Ok(Output::new(json!({"written": count}), ""))
+}

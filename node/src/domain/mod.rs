@@ -1,0 +1,9 @@
+//! The domain: learners, the catalog, the credential lifecycle and the people who act on them.
+
+pub mod am;
+pub mod catalog;
+pub mod files;
+pub mod ids;
+pub mod learners;
+pub mod lifecycle;
+pub mod people;

@@ -1,0 +1,137 @@
+//! A node: its folder, configuration, key and store, opened together.
+
+use crate::config::{Config, NodeRole, write_atomically};
+use crate::error::{Error, Result};
+use crate::store::{Author, Store};
+use cairn_sync_protocol::{NodeId, NodeKey, UserId};
+use std::path::{Path, PathBuf};
+
+/// An open node.
+pub struct Node {
+    /// The data folder.
+    pub dir: PathBuf,
+    /// Its configuration.
+    pub config: Config,
+    /// Its signing key.
+    pub key: NodeKey,
+    /// Its store.
+    pub store: Store,
+}
+
+fn key_path(dir: &Path) -> PathBuf {
+    dir.join("node.key")
+}
+
+fn store_path(dir: &Path) -> PathBuf {
+    dir.join("store")
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Node {
+    /// Create a node in `dir` (which must not already hold one).
+    pub fn init(
+        dir: &Path,
+        role: NodeRole,
+        name: &str,
+        institution: Option<String>,
+    ) -> Result<Node> {
+        if name.trim().is_empty() {
+            return Err(Error::Usage("the node needs a name (--name)".into()));
+        }
+        if dir.join("config.toml").exists() || key_path(dir).exists() {
+            return Err(Error::Usage(format!(
+                "{} already holds a Cairn node; choose another folder or remove it first",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)?;
+        let key = NodeKey::generate(&mut rand::rngs::OsRng);
+        let secret = data_encoding::HEXLOWER.encode(&key.to_bytes());
+        write_atomically(&key_path(dir), format!("{secret}\n").as_bytes(), true)?;
+        let config = Config {
+            role,
+            name: name.trim().to_string(),
+            institution,
+            allow_site_authoring: false,
+            hub: None,
+            listen: (role == NodeRole::Hub).then(|| "0.0.0.0:7443".to_string()),
+        };
+        let store = Store::open(&store_path(dir))?;
+        store.set_local("epoch", &0u32)?;
+        if role == NodeRole::Hub {
+            // The hub is the authority for control records (admissions, revocations, transfers).
+            store.set_local("authority", &key.id().to_string())?;
+        }
+        config.save(dir)?;
+        Ok(Node {
+            dir: dir.to_path_buf(),
+            config,
+            key,
+            store,
+        })
+    }
+
+    /// Open the node in `dir`.
+    pub fn open(dir: &Path) -> Result<Node> {
+        let config = Config::load(dir)?;
+        let text = std::fs::read_to_string(key_path(dir)).map_err(|e| {
+            Error::storage(
+                &format!("could not read the node key in {}", dir.display()),
+                e,
+            )
+        })?;
+        let bytes = data_encoding::HEXLOWER
+            .decode(text.trim().as_bytes())
+            .map_err(|_| Error::Storage("node.key is corrupt".into()))?;
+        let secret: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::Storage("node.key is corrupt".into()))?;
+        let key = NodeKey::from_bytes(&secret);
+        let store = Store::open(&store_path(dir))?;
+        Ok(Node {
+            dir: dir.to_path_buf(),
+            config,
+            key,
+            store,
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.key.id()
+    }
+
+    /// The epoch this node currently authors under.
+    pub fn epoch(&self) -> Result<u32> {
+        Ok(self.store.local("epoch")?.unwrap_or(0))
+    }
+
+    /// The hub this node trusts for control records and vouches (itself, on a hub).
+    pub fn hub_id(&self) -> Option<NodeId> {
+        match self.config.role {
+            NodeRole::Hub => Some(self.id()),
+            NodeRole::Site => self.config.hub.as_ref().and_then(|h| h.id.parse().ok()),
+        }
+    }
+
+    /// An author for entries made now by `user`.
+    pub fn author(&self, user: UserId) -> Result<Author<'_>> {
+        Ok(Author {
+            key: &self.key,
+            epoch: self.epoch()?,
+            now_ms: now_ms(),
+            user,
+        })
+    }
+
+    /// True on the hub.
+    pub fn is_hub(&self) -> bool {
+        self.config.role == NodeRole::Hub
+    }
+}
