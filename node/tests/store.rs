@@ -41,7 +41,7 @@ fn get(store: &Store, doc: DocId, field: &str) -> Option<String> {
     let am = store.doc(&doc).unwrap()?;
     am.get(ROOT, field)
         .unwrap()
-        .map(|(v, _)| v.to_str().unwrap_or_default().to_string())
+        .map(|(v, _)| v.as_str().unwrap_or_default().to_string())
 }
 
 /// Sync two stores through the protocol session until both finish.
@@ -160,7 +160,7 @@ fn concurrent_values_are_all_kept() {
         .get_all(ROOT, "language")
         .unwrap()
         .into_iter()
-        .map(|(v, _)| v.to_str().unwrap().to_string())
+        .map(|(v, _)| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(all.contains(&"Spanish".into()) && all.contains(&"Portuguese".into()));
@@ -222,7 +222,7 @@ fn a_change_whose_dependency_has_not_arrived_waits_across_a_restart() {
 }
 
 #[test]
-fn rebuild_recomputes_the_same_documents_and_check_finds_damage() {
+fn rebuild_recomputes_the_same_documents() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let k = key(40);

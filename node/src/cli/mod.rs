@@ -319,11 +319,6 @@ fn user(node: &Node, actor: &Actor, cmd: UserCommand) -> Result<Output> {
     }
 }
 
-enum CatalogCommandUnboxed {
-    Add(CatalogAdd),
-    List,
-}
-
 fn parse_skill(s: &str) -> Skill {
     let mut parts = s
         .split('|')
@@ -338,12 +333,12 @@ fn parse_skill(s: &str) -> Skill {
 }
 
 fn catalog_cmd(node: &Node, actor: &Actor, cmd: CatalogCommand) -> Result<Output> {
-    let cmd = match cmd {
-        CatalogCommand::Add(add) => CatalogCommandUnboxed::Add(*add),
-        CatalogCommand::List => CatalogCommandUnboxed::List,
+    let add = match cmd {
+        CatalogCommand::Add(add) => *add,
+        CatalogCommand::List => return catalog_list(node),
     };
-    match cmd {
-        CatalogCommandUnboxed::Add(CatalogAdd::Achievement(a)) => {
+    match add {
+        CatalogAdd::Achievement(a) => {
             let skills: Vec<Skill> = a.skills.iter().map(|s| parse_skill(s)).collect();
             if skills.iter().any(|s| s.name.is_empty()) {
                 return Err(Error::invalid(
@@ -371,13 +366,13 @@ fn catalog_cmd(node: &Node, actor: &Actor, cmd: CatalogCommand) -> Result<Output
                 text,
             ))
         }
-        CatalogCommandUnboxed::Add(CatalogAdd::Pathway {
+        CatalogAdd::Pathway {
             id,
             name,
             description,
             parts,
             program,
-        }) => {
+        } => {
             let p = catalog::add_pathway(
                 node,
                 actor,
@@ -400,13 +395,13 @@ fn catalog_cmd(node: &Node, actor: &Actor, cmd: CatalogCommand) -> Result<Output
                 text,
             ))
         }
-        CatalogCommandUnboxed::Add(CatalogAdd::Recognition {
+        CatalogAdd::Recognition {
             id,
             target,
             recognizer,
             description,
             credits,
-        }) => {
+        } => {
             let r = catalog::add_recognition(
                 node,
                 actor,
@@ -427,32 +422,33 @@ fn catalog_cmd(node: &Node, actor: &Actor, cmd: CatalogCommand) -> Result<Output
                 text,
             ))
         }
-        CatalogCommandUnboxed::List => {
-            let c = catalog::read(node)?;
-            let mut text = String::new();
-            let _ = writeln!(text, "Achievements ({}):", c.achievements.len());
-            for a in c.achievements.values() {
-                let level = a.level.map(|l| format!("level {l}")).unwrap_or_default();
-                let _ = writeln!(text, "  {:<28} {} {}", a.id, a.name, level);
-            }
-            let _ = writeln!(text, "Pathways ({}):", c.pathways.len());
-            for p in c.pathways.values() {
-                let _ = writeln!(text, "  {:<28} {} = {}", p.id, p.name, p.parts.join(" + "));
-            }
-            let _ = writeln!(text, "Recognitions ({}):", c.recognitions.len());
-            for r in c.recognitions.values() {
-                let _ = writeln!(
-                    text,
-                    "  {:<28} {}: {} ({})",
-                    r.id, r.target, r.description, r.recognizer
-                );
-            }
-            Ok(Output::new(
-                serde_json::to_value(&c).unwrap_or_default(),
-                text,
-            ))
-        }
     }
+}
+
+fn catalog_list(node: &Node) -> Result<Output> {
+    let c = catalog::read(node)?;
+    let mut text = String::new();
+    let _ = writeln!(text, "Achievements ({}):", c.achievements.len());
+    for a in c.achievements.values() {
+        let level = a.level.map(|l| format!("level {l}")).unwrap_or_default();
+        let _ = writeln!(text, "  {:<28} {} {}", a.id, a.name, level);
+    }
+    let _ = writeln!(text, "Pathways ({}):", c.pathways.len());
+    for p in c.pathways.values() {
+        let _ = writeln!(text, "  {:<28} {} = {}", p.id, p.name, p.parts.join(" + "));
+    }
+    let _ = writeln!(text, "Recognitions ({}):", c.recognitions.len());
+    for r in c.recognitions.values() {
+        let _ = writeln!(
+            text,
+            "  {:<28} {}: {} ({})",
+            r.id, r.target, r.description, r.recognizer
+        );
+    }
+    Ok(Output::new(
+        serde_json::to_value(&c).unwrap_or_default(),
+        text,
+    ))
 }
 
 fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {

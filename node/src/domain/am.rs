@@ -48,30 +48,7 @@ pub fn write<T: Transactable + ReadDoc>(
         Json::Array(items) => {
             let list = put_object(tx, parent, prop, ObjType::List)?;
             for (i, v) in items.iter().enumerate() {
-                match v {
-                    Json::Object(_) | Json::Array(_) => {
-                        let kind = if v.is_object() {
-                            ObjType::Map
-                        } else {
-                            ObjType::List
-                        };
-                        tx.insert_object(&list, i, kind).map_err(am_err)?;
-                        let inner = match tx.get(&list, i).map_err(am_err)? {
-                            Some((_, id)) => id,
-                            None => return Err(Error::Storage("list insert vanished".into())),
-                        };
-                        match v {
-                            Json::Object(fields) => {
-                                for (k, fv) in fields {
-                                    write(tx, &inner, Prop::Map(k.clone()), fv)?;
-                                }
-                            }
-                            Json::Array(_) => write_list_items(tx, &inner, v)?,
-                            _ => {}
-                        }
-                    }
-                    scalar => tx.insert(&list, i, to_scalar(scalar)).map_err(am_err)?,
-                }
+                insert(tx, &list, i, v)?;
             }
             Ok(())
         }
@@ -82,17 +59,30 @@ pub fn write<T: Transactable + ReadDoc>(
     }
 }
 
-fn write_list_items<T: Transactable + ReadDoc>(
+/// Insert `value` at position `i` of `list`, building nested maps and lists as needed.
+fn insert<T: Transactable + ReadDoc>(
     tx: &mut T,
     list: &ObjId,
+    i: usize,
     value: &Json,
 ) -> Result<()> {
-    if let Json::Array(items) = value {
-        for (i, v) in items.iter().enumerate() {
-            tx.insert(list, i, to_scalar(v)).map_err(am_err)?;
+    match value {
+        Json::Object(fields) => {
+            let map = tx.insert_object(list, i, ObjType::Map).map_err(am_err)?;
+            for (k, v) in fields {
+                write(tx, &map, Prop::Map(k.clone()), v)?;
+            }
+            Ok(())
         }
+        Json::Array(items) => {
+            let inner = tx.insert_object(list, i, ObjType::List).map_err(am_err)?;
+            for (j, v) in items.iter().enumerate() {
+                insert(tx, &inner, j, v)?;
+            }
+            Ok(())
+        }
+        scalar => tx.insert(list, i, to_scalar(scalar)).map_err(am_err),
     }
-    Ok(())
 }
 
 fn put_object<T: Transactable>(
