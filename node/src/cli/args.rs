@@ -375,10 +375,15 @@ pub enum OutcomeCommand {
 /// `cairn debug ...` (for tests).
 #[derive(Subcommand, Debug)]
 pub enum DebugCommand {
-    /// Write `count` small changes, printing `done N` after each is durable.
+    /// Write `count` small changes tagged `tag`, printing `done N` after each is durable.
     WriteStream {
         /// How many.
         #[arg(long, default_value_t = 1000)]
         count: u64,
+        /// Distinguishes one stream's keys from another's.
+        #[arg(long, default_value = "s")]
+        tag: String,
     },
+    /// Print the keys written by write-stream (JSON).
+    ReadStream,
 }

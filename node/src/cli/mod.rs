@@ -261,7 +261,16 @@ fn execute(cli: Cli) -> Result<Output> {
                 ),
             ))
         }
-        Command::Debug(DebugCommand::WriteStream { count }) => write_stream(&node, count),
+        Command::Debug(DebugCommand::WriteStream { count, tag }) => {
+            write_stream(&node, count, &tag)
+        }
+        Command::Debug(DebugCommand::ReadStream) => {
+            let doc = node.store.doc(&DEBUG_DOC)?;
+            let keys: Vec<String> = doc
+                .map(|d| automerge::ReadDoc::keys(&d, automerge::ROOT).collect())
+                .unwrap_or_default();
+            Ok(Output::new(json!({"keys": keys}), keys.join("\n")))
+        }
     }
 }
 
@@ -663,9 +672,11 @@ fn conflicts(node: &Node) -> Result<Output> {
     Ok(Output::new(json!({"documents": all}), t))
 }
 
-fn write_stream(node: &Node, count: u64) -> Result<Output> {
+const DEBUG_DOC: cairn_sync_protocol::DocId = cairn_sync_protocol::DocId([0xEE; 16]);
+
+fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {
     use std::io::Write;
-    let doc = cairn_sync_protocol::DocId([0xEE; 16]);
+    let doc = DEBUG_DOC;
     let mut stdout = std::io::stdout();
     for i in 0..count {
         node.store.change_doc(
@@ -676,7 +687,7 @@ fn write_stream(node: &Node, count: u64) -> Result<Output> {
                 am::write(
                     tx,
                     &automerge::ROOT,
-                    automerge::Prop::Map(format!("k{i}")),
+                    automerge::Prop::Map(format!("{tag}-{i}")),
                     &json!(i),
                 )
             },

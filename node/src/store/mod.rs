@@ -50,6 +50,11 @@ impl Store {
                         dir.display()
                     ))
                 }
+                sled::Error::Corruption { .. } => Error::Storage(format!(
+                    "the store at {} is damaged and cannot be opened ({e}). Nothing was changed. Restore the \
+                     folder from a backup (docs/runbook.md); what this node already sent to the hub is safe there",
+                    dir.display()
+                )),
                 other => Error::storage(&format!("could not open the store at {}", dir.display()), other),
             })?;
         let tree = db.open_tree("cairn")?;
