@@ -23,7 +23,7 @@ fn site(dir: &std::path::Path) -> Cairn {
         "user", "add", "--name", "ada", "--role", "admin", "--pin", "2468",
     ])
     .ok();
-    let c = c.as_user("ada", "2468");
+    let c = c.acting_as("ada", "2468");
     c.run(&[
         "user", "add", "--name", "asa", "--role", "assessor", "--pin", "1357",
     ])
@@ -326,7 +326,8 @@ fn bad_inputs_are_refused_clearly_and_leave_stored_data_intact() {
         .clone();
     let before = c.snapshot();
 
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<String>, i32, &str)> = vec![
+    type Env<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, Env, Vec<String>, i32, &str)> = vec![
         (
             "unknown learner",
             vec![],

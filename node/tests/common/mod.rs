@@ -61,7 +61,7 @@ impl Cairn {
     }
 
     /// Act as a staff user from now on.
-    pub fn as_user(mut self, name: &str, secret: &str) -> Cairn {
+    pub fn acting_as(mut self, name: &str, secret: &str) -> Cairn {
         self.acting = vec![
             ("CAIRN_AS".into(), name.into()),
             ("CAIRN_SECRET".into(), secret.into()),
