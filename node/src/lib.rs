@@ -8,3 +8,5 @@ pub mod index;
 pub mod node;
 pub mod payload;
 pub mod store;
+pub mod sync;
+pub mod transport;

@@ -27,10 +27,18 @@ fn store_path(dir: &Path) -> PathBuf {
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock.
+///
+/// `CAIRN_CLOCK_OFFSET_MS` (signed) shifts the clock, to reproduce a site whose clock is months
+/// off; nothing in Cairn orders by wall-clock time, and the tests show it.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| d.as_millis() as i64);
+    let offset: i64 = std::env::var("CAIRN_CLOCK_OFFSET_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    now.saturating_add(offset).max(0) as u64
 }
 
 impl Node {

@@ -84,6 +84,41 @@ pub enum Command {
     /// Learners and their records.
     #[command(subcommand)]
     Learner(LearnerCommand),
+    /// Sites of the program (hub).
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Trust the hub named in a provisioning file (site).
+    Join {
+        /// The provisioning file from `cairn site enroll`.
+        file: PathBuf,
+    },
+    /// Accept sites over mutually authenticated TLS (hub). Runs until interrupted.
+    Serve {
+        /// Address to listen on (default from config.toml, 0.0.0.0:7443).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Sync with the hub now (site). Without --once, keeps syncing until interrupted.
+    Sync {
+        /// One session, then exit.
+        #[arg(long)]
+        once: bool,
+        /// The hub's address, if not the one in the provisioning file.
+        #[arg(long, value_name = "HOST:PORT")]
+        hub: Option<String>,
+    },
+    /// Run the site: sync in the background whenever the hub is reachable. Runs until interrupted.
+    Run {
+        /// The hub's address, if not the one in the provisioning file.
+        #[arg(long, value_name = "HOST:PORT")]
+        hub: Option<String>,
+        /// Seconds between syncs while the hub answers.
+        #[arg(long, default_value_t = 30)]
+        interval: u64,
+        /// Longest wait, in seconds, between attempts while the hub is unreachable.
+        #[arg(long, default_value_t = 60)]
+        max_backoff: u64,
+    },
     /// Enroll a learner in an achievement (admin).
     Enroll {
         /// The learner: L- id or learner number.
@@ -157,6 +192,36 @@ pub enum UserCommand {
         password: Option<String>,
     },
     /// List staff users.
+    List,
+}
+
+/// `cairn site ...`
+#[derive(Subcommand, Debug)]
+pub enum SiteCommand {
+    /// Admit a site and write its provisioning file (hub, admin).
+    Enroll {
+        /// The site's node id (run `cairn id` at the site).
+        #[arg(long)]
+        site_id: String,
+        /// The site's name.
+        #[arg(long)]
+        name: String,
+        /// Where to write the provisioning file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The hub's address as the site should reach it (HOST:PORT).
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Revoke a site: its next connection or bundle is refused (hub, admin).
+    Revoke {
+        /// The site's node id.
+        site_id: String,
+        /// Why, for the record.
+        #[arg(long, default_value = "revoked by the hub operator")]
+        reason: String,
+    },
+    /// List the sites the hub admitted.
     List,
 }
 
@@ -257,6 +322,15 @@ pub enum LearnerCommand {
     },
     /// List learners held here (staff).
     List,
+    /// Move a learner's record to another site (hub, admin).
+    Transfer {
+        /// L- id or learner number.
+        #[arg(long)]
+        learner: String,
+        /// The receiving site's node id.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Arguments of `cairn learner add`: the codebook's student-level fields.
@@ -386,4 +460,10 @@ pub enum DebugCommand {
     },
     /// Print the keys written by write-stream (JSON).
     ReadStream,
+    /// Write this node's TLS certificate and key as PEM (for checks with openssl).
+    TlsIdentity {
+        /// Folder to write cert.pem and key.pem into.
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }

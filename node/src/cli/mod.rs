@@ -2,6 +2,7 @@
 //! exit with the status product.md lists.
 
 pub mod args;
+mod network;
 
 use crate::domain::am;
 use crate::domain::catalog::{self, Achievement, Pathway, Recognition, Skill};
@@ -116,9 +117,28 @@ fn execute(cli: Cli) -> Result<Output> {
             ),
         ));
     }
-    let node = Node::open(&cli.data)?;
+    let mut node = Node::open(&cli.data)?;
+    // Long-running and network commands take the node by value.
+    match cli.command {
+        Command::Serve { listen } => return network::serve(node, listen),
+        Command::Sync { once, hub } => return network::sync(node, once, hub, cli.json),
+        Command::Run {
+            hub,
+            interval,
+            max_backoff,
+        } => return network::run(node, hub, interval, max_backoff),
+        Command::Join { ref file } => return network::join(&mut node, file),
+        _ => {}
+    }
     let actor = sign_in(&node, &cli)?;
     match cli.command {
+        Command::Serve { .. }
+        | Command::Sync { .. }
+        | Command::Run { .. }
+        | Command::Join { .. } => {
+            unreachable!("handled above")
+        }
+        Command::Site(cmd) => network::site_cmd(&node, &actor, cmd),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Id => {
             let id = node.id().to_string();
@@ -263,6 +283,43 @@ fn execute(cli: Cli) -> Result<Output> {
         }
         Command::Debug(DebugCommand::WriteStream { count, tag }) => {
             write_stream(&node, count, &tag)
+        }
+        Command::Debug(DebugCommand::TlsIdentity { out_dir }) => {
+            let (cert, key) = crate::transport::tls::identity(&node.key)
+                .map_err(|e| Error::Storage(e.to_string()))?;
+            let pem = |label: &str, der: &[u8]| {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+                let lines: Vec<&str> = b64
+                    .as_bytes()
+                    .chunks(64)
+                    .map(|c| std::str::from_utf8(c).unwrap_or(""))
+                    .collect();
+                format!(
+                    "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                    lines.join("\n")
+                )
+            };
+            std::fs::create_dir_all(&out_dir)?;
+            crate::config::write_atomically(
+                &out_dir.join("cert.pem"),
+                pem("CERTIFICATE", cert.as_ref()).as_bytes(),
+                false,
+            )?;
+            let _ = key;
+            // RFC 8410 PKCS#8 v1 for Ed25519: a fixed prefix, then the 32-byte seed. OpenSSL
+            // reads this form; it rejects the v2 form that embeds the public key.
+            let mut v1 = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ];
+            v1.extend_from_slice(&node.key.to_bytes());
+            crate::config::write_atomically(
+                &out_dir.join("key.pem"),
+                pem("PRIVATE KEY", &v1).as_bytes(),
+                true,
+            )?;
+            Ok(Output::new(json!({"out_dir": out_dir}), ""))
         }
         Command::Debug(DebugCommand::ReadStream) => {
             let doc = node.store.doc(&DEBUG_DOC)?;
@@ -489,6 +546,15 @@ fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {
                 format!("Registered {name} (number {number}) as {id}."),
             ))
         }
+        LearnerCommand::Transfer { learner, to } => {
+            let r = learners::transfer(node, actor, &learner, &to)?;
+            let text = format!(
+                "Transferred {} to {}.",
+                r["learner"].as_str().unwrap_or(""),
+                to
+            );
+            Ok(Output::new(r, text))
+        }
         LearnerCommand::Show { id } => {
             let doc = learners::show(node, actor, &id)?;
             let text = render_learner(&doc);
@@ -593,6 +659,27 @@ fn status(node: &Node) -> Result<Output> {
         .map(|(o, s)| json!({"origin": o.node.to_string(), "epoch": o.epoch, "held": s, "own": *o == own}))
         .collect();
     let learners = node.store.index_scan(b"learner/")?.len();
+    let peers: Vec<Json> = crate::sync::peer::all(&node.store)?
+        .into_iter()
+        .map(|p| {
+            let known = p.known_vector();
+            // What this node holds that the peer is not known to hold (own feeds only matter to
+            // a site; the hub owes each site only part of the rest).
+            let pending: u64 = vector
+                .iter()
+                .filter(|(o, _)| o.node == node.id())
+                .map(|(o, s)| s.saturating_sub(known.get(o)))
+                .sum();
+            json!({
+                "id": p.id,
+                "last_contact_ms": p.last_contact_ms,
+                "last_success_ms": p.last_success_ms,
+                "known_entries": known.total(),
+                "pending_own_entries": pending,
+                "last_outcome": p.history.back().map(|h| h.outcome.clone()),
+            })
+        })
+        .collect();
     let json = json!({
         "id": node.id().to_string(),
         "role": node.config.role,
@@ -604,6 +691,7 @@ fn status(node: &Node) -> Result<Output> {
         "learners": learners,
         "forks": forks.iter().map(|f| json!({"origin": f.origin.node.to_string(), "epoch": f.origin.epoch, "seq": f.seq})).collect::<Vec<_>>(),
         "store_bytes": node.store.size_on_disk()?,
+        "peers": peers,
     });
     let mut t = String::new();
     let _ = writeln!(t, "{} \"{}\"", node.config.role, node.config.name);
@@ -626,6 +714,20 @@ fn status(node: &Node) -> Result<Output> {
         vector.total(),
         vector.len()
     );
+    for p in &peers {
+        let _ = writeln!(
+            t,
+            "Peer {}: last sync {}, known to hold {} entries, {} of ours pending{}",
+            p["id"].as_str().unwrap_or("").get(..7).unwrap_or(""),
+            network::describe_time(p["last_success_ms"].as_u64()),
+            p["known_entries"],
+            p["pending_own_entries"],
+            match p["last_outcome"].as_str() {
+                Some("complete") | None => String::new(),
+                Some(o) => format!(" (last attempt: {o})"),
+            }
+        );
+    }
     for f in &forks {
         let _ = writeln!(
             t,

@@ -324,3 +324,63 @@ pub fn list(node: &Node, actor: &Actor) -> Result<Vec<Json>> {
     out.sort_by(|a, b| a["number"].as_str().cmp(&b["number"].as_str()));
     Ok(out)
 }
+
+/// Move a learner's record to another site (hub, admin). The hub records the new home in the
+/// document and files a transfer record carrying the document, so the new site gets the whole
+/// history in one signed entry and the old site stops receiving the learner.
+pub fn transfer(node: &Node, actor: &Actor, learner: &str, to_site: &str) -> Result<Json> {
+    if !node.is_hub() {
+        return Err(Error::Usage(
+            "only the hub transfers learners between sites".into(),
+        ));
+    }
+    actor.require(&[Role::Admin], "transferring a learner")?;
+    let doc = find(node, learner)?;
+    let to: cairn_sync_protocol::NodeId = to_site
+        .parse()
+        .map_err(|e| Error::invalid(format!("`{to_site}` is not a node id: {e}")))?;
+    match node.store.site_record(&to)? {
+        Some(r) if r.revoked.is_none() => {}
+        Some(_) => return Err(Error::rule("that site is revoked")),
+        None => return Err(Error::not_found("that site was never admitted")),
+    }
+    let am = node
+        .store
+        .doc(&doc)?
+        .ok_or_else(|| Error::not_found("no such learner"))?;
+    let from_text = am::read_path(&am, &["home_site"]).and_then(|v| v.as_str().map(str::to_string));
+    if from_text.as_deref() == Some(to_site.trim()) || from_text.as_deref() == Some(&to.to_string())
+    {
+        return Err(Error::duplicate("the learner already lives at that site"));
+    }
+    let from = from_text.as_deref().and_then(|t| t.parse().ok());
+    let author = node.author(actor.user_id())?;
+    node.store
+        .change_doc(&author, doc, "transfer learner", |tx| {
+            am::write(
+                tx,
+                &ROOT,
+                Prop::Map("home_site".into()),
+                &json!(to.to_string()),
+            )
+        })?;
+    let mut snapshot = node.store.doc(&doc)?.map(|d| d.save()).unwrap_or_default();
+    if snapshot.len() > cairn_sync_protocol::limits::MAX_PAYLOAD - 4096 {
+        // The new site still receives every entry of the learner's document; the snapshot is
+        // only a shortcut.
+        snapshot.clear();
+    }
+    let record = crate::payload::ControlRecord::LearnerTransferred {
+        learner: doc,
+        from,
+        to,
+        snapshot,
+    };
+    node.store.author_entry(
+        &author,
+        doc,
+        cairn_sync_protocol::BodyKind::Control,
+        crate::payload::encode(&record)?,
+    )?;
+    Ok(json!({"learner": ids::learner_id(&doc), "from": from_text, "to": to.to_string()}))
+}

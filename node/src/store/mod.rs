@@ -44,7 +44,10 @@ impl Store {
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
                     Error::Storage(format!(
                         "the store at {} is in use by another cairn process (is `cairn run` or `cairn serve` running?)",
                         dir.display()
@@ -180,6 +183,22 @@ impl Store {
         let v = serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
         self.tree.insert(keys::local(name), v)?;
         self.flush()
+    }
+
+    /// Every piece of local state whose name starts with `prefix`.
+    pub fn locals_with_prefix<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(keys::local(prefix)) {
+            let (_, v) = kv?;
+            out.push(
+                serde_json::from_slice(&v)
+                    .map_err(|e| Error::storage("local state is unreadable", e))?,
+            );
+        }
+        Ok(out)
     }
 
     /// The secret hash stored for a principal (user or learner).

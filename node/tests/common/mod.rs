@@ -118,3 +118,221 @@ impl Cairn {
         (status, records)
     }
 }
+
+/// A running `cairn serve`, killed when dropped.
+pub struct Hub {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Hub {
+    /// Stop the hub (SIGKILL) and wait for it.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `cairn serve` for the hub in `dir` on an ephemeral loopback port.
+pub fn start_hub(dir: &Path) -> Hub {
+    start_hub_on(dir, "127.0.0.1:0")
+}
+
+/// Start `cairn serve` on a given address.
+pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .env_remove("CAIRN_AS")
+        .env_remove("CAIRN_SECRET")
+        .env("CAIRN_LOG", "warn")
+        .args(["--data", dir.to_str().unwrap(), "serve", "--listen", listen])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the hub");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the hub did not start listening");
+    let addr = line
+        .strip_prefix("listening ")
+        .expect("listening line")
+        .to_string();
+    Hub { child, addr }
+}
+
+/// Node ids of a folder.
+pub fn node_id(c: &Cairn) -> String {
+    c.run(&["id"]).ok()["id"].as_str().unwrap().to_string()
+}
+
+/// A hub with an operator `op` (admin, developer) and a small catalog.
+pub fn new_hub(dir: &Path) -> Cairn {
+    let c = Cairn::new(dir);
+    c.run(&[
+        "init",
+        "--role",
+        "hub",
+        "--name",
+        "University of Maine System",
+        "--institution",
+        "University of Maine System",
+    ])
+    .ok();
+    c.run(&[
+        "user",
+        "add",
+        "--name",
+        "op",
+        "--role",
+        "admin,developer,assessor,issuer",
+        "--pin",
+        "1111",
+    ])
+    .ok();
+    let c = c.acting_as("op", "1111");
+    for (id, name) in [
+        ("css-level-1", "Computer Support Specialist Level 1"),
+        ("workready", "WorkReady"),
+    ] {
+        c.run(&[
+            "catalog",
+            "add",
+            "achievement",
+            "--id",
+            id,
+            "--name",
+            name,
+            "--description",
+            "d",
+            "--criteria",
+            "c",
+            "--level",
+            "1",
+        ])
+        .ok();
+    }
+    c
+}
+
+/// A site admitted by `hub` (which must not be serving) and joined to it.
+pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
+    let c = Cairn::new(dir);
+    c.run(&[
+        "init",
+        "--role",
+        "site",
+        "--name",
+        name,
+        "--institution",
+        name,
+    ])
+    .ok();
+    c.run(&[
+        "user",
+        "add",
+        "--name",
+        "ada",
+        "--role",
+        "admin,assessor,issuer",
+        "--pin",
+        "2222",
+    ])
+    .ok();
+    let id = node_id(&c);
+    let prov = dir.with_extension("provisioning.json");
+    hub.run(&[
+        "site",
+        "enroll",
+        "--site-id",
+        &id,
+        "--name",
+        name,
+        "--out",
+        prov.to_str().unwrap(),
+    ])
+    .ok();
+    c.run(&["join", prov.to_str().unwrap()]).ok();
+    c.acting_as("ada", "2222")
+}
+
+/// `cairn sync --once` against `addr`.
+pub fn sync(site: &Cairn, addr: &str) -> Run {
+    site.run(&["sync", "--once", "--hub", addr])
+}
+
+/// Register a learner and walk one achievement to an award, with an evidence file.
+pub fn learner_with_award(site: &Cairn, number: &str, achievement: &str, file: &Path) -> String {
+    let l = site
+        .run(&[
+            "learner",
+            "add",
+            "--number",
+            number,
+            "--given-name",
+            "G",
+            "--family-name",
+            number,
+            "--pin",
+            "4321",
+        ])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = site
+        .run(&["enroll", "--learner", &l, "--achievement", achievement])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = site
+        .run(&[
+            "evidence",
+            "submit",
+            "--enrollment",
+            &e,
+            "--narrative",
+            "did it",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    site.run(&["assess", "--evidence", &v, "--decision", "proficient"])
+        .ok();
+    site.run(&["award", "--enrollment", &e]).ok();
+    l
+}
+
+/// The learners a folder holds (id → heads of the document), read through the library.
+pub fn learner_heads(dir: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let node = cairn_node::node::Node::open(dir).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for (doc, _) in node.store.index_scan(b"learner/").unwrap() {
+        let doc = cairn_sync_protocol::DocId(doc.as_slice().try_into().unwrap());
+        let heads = node.store.doc(&doc).unwrap().unwrap().get_heads();
+        out.insert(
+            cairn_node::domain::ids::learner_id(&doc),
+            heads.iter().map(|h| h.to_string()).collect(),
+        );
+    }
+    out
+}

@@ -1,0 +1,372 @@
+//! Running one sync session over a byte stream (TLS in production, anything in tests).
+//!
+//! The protocol crate decides everything; this loop only moves bytes, calls the store (blocking
+//! work, moved off the async worker with `block_in_place`), checks the peer's identity, and keeps
+//! the checkpoint and history when the session ends — however it ends.
+
+use super::peer::{self, SyncRecord};
+use super::scope::SiteScope;
+use crate::error::{Error, RefusalKind, Result};
+use crate::node::{Node, now_ms};
+use crate::store::SyncStore;
+use cairn_sync_protocol::message::ErrorCode;
+use cairn_sync_protocol::{
+    Event, Everything, Fork, NodeId, Origin, Scope, Session, SessionConfig, SessionError,
+};
+use serde::Serialize;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Which end of a hub–site link this node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The hub, serving `site`.
+    Hub {
+        /// The site on the other end.
+        site: NodeId,
+    },
+    /// A site, talking to its hub.
+    Site,
+}
+
+/// Progress of a session, for people watching a long transfer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Whole entries received and stored so far.
+    pub received: u64,
+    /// Whole entries sent so far.
+    pub sent: u64,
+    /// Bytes received so far.
+    pub bytes_received: u64,
+    /// Bytes sent so far.
+    pub bytes_sent: u64,
+}
+
+/// What a session did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncReport {
+    /// The peer.
+    pub peer: String,
+    /// Whether both sides finished.
+    pub complete: bool,
+    /// Final counters.
+    pub progress: Progress,
+    /// Entries that arrived twice (resent after a lost acknowledgement).
+    pub duplicates: u64,
+    /// Forks detected during the session.
+    pub forks: Vec<String>,
+    /// Runs refused (by either side), in words.
+    pub refused: Vec<String>,
+    /// Messages exchanged.
+    pub messages: u64,
+    /// Set when this site learned it was behind on its own feed and moved to a new epoch.
+    pub new_epoch: Option<u32>,
+}
+
+/// Limits on waiting.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Give up when the peer sends nothing for this long.
+    pub idle: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+fn session_error(e: SessionError) -> Error {
+    match e {
+        SessionError::Frame(f) => Error::invalid(format!("the peer sent malformed data: {f}")),
+        SessionError::Chain(c) => Error::forged(format!(
+            "the peer sent entries that failed verification: {c}"
+        )),
+        SessionError::Store(s) => Error::Storage(format!("storage failed during sync: {s}")),
+        SessionError::Peer {
+            code: ErrorCode::Unauthorized,
+            detail,
+        } => Error::unauthorized(format!("the peer refused: {detail}")),
+        SessionError::Peer {
+            code: ErrorCode::Internal,
+            detail,
+        } => Error::Unreachable(format!("the peer failed: {detail}")),
+        other => Error::refused(RefusalKind::Invalid, other.to_string()),
+    }
+}
+
+/// Classify a connection failure. In TLS 1.3 the server checks the client's certificate after
+/// the client's handshake completes, so a hub refusing a site shows up on the site's first read
+/// as a TLS alert — that is a refusal (exit 3), not an unreachable peer (exit 5).
+pub fn io_error(e: std::io::Error) -> Error {
+    let alert = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| {
+            matches!(
+                r,
+                rustls::Error::AlertReceived(_)
+                    | rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::General(_)
+            )
+        });
+    if alert {
+        Error::unauthorized(format!(
+            "the peer refused the connection ({e}); this site may not be admitted, or it was revoked"
+        ))
+    } else {
+        Error::Unreachable(format!("the connection failed: {e}"))
+    }
+}
+
+/// Run one session with `peer` over `stream`. The checkpoint and a history record are saved
+/// however the session ends.
+pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    node: &Node,
+    stream: &mut S,
+    peer: NodeId,
+    side: Side,
+    timing: Timing,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<SyncReport> {
+    let started = now_ms();
+    let mut state = peer::load(&node.store, &peer)?;
+    let config = match side {
+        Side::Hub { .. } => SessionConfig {
+            accept_elided: false,
+            vouch_key: Some(node.key.clone()),
+            known_peer: Some(state.known_vector()).filter(|v| !v.is_empty()),
+            ..SessionConfig::default()
+        },
+        Side::Site => SessionConfig {
+            accept_elided: true,
+            trusted_relay: Some(peer),
+            known_peer: Some(state.known_vector()).filter(|v| !v.is_empty()),
+            ..SessionConfig::default()
+        },
+    };
+    let mut scope: Box<dyn Scope + Send> = match side {
+        Side::Hub { site } => Box::new(SiteScope::new(&node.store, node.id(), site)?),
+        Side::Site => Box::new(Everything),
+    };
+    let mut session = Session::new(config, node.id());
+    let mut report = SyncReport {
+        peer: peer.to_string(),
+        ..Default::default()
+    };
+    let result = exchange(
+        node,
+        stream,
+        peer,
+        side,
+        timing,
+        &mut session,
+        scope.as_mut(),
+        &mut report,
+        progress,
+    )
+    .await;
+
+    // Keep what was acknowledged, whatever happened.
+    if session.peer().is_some() {
+        state.set_known(session.peer_holds());
+        state.last_contact_ms = Some(now_ms());
+    }
+    let stats = session.stats();
+    report.progress = Progress {
+        received: stats.entries_stored,
+        sent: stats.entries_sent,
+        bytes_received: stats.bytes_received,
+        bytes_sent: stats.bytes_sent,
+    };
+    report.messages = stats.messages_sent + stats.messages_received;
+    report.complete = result.is_ok() && session.is_finished();
+    if report.complete {
+        state.last_success_ms = Some(now_ms());
+    }
+    state.record(SyncRecord {
+        started_ms: started,
+        ended_ms: now_ms(),
+        via: "tls".into(),
+        sent: stats.entries_sent,
+        received: stats.entries_stored,
+        bytes_sent: stats.bytes_sent,
+        bytes_received: stats.bytes_received,
+        outcome: match &result {
+            Ok(()) => "complete".into(),
+            Err(e) => e.to_string(),
+        },
+    });
+    peer::save(&node.store, &state)?;
+    result.map(|()| report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    node: &Node,
+    stream: &mut S,
+    peer: NodeId,
+    side: Side,
+    timing: Timing,
+    session: &mut Session,
+    // `&mut` so the future stays `Send`: scopes are `Send` but not `Sync`.
+    scope: &mut (dyn Scope + Send),
+    report: &mut SyncReport,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<()> {
+    let store = SyncStore::new(&node.store);
+    let mut store = store;
+    tokio::task::block_in_place(|| session.start(&store, now_ms())).map_err(session_error)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut last_progress = std::time::Instant::now();
+    loop {
+        // Send everything the session has for the peer now.
+        let mut wrote = false;
+        loop {
+            let frame = tokio::task::block_in_place(|| session.poll_transmit(&store, &*scope));
+            match frame {
+                Ok(Some(f)) => {
+                    stream.write_all(&f).await.map_err(io_error)?;
+                    wrote = true;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Tell the peer why before giving up.
+                    while let Ok(Some(f)) = session.poll_transmit(&store, &*scope) {
+                        let _ = stream.write_all(&f).await;
+                    }
+                    let _ = stream.flush().await;
+                    return Err(session_error(e));
+                }
+            }
+        }
+        if wrote {
+            stream.flush().await.map_err(io_error)?;
+        }
+        handle_events(node, session, peer, side, report)?;
+        if session.is_finished() {
+            let _ = stream.shutdown().await;
+            return Ok(());
+        }
+        let n = match tokio::time::timeout(timing.idle, stream.read(&mut buf)).await {
+            Err(_) => {
+                return Err(Error::Unreachable(format!(
+                    "the peer sent nothing for {} s",
+                    timing.idle.as_secs()
+                )));
+            }
+            Ok(Err(e)) => return Err(io_error(e)),
+            Ok(Ok(0)) => {
+                return Err(Error::Unreachable(
+                    "the peer closed the connection before the sync finished".into(),
+                ));
+            }
+            Ok(Ok(n)) => n,
+        };
+        let received = tokio::task::block_in_place(|| session.receive(&buf[..n], &mut store));
+        if let Err(e) = received {
+            while let Ok(Some(f)) = session.poll_transmit(&store, &*scope) {
+                let _ = stream.write_all(&f).await;
+            }
+            let _ = stream.flush().await;
+            handle_events(node, session, peer, side, report)?;
+            return Err(session_error(e));
+        }
+        if last_progress.elapsed() > Duration::from_millis(200) {
+            let s = session.stats();
+            progress(Progress {
+                received: s.entries_stored,
+                sent: s.entries_sent,
+                bytes_received: s.bytes_received,
+                bytes_sent: s.bytes_sent,
+            });
+            last_progress = std::time::Instant::now();
+        }
+    }
+}
+
+fn handle_events(
+    node: &Node,
+    session: &mut Session,
+    peer: NodeId,
+    side: Side,
+    report: &mut SyncReport,
+) -> Result<()> {
+    while let Some(event) = session.poll_event() {
+        match event {
+            Event::PeerHello {
+                node: claimed,
+                vector,
+                frozen,
+                ..
+            } => {
+                if claimed != peer {
+                    return Err(Error::forged(format!(
+                        "the peer authenticated as {peer} but introduced itself as {claimed}"
+                    )));
+                }
+                if side == Side::Site {
+                    restore_safety(node, &vector, &frozen, report)?;
+                }
+            }
+            Event::Duplicate {
+                first_seq,
+                last_seq,
+                ..
+            } => report.duplicates += last_seq - first_seq + 1,
+            Event::Fork(f) => {
+                report.forks.push(describe_fork(&f));
+                tracing::error!("{}", describe_fork(&f));
+            }
+            Event::Refused { origin, refusal } => report
+                .refused
+                .push(format!("refused {refusal:?} for {origin}")),
+            Event::PeerRefused { origin, refusal } => report
+                .refused
+                .push(format!("peer refused {refusal:?} for {origin}")),
+            Event::CannotSend { origin, seq } => {
+                report
+                    .refused
+                    .push(format!("could not send {origin} from {seq}"));
+            }
+            Event::Stored { .. } | Event::PeerHolds { .. } | Event::Finished => {}
+        }
+    }
+    Ok(())
+}
+
+fn describe_fork(f: &Fork) -> String {
+    format!(
+        "fork: {} signed two different entries at position {}; that feed is frozen",
+        f.origin, f.seq
+    )
+}
+
+/// A site whose own feed the hub holds further than its disk does was restored from an older
+/// copy (or its store was replaced). Writing more under the same origin would fork it, so move to
+/// a new epoch at once; the session brings the missing tail of the old feed back.
+fn restore_safety(
+    node: &Node,
+    hub_vector: &cairn_sync_protocol::VersionVector,
+    frozen: &[Origin],
+    report: &mut SyncReport,
+) -> Result<()> {
+    let epoch = node.epoch()?;
+    let own = Origin {
+        node: node.id(),
+        epoch,
+    };
+    let local = node.store.tip(&own)?.map_or(0, |t| t.seq);
+    if hub_vector.get(&own) > local || frozen.contains(&own) {
+        let next = epoch + 1;
+        node.store.set_local("epoch", &next)?;
+        tracing::warn!(
+            "the hub holds more of this node's feed than its store does (restored from a backup?); \
+             writing under epoch {next} from now on"
+        );
+        report.new_epoch = Some(next);
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! `cairn serve`: the hub accepts sites over mutually authenticated TLS, many at once.
+
+use super::driver::{self, Side, Timing};
+use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::transport::tls::{self, PeerPolicy, Refusal};
+use cairn_sync_protocol::NodeId;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Most sessions served at once; further connections wait for a free slot.
+pub const MAX_SESSIONS: usize = 512;
+
+/// The hub admits a key when its control entries admitted that site and did not revoke it.
+/// Consulted at every handshake, so a revocation takes effect on the site's next attempt.
+pub struct AdmittedSites {
+    node: Arc<Node>,
+}
+
+impl std::fmt::Debug for AdmittedSites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AdmittedSites(hub {})", self.node.id().short())
+    }
+}
+
+impl PeerPolicy for AdmittedSites {
+    fn check(&self, key: &NodeId) -> Result<(), Refusal> {
+        match self.node.store.site_record(key) {
+            Ok(Some(r)) if r.revoked.is_none() => Ok(()),
+            Ok(Some(_)) => Err(Refusal::Revoked(key.to_string())),
+            Ok(None) => Err(Refusal::Unknown(key.to_string())),
+            Err(e) => {
+                tracing::error!("cannot read site records: {e}");
+                Err(Refusal::Unknown(key.to_string()))
+            }
+        }
+    }
+}
+
+/// Serve sites on `listener` until `shutdown` resolves.
+pub async fn serve(
+    node: Arc<Node>,
+    listener: TcpListener,
+    timing: Timing,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let policy = Arc::new(AdmittedSites { node: node.clone() });
+    let config =
+        tls::server_config(&node.key, policy).map_err(|e| Error::Storage(e.to_string()))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let (node, acceptor) = (node.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_one(&node, acceptor, tcp, addr, timing).await;
+        });
+    }
+}
+
+async fn serve_one(
+    node: &Node,
+    acceptor: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    addr: SocketAddr,
+    timing: Timing,
+) {
+    let _ = tcp.set_nodelay(true);
+    let mut stream = match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!(%addr, "refused during the TLS handshake: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%addr, "TLS handshake timed out");
+            return;
+        }
+    };
+    let Some(site) = tls::peer_key(stream.get_ref().1.peer_certificates()) else {
+        tracing::warn!(%addr, "no usable client certificate");
+        return;
+    };
+    match driver::run(
+        node,
+        &mut stream,
+        site,
+        Side::Hub { site },
+        timing,
+        &mut |_| {},
+    )
+    .await
+    {
+        Ok(r) => tracing::info!(
+            %addr, site = %site.short(), received = r.progress.received, sent = r.progress.sent,
+            "sync with site complete"
+        ),
+        Err(e) => tracing::warn!(%addr, site = %site.short(), "sync with site ended: {e}"),
+    }
+}
+
+/// Bind the hub's listening address.
+pub async fn bind(address: &str) -> Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::Storage(format!("cannot listen on {address}: {e}")))
+}

@@ -1,0 +1,3 @@
+//! How nodes reach each other: mutually authenticated TLS over TCP.
+
+pub mod tls;

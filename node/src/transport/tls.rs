@@ -1,0 +1,281 @@
+//! Mutually authenticated TLS 1.3 between Cairn nodes, identified by pinned Ed25519 node keys.
+//!
+//! Each node presents a self-signed certificate made from its own node key. Nothing about the
+//! certificate matters except that key: not its dates (offline sites' clocks drift for months), not
+//! its names. The verifiers extract the key, ask a [`PeerPolicy`] whether that key may connect (the
+//! hub asks its live list of admitted, unrevoked sites at every handshake, so a revocation takes
+//! effect on the next attempt), and check the handshake signature with it. TLS 1.2 is not offered.
+//!
+//! Self-signed certificates were chosen over RFC 7250 raw public keys because standard tools
+//! (`openssl s_client`) can talk to them, which the refusal tests use.
+
+use cairn_sync_protocol::{NodeId, NodeKey};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use std::sync::Arc;
+
+/// The server name every node uses; certificates are pinned by key, not by name.
+pub const SERVER_NAME: &str = "cairn.invalid";
+
+/// Why a peer was refused during the handshake.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The key is not one this node trusts.
+    #[error("unknown node {0}")]
+    Unknown(String),
+    /// The key belongs to a revoked site.
+    #[error("node {0} is revoked")]
+    Revoked(String),
+    /// The certificate does not carry an Ed25519 key.
+    #[error("the certificate does not carry an Ed25519 node key")]
+    NotAnEd25519Key,
+}
+
+/// Decides, at every handshake, whether a peer key may connect.
+pub trait PeerPolicy: Send + Sync + std::fmt::Debug {
+    /// Allow or refuse `key`.
+    fn check(&self, key: &NodeId) -> Result<(), Refusal>;
+}
+
+/// Accept exactly one key (a site trusting its hub).
+#[derive(Debug, Clone)]
+pub struct OnlyKey(pub NodeId);
+
+impl PeerPolicy for OnlyKey {
+    fn check(&self, key: &NodeId) -> Result<(), Refusal> {
+        if *key == self.0 {
+            Ok(())
+        } else {
+            Err(Refusal::Unknown(key.to_string()))
+        }
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS setup failed: {0}")]
+pub struct SetupError(String);
+
+/// This node's certificate and private key for TLS.
+pub fn identity(
+    key: &NodeKey,
+) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), SetupError> {
+    let pkcs8 = key
+        .signing_key()
+        .to_pkcs8_der()
+        .map_err(|e| SetupError(format!("encoding the node key: {e}")))?;
+    let der = PrivatePkcs8KeyDer::from(pkcs8.as_bytes().to_vec());
+    let key_pair = rcgen::KeyPair::try_from(&der)
+        .map_err(|e| SetupError(format!("loading the node key: {e}")))?;
+    let mut params = rcgen::CertificateParams::new(vec![SERVER_NAME.to_string()])
+        .map_err(|e| SetupError(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, key.id().to_string());
+    // Validity is irrelevant (pinned keys, drifting clocks); make it wide so tools don't complain.
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2999, 12, 31);
+    let cert = params
+        .self_signed(&key_pair)
+        .map_err(|e| SetupError(format!("making the certificate: {e}")))?;
+    Ok((cert.der().clone(), PrivateKeyDer::Pkcs8(der)))
+}
+
+/// The Ed25519 node key a certificate carries.
+pub fn key_of(cert: &CertificateDer<'_>) -> Result<NodeId, Refusal> {
+    use x509_parser::prelude::*;
+    let (_, parsed) =
+        X509Certificate::from_der(cert.as_ref()).map_err(|_| Refusal::NotAnEd25519Key)?;
+    let spki = &parsed.tbs_certificate.subject_pki;
+    // 1.3.101.112 is id-Ed25519 (RFC 8410).
+    if spki.algorithm.algorithm.to_id_string() != "1.3.101.112" {
+        return Err(Refusal::NotAnEd25519Key);
+    }
+    let bytes: [u8; 32] = spki
+        .subject_public_key
+        .data
+        .as_ref()
+        .try_into()
+        .map_err(|_| Refusal::NotAnEd25519Key)?;
+    let id = NodeId(bytes);
+    id.verifying_key().map_err(|_| Refusal::NotAnEd25519Key)?;
+    Ok(id)
+}
+
+fn refuse(side: &str, r: Refusal) -> rustls::Error {
+    tracing::warn!("TLS handshake refused ({side}): {r}");
+    rustls::Error::General(r.to_string())
+}
+
+fn algorithms() -> WebPkiSupportedAlgorithms {
+    provider().signature_verification_algorithms
+}
+
+fn verify13(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(message, cert, dss, &algorithms())
+}
+
+/// Client side: accept the server only if the policy allows its key.
+#[derive(Debug)]
+struct PinnedServer {
+    policy: Arc<dyn PeerPolicy>,
+}
+
+impl ServerCertVerifier for PinnedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let key = key_of(end_entity).map_err(|r| refuse("server", r))?;
+        self.policy.check(&key).map_err(|r| refuse("server", r))?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.2 is not supported".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify13(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
+
+/// Server side: require a client certificate whose key the policy allows.
+#[derive(Debug)]
+struct PinnedClient {
+    policy: Arc<dyn PeerPolicy>,
+}
+
+impl ClientCertVerifier for PinnedClient {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let key = key_of(end_entity).map_err(|r| refuse("client", r))?;
+        self.policy.check(&key).map_err(|r| refuse("client", r))?;
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.2 is not supported".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify13(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
+
+/// TLS 1.3-only server configuration presenting `key` and admitting clients `policy` allows.
+pub fn server_config(
+    key: &NodeKey,
+    policy: Arc<dyn PeerPolicy>,
+) -> Result<Arc<rustls::ServerConfig>, SetupError> {
+    let (cert, private) = identity(key)?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| SetupError(e.to_string()))?
+        .with_client_cert_verifier(Arc::new(PinnedClient { policy }))
+        .with_single_cert(vec![cert], private)
+        .map_err(|e| SetupError(e.to_string()))?;
+    Ok(Arc::new(config))
+}
+
+/// TLS 1.3-only client configuration presenting `key` and accepting servers `policy` allows.
+pub fn client_config(
+    key: &NodeKey,
+    policy: Arc<dyn PeerPolicy>,
+) -> Result<Arc<rustls::ClientConfig>, SetupError> {
+    let (cert, private) = identity(key)?;
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| SetupError(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedServer { policy }))
+        .with_client_auth_cert(vec![cert], private)
+        .map_err(|e| SetupError(e.to_string()))?;
+    Ok(Arc::new(config))
+}
+
+/// The verified node key of the peer on an established connection.
+pub fn peer_key(certs: Option<&[CertificateDer<'static>]>) -> Option<NodeId> {
+    certs.and_then(|c| c.first()).and_then(|c| key_of(c).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn a_certificate_carries_the_node_key() {
+        let key = NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(3));
+        let (cert, _) = identity(&key).unwrap();
+        assert_eq!(key_of(&cert), Ok(key.id()));
+    }
+
+    #[test]
+    fn garbage_is_not_a_key() {
+        assert_eq!(
+            key_of(&CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])),
+            Err(Refusal::NotAnEd25519Key)
+        );
+    }
+}
