@@ -18,6 +18,9 @@ pub struct Node {
     pub store: Store,
 }
 
+/// The file `cairn backup` leaves in a backup, so a backup put back by hand is recognized.
+pub const RESTORE_MARKER: &str = "RESTORED-FROM-BACKUP";
+
 fn key_path(dir: &Path) -> PathBuf {
     dir.join("node.key")
 }
@@ -102,12 +105,23 @@ impl Node {
             .map_err(|_| Error::Storage("node.key is corrupt".into()))?;
         let key = NodeKey::from_bytes(&secret);
         let store = Store::open(&store_path(dir))?;
-        Ok(Node {
+        let node = Node {
             dir: dir.to_path_buf(),
             config,
             key,
             store,
-        })
+        };
+        // A backup made by `cairn backup` and copied into place by hand: treat it as restored.
+        let marker = dir.join(RESTORE_MARKER);
+        if marker.exists() {
+            node.start_new_epoch(&[])?;
+            std::fs::remove_file(&marker)?;
+            tracing::warn!(
+                "{} was restored from a backup; it writes under a new epoch",
+                dir.display()
+            );
+        }
+        Ok(node)
     }
 
     /// This node's id.
@@ -118,6 +132,29 @@ impl Node {
     /// The epoch this node currently authors under.
     pub fn epoch(&self) -> Result<u32> {
         Ok(self.store.local("epoch")?.unwrap_or(0))
+    }
+
+    /// Move to a new epoch: a fresh origin (and automerge actor) that no copy of this node can
+    /// have used. Chosen above every epoch of this node seen here or in `seen`, with a random
+    /// gap, so two copies restored from one backup never pick the same one.
+    pub fn start_new_epoch(&self, seen: &[u32]) -> Result<u32> {
+        use rand::Rng;
+        let me = self.id();
+        let held = self.store.vector()?;
+        let highest = held
+            .iter()
+            .filter(|(o, _)| o.node == me)
+            .map(|(o, _)| o.epoch)
+            .chain(seen.iter().copied())
+            .chain(std::iter::once(self.epoch()?))
+            .max()
+            .unwrap_or(0);
+        let next = highest
+            .saturating_add(1)
+            .saturating_add(rand::rngs::OsRng.gen_range(0..1 << 20));
+        self.store.set_local("epoch", &next)?;
+        tracing::warn!("this node now writes under epoch {next}");
+        Ok(next)
     }
 
     /// The hub this node trusts for control records and vouches (itself, on a hub).

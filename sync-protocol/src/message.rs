@@ -38,6 +38,10 @@ pub struct Hello {
     pub vector: VersionVector,
     /// Origins the sender has frozen because it saw a fork.
     pub frozen: Vec<Origin>,
+    /// The first 8 bytes of the hash of the last entry held for each origin in `vector`, in the
+    /// same order. Two feeds of equal length but different content (a node restored from a
+    /// backup that wrote again) show up here, where the vector alone cannot tell them apart.
+    pub tips: Vec<[u8; 8]>,
 }
 
 /// A batch of runs; acknowledged as a whole.

@@ -212,6 +212,13 @@ impl SessionError {
     }
 }
 
+/// The first 8 bytes of a hash, as sent in `Hello`.
+pub fn fingerprint(hash: &crate::hash::Hash32) -> [u8; 8] {
+    let mut f = [0u8; 8];
+    f.copy_from_slice(&hash.0[..8]);
+    f
+}
+
 fn store_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> SessionError {
     SessionError::Store(Box::new(e))
 }
@@ -271,6 +278,8 @@ pub struct Session {
     peer: Option<Peer>,
     /// What this side holds at the start: it sends up to here.
     target: VersionVector,
+    /// Fingerprints of this side's tips, in `target` order.
+    tips: Vec<[u8; 8]>,
     frozen: Vec<Origin>,
     /// Next sequence to send per origin.
     next: BTreeMap<Origin, u64>,
@@ -300,6 +309,7 @@ impl Session {
             events: VecDeque::new(),
             peer: None,
             target: VersionVector::new(),
+            tips: Vec::new(),
             frozen: Vec::new(),
             next: BTreeMap::new(),
             resend_barrier: BTreeMap::new(),
@@ -327,6 +337,16 @@ impl Session {
         }
         self.target = store.vector().map_err(store_err)?;
         self.frozen = store.frozen().map_err(store_err)?;
+        let mut tips = Vec::with_capacity(self.target.len());
+        for (origin, _) in self.target.iter() {
+            let hash = store
+                .tip(origin)
+                .map_err(store_err)?
+                .map(|t| t.hash)
+                .unwrap_or_default();
+            tips.push(fingerprint(&hash));
+        }
+        self.tips = tips;
         if let Some(known) = &self.config.known_peer {
             for (origin, &seq) in self.target.iter() {
                 let have = known.get(origin);
@@ -342,6 +362,7 @@ impl Session {
             clock_ms: now_ms,
             vector: self.target.clone(),
             frozen: self.frozen.clone(),
+            tips: self.tips.clone(),
         }))
     }
 
@@ -550,6 +571,20 @@ impl Session {
                 None => have + 1,
             };
             self.next.insert(*origin, next);
+        }
+        // Equal length, different last entry: resend our last entry so the peer sees the fork
+        // (it arrives authenticated, and differs from what the peer holds at that position).
+        if h.tips.len() == h.vector.len() {
+            let theirs: BTreeMap<&Origin, &[u8; 8]> =
+                h.vector.iter().map(|(o, _)| o).zip(h.tips.iter()).collect();
+            for ((origin, &seq), ours) in self.target.iter().zip(self.tips.iter()) {
+                if seq > 0
+                    && h.vector.get(origin) == seq
+                    && theirs.get(origin).is_some_and(|t| *t != ours)
+                {
+                    self.next.insert(*origin, seq);
+                }
+            }
         }
         for origin in &h.frozen {
             self.stopped.insert(*origin);

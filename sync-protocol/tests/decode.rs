@@ -109,6 +109,7 @@ fn sample_messages() -> Vec<Message> {
             clock_ms: 42,
             vector: r.store.vector().unwrap(),
             frozen: vec![run.origin],
+            tips: vec![[7; 8]],
         }),
         Message::Batch(Batch {
             id: 7,

@@ -393,6 +393,7 @@ fn a_peer_speaking_another_version_is_refused_with_a_clear_error() {
         clock_ms: 0,
         vector: VersionVector::new(),
         frozen: vec![],
+        tips: vec![],
     });
     let err = s
         .receive(&encode_frame(&hello).unwrap(), &mut store)
@@ -434,6 +435,7 @@ fn a_forged_batch_ends_the_session_and_stores_nothing() {
         clock_ms: 0,
         vector: site.store.vector().unwrap(),
         frozen: vec![],
+        tips: vec![],
     });
     s.receive(&encode_frame(&hello).unwrap(), &mut store)
         .unwrap();
@@ -556,4 +558,63 @@ fn a_relay_without_signatures_or_a_vouch_key_sends_only_what_it_can_authenticate
     assert!(outcome.finished, "{outcome:?}");
     assert_eq!(other.store.vector().unwrap(), hub.store.vector().unwrap());
     let _ = (sid, hid);
+}
+
+#[test]
+fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
+    // A node restored from a backup writes exactly as many entries as it lost: the vectors are
+    // equal, but the last entries differ. The tip fingerprints in Hello expose it.
+    let mut original = Replica::new(60);
+    original.write(1, b"one".to_vec(), 1);
+    let lost = original.write(1, b"two".to_vec(), 2);
+    let mut restored = Replica::new(60);
+    restored.write(1, b"one".to_vec(), 1);
+    let rewritten = restored.write(1, b"two, written again".to_vec(), 3);
+    assert_eq!(lost.entry.seq, rewritten.entry.seq);
+    let mut hub = Replica::new(61);
+    let none = SessionConfig::default;
+    run_session(
+        Side {
+            replica: &mut original,
+            config: none(),
+            scope: Everything,
+        },
+        Side {
+            replica: &mut hub,
+            config: none(),
+            scope: Everything,
+        },
+        &Faults::none(),
+        100,
+    );
+    let (outcome, restored_events, hub_events) = run_session(
+        Side {
+            replica: &mut restored,
+            config: none(),
+            scope: Everything,
+        },
+        Side {
+            replica: &mut hub,
+            config: none(),
+            scope: Everything,
+        },
+        &Faults::none(),
+        100,
+    );
+    assert!(outcome.finished, "{outcome:?}");
+    let found = |events: &[Event]| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Fork(f) if f.seq == 2))
+    };
+    assert!(found(&hub_events), "the hub did not see the fork");
+    assert!(
+        found(&restored_events),
+        "the restored node did not see the fork"
+    );
+    assert_eq!(
+        hub.store.hash_at(&lost.entry.origin, 2).unwrap(),
+        Some(lost.hash),
+        "the hub kept what it had"
+    );
 }

@@ -162,6 +162,20 @@ pub enum Command {
     Conflicts,
     /// Verify the whole log (signatures, hash chains) and the derived documents.
     Check,
+    /// Copy this node (key, configuration, store) into a new folder, consistently.
+    Backup {
+        /// The folder to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place as this node's data folder (--data, which must not hold a node).
+    /// The restored node writes under a new epoch, so it can never fork its own feed; its next
+    /// sync brings back what it wrote after the backup.
+    Restore {
+        /// The folder `cairn backup` made.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Recompute all derived state (documents, indexes) from the log.
     Rebuild,
     /// Maintenance and test helpers.
@@ -322,6 +336,26 @@ pub enum LearnerCommand {
     },
     /// List learners held here (staff).
     List,
+    /// Correct a learner's profile or reset their PIN (admin).
+    Edit {
+        /// L- id or learner number.
+        id: String,
+        /// Given name.
+        #[arg(long)]
+        given_name: Option<String>,
+        /// Family name.
+        #[arg(long)]
+        family_name: Option<String>,
+        /// Primary language.
+        #[arg(long)]
+        primary_language: Option<String>,
+        /// Kiosk language: en or es.
+        #[arg(long)]
+        interface_language: Option<String>,
+        /// A new kiosk PIN (4-12 digits).
+        #[arg(long)]
+        pin: Option<String>,
+    },
     /// Move a learner's record to another site (hub, admin).
     Transfer {
         /// L- id or learner number.

@@ -117,6 +117,9 @@ fn execute(cli: Cli) -> Result<Output> {
             ),
         ));
     }
+    if let Command::Restore { from } = &cli.command {
+        return restore(from, &cli.data);
+    }
     let mut node = Node::open(&cli.data)?;
     // Long-running and network commands take the node by value.
     match cli.command {
@@ -138,6 +141,8 @@ fn execute(cli: Cli) -> Result<Output> {
         | Command::Join { .. } => {
             unreachable!("handled above")
         }
+        Command::Restore { .. } => unreachable!("handled above"),
+        Command::Backup { out } => backup(&node, &out),
         Command::Site(cmd) => network::site_cmd(&node, &actor, cmd),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Id => {
@@ -546,6 +551,23 @@ fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {
                 format!("Registered {name} (number {number}) as {id}."),
             ))
         }
+        LearnerCommand::Edit {
+            id,
+            given_name,
+            family_name,
+            primary_language,
+            interface_language,
+            pin,
+        } => {
+            let changes = learners::ProfileChanges {
+                given_name,
+                family_name,
+                primary_language,
+                interface_language,
+            };
+            let r = learners::edit(node, actor, &id, &changes, pin.as_deref())?;
+            Ok(Output::new(r, format!("Updated {id}.")))
+        }
         LearnerCommand::Transfer { learner, to } => {
             let r = learners::transfer(node, actor, &learner, &to)?;
             let text = format!(
@@ -692,6 +714,7 @@ fn status(node: &Node) -> Result<Output> {
         "forks": forks.iter().map(|f| json!({"origin": f.origin.node.to_string(), "epoch": f.origin.epoch, "seq": f.seq})).collect::<Vec<_>>(),
         "store_bytes": node.store.size_on_disk()?,
         "peers": peers,
+        "own_forked_epochs": node.store.local::<Vec<u32>>("own_forks")?.unwrap_or_default(),
     });
     let mut t = String::new();
     let _ = writeln!(t, "{} \"{}\"", node.config.role, node.config.name);
@@ -726,6 +749,13 @@ fn status(node: &Node) -> Result<Output> {
                 Some("complete") | None => String::new(),
                 Some(o) => format!(" (last attempt: {o})"),
             }
+        );
+    }
+    let own_forks: Vec<u32> = node.store.local("own_forks")?.unwrap_or_default();
+    for e in &own_forks {
+        let _ = writeln!(
+            t,
+            "WARNING: this node's feed of epoch {e} forked (it was restored and wrote again); entries it wrote there after the fork are kept here but the hub refused them; see the runbook"
         );
     }
     for f in &forks {
@@ -772,6 +802,79 @@ fn conflicts(node: &Node) -> Result<Output> {
         t = "No conflicts: every value has a single version.".into();
     }
     Ok(Output::new(json!({"documents": all}), t))
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<u64> {
+    std::fs::create_dir_all(to)?;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            bytes += copy_dir(&entry.path(), &target)?;
+        } else {
+            bytes += std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(bytes)
+}
+
+fn backup(node: &Node, out: &std::path::Path) -> Result<Output> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        return Err(Error::Usage(format!(
+            "{} already exists and is not empty",
+            out.display()
+        )));
+    }
+    // This process holds the store's lock and writes nothing while copying.
+    node.store.flush()?;
+    let bytes = copy_dir(&node.dir, out)?;
+    crate::config::write_atomically(
+        &out.join(crate::node::RESTORE_MARKER),
+        format!(
+            "backup of {} made {}\n",
+            node.id(),
+            lifecycle::now_rfc3339()
+        )
+        .as_bytes(),
+        false,
+    )?;
+    Ok(Output::new(
+        json!({"out": out, "bytes": bytes}),
+        format!(
+            "Backed up {} ({:.1} MB) to {}. Keep it somewhere safe: it holds the node's key.",
+            node.config.name,
+            bytes as f64 / 1e6,
+            out.display()
+        ),
+    ))
+}
+
+fn restore(from: &std::path::Path, data: &std::path::Path) -> Result<Output> {
+    if !from.join(crate::node::RESTORE_MARKER).exists() {
+        return Err(Error::invalid(format!(
+            "{} is not a backup made by `cairn backup`",
+            from.display()
+        )));
+    }
+    if data.join("config.toml").exists() {
+        return Err(Error::Usage(format!(
+            "{} already holds a node; restore into an empty folder (move the old one aside first)",
+            data.display()
+        )));
+    }
+    copy_dir(from, data)?;
+    // Opening sees the backup marker and moves the node to a new epoch before anything else.
+    let node = Node::open(data)?;
+    let epoch = node.epoch()?;
+    Ok(Output::new(
+        json!({"id": node.id().to_string(), "epoch": epoch}),
+        format!(
+            "Restored {} into {} under a new epoch ({epoch}). Sync with the hub (or import a bundle) to bring back what was written after the backup.",
+            node.config.name,
+            data.display()
+        ),
+    ))
 }
 
 const DEBUG_DOC: cairn_sync_protocol::DocId = cairn_sync_protocol::DocId([0xEE; 16]);

@@ -155,7 +155,14 @@ pub(super) fn serve(node: Node, listen: Option<String>) -> Result<Output> {
         // Tests and scripts read the bound address (useful with port 0).
         println!("listening {bound}");
         let _ = std::io::stdout().flush();
-        hub::serve(node, listener, Timing::default(), interrupted()).await?;
+        hub::serve(
+            node,
+            listener,
+            Timing::default(),
+            Default::default(),
+            interrupted(),
+        )
+        .await?;
         Ok(Output::new(json!({"stopped": true}), "Stopped."))
     })
 }

@@ -384,3 +384,79 @@ pub fn transfer(node: &Node, actor: &Actor, learner: &str, to_site: &str) -> Res
     )?;
     Ok(json!({"learner": ids::learner_id(&doc), "from": from_text, "to": to.to_string()}))
 }
+
+/// Profile fields staff may correct after registration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProfileChanges {
+    /// Given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Primary language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_language: Option<String>,
+    /// Kiosk language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_language: Option<String>,
+}
+
+/// Correct profile fields (each written on its own, so concurrent corrections of different
+/// fields merge) and optionally reset the learner's PIN. Needs an admin; at a site, only for
+/// learners homed there.
+pub fn edit(
+    node: &Node,
+    actor: &Actor,
+    id_or_number: &str,
+    changes: &ProfileChanges,
+    pin: Option<&str>,
+) -> Result<Json> {
+    actor.require(&[Role::Admin], "correcting a learner's record")?;
+    let doc = find(node, id_or_number)?;
+    let am = node
+        .store
+        .doc(&doc)?
+        .ok_or_else(|| Error::not_found("no such learner"))?;
+    if !node.is_hub()
+        && am::read_path(&am, &["home_site"]).and_then(|v| v.as_str().map(str::to_string))
+            != Some(node.id().to_string())
+    {
+        return Err(Error::unauthorized(
+            "this learner's record lives at another site",
+        ));
+    }
+    let mut profile: Profile = am::read_path(&am, &["profile"])
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    if let Some(v) = &changes.given_name {
+        profile.given_name = v.clone();
+    }
+    if let Some(v) = &changes.family_name {
+        profile.family_name = v.clone();
+    }
+    if let Some(v) = &changes.primary_language {
+        profile.primary_language = Some(v.clone());
+    }
+    if let Some(v) = &changes.interface_language {
+        profile.interface_language = Some(v.clone());
+    }
+    profile.validate()?;
+    if let Some(pin) = pin
+        && !(pin.len() >= 4 && pin.len() <= 12 && pin.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(Error::invalid("a learner PIN has 4 to 12 digits"));
+    }
+    let fields = serde_json::to_value(changes).map_err(|e| Error::storage("encoding", e))?;
+    if fields.as_object().is_some_and(|m| !m.is_empty()) {
+        node.store
+            .change_doc(&node.author(actor.user_id())?, doc, "edit profile", |tx| {
+                am::write(tx, &ROOT, Prop::Map("profile".into()), &fields)
+            })?;
+    }
+    if let Some(pin) = pin {
+        node.store
+            .set_secret(&doc.0, &super::people::hash_secret(pin)?)?;
+    }
+    Ok(json!({"id": ids::learner_id(&doc), "changed": fields, "pin_reset": pin.is_some()}))
+}

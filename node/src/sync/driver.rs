@@ -194,6 +194,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         received: stats.entries_stored,
         bytes_sent: stats.bytes_sent,
         bytes_received: stats.bytes_received,
+        duplicates: report.duplicates,
         outcome: match &result {
             Ok(()) => "complete".into(),
             Err(e) => e.to_string(),
@@ -319,6 +320,12 @@ fn handle_events(
             Event::Fork(f) => {
                 report.forks.push(describe_fork(&f));
                 tracing::error!("{}", describe_fork(&f));
+                if f.origin.node == node.id() {
+                    note_own_fork(node, &f.origin)?;
+                    if f.origin.epoch == node.epoch()? {
+                        report.new_epoch = Some(node.start_new_epoch(&[])?);
+                    }
+                }
             }
             Event::Refused { origin, refusal } => report
                 .refused
@@ -353,20 +360,36 @@ fn restore_safety(
     frozen: &[Origin],
     report: &mut SyncReport,
 ) -> Result<()> {
+    let me = node.id();
     let epoch = node.epoch()?;
-    let own = Origin {
-        node: node.id(),
-        epoch,
-    };
+    let own = Origin { node: me, epoch };
     let local = node.store.tip(&own)?.map_or(0, |t| t.seq);
-    if hub_vector.get(&own) > local || frozen.contains(&own) {
-        let next = epoch + 1;
-        node.store.set_local("epoch", &next)?;
+    let hub_epochs: Vec<u32> = hub_vector
+        .iter()
+        .filter(|(o, _)| o.node == me)
+        .map(|(o, _)| o.epoch)
+        .collect();
+    let behind = hub_vector.get(&own) > local;
+    let later_epoch = hub_epochs.iter().any(|e| *e > epoch);
+    for origin in frozen.iter().filter(|o| o.node == me) {
+        note_own_fork(node, origin)?;
+    }
+    if behind || later_epoch || frozen.contains(&own) {
         tracing::warn!(
-            "the hub holds more of this node's feed than its store does (restored from a backup?); \
-             writing under epoch {next} from now on"
+            "the hub holds more of this node's feed than its store does (restored from a backup?)"
         );
-        report.new_epoch = Some(next);
+        report.new_epoch = Some(node.start_new_epoch(&hub_epochs)?);
+    }
+    Ok(())
+}
+
+/// Remember that one of this node's own feeds forked, for `cairn status`: entries this node
+/// wrote in that feed after the fork point are held here but were refused by the hub.
+fn note_own_fork(node: &Node, origin: &Origin) -> Result<()> {
+    let mut forks: Vec<u32> = node.store.local("own_forks")?.unwrap_or_default();
+    if !forks.contains(&origin.epoch) {
+        forks.push(origin.epoch);
+        node.store.set_local("own_forks", &forks)?;
     }
     Ok(())
 }

@@ -39,11 +39,25 @@ impl PeerPolicy for AdmittedSites {
     }
 }
 
+/// Counters of a running hub.
+#[derive(Debug, Default)]
+pub struct ServeStats {
+    /// Sessions running now.
+    pub active: std::sync::atomic::AtomicUsize,
+    /// Most sessions running at once so far.
+    pub peak: std::sync::atomic::AtomicUsize,
+    /// Sessions that completed.
+    pub completed: std::sync::atomic::AtomicUsize,
+    /// Connections refused or failed.
+    pub failed: std::sync::atomic::AtomicUsize,
+}
+
 /// Serve sites on `listener` until `shutdown` resolves.
 pub async fn serve(
     node: Arc<Node>,
     listener: TcpListener,
     timing: Timing,
+    stats: Arc<ServeStats>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let policy = Arc::new(AdmittedSites { node: node.clone() });
@@ -54,7 +68,15 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         let (tcp, addr) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => {
+                // Stop accepting; let sessions under way finish (bounded), so nothing a site
+                // was told is stored goes unacknowledged.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                while stats.active.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                return Ok(());
+            }
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -67,10 +89,10 @@ pub async fn serve(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return Ok(());
         };
-        let (node, acceptor) = (node.clone(), acceptor.clone());
+        let (node, acceptor, stats) = (node.clone(), acceptor.clone(), stats.clone());
         tokio::spawn(async move {
             let _permit = permit;
-            serve_one(&node, acceptor, tcp, addr, timing).await;
+            serve_one(&node, acceptor, tcp, addr, timing, &stats).await;
         });
     }
 }
@@ -81,17 +103,21 @@ async fn serve_one(
     tcp: tokio::net::TcpStream,
     addr: SocketAddr,
     timing: Timing,
+    stats: &ServeStats,
 ) {
+    use std::sync::atomic::Ordering;
     let _ = tcp.set_nodelay(true);
     let mut stream = match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await
     {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::warn!(%addr, "refused during the TLS handshake: {e}");
+            stats.failed.fetch_add(1, Ordering::Relaxed);
             return;
         }
         Err(_) => {
             tracing::warn!(%addr, "TLS handshake timed out");
+            stats.failed.fetch_add(1, Ordering::Relaxed);
             return;
         }
     };
@@ -99,7 +125,9 @@ async fn serve_one(
         tracing::warn!(%addr, "no usable client certificate");
         return;
     };
-    match driver::run(
+    let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+    stats.peak.fetch_max(now, Ordering::SeqCst);
+    let outcome = driver::run(
         node,
         &mut stream,
         site,
@@ -107,8 +135,13 @@ async fn serve_one(
         timing,
         &mut |_| {},
     )
-    .await
-    {
+    .await;
+    stats.active.fetch_sub(1, Ordering::SeqCst);
+    match &outcome {
+        Ok(_) => stats.completed.fetch_add(1, Ordering::Relaxed),
+        Err(_) => stats.failed.fetch_add(1, Ordering::Relaxed),
+    };
+    match outcome {
         Ok(r) => tracing::info!(
             %addr, site = %site.short(), received = r.progress.received, sent = r.progress.sent,
             "sync with site complete"

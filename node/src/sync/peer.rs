@@ -27,6 +27,9 @@ pub struct SyncRecord {
     pub bytes_sent: u64,
     /// Bytes received.
     pub bytes_received: u64,
+    /// Entries that arrived again after a lost acknowledgement (recognized, not stored).
+    #[serde(default)]
+    pub duplicates: u64,
     /// `complete`, or what went wrong.
     pub outcome: String,
 }

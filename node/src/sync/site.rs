@@ -33,6 +33,15 @@ pub async fn sync_once(
     timing: Timing,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
+    let (hub, mut stream) = connect(node, address).await?;
+    driver::run(node, &mut stream, hub, Side::Site, timing, progress).await
+}
+
+/// A TLS connection to the hub, authenticated both ways.
+pub type HubStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// Connect to the hub at `address` and complete the TLS handshake.
+pub async fn connect(node: &Node, address: &str) -> Result<(NodeId, HubStream)> {
     let (hub, _) = hub_of(node, Some(address))?;
     let connect = tokio::time::timeout(
         Duration::from_secs(10),
@@ -57,7 +66,7 @@ pub async fn sync_once(
     let connector = tokio_rustls::TlsConnector::from(config);
     let name = rustls::pki_types::ServerName::try_from(tls::SERVER_NAME)
         .map_err(|e| Error::Storage(e.to_string()))?;
-    let mut stream =
+    let stream =
         match tokio::time::timeout(Duration::from_secs(15), connector.connect(name, tcp)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -83,7 +92,7 @@ pub async fn sync_once(
                 )));
             }
         };
-    driver::run(node, &mut stream, hub, Side::Site, timing, progress).await
+    Ok((hub, stream))
 }
 
 /// How `cairn run` retries.

@@ -336,3 +336,96 @@ pub fn learner_heads(dir: &Path) -> std::collections::BTreeMap<String, Vec<Strin
     }
     out
 }
+
+/// A TCP proxy between a site and the hub that throttles bandwidth and cuts each connection
+/// after a chosen number of bytes (counted in both directions).
+pub struct Proxy {
+    pub addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Unblock the accept loop.
+        let _ = std::net::TcpStream::connect(&self.addr);
+    }
+}
+
+/// Start a proxy to `upstream`. `cut_at(n)` gives the byte budget of the n-th connection
+/// (`None`: never cut). `bytes_per_sec` throttles each direction.
+pub fn start_proxy(
+    upstream: &str,
+    bytes_per_sec: usize,
+    cut_at: impl Fn(usize) -> Option<usize> + Send + 'static,
+) -> Proxy {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let cuts = Arc::new(AtomicUsize::new(0));
+    let upstream = upstream.to_string();
+    let (stop2, conns2, cuts2) = (stop.clone(), connections.clone(), cuts.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            if stop2.load(Ordering::SeqCst) {
+                return;
+            }
+            let Ok(client) = client else { continue };
+            let n = conns2.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let budget = Arc::new(AtomicUsize::new(cut_at(n).unwrap_or(usize::MAX)));
+            let cut = Arc::new(AtomicBool::new(false));
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            ] {
+                let (budget, cut, cuts, stop) =
+                    (budget.clone(), cut.clone(), cuts2.clone(), stop2.clone());
+                std::thread::spawn(move || {
+                    let _ = from.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        if stop.load(Ordering::SeqCst) || cut.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(k) = from.read(&mut buf) else { break };
+                        if k == 0 {
+                            break;
+                        }
+                        let left = budget
+                            .fetch_sub(k.min(budget.load(Ordering::SeqCst)), Ordering::SeqCst);
+                        let send = k.min(left);
+                        if send > 0 && to.write_all(&buf[..send]).is_err() {
+                            break;
+                        }
+                        if send < k {
+                            if !cut.swap(true, Ordering::SeqCst) {
+                                cuts.fetch_add(1, Ordering::SeqCst);
+                            }
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_secs_f64(
+                            k as f64 / bytes_per_sec as f64,
+                        ));
+                    }
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    Proxy {
+        addr,
+        stop,
+        connections,
+        cuts,
+    }
+}

@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         clock_ms: 0,
         vector: VersionVector::new(),
         frozen: vec![],
+        tips: vec![],
     });
     let _ = s.receive(&encode_frame(&hello).expect("hello encodes"), &mut store);
     let _ = s.receive(data, &mut store);

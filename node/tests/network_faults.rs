@@ -1,0 +1,440 @@
+//! Network sync under faults: links cut at random byte offsets and throttled, processes killed
+//! mid-sync, nodes restored from old backups, clocks months off.
+
+mod common;
+
+use common::*;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::time::Duration;
+
+fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let data: Vec<u8> = (0..size)
+        .map(|i| ((i * 131 + seed as usize * 7) % 253) as u8 ^ seed)
+        .collect();
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+fn peer_history(dir: &Path, peer: &str) -> cairn_node::sync::peer::PeerState {
+    let node = cairn_node::node::Node::open(dir).unwrap();
+    cairn_node::sync::peer::load(&node.store, &peer.parse().unwrap()).unwrap()
+}
+
+fn own_entries(dir: &Path) -> u64 {
+    let node = cairn_node::node::Node::open(dir).unwrap();
+    let id = node.id();
+    node.store
+        .vector()
+        .unwrap()
+        .iter()
+        .filter(|(o, _)| o.node == id)
+        .map(|(_, s)| *s)
+        .sum()
+}
+
+fn files_of(c: &Cairn, learner: &str) -> Vec<String> {
+    let r = c.run(&["learner", "show", learner]).ok().clone();
+    r["evidence"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| {
+            v["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["sha256"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_link_cut_at_random_byte_offsets_and_throttled_delivers_everything_exactly_once() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(&hub, &root.path().join("site"), "Ellsworth Adult Education");
+    let h = start_hub(&hub.dir);
+    sync(&site, &h.addr).ok();
+    h.stop();
+    // About 2.8 MB of evidence in 256 KiB chunks, and the entries around it.
+    let mut learners = Vec::new();
+    for i in 0..4u8 {
+        let f = distinct_file(root.path(), &format!("ev{i}.bin"), 700_000, i + 1);
+        learners.push(learner_with_award(
+            &site,
+            &format!("E-{i}"),
+            "workready",
+            &f,
+        ));
+    }
+    hub.run(&[
+        "catalog",
+        "add",
+        "achievement",
+        "--id",
+        "osha-10",
+        "--name",
+        "OSHA 10",
+        "--description",
+        "d",
+        "--criteria",
+        "c",
+    ])
+    .ok();
+
+    let site_id = node_id(&site);
+    let h = start_hub(&hub.dir);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    // Every connection is cut before 600 KB while the site holds about 2.9 MB to send: a sync
+    // that started over after a cut could never finish, so finishing proves it resumes.
+    let budgets: Vec<usize> = (0..200).map(|_| rng.gen_range(100_000..600_000)).collect();
+    let proxy = start_proxy(&h.addr, 8_000_000, move |n| {
+        Some(budgets[n % budgets.len()])
+    });
+    let mut attempts = 0;
+    let mut done = false;
+    while attempts < 80 && !done {
+        attempts += 1;
+        let r = sync(&site, &proxy.addr);
+        assert!(
+            r.code == 0 || r.code == 5,
+            "a cut link is 'unreachable', never anything else: {}",
+            r.stderr
+        );
+        done = r.code == 0;
+    }
+    assert!(done, "no session completed in {attempts} attempts");
+    let cuts = proxy.cuts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        cuts >= 3,
+        "the proxy should have cut several sessions (cut {cuts})"
+    );
+    drop(proxy);
+    h.stop();
+
+    // Everything arrived: same documents, every file whole, both stores verify.
+    let (at_hub, at_site) = (learner_heads(&hub.dir), learner_heads(&site.dir));
+    for l in &learners {
+        assert_eq!(at_hub.get(l), at_site.get(l), "learner {l}");
+        for sha in files_of(&site, l) {
+            let out = root.path().join(format!("{sha}.out"));
+            hub.run(&["evidence", "file", &sha, "--out", out.to_str().unwrap()])
+                .ok();
+        }
+    }
+    assert!(site.run(&["catalog", "list"]).ok()["achievements"]["osha-10"].is_object());
+    hub.run(&["check"]).ok();
+    site.run(&["check"]).ok();
+    // Exactly once: across all the cut sessions, the hub stored each of the site's entries once.
+    let own = own_entries(&site.dir);
+    let hub_side = peer_history(&hub.dir, &site_id);
+    let stored: u64 = hub_side.history.iter().map(|h| h.received).sum();
+    assert_eq!(stored, own, "entries stored at the hub across sessions");
+    let data: u64 = std::fs::read_dir(root.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ev"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(
+        data > 2_500_000,
+        "the test needs more data than any one connection carries"
+    );
+    // Entries the hub received again after a lost acknowledgement were recognized, not stored.
+    let duplicates: u64 = hub_side.history.iter().map(|h| h.duplicates).sum();
+    eprintln!("{attempts} attempts, {cuts} cuts, {duplicates} duplicates recognized at the hub");
+}
+
+#[test]
+fn nodes_killed_mid_sync_converge_after_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(
+        &hub,
+        &root.path().join("site"),
+        "Southern Maine Women's Reentry Center",
+    );
+    let h = start_hub(&hub.dir);
+    sync(&site, &h.addr).ok();
+    h.stop();
+    let mut learners = Vec::new();
+    for i in 0..3u8 {
+        let f = distinct_file(root.path(), &format!("k{i}.bin"), 800_000, 40 + i);
+        learners.push(learner_with_award(
+            &site,
+            &format!("K-{i}"),
+            "css-level-1",
+            &f,
+        ));
+    }
+    let sync_in_background = |addr: &str| {
+        site.command()
+            .args(["sync", "--once", "--hub", addr])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // 1. The hub is killed mid-sync.
+    let h = start_hub_on(&hub.dir, "127.0.0.1:0");
+    let addr = h.addr.clone();
+    let proxy = start_proxy(&addr, 400_000, |_| None);
+    let mut child = sync_in_background(&proxy.addr);
+    std::thread::sleep(Duration::from_millis(1500));
+    h.stop(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_ne!(
+        status.code(),
+        Some(0),
+        "the sync should have been cut by the hub dying"
+    );
+    drop(proxy);
+    // 2. The site is killed mid-sync.
+    let h = start_hub_on(&hub.dir, &addr);
+    let proxy = start_proxy(&h.addr, 400_000, |_| None);
+    let mut child = sync_in_background(&proxy.addr);
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(proxy);
+    // 3. Both restart and converge.
+    let r = sync(&site, &h.addr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    h.stop();
+    let (at_hub, at_site) = (learner_heads(&hub.dir), learner_heads(&site.dir));
+    assert_eq!(at_site.len(), 3);
+    for l in &learners {
+        assert_eq!(at_hub.get(l), at_site.get(l));
+    }
+    hub.run(&["check"]).ok();
+    site.run(&["check"]).ok();
+}
+
+#[test]
+fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(&hub, &root.path().join("site"), "Ellsworth Adult Education");
+    let h = start_hub(&hub.dir);
+    sync(&site, &h.addr).ok();
+    h.stop();
+    let f = distinct_file(root.path(), "a.bin", 10_000, 9);
+    let early = learner_with_award(&site, "B-1", "workready", &f);
+    // Back up the site (the folder, as an operator would copy it), then keep working and sync.
+    let backup = root.path().join("backup");
+    copy_dir(&site.dir, &backup);
+    let late = learner_with_award(&site, "B-2", "css-level-1", &f);
+    let h = start_hub(&hub.dir);
+    assert_eq!(sync(&site, &h.addr).code, 0);
+    h.stop();
+    // The disk fails; the old backup goes back in place.
+    std::fs::remove_dir_all(&site.dir).unwrap();
+    copy_dir(&backup, &site.dir);
+    assert!(
+        site.run(&["learner", "show", &late]).code == 3,
+        "the backup predates the second learner"
+    );
+    // The first sync after the restore recovers the site's own entries from the hub and moves
+    // the site to a new epoch, so nothing it writes next can collide with what the hub holds.
+    let h = start_hub(&hub.dir);
+    let r = sync(&site, &h.addr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.json["result"]["new_epoch"]
+            .as_u64()
+            .is_some_and(|e| e > 0),
+        "{}",
+        r.stdout
+    );
+    site.run(&["learner", "show", &late]).ok();
+    let third = learner_with_award(&site, "B-3", "workready", &f);
+    assert_eq!(sync(&site, &h.addr).code, 0);
+    h.stop();
+    let hub_status = hub.run(&["status"]).ok().clone();
+    assert_eq!(
+        hub_status["forks"].as_array().unwrap().len(),
+        0,
+        "no fork at the hub"
+    );
+    for l in [&early, &late, &third] {
+        assert_eq!(
+            learner_heads(&hub.dir).get(l),
+            learner_heads(&site.dir).get(l)
+        );
+    }
+    site.run(&["check"]).ok();
+    hub.run(&["check"]).ok();
+
+    // If a restored copy writes before it ever syncs, its feed forks: the hub refuses the second
+    // version, freezes that feed, shows it in status, and the site moves on under a new epoch.
+    std::fs::remove_dir_all(&site.dir).unwrap();
+    copy_dir(&backup, &site.dir);
+    let _diverged = learner_with_award(&site, "B-9", "workready", &f);
+    let h = start_hub(&hub.dir);
+    let r = sync(&site, &h.addr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after_fork = learner_with_award(&site, "B-10", "workready", &f);
+    assert_eq!(sync(&site, &h.addr).code, 0);
+    h.stop();
+    let hub_status = hub.run(&["status"]).ok().clone();
+    let forks = hub_status["forks"].as_array().unwrap();
+    assert_eq!(forks.len(), 1, "{hub_status}");
+    assert_eq!(forks[0]["origin"], node_id(&site));
+    let text = std::process::Command::new(bin())
+        .args(["--data", hub.dir.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("FORK"));
+    // What the site wrote after moving on reached the hub.
+    assert!(learner_heads(&hub.dir).contains_key(&after_fork));
+    let site_status = site.run(&["status"]).ok().clone();
+    assert_eq!(
+        site_status["own_forked_epochs"],
+        serde_json::json!([0]),
+        "{site_status}"
+    );
+
+    // The sanctioned way: `cairn backup`, then `cairn restore` into an empty folder. The restored
+    // node may write at once — before any sync — and still never forks.
+    let fresh = new_site(&hub, &root.path().join("site2"), "Second site");
+    let h = start_hub(&hub.dir);
+    sync(&fresh, &h.addr).ok();
+    h.stop();
+    let before = learner_with_award(&fresh, "C-1", "workready", &f);
+    let saved = root.path().join("site2-backup");
+    fresh
+        .run(&["backup", "--out", saved.to_str().unwrap()])
+        .ok();
+    let after = learner_with_award(&fresh, "C-2", "workready", &f);
+    let h = start_hub(&hub.dir);
+    sync(&fresh, &h.addr).ok();
+    h.stop();
+    std::fs::remove_dir_all(&fresh.dir).unwrap();
+    let restored = fresh
+        .run(&["restore", "--from", saved.to_str().unwrap()])
+        .ok()
+        .clone();
+    assert!(restored["epoch"].as_u64().unwrap() > 0);
+    let written_offline = learner_with_award(&fresh, "C-3", "workready", &f);
+    let h = start_hub(&hub.dir);
+    assert_eq!(sync(&fresh, &h.addr).code, 0);
+    h.stop();
+    let hub_status = hub.run(&["status"]).ok().clone();
+    assert_eq!(
+        hub_status["forks"].as_array().unwrap().len(),
+        1,
+        "only the earlier fork: {hub_status}"
+    );
+    let (at_hub, here) = (learner_heads(&hub.dir), learner_heads(&fresh.dir));
+    for l in [&before, &after, &written_offline] {
+        assert!(here.contains_key(l), "the restored site lacks {l}");
+        assert_eq!(at_hub.get(l), here.get(l));
+    }
+    fresh.run(&["check"]).ok();
+    // A backup put back by hand (not with `cairn restore`) is recognized too.
+    let by_hand = root.path().join("by-hand");
+    copy_dir(&saved, &by_hand);
+    let r = Cairn::new(&by_hand).run(&["status"]).ok().clone();
+    assert!(r["epoch"].as_u64().unwrap() > 0);
+    assert!(!by_hand.join("RESTORED-FROM-BACKUP").exists());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_site_whose_clock_is_months_off_still_syncs_and_orders_by_causality() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(
+        &hub,
+        &root.path().join("site"),
+        "Kiosk with a dead clock battery",
+    );
+    let months = (-200i64 * 24 * 3600 * 1000).to_string();
+    let behind = |args: &[&str]| {
+        let out = site
+            .command()
+            .env("CAIRN_CLOCK_OFFSET_MS", &months)
+            .args(args)
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        r["result"].clone()
+    };
+    let h = start_hub(&hub.dir);
+    behind(&["sync", "--once", "--hub", &h.addr]);
+    let learner = behind(&[
+        "learner",
+        "add",
+        "--number",
+        "T-1",
+        "--given-name",
+        "Tam",
+        "--family-name",
+        "Ng",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    behind(&["sync", "--once", "--hub", &h.addr]);
+    h.stop();
+    // The hub (clock right) corrects the language; the site (clock 200 days behind) then corrects
+    // it again after seeing the hub's change. The site's edit is causally later and must win,
+    // although its wall-clock time is months earlier.
+    hub.run(&["learner", "edit", &learner, "--primary-language", "English"])
+        .ok();
+    let h = start_hub(&hub.dir);
+    behind(&["sync", "--once", "--hub", &h.addr]);
+    behind(&["learner", "edit", &learner, "--primary-language", "Spanish"]);
+    behind(&["sync", "--once", "--hub", &h.addr]);
+    h.stop();
+    for c in [&hub, &site] {
+        let r = c.run(&["learner", "show", &learner]).ok().clone();
+        assert_eq!(r["profile"]["primary_language"], "Spanish");
+        assert_eq!(
+            c.run(&["conflicts"]).ok()["documents"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+    // The site's hybrid clock moved past the hub's time on contact: its entries sort after.
+    let node = cairn_node::node::Node::open(&site.dir).unwrap();
+    let own = cairn_sync_protocol::Origin {
+        node: node.id(),
+        epoch: 0,
+    };
+    let tip = node.store.tip(&own).unwrap().unwrap();
+    let Some(cairn_sync_protocol::FeedItem::Entry(last)) =
+        node.store.item_covering(&own, tip.seq).unwrap()
+    else {
+        panic!()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        last.entry.hlc.wall_ms > now - 3_600_000,
+        "the site's clock reading was not lifted past the hub's"
+    );
+}

@@ -1,0 +1,149 @@
+//! The hub serves many sites at once: 50 sessions held open together over real TLS on loopback,
+//! with in-process nodes (one process cannot hold 51 separate `cairn` processes' worth of
+//! attention cheaply; the protocol, store and TLS are the same code).
+
+use cairn_node::domain::{catalog, learners, people};
+use cairn_node::node::Node;
+use cairn_node::sync::driver::{self, Side, Timing};
+use cairn_node::sync::{hub, provision, site};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+const SITES: usize = 50;
+
+fn admin(node: &Node) -> people::Actor {
+    people::add_user(
+        node,
+        &people::Actor::Nobody,
+        "op",
+        &[people::Role::Admin, people::Role::Developer],
+        "13579",
+    )
+    .unwrap();
+    people::sign_in_staff(node, "op", "13579").unwrap()
+}
+
+#[test]
+fn the_hub_serves_fifty_sites_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Node::init(
+        &root.path().join("hub"),
+        cairn_node::config::NodeRole::Hub,
+        "Hub",
+        None,
+    )
+    .unwrap();
+    let op = admin(&hub_node);
+    catalog::add_achievement(
+        &hub_node,
+        &op,
+        catalog::Achievement {
+            id: "workready".into(),
+            name: "WorkReady".into(),
+            description: "Workplace skills".into(),
+            criteria: "Shows up, communicates".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut sites = Vec::new();
+    for i in 0..SITES {
+        let dir = root.path().join(format!("site{i}"));
+        let mut node = Node::init(
+            &dir,
+            cairn_node::config::NodeRole::Site,
+            &format!("Site {i}"),
+            None,
+        )
+        .unwrap();
+        let prov = root.path().join(format!("site{i}.json"));
+        provision::enroll_site(
+            &hub_node,
+            &op,
+            &node.id().to_string(),
+            &format!("Site {i}"),
+            None,
+            &prov,
+        )
+        .unwrap();
+        provision::join(&mut node, &prov).unwrap();
+        let staff = admin(&node);
+        for j in 0..3 {
+            let profile = learners::Profile {
+                number: format!("S{i}-{j}"),
+                given_name: "G".into(),
+                family_name: format!("F{j}"),
+                ..Default::default()
+            };
+            learners::add(&node, &staff, profile, None).unwrap();
+        }
+        sites.push(Arc::new(node));
+    }
+    let hub_node = Arc::new(hub_node);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stats = Arc::new(hub::ServeStats::default());
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(hub::serve(
+            hub_node.clone(),
+            listener,
+            Timing::default(),
+            stats.clone(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        // Every site connects and completes its handshake; the hub has begun all 50 sessions
+        // before any site says a word. Then all of them sync at once.
+        let barrier = Arc::new(tokio::sync::Barrier::new(SITES));
+        let mut tasks = Vec::new();
+        for node in &sites {
+            let (node, addr, barrier) = (node.clone(), addr.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let (hub_id, mut stream) = site::connect(&node, &addr).await?;
+                barrier.wait().await;
+                driver::run(
+                    &node,
+                    &mut stream,
+                    hub_id,
+                    Side::Site,
+                    Timing::default(),
+                    &mut |_| {},
+                )
+                .await
+            }));
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+        for t in tasks {
+            let report = tokio::time::timeout_at(deadline, t)
+                .await
+                .expect("sessions took too long")
+                .unwrap()
+                .unwrap();
+            assert!(report.complete);
+            assert!(
+                report.progress.received >= 1,
+                "each site received the catalog"
+            );
+        }
+        let _ = stop_tx.send(());
+        server.await.unwrap().unwrap();
+    });
+    let peak = stats.peak.load(Ordering::SeqCst);
+    assert!(peak >= SITES, "the hub held {peak} sessions at once");
+    assert_eq!(stats.completed.load(Ordering::SeqCst), SITES);
+    // The hub holds every site's learners; each site still holds only its own.
+    let all = learners::list(
+        &hub_node,
+        &people::sign_in_staff(&hub_node, "op", "13579").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(all.len(), SITES * 3);
+    assert!(hub_node.store.check(None).unwrap().ok());
+}
