@@ -1,5 +1,6 @@
 //! The Cairn node: storage, the domain, transport, bundles and the command line.
 
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -341,19 +341,6 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
     assert!(!by_hand.join("RESTORED-FROM-BACKUP").exists());
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_site_whose_clock_is_months_off_still_syncs_and_orders_by_causality() {
     let root = tempfile::tempdir().unwrap();

@@ -119,6 +119,9 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         max_backoff: u64,
     },
+    /// USB bundles: sync by carrying a file where there is no link.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Enroll a learner in an achievement (admin).
     Enroll {
         /// The learner: L- id or learner number.
@@ -207,6 +210,30 @@ pub enum UserCommand {
     },
     /// List staff users.
     List,
+}
+
+/// `cairn bundle ...`
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Write everything the other side is not known to hold, signed by this node and encrypted
+    /// to the recipient (a site's hub; on the hub, the site named with --for).
+    Export {
+        /// Where to write the bundle (a USB stick).
+        #[arg(long)]
+        out: PathBuf,
+        /// On the hub: the site the bundle is for (its node id).
+        #[arg(long = "for", value_name = "SITE_ID")]
+        for_site: Option<String>,
+        /// Include everything, not only what the recipient is not known to hold (after the
+        /// recipient was restored from an old backup).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Verify and apply a bundle written for this node. Importing twice changes nothing.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
+    },
 }
 
 /// `cairn site ...`

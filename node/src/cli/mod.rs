@@ -144,6 +144,7 @@ fn execute(cli: Cli) -> Result<Output> {
         Command::Restore { .. } => unreachable!("handled above"),
         Command::Backup { out } => backup(&node, &out),
         Command::Site(cmd) => network::site_cmd(&node, &actor, cmd),
+        Command::Bundle(cmd) => bundle_cmd(&node, cmd, cli.json),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Id => {
             let id = node.id().to_string();
@@ -802,6 +803,68 @@ fn conflicts(node: &Node) -> Result<Output> {
         t = "No conflicts: every value has a single version.".into();
     }
     Ok(Output::new(json!({"documents": all}), t))
+}
+
+fn bundle_cmd(node: &Node, cmd: BundleCommand, json: bool) -> Result<Output> {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal() && !json;
+    match cmd {
+        BundleCommand::Export {
+            out,
+            for_site,
+            full,
+        } => {
+            let r = crate::bundle::export(node, for_site.as_deref(), &out, full, &mut |n| {
+                if tty && n % 100 == 0 {
+                    eprint!("\rwriting: {n} entries   ");
+                }
+            })?;
+            if tty {
+                eprintln!();
+            }
+            let text = format!(
+                "Wrote bundle #{} for {} to {}: {} entries, {:.1} MB{}.\nCarry it to the other side and run `cairn bundle import FILE` there.",
+                r.seq,
+                r.to,
+                out.display(),
+                r.entries,
+                r.bytes as f64 / 1e6,
+                if r.receipt {
+                    ", with a receipt for the last bundle received"
+                } else {
+                    ""
+                }
+            );
+            Ok(Output::new(
+                serde_json::to_value(&r).unwrap_or_default(),
+                text,
+            ))
+        }
+        BundleCommand::Import { file } => {
+            let r = crate::bundle::import(node, &file, &mut |done, total| {
+                if tty {
+                    eprint!("\rapplying: {done}/{total} parts   ");
+                }
+            })?;
+            if tty {
+                eprintln!();
+            }
+            let mut text = format!(
+                "Imported bundle #{} from {}: {} new entries ({} already held).\nA receipt goes back with this node's next bundle.",
+                r.seq, r.from, r.stored, r.duplicates
+            );
+            for f in &r.forks {
+                text.push_str(&format!("\nWARNING: {f}"));
+            }
+            for x in &r.refused {
+                text.push_str(&format!("\nNot applied: {x} (if this node was restored from a backup, ask for a bundle made with --full)"));
+            }
+            Ok(Output::new(
+                serde_json::to_value(&r).unwrap_or_default(),
+                text,
+            ))
+        }
+    }
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<u64> {

@@ -185,6 +185,30 @@ impl Store {
         self.flush()
     }
 
+    /// Read a piece of local state stored in the binary codec (for values JSON cannot key, such
+    /// as version vectors).
+    pub fn local_bin<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        match self.tree.get(keys::local(name))? {
+            None => Ok(None),
+            Some(v) => codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME)
+                .map(Some)
+                .map_err(|e| Error::storage(&format!("local state `{name}` is unreadable"), e)),
+        }
+    }
+
+    /// Write a piece of local state in the binary codec, durably.
+    pub fn set_local_bin<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let v = codec::encode(value).map_err(|e| Error::storage("encoding local state", e))?;
+        self.tree.insert(keys::local(name), v)?;
+        self.flush()
+    }
+
+    /// Forget a piece of local state, durably.
+    pub fn remove_local(&self, name: &str) -> Result<()> {
+        self.tree.remove(keys::local(name))?;
+        self.flush()
+    }
+
     /// Every piece of local state whose name starts with `prefix`.
     pub fn locals_with_prefix<T: serde::de::DeserializeOwned>(
         &self,

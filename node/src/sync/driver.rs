@@ -133,17 +133,27 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<SyncReport> {
     let started = now_ms();
     let mut state = peer::load(&node.store, &peer)?;
+    // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
+    let promised: Option<cairn_sync_protocol::VersionVector> =
+        node.store.local_bin(&format!("bundle_promised/{peer}"))?;
+    let mut basis = state.known_vector();
+    if let Some(p) = &promised {
+        for (o, s) in p.iter() {
+            basis.raise(*o, *s);
+        }
+    }
+    let basis = Some(basis).filter(|v| !v.is_empty());
     let config = match side {
         Side::Hub { .. } => SessionConfig {
             accept_elided: false,
             vouch_key: Some(node.key.clone()),
-            known_peer: Some(state.known_vector()).filter(|v| !v.is_empty()),
+            known_peer: basis.clone(),
             ..SessionConfig::default()
         },
         Side::Site => SessionConfig {
             accept_elided: true,
             trusted_relay: Some(peer),
-            known_peer: Some(state.known_vector()).filter(|v| !v.is_empty()),
+            known_peer: basis,
             ..SessionConfig::default()
         },
     };
@@ -152,6 +162,15 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         Side::Site => Box::new(Everything),
     };
     let mut session = Session::new(config, node.id());
+    // How far this node's own feed reached before the session: the hub's entries of it, arriving
+    // in the same read as the hub's Hello, must not hide that the store was restored.
+    let own_tip_at_start = node
+        .store
+        .tip(&Origin {
+            node: node.id(),
+            epoch: node.epoch()?,
+        })?
+        .map_or(0, |t| t.seq);
     let mut report = SyncReport {
         peer: peer.to_string(),
         ..Default::default()
@@ -165,6 +184,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         &mut session,
         scope.as_mut(),
         &mut report,
+        own_tip_at_start,
         progress,
     )
     .await;
@@ -185,6 +205,11 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     report.complete = result.is_ok() && session.is_finished();
     if report.complete {
         state.last_success_ms = Some(now_ms());
+        // The peer's own Hello and acknowledgements are now the authority.
+        if promised.is_some() {
+            node.store
+                .remove_local(&format!("bundle_promised/{peer}"))?;
+        }
     }
     state.record(SyncRecord {
         started_ms: started,
@@ -215,6 +240,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     // `&mut` so the future stays `Send`: scopes are `Send` but not `Sync`.
     scope: &mut (dyn Scope + Send),
     report: &mut SyncReport,
+    own_tip_at_start: u64,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
     let store = SyncStore::new(&node.store);
@@ -246,7 +272,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if wrote {
             stream.flush().await.map_err(io_error)?;
         }
-        handle_events(node, session, peer, side, report)?;
+        handle_events(node, session, peer, side, report, own_tip_at_start)?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -272,7 +298,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            handle_events(node, session, peer, side, report)?;
+            handle_events(node, session, peer, side, report, own_tip_at_start)?;
             return Err(session_error(e));
         }
         if last_progress.elapsed() > Duration::from_millis(200) {
@@ -294,6 +320,7 @@ fn handle_events(
     peer: NodeId,
     side: Side,
     report: &mut SyncReport,
+    own_tip_at_start: u64,
 ) -> Result<()> {
     while let Some(event) = session.poll_event() {
         match event {
@@ -308,8 +335,10 @@ fn handle_events(
                         "the peer authenticated as {peer} but introduced itself as {claimed}"
                     )));
                 }
-                if side == Side::Site {
-                    restore_safety(node, &vector, &frozen, report)?;
+                if side == Side::Site
+                    && let Some(epoch) = restore_safety(node, &vector, &frozen, own_tip_at_start)?
+                {
+                    report.new_epoch = Some(epoch);
                 }
             }
             Event::Duplicate {
@@ -354,16 +383,18 @@ fn describe_fork(f: &Fork) -> String {
 /// A site whose own feed the hub holds further than its disk does was restored from an older
 /// copy (or its store was replaced). Writing more under the same origin would fork it, so move to
 /// a new epoch at once; the session brings the missing tail of the old feed back.
-fn restore_safety(
+///
+/// `local` is how far the own feed reached before this exchange began (entries of it received
+/// from the hub since then do not count). Returns the new epoch, if one was started.
+pub(crate) fn restore_safety(
     node: &Node,
     hub_vector: &cairn_sync_protocol::VersionVector,
     frozen: &[Origin],
-    report: &mut SyncReport,
-) -> Result<()> {
+    local: u64,
+) -> Result<Option<u32>> {
     let me = node.id();
     let epoch = node.epoch()?;
     let own = Origin { node: me, epoch };
-    let local = node.store.tip(&own)?.map_or(0, |t| t.seq);
     let hub_epochs: Vec<u32> = hub_vector
         .iter()
         .filter(|(o, _)| o.node == me)
@@ -378,9 +409,9 @@ fn restore_safety(
         tracing::warn!(
             "the hub holds more of this node's feed than its store does (restored from a backup?)"
         );
-        report.new_epoch = Some(node.start_new_epoch(&hub_epochs)?);
+        return Ok(Some(node.start_new_epoch(&hub_epochs)?));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Remember that one of this node's own feeds forked, for `cairn status`: entries this node
