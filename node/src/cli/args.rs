@@ -122,6 +122,9 @@ pub enum Command {
     /// USB bundles: sync by carrying a file where there is no link.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Open Badges 3.0 credentials: export, print, verify (verify needs no store).
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Enroll a learner in an achievement (admin).
     Enroll {
         /// The learner: L- id or learner number.
@@ -233,6 +236,46 @@ pub enum BundleCommand {
     Import {
         /// The bundle file.
         file: PathBuf,
+    },
+}
+
+/// `cairn credential ...`
+#[derive(Subcommand, Debug)]
+pub enum CredentialCommand {
+    /// Write an award's signed Open Badges 3.0 credential (issuer or admin, or the learner), or
+    /// with --learner all of a learner's credentials in one bundle signed by this node.
+    #[command(
+        after_help = "Examples:\n  cairn credential export A-1B2C3D4E5F --out badge.json\n  cairn credential export --learner SMW-0042 --out all-credentials.json"
+    )]
+    Export {
+        /// The award (A- id), as `cairn learner show` lists it.
+        #[arg(required_unless_present = "learner", conflicts_with = "learner")]
+        award: Option<String>,
+        /// All credentials of this learner (L- id or learner number), as one ClrCredential.
+        #[arg(long)]
+        learner: Option<String>,
+        /// Where to write the JSON file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a printable certificate (HTML) for an award, with its credential embedded and a QR
+    /// code that matches the paper to the credential file.
+    Certificate {
+        /// The award (A- id).
+        award: String,
+        /// Where to write the HTML file (print it from any browser).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a credential file: its signature, who signed it, its dates and required fields.
+    /// Needs no store and no network; when --data holds a node, also checks that the signing key
+    /// belongs to an admitted, unrevoked site of this program. Exit status 0 valid, 3 not valid.
+    Verify {
+        /// The credential (or learner bundle) file.
+        file: PathBuf,
+        /// Also check that the credential was made out to this name (as the learner gives it).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 

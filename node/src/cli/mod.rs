@@ -2,6 +2,7 @@
 //! exit with the status product.md lists.
 
 pub mod args;
+mod credential;
 mod network;
 
 use crate::domain::am;
@@ -23,6 +24,8 @@ pub struct Output {
     pub json: Json,
     /// For people.
     pub text: String,
+    /// Exit status: 0, or 3 for a check whose answer is "no" (an invalid credential).
+    pub code: i32,
 }
 
 impl Output {
@@ -30,6 +33,7 @@ impl Output {
         Output {
             json,
             text: text.into(),
+            code: 0,
         }
     }
 }
@@ -50,13 +54,13 @@ pub fn run() -> i32 {
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({"ok": true, "result": out.json}))
+                    serde_json::to_string_pretty(&json!({"ok": out.code == 0, "result": out.json}))
                         .unwrap_or_default()
                 );
             } else if !out.text.is_empty() {
                 println!("{}", out.text.trim_end());
             }
-            0
+            out.code
         }
         Err(e) => {
             if json {
@@ -120,6 +124,9 @@ fn execute(cli: Cli) -> Result<Output> {
     if let Command::Restore { from } = &cli.command {
         return restore(from, &cli.data);
     }
+    if let Command::Credential(CredentialCommand::Verify { file, name }) = &cli.command {
+        return credential::verify(&cli.data, file, name.as_deref());
+    }
     let mut node = Node::open(&cli.data)?;
     // Long-running and network commands take the node by value.
     match cli.command {
@@ -145,6 +152,7 @@ fn execute(cli: Cli) -> Result<Output> {
         Command::Backup { out } => backup(&node, &out),
         Command::Site(cmd) => network::site_cmd(&node, &actor, cmd),
         Command::Bundle(cmd) => bundle_cmd(&node, cmd, cli.json),
+        Command::Credential(cmd) => credential::run(&node, &actor, cmd),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Id => {
             let id = node.id().to_string();
@@ -229,6 +237,12 @@ fn execute(cli: Cli) -> Result<Output> {
                     "{what} awarded: {} ({})",
                     a["name"].as_str().unwrap_or(""),
                     a["id"].as_str().unwrap_or("")
+                );
+            }
+            if let Some(first) = awards.first().and_then(|a| a["id"].as_str()) {
+                let _ = write!(
+                    text,
+                    "Each award's Open Badges credential is signed. Export one with\n  cairn credential export {first} --out credential.json"
                 );
             }
             Ok(Output::new(json!({"awards": awards}), text))
@@ -853,6 +867,9 @@ fn bundle_cmd(node: &Node, cmd: BundleCommand, json: bool) -> Result<Output> {
                 "Imported bundle #{} from {}: {} new entries ({} already held).\nA receipt goes back with this node's next bundle.",
                 r.seq, r.from, r.stored, r.duplicates
             );
+            if let Some(epoch) = r.new_epoch {
+                text.push_str(&format!("\nThe hub holds more of this node's own records than its store did (restored from an older copy?): it now writes under epoch {epoch}, and its next bundle asks the hub for what was lost."));
+            }
             for f in &r.forks {
                 text.push_str(&format!("\nWARNING: {f}"));
             }

@@ -381,6 +381,13 @@ pub fn award(node: &Node, actor: &Actor, enrollment: &str) -> Result<Vec<Json>> 
             "awarded_at": now,
         }));
     }
+    // Each award carries its Open Badges credential, signed here and now by the awarding node.
+    let profile = am::read_path(&am, &["profile"]).unwrap_or(Json::Null);
+    let evidence = records(&am, "evidence");
+    for a in awards.iter_mut() {
+        let credential = super::credentials::issue(node, a, &profile, &evidence, &catalog)?;
+        a["credential"] = json!(credential.to_string());
+    }
     node.store
         .change_doc(&node.author(actor.user_id())?, doc, "award", |tx| {
             let map = am::ensure_map(tx, &ROOT, "awards")?;

@@ -2,6 +2,7 @@
 
 pub mod am;
 pub mod catalog;
+pub mod credentials;
 pub mod files;
 pub mod ids;
 pub mod learners;

@@ -1,0 +1,378 @@
+//! Open Badges 3.0 credentials through the command line: signed where the award is made, the
+//! same file from any node holding the record, verified with no store, refused with the right
+//! words when anything is changed or the signing site is revoked.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn award_ids(c: &Cairn, learner: &str) -> Vec<(String, Value)> {
+    let r = c.run(&["learner", "show", learner]).ok().clone();
+    r["awards"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn export(c: &Cairn, award: &str, out: &Path) -> Value {
+    c.run(&[
+        "credential",
+        "export",
+        award,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+/// `cairn credential verify` from a folder with no node in it.
+fn verify_anywhere(file: &Path, extra: &[&str]) -> Run {
+    let empty = tempfile::tempdir().unwrap();
+    let mut args = vec!["credential", "verify", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Cairn::new(&empty.path().join("nothing-here")).run(&args)
+}
+
+fn write_json(path: &Path, v: &Value) -> PathBuf {
+    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    path.to_path_buf()
+}
+
+#[test]
+fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(
+        &hub,
+        &root.path().join("site"),
+        "Southern Maine Women's Reentry Center",
+    );
+    let h = start_hub(&hub.dir);
+    assert_eq!(sync(&site, &h.addr).code, 0);
+    h.stop();
+    let f = root.path().join("log.txt");
+    std::fs::write(&f, b"ticket log").unwrap();
+    let learner = learner_with_award(&site, "SMW-1", "workready", &f);
+    let (award, record) = award_ids(&site, &learner).remove(0);
+    let file = root.path().join("badge.json");
+    let cred = export(&site, &award, &file);
+
+    // What is in it.
+    assert_eq!(
+        cred["type"],
+        serde_json::json!(["VerifiableCredential", "OpenBadgeCredential"])
+    );
+    assert_eq!(cred["@context"][0], "https://www.w3.org/ns/credentials/v2");
+    assert_eq!(
+        cred["@context"][1],
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+    );
+    assert_eq!(cred["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    assert!(
+        cred["issuer"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("did:key:z6Mk")
+    );
+    assert_eq!(
+        cred["issuer"]["name"],
+        "Southern Maine Women's Reentry Center"
+    );
+    assert_eq!(cred["validFrom"], record["awarded_at"]);
+    let achievement = &cred["credentialSubject"]["achievement"];
+    assert_eq!(achievement["name"], "WorkReady");
+    assert_eq!(achievement["criteria"]["narrative"], "c");
+    assert_eq!(achievement["tag"][0], "Level 1");
+    // The learner by a salted hash only; evidence by reference only (no narrative text).
+    let text = serde_json::to_string(&cred).unwrap();
+    assert!(
+        !text.contains("SMW-1") && !text.contains("did it"),
+        "{text}"
+    );
+    let files: Vec<&Value> = cred["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["genre"] == "File")
+        .collect();
+    assert_eq!(files[0]["name"], "log.txt");
+    assert!(
+        files[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("ni:///sha-256;")
+    );
+
+    // Verified with no store and no network.
+    let r = verify_anywhere(&file, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.json["result"]["standing"]["standing"], "not_checked");
+    let r = verify_anywhere(&file, &["--name", "g  smw-1"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.json["result"]["identity_matches"], true);
+    let r = verify_anywhere(&file, &["--name", "Somebody Else"]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.json["result"]["identity_matches"], false);
+
+    // The hub, once it holds the record, hands out the very same credential and knows the site.
+    let h = start_hub(&hub.dir);
+    assert_eq!(sync(&site, &h.addr).code, 0);
+    h.stop();
+    let at_hub = export(&hub, &award, &root.path().join("from-hub.json"));
+    assert_eq!(at_hub, cred);
+    let r = hub.run(&["credential", "verify", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(
+        r.json["result"]["standing"],
+        serde_json::json!({"standing": "admitted", "name": "Southern Maine Women's Reentry Center"})
+    );
+
+    // Any change is caught, in words.
+    let mut changed = cred.clone();
+    changed["credentialSubject"]["achievement"]["name"] = "WorkReady Plus".into();
+    let r = verify_anywhere(
+        &write_json(&root.path().join("changed.json"), &changed),
+        &[],
+    );
+    assert_eq!(r.code, 3);
+    assert!(
+        r.json["ok"] == false
+            && r.json["result"]["problems"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("the signature does not match"),
+        "{}",
+        r.stdout
+    );
+    let mut dated = cred.clone();
+    dated["validFrom"] = "2020-01-01T00:00:00Z".into();
+    assert_eq!(
+        verify_anywhere(&write_json(&root.path().join("dated.json"), &dated), &[]).code,
+        3
+    );
+    std::fs::write(root.path().join("junk.json"), b"{not json").unwrap();
+    let r = verify_anywhere(&root.path().join("junk.json"), &[]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("not valid JSON"), "{}", r.stderr);
+    let r = verify_anywhere(&root.path().join("missing.json"), &[]);
+    assert_eq!(r.code, 3);
+
+    // Once the hub revokes the site, the program no longer trusts what its key signs.
+    hub.run(&["site", "revoke", &node_id(&site)]).ok();
+    let r = hub.run(&["credential", "verify", file.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert!(
+        r.json["result"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_credentials() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    for level in 2..=3 {
+        hub.run(&[
+            "catalog",
+            "add",
+            "achievement",
+            "--id",
+            &format!("css-level-{level}"),
+            "--name",
+            &format!("Computer Support Specialist Level {level}"),
+            "--description",
+            "d",
+            "--criteria",
+            "c",
+            "--level",
+            &level.to_string(),
+            "--skill",
+            "Troubleshooting|O*NET|15-1232.00",
+        ])
+        .ok();
+    }
+    hub.run(&[
+        "catalog",
+        "add",
+        "pathway",
+        "--id",
+        "css",
+        "--name",
+        "Computer Support Specialist",
+        "--description",
+        "Levels 1-3",
+        "--part",
+        "css-level-1",
+        "--part",
+        "css-level-2",
+        "--part",
+        "css-level-3",
+    ])
+    .ok();
+    hub.run(&[
+        "catalog",
+        "add",
+        "recognition",
+        "--id",
+        "css-as-cis",
+        "--for",
+        "css",
+        "--recognizer",
+        "University of Maine System",
+        "--description",
+        "9 college credits toward AS Computer Information Systems",
+        "--credits",
+        "9",
+    ])
+    .ok();
+    let f = root.path().join("e.txt");
+    std::fs::write(&f, b"evidence").unwrap();
+    let learner = learner_with_award(&hub, "UMS-7", "css-level-1", &f);
+    let other = learner_with_award(&hub, "UMS-8", "workready", &f);
+    for level in 2..=3 {
+        let e = hub
+            .run(&[
+                "enroll",
+                "--learner",
+                &learner,
+                "--achievement",
+                &format!("css-level-{level}"),
+            ])
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = hub
+            .run(&[
+                "evidence",
+                "submit",
+                "--enrollment",
+                &e,
+                "--file",
+                f.to_str().unwrap(),
+            ])
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        hub.run(&["assess", "--evidence", &v, "--decision", "proficient"])
+            .ok();
+        hub.run(&["award", "--enrollment", &e]).ok();
+    }
+    let awards = award_ids(&hub, &learner);
+    assert_eq!(awards.len(), 4);
+    let (micro_id, micro) = awards.iter().find(|(_, a)| a["kind"] == "pathway").unwrap();
+    let micro_cred = export(&hub, micro_id, &root.path().join("micro.json"));
+    let achievement = &micro_cred["credentialSubject"]["achievement"];
+    assert_eq!(achievement["achievementType"], "MicroCredential");
+    assert_eq!(achievement["name"], "Computer Support Specialist");
+    assert_eq!(
+        achievement["alignment"][0]["targetType"],
+        "ceterms:Credential"
+    );
+    assert!(
+        achievement["alignment"][0]["targetDescription"]
+            .as_str()
+            .unwrap()
+            .starts_with("9 credits")
+    );
+    // Its evidence is its three part credentials, by their credential ids.
+    let mut part_ids: Vec<String> = Vec::new();
+    for part in micro["parts"].as_array().unwrap() {
+        let c = export(&hub, part.as_str().unwrap(), &root.path().join("part.json"));
+        if c["credentialSubject"]["achievement"]["tag"][0] != "Level 1" {
+            assert_eq!(
+                c["credentialSubject"]["achievement"]["alignment"][0]["targetName"],
+                "Troubleshooting"
+            );
+        }
+        part_ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    let named: Vec<String> = micro_cred["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(named, part_ids);
+
+    // All of a learner's credentials in one signed bundle; each inside verifies too.
+    let all = root.path().join("all.json");
+    hub.run(&[
+        "credential",
+        "export",
+        "--learner",
+        "UMS-7",
+        "--out",
+        all.to_str().unwrap(),
+    ])
+    .ok();
+    let r = verify_anywhere(&all, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.json["result"]["kind"], "ClrCredential");
+    assert_eq!(r.json["result"]["contains"].as_array().unwrap().len(), 4);
+
+    // The learner takes their own credentials, never another's.
+    let me = [
+        ("CAIRN_AS", ""),
+        ("CAIRN_AS_LEARNER", "UMS-7"),
+        ("CAIRN_SECRET", "4321"),
+    ];
+    let own = root.path().join("own.json");
+    hub.run_as(
+        &me,
+        &[
+            "credential",
+            "export",
+            micro_id,
+            "--out",
+            own.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let (other_award, _) = award_ids(&hub, &other).remove(0);
+    let r = hub.run_as(
+        &me,
+        &[
+            "credential",
+            "export",
+            &other_award,
+            "--out",
+            root.path().join("x.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 3);
+    assert!(!root.path().join("x.json").exists());
+
+    // A printable certificate, made out by name, with the credential inside and a QR code.
+    let html = root.path().join("certificate.html");
+    hub.run(&[
+        "credential",
+        "certificate",
+        micro_id,
+        "--out",
+        html.to_str().unwrap(),
+    ])
+    .ok();
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("G UMS-7"));
+    assert!(page.contains("Computer Support Specialist Level 2"));
+    assert!(page.contains("9 college credits toward AS Computer Information Systems"));
+    assert!(page.contains("<svg"));
+    let start = page
+        .find("<script type=\"application/vc+ld+json\" id=\"credential\">")
+        .unwrap();
+    let body = &page[start..];
+    let json_text = &body[body.find('\n').unwrap()..body.find("</script>").unwrap()];
+    let embedded: Value = serde_json::from_str(json_text).unwrap();
+    assert_eq!(embedded, micro_cred);
+}

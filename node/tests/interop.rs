@@ -1,0 +1,29 @@
+//! Cairn's credentials checked by an independent implementation: Digital Bazaar's
+//! `@digitalbazaar/vc` with `@digitalbazaar/eddsa-jcs-2022-cryptosuite` (pinned in
+//! `credentials/interop/package.json`, installed from npm by the script). Needs node and npm;
+//! `.ci/run` makes sure they are there.
+
+#[test]
+fn digital_bazaar_verifies_cairns_credentials_and_refuses_a_tampered_one() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../credentials/interop/run.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_cairn"))
+        .env_remove("CAIRN_DATA")
+        .env_remove("CAIRN_AS")
+        .env_remove("CAIRN_SECRET")
+        .output()
+        .expect("bash");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "interop check failed:\n{text}");
+    // Four badge credentials and the learner's bundle verified; the tampered copy refused.
+    assert_eq!(text.matches("\nverified: ").count(), 5, "{text}");
+    assert!(
+        text.contains("NOT verified: ") && text.contains("tampered.json"),
+        "{text}"
+    );
+}
