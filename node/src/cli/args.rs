@@ -125,6 +125,16 @@ pub enum Command {
     /// Open Badges 3.0 credentials: export, print, verify (verify needs no store).
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Hub: list what needs a decision across sites (duplicates, concurrent values, concurrent
+    /// assessments, forked feeds, revoked sites), or settle one with a signed action.
+    Reconcile {
+        /// Settle an item; without one, list everything open.
+        #[command(subcommand)]
+        action: Option<ReconcileCommand>,
+    },
+    /// Hub reports: the codebook CSV, completion rates, sites' sync standing.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Enroll a learner in an achievement (admin).
     Enroll {
         /// The learner: L- id or learner number.
@@ -277,6 +287,55 @@ pub enum CredentialCommand {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// `cairn reconcile ...`
+#[derive(Subcommand, Debug)]
+pub enum ReconcileCommand {
+    /// Merge a duplicate learner record into the one kept (both records say so; reports count
+    /// the person once).
+    Merge {
+        /// The record to keep (L- id or learner number).
+        #[arg(long)]
+        keep: String,
+        /// The duplicate.
+        #[arg(long)]
+        duplicate: String,
+    },
+    /// Settle a field with concurrent values by writing the value to keep.
+    Pick {
+        /// The learner.
+        #[arg(long)]
+        learner: String,
+        /// The field, as a dotted path (`profile.primary_language`).
+        #[arg(long)]
+        field: String,
+        /// The value (JSON, or plain text).
+        #[arg(long)]
+        value: String,
+    },
+    /// Accept one of several concurrent assessments of a piece of evidence.
+    Accept {
+        /// The assessment to accept (S- id).
+        assessment: String,
+    },
+}
+
+/// `cairn report ...`
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// One row per learner with the Digital Promise student-level codebook columns (CSV, UTF-8,
+    /// every field quoted, formula-like cells neutralized).
+    Codebook {
+        /// Where to write the CSV.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Stack completion rates for all learners, learners impacted by poverty and BIPOC learners,
+    /// per program and per site, with counts and small groups flagged.
+    Outcomes,
+    /// Each site's last contact, how far behind it is, pending evidence files and sync history.
+    Sites,
 }
 
 /// `cairn site ...`

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod credential;
+mod hub;
 mod network;
 
 use crate::domain::am;
@@ -153,6 +154,8 @@ fn execute(cli: Cli) -> Result<Output> {
         Command::Site(cmd) => network::site_cmd(&node, &actor, cmd),
         Command::Bundle(cmd) => bundle_cmd(&node, cmd, cli.json),
         Command::Credential(cmd) => credential::run(&node, &actor, cmd),
+        Command::Reconcile { action } => hub::reconcile(&node, &actor, action),
+        Command::Report(cmd) => hub::report(&node, &actor, cmd),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Id => {
             let id = node.id().to_string();

@@ -58,7 +58,7 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-fn actor_text(actor: &Actor) -> Json {
+pub(crate) fn actor_text(actor: &Actor) -> Json {
     match actor {
         Actor::Staff(u) => json!({"id": u.id, "name": u.name}),
         Actor::Learner { number, .. } => json!({"learner": number}),
@@ -96,7 +96,7 @@ fn records(am: &Automerge, section: &str) -> Vec<Json> {
         .unwrap_or_default()
 }
 
-fn write_record(
+pub(crate) fn write_record(
     node: &Node,
     actor: &Actor,
     doc: DocId,

@@ -8,3 +8,5 @@ pub mod ids;
 pub mod learners;
 pub mod lifecycle;
 pub mod people;
+pub mod reconcile;
+pub mod reports;
