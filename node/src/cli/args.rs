@@ -122,6 +122,14 @@ pub enum Command {
     /// USB bundles: sync by carrying a file where there is no link.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The whole story on this machine: a hub, a facility with no link, a rural site; offline
+    /// work, TLS sync, a USB bundle, a micro-credential verified, an outcomes report.
+    Demo {
+        /// Build the demo in this (new or empty) folder and keep it, to explore with the other
+        /// commands. Without it, a temporary folder is used.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
     /// Open Badges 3.0 credentials: export, print, verify (verify needs no store).
     #[command(subcommand)]
     Credential(CredentialCommand),

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod credential;
+mod demo;
 mod hub;
 mod network;
 
@@ -125,6 +126,9 @@ fn execute(cli: Cli) -> Result<Output> {
     if let Command::Restore { from } = &cli.command {
         return restore(from, &cli.data);
     }
+    if let Command::Demo { keep } = &cli.command {
+        return demo::run(keep.clone(), cli.json);
+    }
     if let Command::Credential(CredentialCommand::Verify { file, name }) = &cli.command {
         return credential::verify(&cli.data, file, name.as_deref());
     }
@@ -156,7 +160,7 @@ fn execute(cli: Cli) -> Result<Output> {
         Command::Credential(cmd) => credential::run(&node, &actor, cmd),
         Command::Reconcile { action } => hub::reconcile(&node, &actor, action),
         Command::Report(cmd) => hub::report(&node, &actor, cmd),
-        Command::Init { .. } => unreachable!("handled above"),
+        Command::Init { .. } | Command::Demo { .. } => unreachable!("handled above"),
         Command::Id => {
             let id = node.id().to_string();
             Ok(Output::new(json!({"id": id}), id))
