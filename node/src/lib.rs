@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod index;
+pub mod kiosk;
 pub mod node;
 pub mod payload;
 pub mod store;

@@ -118,6 +118,18 @@ pub enum Command {
         /// Longest wait, in seconds, between attempts while the hub is unreachable.
         #[arg(long, default_value_t = 60)]
         max_backoff: u64,
+        /// Where the kiosk and staff web interface listens (use 0.0.0.0:8080 to serve the LAN).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+        web: String,
+        /// Do not serve the web interface (sync only).
+        #[arg(long)]
+        no_web: bool,
+        /// Seconds without activity after which a kiosk session signs itself out.
+        #[arg(long, default_value_t = 120)]
+        idle: u64,
+        /// Folder where the web interface writes USB bundles (default: DATA/bundles).
+        #[arg(long, value_name = "DIR")]
+        bundle_dir: Option<PathBuf>,
     },
     /// USB bundles: sync by carrying a file where there is no link.
     #[command(subcommand)]

@@ -141,7 +141,18 @@ fn execute(cli: Cli) -> Result<Output> {
             hub,
             interval,
             max_backoff,
-        } => return network::run(node, hub, interval, max_backoff),
+            web,
+            no_web,
+            idle,
+            bundle_dir,
+        } => {
+            let web = (!no_web).then(|| network::Web {
+                listen: web,
+                idle: std::time::Duration::from_secs(idle.max(5)),
+                bundles: bundle_dir.unwrap_or_else(|| cli.data.join("bundles")),
+            });
+            return network::run(node, hub, interval, max_backoff, web);
+        }
         Command::Join { ref file } => return network::join(&mut node, file),
         _ => {}
     }

@@ -245,22 +245,66 @@ async fn run_loop(node: Arc<Node>, address: String, backoff: site::Backoff) -> R
     Ok(Output::new(json!({"stopped": true}), "Stopped."))
 }
 
+/// The web interface `cairn run` serves.
+pub(super) struct Web {
+    /// Where it listens.
+    pub listen: String,
+    /// Session inactivity limit.
+    pub idle: Duration,
+    /// Where USB bundles are written.
+    pub bundles: std::path::PathBuf,
+}
+
 pub(super) fn run(
     node: Node,
     hub_addr: Option<String>,
     interval: u64,
     max_backoff: u64,
+    web: Option<Web>,
 ) -> Result<Output> {
     if node.is_hub() {
         return Err(Error::Usage(
             "`cairn run` runs a site; the hub uses `cairn serve`".into(),
         ));
     }
-    let (_, address) = site::hub_of(&node, hub_addr.as_deref())?;
+    // A site not yet joined (or with no address: USB only) still serves its kiosk.
+    let address = match site::hub_of(&node, hub_addr.as_deref()) {
+        Ok((_, a)) => Some(a),
+        Err(e) if web.is_some() => {
+            eprintln!("Not syncing over the network ({e}); the kiosk runs and USB bundles work.");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let backoff = site::Backoff {
         initial: Duration::from_secs(1),
         max: Duration::from_secs(max_backoff.max(1)),
         interval: Duration::from_secs(interval.max(1)),
     };
-    runtime()?.block_on(run_loop(Arc::new(node), address, backoff))
+    let node = Arc::new(node);
+    runtime()?.block_on(async move {
+        if let Some(web) = web {
+            let listener = tokio::net::TcpListener::bind(&web.listen)
+                .await
+                .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", web.listen)))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Error::storage("reading the bound address", e))?;
+            println!("kiosk http://{bound}/");
+            let _ = std::io::stdout().flush();
+            let kiosk = crate::kiosk::Kiosk::new(node.clone(), web.idle, web.bundles);
+            tokio::spawn(async move {
+                if let Err(e) = crate::kiosk::serve(kiosk, listener, interrupted()).await {
+                    eprintln!("the web interface stopped: {e}");
+                }
+            });
+        }
+        match address {
+            Some(address) => run_loop(node, address, backoff).await,
+            None => {
+                interrupted().await;
+                Ok(Output::new(json!({"stopped": true}), "Stopped."))
+            }
+        }
+    })
 }

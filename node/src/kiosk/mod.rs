@@ -1,0 +1,935 @@
+//! The kiosk and staff web interface that `cairn run` serves on the site's LAN (axum). Plain
+//! server-rendered HTML forms: no script, no CDN, nothing from the internet; large targets,
+//! keyboard operable. Learners sign in with their number and PIN and see only their own record;
+//! staff sign in by name for their role's work; sessions end after inactivity.
+
+pub mod i18n;
+pub mod session;
+
+use crate::domain::people::{self, Actor, Role};
+use crate::domain::reconcile::all_learners;
+use crate::domain::{catalog, credentials, files, learners, lifecycle};
+use crate::node::{Node, now_ms};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use i18n::{Lang, t};
+use serde::Deserialize;
+use serde_json::Value as Json;
+use session::Sessions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const COOKIE: &str = "cairn_session";
+
+/// Everything the handlers share.
+pub struct Kiosk {
+    node: Arc<Node>,
+    sessions: Sessions,
+    bundles: PathBuf,
+}
+
+type Shared = Arc<Kiosk>;
+
+impl Kiosk {
+    /// A kiosk over `node`; sessions end after `idle`; USB bundles are written to `bundles`.
+    pub fn new(node: Arc<Node>, idle: Duration, bundles: PathBuf) -> Shared {
+        Arc::new(Kiosk {
+            node,
+            sessions: Sessions::new(idle),
+            bundles,
+        })
+    }
+}
+
+/// The router.
+pub fn router(kiosk: Shared) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/signin", get(signin_page))
+        .route("/signin/learner", post(signin_learner))
+        .route("/signin/staff", post(signin_staff))
+        .route("/signout", post(signout))
+        .route("/me", get(me))
+        .route("/me/evidence", post(me_evidence))
+        .route("/staff", get(staff))
+        .route("/staff/assess", post(staff_assess))
+        .route("/staff/award", post(staff_award))
+        .route("/staff/certificate/{award}", get(staff_certificate))
+        .route("/staff/file/{sha}", get(staff_file))
+        .route("/staff/bundle", post(staff_bundle))
+        .route("/staff/bundle/{name}", get(staff_bundle_file))
+        .layer(DefaultBodyLimit::max(
+            crate::payload::MAX_FILE as usize + (1 << 20),
+        ))
+        .with_state(kiosk)
+}
+
+/// Serve until `stop` resolves.
+pub async fn serve(
+    kiosk: Shared,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(kiosk).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn s(v: &Json) -> String {
+    esc(v.as_str().unwrap_or(""))
+}
+
+const STYLE: &str = "body{font:20px/1.5 system-ui,sans-serif;margin:0;background:#f6f5f0;color:#111}\
+header{background:#234;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}\
+main{max-width:1000px;margin:auto;padding:16px 24px}h1{font-size:28px}h2{font-size:24px;margin-top:28px}\
+section,.card{background:#fff;border:2px solid #ccc;border-radius:10px;padding:16px;margin:12px 0}\
+label{display:block;margin-top:10px;font-weight:600}input,textarea,select{font-size:20px;padding:10px;width:100%;box-sizing:border-box}\
+button,.button{font-size:22px;padding:12px 24px;margin-top:12px;border-radius:8px;border:0;background:#1a5;color:#fff;cursor:pointer;min-height:52px}\
+button.secondary{background:#555}button:focus,a:focus,input:focus,textarea:focus{outline:4px solid #fa0}\
+.earned{color:#150;font-weight:700}.msg{background:#ffd;border:2px solid #cc0;padding:10px;border-radius:8px}\
+.badge{display:inline-block;border:3px solid #1a5;border-radius:12px;padding:8px 14px;margin:6px}.pending{border-color:#999;color:#555}\
+nav a{color:#fff;margin-left:16px;font-size:20px}";
+
+fn page(
+    lang: Lang,
+    idle: Option<Duration>,
+    signed_in: bool,
+    title: &str,
+    body: &str,
+) -> Html<String> {
+    // A shared kiosk clears itself: after the idle limit the page goes back to sign-in.
+    let refresh = idle
+        .map(|d| {
+            format!(
+                "<meta http-equiv=\"refresh\" content=\"{};url=/signin?expired=1\">",
+                d.as_secs() + 1
+            )
+        })
+        .unwrap_or_default();
+    let signout = if signed_in {
+        format!(
+            "<form method=\"post\" action=\"/signout\"><button class=\"secondary\">{}</button></form>",
+            t(lang, "signout")
+        )
+    } else {
+        "<nav><a href=\"/signin?lang=en\" lang=\"en\">English</a><a href=\"/signin?lang=es\" lang=\"es\">Español</a></nav>".into()
+    };
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">{refresh}<title>{} — {}</title><style>{STYLE}</style></head><body><header><strong>{}</strong>{signout}</header><main><h1>{}</h1>{body}</main></body></html>",
+        lang.code(),
+        esc(title),
+        t(lang, "title"),
+        t(lang, "title"),
+        esc(title)
+    ))
+}
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+        .next()
+}
+
+/// The signed-in session, or the response to send instead (back to sign-in).
+fn session(k: &Kiosk, headers: &HeaderMap) -> Result<session::Session, Redirect> {
+    match token(headers).map(|t| k.sessions.get(&t)) {
+        Some(Ok(s)) => Ok(s),
+        Some(Err(true)) => Err(Redirect::to("/signin?expired=1")),
+        _ => Err(Redirect::to("/signin")),
+    }
+}
+
+fn forbidden(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            lang,
+            None,
+            true,
+            t(lang, "not_allowed"),
+            &format!(
+                "<p><a class=\"button\" href=\"/\">{}</a></p>",
+                t(lang, "back")
+            ),
+        ),
+    )
+        .into_response()
+}
+
+fn failure(lang: Lang, e: crate::error::Error) -> Response {
+    let code = match e.exit_code() {
+        3 => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (
+        code,
+        page(
+            lang,
+            None,
+            true,
+            t(lang, "error"),
+            &format!(
+                "<p class=\"msg\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
+                esc(&e.to_string()),
+                t(lang, "back")
+            ),
+        ),
+    )
+        .into_response()
+}
+
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+async fn home(State(k): State<Shared>, headers: HeaderMap) -> Response {
+    match session(&k, &headers) {
+        Ok(s) if matches!(s.actor, Actor::Learner { .. }) => Redirect::to("/me").into_response(),
+        Ok(_) => Redirect::to("/staff").into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SigninQuery {
+    lang: Option<String>,
+    expired: Option<String>,
+    error: Option<String>,
+}
+
+async fn signin_page(Query(q): Query<SigninQuery>) -> Response {
+    let lang = Lang::from_code(q.lang.as_deref().unwrap_or("en"));
+    let mut msg = String::new();
+    if q.expired.is_some() {
+        msg = format!("<p class=\"msg\">{}</p>", t(lang, "expired"));
+    }
+    match q.error.as_deref() {
+        Some("locked") => {
+            msg = format!("<p class=\"msg\" role=\"alert\">{}</p>", t(lang, "locked"))
+        }
+        Some(_) => msg = format!("<p class=\"msg\" role=\"alert\">{}</p>", t(lang, "wrong")),
+        None => {}
+    }
+    let l = lang.code();
+    let body = format!(
+        "{msg}<section><h2>{}</h2><form method=\"post\" action=\"/signin/learner\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">\
+<label for=\"number\">{}</label><input id=\"number\" name=\"number\" autocomplete=\"off\" required autofocus>\
+<label for=\"pin\">{}</label><input id=\"pin\" name=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" required>\
+<button id=\"learner-signin\">{}</button></form></section>\
+<section><h2>{}</h2><form method=\"post\" action=\"/signin/staff\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">\
+<label for=\"name\">{}</label><input id=\"name\" name=\"name\" autocomplete=\"off\" required>\
+<label for=\"secret\">{}</label><input id=\"secret\" name=\"secret\" type=\"password\" autocomplete=\"off\" required>\
+<button id=\"staff-signin\">{}</button></form></section>",
+        t(lang, "learner_signin"),
+        t(lang, "number"),
+        t(lang, "pin"),
+        t(lang, "signin"),
+        t(lang, "staff_signin"),
+        t(lang, "name"),
+        t(lang, "secret"),
+        t(lang, "signin"),
+    );
+    page(lang, None, false, t(lang, "signin"), &body).into_response()
+}
+
+fn with_cookie(token: &str, to: &str) -> Response {
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
+        )],
+        Redirect::to(to),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LearnerSignin {
+    number: String,
+    pin: String,
+    lang: Option<String>,
+}
+
+async fn signin_learner(
+    State(k): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Form(f): Form<LearnerSignin>,
+) -> Response {
+    let lang = f.lang.clone().unwrap_or_default();
+    let keys = [
+        format!("learner:{}", f.number.trim()),
+        format!("ip:{}", addr.ip()),
+    ];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if k.sessions.locked(&keys) {
+        return Redirect::to(&format!("/signin?lang={lang}&error=locked")).into_response();
+    }
+    let node = k.node.clone();
+    let number = f.number.trim().to_string();
+    match blocking(|| people::sign_in_learner(&node, &number, &f.pin)) {
+        Ok(actor) => {
+            k.sessions.succeeded(&keys);
+            let chosen = blocking(|| match &actor {
+                Actor::Learner { doc, .. } => learners::profile(&node, doc).ok().flatten(),
+                _ => None,
+            })
+            .and_then(|p| p["interface_language"].as_str().map(Lang::from_code))
+            .unwrap_or_else(|| Lang::from_code(&lang));
+            with_cookie(&k.sessions.start(actor, chosen), "/me")
+        }
+        Err(_) => {
+            k.sessions.failed(&keys);
+            Redirect::to(&format!("/signin?lang={lang}&error=wrong")).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StaffSignin {
+    name: String,
+    secret: String,
+    lang: Option<String>,
+}
+
+async fn signin_staff(
+    State(k): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Form(f): Form<StaffSignin>,
+) -> Response {
+    let lang = f.lang.clone().unwrap_or_default();
+    let keys = [
+        format!("staff:{}", f.name.trim()),
+        format!("ip:{}", addr.ip()),
+    ];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if k.sessions.locked(&keys) {
+        return Redirect::to(&format!("/signin?lang={lang}&error=locked")).into_response();
+    }
+    let node = k.node.clone();
+    match blocking(|| people::sign_in_staff(&node, f.name.trim(), &f.secret)) {
+        Ok(actor) => {
+            k.sessions.succeeded(&keys);
+            with_cookie(&k.sessions.start(actor, Lang::from_code(&lang)), "/staff")
+        }
+        Err(_) => {
+            k.sessions.failed(&keys);
+            Redirect::to(&format!("/signin?lang={lang}&error=wrong")).into_response()
+        }
+    }
+}
+
+async fn signout(State(k): State<Shared>, headers: HeaderMap) -> Response {
+    let lang = token(&headers)
+        .and_then(|t| {
+            let l = k.sessions.get(&t).ok().map(|s| s.lang);
+            k.sessions.end(&t);
+            l
+        })
+        .unwrap_or(Lang::En);
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        )],
+        Redirect::to(&format!("/signin?lang={}", lang.code())),
+    )
+        .into_response()
+}
+
+/// The learner's own page: badges by pathway and level, and evidence forms.
+async fn me(State(k): State<Shared>, headers: HeaderMap, Query(q): Query<SigninQuery>) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let lang = sess.lang;
+    let Actor::Learner { doc, number } = &sess.actor else {
+        return Redirect::to("/staff").into_response();
+    };
+    let node = k.node.clone();
+    let (record, catalog) = match blocking(|| {
+        Ok::<_, crate::error::Error>((learners::document(&node, doc)?, catalog::read(&node)?))
+    }) {
+        Ok(x) => x,
+        Err(e) => return failure(lang, e),
+    };
+    let name = format!(
+        "{} {}",
+        s(&record["profile"]["given_name"]),
+        s(&record["profile"]["family_name"])
+    );
+    let awarded = |a: &str| {
+        record["awards"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(_, w)| w["achievement"] == a || w["pathway"] == a)
+    };
+    let enrollment = |a: &str| {
+        record["enrollments"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+            .find(|e| e["achievement"] == a)
+            .cloned()
+    };
+    let badge = |a: &str| {
+        let Some(info) = catalog.achievements.get(a) else {
+            return String::new();
+        };
+        let (class, status) = if awarded(a) {
+            ("badge earned", t(lang, "earned"))
+        } else if enrollment(a).is_some() {
+            ("badge pending", t(lang, "in_progress"))
+        } else {
+            ("badge pending", t(lang, "not_started"))
+        };
+        let level = info
+            .level
+            .map(|l| format!("{} {l} · ", t(lang, "level")))
+            .unwrap_or_default();
+        format!(
+            "<span class=\"{class}\">{level}{} — {status}</span>",
+            esc(&info.name)
+        )
+    };
+    let mut body = String::new();
+    if q.error.as_deref() == Some("sent") {
+        body.push_str(&format!(
+            "<p class=\"msg\" role=\"status\">{}</p>",
+            t(lang, "sent")
+        ));
+    }
+    body.push_str(&format!("<p>{name} · {}</p>", esc(number)));
+    let mut shown = std::collections::BTreeSet::new();
+    for p in catalog.pathways.values() {
+        if !p.parts.iter().any(|a| enrollment(a).is_some()) {
+            continue;
+        }
+        let micro = if awarded(&p.id) {
+            format!(
+                " <span class=\"earned\">✓ {} — {}</span>",
+                t(lang, "micro"),
+                t(lang, "earned")
+            )
+        } else {
+            String::new()
+        };
+        body.push_str(&format!(
+            "<section class=\"pathway\"><h3>{}{micro}</h3>",
+            esc(&p.name)
+        ));
+        for a in &p.parts {
+            shown.insert(a.clone());
+            body.push_str(&badge(a));
+        }
+        body.push_str("</section>");
+    }
+    let others: Vec<String> = record["enrollments"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, e)| e["achievement"].as_str())
+        .filter(|a| !shown.contains(*a))
+        .map(badge)
+        .collect();
+    if !others.is_empty() {
+        body.push_str(&format!(
+            "<section><h3>{}</h3>{}</section>",
+            t(lang, "other_badges"),
+            others.join("")
+        ));
+    }
+    // Evidence forms for what is still open.
+    let open: Vec<&Json> = record["enrollments"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, e)| e)
+        .filter(|e| e["status"] == "enrolled")
+        .collect();
+    if !open.is_empty() {
+        body.push_str(&format!("<h2>{}</h2>", t(lang, "submit_evidence")));
+    }
+    for e in open {
+        let a = e["achievement"].as_str().unwrap_or("");
+        let name = catalog
+            .achievements
+            .get(a)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| a.to_string());
+        let eid = s(&e["id"]);
+        let waiting = record["evidence"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(_, v)| {
+                v["enrollment"] == e["id"]
+                    && !record["assessments"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .any(|(_, x)| x["evidence"] == v["id"])
+            });
+        let note = if waiting {
+            format!("<p class=\"msg\">{}</p>", t(lang, "waiting"))
+        } else {
+            String::new()
+        };
+        body.push_str(&format!(
+            "<section class=\"card\"><h3>{}</h3>{note}<form method=\"post\" action=\"/me/evidence\" enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"enrollment\" value=\"{eid}\">\
+<label for=\"n-{eid}\">{}</label><textarea id=\"n-{eid}\" name=\"narrative\" rows=\"4\"></textarea>\
+<label for=\"f-{eid}\">{}</label><input id=\"f-{eid}\" name=\"file\" type=\"file\"><button>{}</button></form></section>",
+            esc(&name), t(lang, "narrative"), t(lang, "file"), t(lang, "send")
+        ));
+    }
+    page(
+        lang,
+        Some(k.sessions.idle()),
+        true,
+        t(lang, "my_badges"),
+        &body,
+    )
+    .into_response()
+}
+
+async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Multipart) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let lang = sess.lang;
+    if !matches!(sess.actor, Actor::Learner { .. }) {
+        return forbidden(lang);
+    }
+    let (mut enrollment, mut narrative) = (String::new(), String::new());
+    let upload = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return failure(lang, crate::error::Error::storage("a temporary folder", e)),
+    };
+    let mut paths = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return failure(
+                    lang,
+                    crate::error::Error::invalid(format!("the upload was cut short: {e}")),
+                );
+            }
+        };
+        match field.name().unwrap_or("") {
+            "enrollment" => enrollment = field.text().await.unwrap_or_default(),
+            "narrative" => narrative = field.text().await.unwrap_or_default(),
+            "file" => {
+                // Keep only the last path component of the browser's file name.
+                let name = field
+                    .file_name()
+                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or("").to_string())
+                    .unwrap_or_default();
+                let data = match field.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return failure(
+                            lang,
+                            crate::error::Error::invalid(format!(
+                                "the file did not arrive whole: {e}"
+                            )),
+                        );
+                    }
+                };
+                if !name.is_empty() && !data.is_empty() {
+                    let p = upload.path().join(&name);
+                    if let Err(e) = std::fs::write(&p, &data) {
+                        return failure(lang, crate::error::Error::storage("saving the upload", e));
+                    }
+                    paths.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    let node = k.node.clone();
+    let narrative = Some(narrative.as_str()).filter(|n| !n.trim().is_empty());
+    match blocking(|| {
+        lifecycle::submit_evidence(&node, &sess.actor, &enrollment, narrative, &paths)
+    }) {
+        Ok(_) => Redirect::to("/me?error=sent").into_response(),
+        Err(e) => failure(lang, e),
+    }
+}
+
+/// Staff: the assessor's queue, the issuer's awards, the admin's sync and bundles.
+async fn staff(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<SigninQuery>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let lang = sess.lang;
+    let Actor::Staff(user) = &sess.actor else {
+        return forbidden(lang);
+    };
+    let node = k.node.clone();
+    let (all, catalog) = match blocking(|| {
+        Ok::<_, crate::error::Error>((all_learners(&node)?, catalog::read(&node)?))
+    }) {
+        Ok(x) => x,
+        Err(e) => return failure(lang, e),
+    };
+    let here = node.id().to_string();
+    let mine: Vec<&Json> = all
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| node.is_hub() || d["home_site"] == here.as_str())
+        .collect();
+    let aname = |a: &Json| {
+        let id = a.as_str().unwrap_or("");
+        esc(&catalog
+            .achievements
+            .get(id)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| id.to_string()))
+    };
+    let mut body = format!(
+        "<p>{} · {}</p>",
+        esc(&user.name),
+        esc(&sess.actor.describe())
+    );
+    if let Some(m) = q.error.as_deref() {
+        body.push_str(&format!("<p class=\"msg\" role=\"status\">{}</p>", esc(m)));
+    }
+    if sess.actor.has(Role::Assessor) {
+        body.push_str(&format!("<h2>{}</h2>", t(lang, "queue")));
+        let mut any = false;
+        for d in &mine {
+            for (_, v) in d["evidence"].as_object().into_iter().flatten() {
+                if d["assessments"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, x)| x["evidence"] == v["id"])
+                {
+                    continue;
+                }
+                let enr = &d["enrollments"][v["enrollment"].as_str().unwrap_or("")];
+                if enr["status"] != "enrolled" {
+                    continue;
+                }
+                any = true;
+                let files: String = v["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| {
+                        format!(
+                            "<li><a href=\"/staff/file/{}\">{}</a></li>",
+                            s(&f["sha256"]),
+                            s(&f["name"])
+                        )
+                    })
+                    .collect();
+                let vid = s(&v["id"]);
+                body.push_str(&format!(
+                    "<section class=\"card evidence\"><h3>{} — {}</h3><p>{}</p><ul>{files}</ul>\
+<form method=\"post\" action=\"/staff/assess\"><input type=\"hidden\" name=\"evidence\" value=\"{vid}\"><label for=\"fb-{vid}\">{}</label><textarea id=\"fb-{vid}\" name=\"feedback\" rows=\"2\"></textarea>\
+<button name=\"decision\" value=\"proficient\">{}</button> <button class=\"secondary\" name=\"decision\" value=\"not-yet\">{}</button></form></section>",
+                    s(&d["profile"]["number"]), aname(&enr["achievement"]), s(&v["narrative"]), t(lang, "feedback"), t(lang, "proficient"), t(lang, "not_yet")
+                ));
+            }
+        }
+        if !any {
+            body.push_str(&format!("<p>{}</p>", t(lang, "nothing")));
+        }
+    }
+    if sess.actor.has(Role::Issuer) {
+        body.push_str(&format!("<h2>{}</h2>", t(lang, "to_award")));
+        let mut any = false;
+        for d in &mine {
+            for (eid, e) in d["enrollments"].as_object().into_iter().flatten() {
+                let proficient = d["assessments"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, x)| x["enrollment"] == eid.as_str() && x["decision"] == "proficient");
+                if e["status"] == "enrolled" && proficient {
+                    any = true;
+                    body.push_str(&format!(
+                        "<section class=\"card\"><h3>{} — {}</h3><form method=\"post\" action=\"/staff/award\"><input type=\"hidden\" name=\"enrollment\" value=\"{}\"><button>{}</button></form></section>",
+                        s(&d["profile"]["number"]), aname(&e["achievement"]), esc(eid), t(lang, "award")
+                    ));
+                }
+            }
+        }
+        if !any {
+            body.push_str(&format!("<p>{}</p>", t(lang, "nothing")));
+        }
+        body.push_str(&format!("<h2>{}</h2><ul>", t(lang, "awards")));
+        for d in &mine {
+            for (aid, a) in d["awards"].as_object().into_iter().flatten() {
+                body.push_str(&format!(
+                    "<li>{} — {} · <a href=\"/staff/certificate/{}\">{}</a></li>",
+                    s(&d["profile"]["number"]),
+                    s(&a["name"]),
+                    esc(aid),
+                    t(lang, "print")
+                ));
+            }
+        }
+        body.push_str("</ul>");
+    }
+    if sess.actor.has(Role::Admin) {
+        let peers = blocking(|| crate::sync::peer::all(&node.store)).unwrap_or_default();
+        let hub = node.hub_id().map(|h| h.to_string());
+        let state = peers.iter().find(|p| Some(&p.id) == hub.as_ref());
+        let last = state
+            .and_then(|p| p.last_contact_ms)
+            .map(|ms| format!("{:.1} h", (now_ms().saturating_sub(ms)) as f64 / 3.6e6))
+            .unwrap_or_else(|| t(lang, "never").into());
+        let pending = blocking(|| -> crate::error::Result<u64> {
+            let v = node.store.vector()?;
+            let known = state.map(|p| p.known_vector()).unwrap_or_default();
+            Ok(v.iter()
+                .filter(|(o, _)| o.node == node.id())
+                .map(|(o, s)| s.saturating_sub(known.get(o)))
+                .sum())
+        })
+        .unwrap_or(0);
+        body.push_str(&format!(
+            "<h2>{}</h2><section><p>{}: <strong id=\"last-contact\">{last}</strong></p><p>{}: <strong id=\"pending\">{pending}</strong></p>\
+<form method=\"post\" action=\"/staff/bundle\"><button id=\"make-bundle\">{}</button></form></section>",
+            t(lang, "sync"), t(lang, "last_contact"), t(lang, "pending"), t(lang, "make_bundle")
+        ));
+    }
+    page(lang, Some(k.sessions.idle()), true, t(lang, "staff"), &body).into_response()
+}
+
+#[derive(Deserialize)]
+struct AssessForm {
+    evidence: String,
+    decision: String,
+    feedback: Option<String>,
+}
+
+async fn staff_assess(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<AssessForm>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let decision = if f.decision == "proficient" {
+        lifecycle::Decision::Proficient
+    } else {
+        lifecycle::Decision::NotYet
+    };
+    let node = k.node.clone();
+    let feedback = f.feedback.as_deref().filter(|x| !x.trim().is_empty());
+    match blocking(|| lifecycle::assess(&node, &sess.actor, &f.evidence, decision, feedback)) {
+        Ok(_) => Redirect::to("/staff").into_response(),
+        Err(e) if e.kind() == "unauthorized" => forbidden(sess.lang),
+        Err(e) => failure(sess.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct AwardForm {
+    enrollment: String,
+}
+
+async fn staff_award(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<AwardForm>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let node = k.node.clone();
+    match blocking(|| lifecycle::award(&node, &sess.actor, &f.enrollment)) {
+        Ok(a) => {
+            let names: Vec<String> = a
+                .iter()
+                .filter_map(|x| x["name"].as_str().map(str::to_string))
+                .collect();
+            Redirect::to(&format!(
+                "/staff?error={}",
+                urlencode(&format!("✓ {}", names.join(", ")))
+            ))
+            .into_response()
+        }
+        Err(e) if e.kind() == "unauthorized" => forbidden(sess.lang),
+        Err(e) => failure(sess.lang, e),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn staff_certificate(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Path(award): Path<String>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !sess.actor.has(Role::Issuer) && !sess.actor.has(Role::Admin) {
+        return forbidden(sess.lang);
+    }
+    let node = k.node.clone();
+    match blocking(|| credentials::certificate(&node, &sess.actor, &award)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => failure(sess.lang, e),
+    }
+}
+
+async fn staff_file(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !sess.actor.has(Role::Assessor) && !sess.actor.has(Role::Admin) {
+        return forbidden(sess.lang);
+    }
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return forbidden(sess.lang);
+    }
+    let node = k.node.clone();
+    match blocking(|| files::read(&node, &sha)) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{sha}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => failure(sess.lang, e),
+    }
+}
+
+async fn staff_bundle(State(k): State<Shared>, headers: HeaderMap) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !sess.actor.has(Role::Admin) {
+        return forbidden(sess.lang);
+    }
+    let name = format!(
+        "to-hub-{}.cairn",
+        lifecycle::now_rfc3339().replace(':', "-")
+    );
+    let out = k.bundles.join(&name);
+    let node = k.node.clone();
+    let r = blocking(|| {
+        std::fs::create_dir_all(&k.bundles)
+            .map_err(|e| crate::error::Error::storage("creating the bundle folder", e))?;
+        crate::bundle::export(&node, None, &out, false, &mut |_| {})
+    });
+    match r {
+        Ok(r) => {
+            let body = format!(
+                "<p class=\"msg\" role=\"status\">{}: {} ({} entries, {} bytes)</p><p><a class=\"button\" id=\"download-bundle\" href=\"/staff/bundle/{}\">{}</a> <a class=\"button\" href=\"/staff\">{}</a></p>",
+                t(sess.lang, "bundle_made"),
+                esc(&out.display().to_string()),
+                r.entries,
+                r.bytes,
+                urlencode(&name),
+                t(sess.lang, "download"),
+                t(sess.lang, "back")
+            );
+            page(
+                sess.lang,
+                Some(k.sessions.idle()),
+                true,
+                t(sess.lang, "sync"),
+                &body,
+            )
+            .into_response()
+        }
+        Err(e) => failure(sess.lang, e),
+    }
+}
+
+async fn staff_bundle_file(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let sess = match session(&k, &headers) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !sess.actor.has(Role::Admin)
+        || name.contains(['/', '\\'])
+        || name.starts_with('.')
+        || !name.ends_with(".cairn")
+    {
+        return forbidden(sess.lang);
+    }
+    match std::fs::read(k.bundles.join(&name)) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => failure(
+            sess.lang,
+            crate::error::Error::invalid(format!("no such bundle: {e}")),
+        ),
+    }
+}
