@@ -61,6 +61,13 @@ pub struct SessionConfig {
     pub known_peer: Option<VersionVector>,
 }
 
+/// The first batch's size target: 1/16 of the configured size, at least 4 KiB.
+fn config_batch_start(config: &SessionConfig) -> usize {
+    (config.batch_bytes / 16)
+        .max(4096)
+        .min(config.batch_bytes.max(1))
+}
+
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
@@ -270,6 +277,11 @@ struct InFlight {
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
+    /// Current batch size target: starts small and doubles with every acknowledgement up to
+    /// `config.batch_bytes` (slow start). On a slow link that is cut often, a session then has
+    /// something acknowledged — and kept — within seconds, instead of losing a whole large
+    /// batch to every cut.
+    batch_now: usize,
     me: NodeId,
     state: State,
     decoder: FrameDecoder,
@@ -300,6 +312,7 @@ pub struct Session {
 impl Session {
     /// A new session for node `me`.
     pub fn new(config: SessionConfig, me: NodeId) -> Self {
+        let batch_now = config_batch_start(&config);
         Session {
             decoder: FrameDecoder::new(config.limits),
             config,
@@ -322,6 +335,7 @@ impl Session {
             peer_done: false,
             peer_holds: VersionVector::new(),
             stats: Stats::default(),
+            batch_now,
         }
     }
 
@@ -722,6 +736,7 @@ impl Session {
             return Err(SessionError::Protocol("Ack out of order".into()));
         }
         self.inflight.pop_front();
+        self.batch_now = (self.batch_now * 2).min(self.config.batch_bytes.max(1));
         for (origin, seq) in &ack.held {
             self.peer_holds.raise(*origin, *seq);
             self.events.push_back(Event::PeerHolds {
@@ -771,7 +786,7 @@ impl Session {
         let mut entries = 0usize;
         let origins: Vec<(Origin, u64)> = self.target.iter().map(|(o, s)| (*o, *s)).collect();
         for (origin, target) in origins {
-            if bytes >= self.config.batch_bytes || entries >= self.config.batch_entries {
+            if bytes >= self.batch_now || entries >= self.config.batch_entries {
                 break;
             }
             if self.stopped.contains(&origin) || !scope.send_origin(&origin) {
@@ -784,7 +799,7 @@ impl Session {
                 continue;
             }
             let budget = Budget {
-                bytes: self.config.batch_bytes - bytes,
+                bytes: self.batch_now - bytes,
                 entries: self.config.batch_entries - entries,
                 hard_bytes: self.config.limits.max_frame / 2,
             };

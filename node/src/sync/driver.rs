@@ -40,6 +40,10 @@ pub struct Progress {
     pub bytes_received: u64,
     /// Bytes sent so far.
     pub bytes_sent: u64,
+    /// Of the entries sent, their payloads' bytes (automerge changes, file chunks): what the
+    /// wire bytes are measured against.
+    #[serde(default)]
+    pub payload_bytes_sent: u64,
 }
 
 /// What a session did.
@@ -200,6 +204,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         sent: stats.entries_sent,
         bytes_received: stats.bytes_received,
         bytes_sent: stats.bytes_sent,
+        payload_bytes_sent: stats.payload_bytes_sent,
     };
     report.messages = stats.messages_sent + stats.messages_received;
     report.complete = result.is_ok() && session.is_finished();
@@ -308,6 +313,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 sent: s.entries_sent,
                 bytes_received: s.bytes_received,
                 bytes_sent: s.bytes_sent,
+                payload_bytes_sent: s.payload_bytes_sent,
             });
             last_progress = std::time::Instant::now();
         }

@@ -1,0 +1,641 @@
+//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|all]`
+//!
+//! Benchmarks of issue 9 on a realistic program, with in-process nodes over loopback TLS (the
+//! same store, protocol and transport code as `cairn`). Sizes come from the environment:
+//! `CAIRN_BENCH_LEARNERS` (learners per site, default 500), `CAIRN_BENCH_SESSIONS` (concurrent
+//! sites, default "50,200"), `CAIRN_BENCH_OPEN` (entries for the open-time runs, default
+//! "100000,1000000"). Prints a Markdown table per scenario for docs/benchmarks.md.
+
+use cairn_node::config::NodeRole;
+use cairn_node::domain::lifecycle::{self, Decision};
+use cairn_node::domain::{catalog, learners, people};
+use cairn_node::node::Node;
+use cairn_node::sync::driver::{self, Side, SyncReport, Timing};
+use cairn_node::sync::{hub, provision, site};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ACHIEVEMENTS: [&str; 5] = [
+    "css-level-1",
+    "css-level-2",
+    "css-level-3",
+    "workready",
+    "opportunity-ready",
+];
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn staff(node: &Node, roles: &[people::Role]) -> people::Actor {
+    people::add_user(node, &people::Actor::Nobody, "op", roles, "13579").unwrap();
+    people::sign_in_staff(node, "op", "13579").unwrap()
+}
+
+fn new_hub(dir: &Path) -> Node {
+    let hub = Node::init(dir, NodeRole::Hub, "Hub", None).unwrap();
+    let op = staff(&hub, &[people::Role::Admin, people::Role::Developer]);
+    for (i, id) in ACHIEVEMENTS.iter().enumerate() {
+        catalog::add_achievement(
+            &hub,
+            &op,
+            catalog::Achievement {
+                id: id.to_string(),
+                name: format!("Achievement {id}"),
+                description: "A realistic description of what this badge stands for.".into(),
+                criteria: "Resolves a help-desk ticket end to end and documents it".into(),
+                level: Some((i % 3) as i64 + 1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    catalog::add_pathway(
+        &hub,
+        &op,
+        catalog::Pathway {
+            id: "css".into(),
+            name: "Computer Support Specialist".into(),
+            description: "Levels 1-3".into(),
+            parts: ACHIEVEMENTS[..3].iter().map(|s| s.to_string()).collect(),
+            program: None,
+        },
+    )
+    .unwrap();
+    hub
+}
+
+fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
+    let mut node = Node::init(
+        &root.join(format!("site{i}")),
+        NodeRole::Site,
+        &format!("Site {i}"),
+        None,
+    )
+    .unwrap();
+    let prov = root.join(format!("site{i}.json"));
+    let op = people::sign_in_staff(hub, "op", "13579").unwrap();
+    provision::enroll_site(
+        hub,
+        &op,
+        &node.id().to_string(),
+        &format!("Site {i}"),
+        None,
+        &prov,
+    )
+    .unwrap();
+    provision::join(&mut node, &prov).unwrap();
+    staff(
+        &node,
+        &[
+            people::Role::Admin,
+            people::Role::Assessor,
+            people::Role::Issuer,
+        ],
+    );
+    node
+}
+
+/// Learners with 5 enrollments each, 2-3 evidence submissions and an assessment per enrollment,
+/// and the awards that follow (including the pathway micro-credential).
+fn populate(node: &Node, site: usize, learners_n: usize) -> Duration {
+    let op = people::sign_in_staff(node, "op", "13579").unwrap();
+    let started = Instant::now();
+    for l in 0..learners_n {
+        let profile = learners::Profile {
+            number: format!("S{site}-{l}"),
+            given_name: "Learner".into(),
+            family_name: format!("Number {l}"),
+            year_of_birth: Some(1970 + (l % 40) as i64),
+            pell_eligible: Some(l % 2 == 0),
+            ..Default::default()
+        };
+        let lid = learners::add(node, &op, profile, None).unwrap().1;
+        for (k, a) in ACHIEVEMENTS.iter().enumerate() {
+            let e = lifecycle::enroll(node, &op, &lid, a, false).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let submissions = 2 + (l + k) % 2;
+            let mut last = String::new();
+            for s in 0..submissions {
+                let text = format!(
+                    "Submission {s}: a paragraph describing the work done for {a}, the ticket handled and what was learned from it."
+                );
+                last = lifecycle::submit_evidence(node, &op, &e, Some(&text), &[]).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            }
+            lifecycle::assess(
+                node,
+                &op,
+                &last,
+                Decision::Proficient,
+                Some("Meets the criteria."),
+            )
+            .unwrap();
+            lifecycle::award(node, &op, &e).unwrap();
+        }
+    }
+    started.elapsed()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A loopback relay that counts every byte (TLS records included) and can throttle and cut.
+async fn relay(
+    to: String,
+    total: Arc<AtomicU64>,
+    bytes_per_sec: Option<u64>,
+    cut_after: Option<Duration>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&to).await else {
+                continue;
+            };
+            // As the node's own sockets: no Nagle delay on small frames.
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let total = total.clone();
+            tokio::spawn(async move {
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                let pipe = |mut r: tokio::net::tcp::OwnedReadHalf,
+                            mut w: tokio::net::tcp::OwnedWriteHalf,
+                            total: Arc<AtomicU64>| async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let chunk = match bytes_per_sec {
+                            Some(b) => (b / 10).max(1) as usize,
+                            None => buf.len(),
+                        };
+                        let n = match r.read(&mut buf[..chunk.min(16 * 1024)]).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        total.fetch_add(n as u64, Ordering::Relaxed);
+                        if let Some(b) = bytes_per_sec {
+                            tokio::time::sleep(Duration::from_secs_f64(n as f64 / b as f64)).await;
+                        }
+                        if w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = w.shutdown().await;
+                };
+                let a = tokio::spawn(pipe(cr, sw, total.clone()));
+                let b = tokio::spawn(pipe(sr, cw, total));
+                match cut_after {
+                    Some(d) => {
+                        tokio::time::sleep(d).await;
+                        a.abort();
+                        b.abort();
+                    }
+                    None => {
+                        let _ = tokio::join!(a, b);
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn sync_via(node: &Node, addr: &str) -> cairn_node::error::Result<SyncReport> {
+    let (hub_id, mut stream) = site::connect(node, addr).await?;
+    driver::run(
+        node,
+        &mut stream,
+        hub_id,
+        Side::Site,
+        Timing::default(),
+        &mut |_| {},
+    )
+    .await
+}
+
+struct Served {
+    addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stats: Arc<hub::ServeStats>,
+}
+
+async fn serve(hub_node: Arc<Node>) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let stats = Arc::new(hub::ServeStats::default());
+    tokio::spawn(hub::serve(
+        hub_node,
+        listener,
+        Timing::default(),
+        stats.clone(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Served {
+        addr,
+        stop: Some(tx),
+        stats,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// 1-4: initial sync to an empty hub, bytes on the wire, no-op and one-entry syncs, and
+/// automerge's own sync protocol on the same documents.
+fn initial(learners_n: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    let site_node = Arc::new(new_site(&hub_node, root.path(), 0));
+    let rt = runtime();
+    let mut served = rt.block_on(serve(hub_node.clone()));
+    rt.block_on(sync_via(&site_node, &served.addr)).unwrap(); // the catalog
+    let generated = populate(&site_node, 0, learners_n);
+    let entries = site_node.store.vector().unwrap().total();
+    println!(
+        "\n## Initial sync of one site ({learners_n} learners, {entries} entries in the site's store; generated in {:.1} s)\n",
+        generated.as_secs_f64()
+    );
+    let total = Arc::new(AtomicU64::new(0));
+    let via = rt.block_on(relay(served.addr.clone(), total.clone(), None, None));
+    let started = Instant::now();
+    let r = rt.block_on(sync_via(&site_node, &via)).unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    assert!(r.complete);
+    let p = r.progress;
+    let tls = total.load(Ordering::Relaxed);
+    println!("| measure | value |\n|---|---|");
+    println!("| entries sent | {} |", p.sent);
+    println!("| wall time | {wall:.2} s |");
+    println!("| entries per second | {:.0} |", p.sent as f64 / wall);
+    println!(
+        "| automerge change bytes (payloads) | {} |",
+        p.payload_bytes_sent
+    );
+    println!(
+        "| application bytes (both directions) | {} |",
+        p.bytes_sent + p.bytes_received
+    );
+    println!("| TLS bytes on the wire (both directions) | {tls} |");
+    println!(
+        "| application bytes per entry | {:.1} |",
+        (p.bytes_sent + p.bytes_received) as f64 / p.sent as f64
+    );
+    println!(
+        "| change bytes per entry | {:.1} |",
+        p.payload_bytes_sent as f64 / p.sent as f64
+    );
+    println!(
+        "| ratio application / changes | {:.3} |",
+        (p.bytes_sent + p.bytes_received) as f64 / p.payload_bytes_sent as f64
+    );
+    println!(
+        "| ratio TLS / changes | {:.3} |",
+        tls as f64 / p.payload_bytes_sent as f64
+    );
+
+    // 3. No-op and one-new-entry syncs.
+    println!(
+        "\n## No-op and one-entry syncs (median of 9)\n\n| sync | messages | app bytes | TLS bytes (incl. handshake) | ms |\n|---|---|---|---|---|"
+    );
+    let op = people::sign_in_staff(&site_node, "op", "13579").unwrap();
+    let lid = learners::list(&site_node, &op).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for one in [false, true] {
+        let (mut msgs, mut app, mut wire, mut ms) = (vec![], vec![], vec![], vec![]);
+        for i in 0..9 {
+            if one {
+                let changes = learners::ProfileChanges {
+                    primary_language: Some(format!("lang {i}")),
+                    ..Default::default()
+                };
+                learners::edit(&site_node, &op, &lid, &changes, None).unwrap();
+            }
+            total.store(0, Ordering::Relaxed);
+            let t = Instant::now();
+            let r = rt.block_on(sync_via(&site_node, &via)).unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            msgs.push(r.messages as f64);
+            app.push((r.progress.bytes_sent + r.progress.bytes_received) as f64);
+            wire.push(total.load(Ordering::Relaxed) as f64);
+        }
+        println!(
+            "| {} | {} | {} | {} | {:.1} |",
+            if one { "one new entry" } else { "no-op" },
+            median(&mut msgs),
+            median(&mut app),
+            median(&mut wire),
+            median(&mut ms)
+        );
+    }
+    let origins = hub_node.store.vector().unwrap().iter().count();
+    println!("\n(the hub holds {origins} feeds; a Hello carries one vector entry per feed)");
+
+    // 4. The same documents through automerge's own sync protocol, one sync::State per document.
+    use automerge::sync::{Message, State, SyncDoc};
+    let docs: Vec<automerge::Automerge> = site_node
+        .store
+        .index_scan(b"learner/")
+        .unwrap()
+        .into_iter()
+        .filter_map(|(d, _)| {
+            site_node
+                .store
+                .doc(&cairn_sync_protocol::DocId(d.as_slice().try_into().ok()?))
+                .ok()
+                .flatten()
+        })
+        .collect();
+    let started = Instant::now();
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    for doc in &docs {
+        let mut a = doc.clone();
+        let mut b = automerge::Automerge::new();
+        let (mut sa, mut sb) = (State::new(), State::new());
+        for _ in 0..100 {
+            let mut moved = false;
+            if let Some(m) = a.generate_sync_message(&mut sa) {
+                let enc = m.encode();
+                messages += 1;
+                bytes += enc.len() as u64;
+                b.receive_sync_message(&mut sb, Message::decode(&enc).unwrap())
+                    .unwrap();
+                moved = true;
+            }
+            if let Some(m) = b.generate_sync_message(&mut sb) {
+                let enc = m.encode();
+                messages += 1;
+                bytes += enc.len() as u64;
+                a.receive_sync_message(&mut sa, Message::decode(&enc).unwrap())
+                    .unwrap();
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        assert_eq!(a.get_heads(), b.get_heads());
+    }
+    let am_time = started.elapsed().as_secs_f64();
+    println!(
+        "\n## Cairn's protocol against automerge's sync protocol, same {} learner documents\n",
+        docs.len()
+    );
+    println!("| protocol | messages | bytes | seconds |\n|---|---|---|---|");
+    println!(
+        "| Cairn (one session, TLS, verified, stored durably) | {} | {} | {wall:.2} |",
+        r.messages,
+        p.bytes_sent + p.bytes_received
+    );
+    println!(
+        "| automerge sync, in memory, no network, no signatures, no storage | {messages} | {bytes} | {am_time:.2} |"
+    );
+    println!(
+        "| ratio Cairn / automerge | {:.3} | {:.3} | {:.2} |",
+        r.messages as f64 / messages as f64,
+        (p.bytes_sent + p.bytes_received) as f64 / bytes as f64,
+        wall / am_time
+    );
+    let _ = served.stop.take().map(|s| s.send(()));
+    let _ = served.stats;
+}
+
+/// 6: the hub under many concurrent site sessions.
+fn concurrent(n: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    let sites: Vec<Arc<Node>> = (0..n)
+        .map(|i| {
+            let s = new_site(&hub_node, root.path(), i);
+            Arc::new(s)
+        })
+        .collect();
+    let rt = runtime();
+    let served = rt.block_on(serve(hub_node.clone()));
+    // Every site first gets the catalog, then writes 2 learners' worth of work.
+    rt.block_on(async {
+        for s in &sites {
+            sync_via(s, &served.addr).await.unwrap();
+        }
+    });
+    for (i, s) in sites.iter().enumerate() {
+        populate(s, i, 2);
+    }
+    let started = Instant::now();
+    let (latencies, entries) = rt.block_on(async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(n));
+        let mut tasks = Vec::new();
+        for s in &sites {
+            let (s, addr, barrier) = (s.clone(), served.addr.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let t = Instant::now();
+                let r = sync_via(&s, &addr).await.unwrap();
+                (t.elapsed().as_secs_f64() * 1000.0, r.progress.sent)
+            }));
+        }
+        let mut lat = Vec::new();
+        let mut entries = 0;
+        for t in tasks {
+            let (ms, sent) = t.await.unwrap();
+            lat.push(ms);
+            entries += sent;
+        }
+        (lat, entries)
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let mut l = latencies;
+    println!(
+        "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} |",
+        served.stats.peak.load(Ordering::SeqCst),
+        entries as f64 / wall,
+        median(&mut l),
+        percentile(&mut l, 0.95),
+        percentile(&mut l, 0.99),
+        served.stats.completed.load(Ordering::SeqCst),
+    );
+}
+
+/// 5: open time and memory of a node holding many entries (the hub after receiving sites).
+fn open(entries_target: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    let rt = runtime();
+    let served = rt.block_on(serve(hub_node.clone()));
+    let per_site = 2000usize; // learners per generated site, ~57k entries each
+    let mut total = hub_node.store.vector().unwrap().total() as usize;
+    let mut i = 0;
+    let generated = Instant::now();
+    while total < entries_target {
+        let s = new_site(&hub_node, root.path(), i);
+        rt.block_on(sync_via(&s, &served.addr)).unwrap();
+        let want = ((entries_target - total) / 29).clamp(1, per_site);
+        populate(&s, i, want);
+        rt.block_on(sync_via(&s, &served.addr)).unwrap();
+        total = hub_node.store.vector().unwrap().total() as usize;
+        i += 1;
+        drop(s);
+        let _ = std::fs::remove_dir_all(root.path().join(format!("site{}", i - 1)));
+    }
+    drop(served);
+    drop(rt);
+    let dir = root.path().join("hub");
+    let size = hub_node.store.size_on_disk().unwrap();
+    drop(hub_node);
+    // Open in a fresh process, as `cairn status` does, five times: time and peak RSS.
+    let bin = env!("CARGO_BIN_EXE_cairn");
+    let (mut secs, mut rss) = (vec![], vec![]);
+    for _ in 0..5 {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args([
+                "-f",
+                "%e %M",
+                bin,
+                "--data",
+                dir.to_str().unwrap(),
+                "status",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("");
+        let mut it = last.split_whitespace();
+        secs.push(it.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN));
+        rss.push(
+            it.next()
+                .and_then(|x| x.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+                / 1024.0,
+        );
+    }
+    println!(
+        "| {total} | {:.1} | {:.1} | {:.3} | {:.1} |",
+        generated.elapsed().as_secs_f64(),
+        size as f64 / 1e6,
+        median(&mut secs),
+        median(&mut rss)
+    );
+}
+
+/// 7: a site on a 64 kbit/s link cut every 30 s.
+fn slowlink(learners_n: usize) {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    let site_node = Arc::new(new_site(&hub_node, root.path(), 0));
+    let rt = runtime();
+    let served = rt.block_on(serve(hub_node.clone()));
+    rt.block_on(sync_via(&site_node, &served.addr)).unwrap();
+    populate(&site_node, 0, learners_n);
+    let bytes_per_sec = 64_000 / 8;
+    let total = Arc::new(AtomicU64::new(0));
+    let via = rt.block_on(relay(
+        served.addr.clone(),
+        total.clone(),
+        Some(bytes_per_sec),
+        Some(Duration::from_secs(30)),
+    ));
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut app_bytes = 0;
+    loop {
+        attempts += 1;
+        match rt.block_on(sync_via(&site_node, &via)) {
+            Ok(r) if r.complete => {
+                app_bytes += r.progress.bytes_sent + r.progress.bytes_received;
+                break;
+            }
+            Ok(r) => app_bytes += r.progress.bytes_sent + r.progress.bytes_received,
+            Err(_) => {}
+        }
+        assert!(attempts < 200, "did not converge");
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let wire = total.load(Ordering::Relaxed);
+    let entries = site_node.store.vector().unwrap().total();
+    println!(
+        "\n## Slow link: 64 kbit/s, cut every 30 s ({learners_n} learners, {entries} entries at the site)\n"
+    );
+    println!("| measure | value |\n|---|---|");
+    println!("| sessions until converged | {attempts} |");
+    println!("| time to converge | {wall:.1} s |");
+    println!("| bytes on the wire (TLS, all sessions) | {wire} |");
+    println!(
+        "| wire bytes / bandwidth (the floor) | {:.1} s |",
+        wire as f64 / bytes_per_sec as f64
+    );
+    println!(
+        "| ratio time / floor | {:.2} |",
+        wall / (wire as f64 / bytes_per_sec as f64)
+    );
+    println!("| application bytes (all sessions) | {app_bytes} |");
+}
+
+fn main() {
+    let what: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let all = what.is_empty() || what.iter().any(|w| w == "all");
+    let want = |s: &str| all || what.iter().any(|w| w == s);
+    let learners_n = env_list("CAIRN_BENCH_LEARNERS", "500")[0];
+    println!(
+        "# cairn sync benchmarks ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if want("initial") {
+        initial(learners_n);
+    }
+    if want("concurrent") {
+        println!(
+            "\n## Hub under concurrent sessions (each site sends 2 learners' work, ~57 entries)\n"
+        );
+        println!(
+            "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for n in env_list("CAIRN_BENCH_SESSIONS", "50,200") {
+            concurrent(n);
+        }
+    }
+    if want("open") {
+        println!(
+            "\n## Open time and memory (hub store, `cairn status` in a fresh process, median of 5)\n"
+        );
+        println!(
+            "| entries | generated in s | store MB | open+status s | peak RSS MB |\n|---|---|---|---|---|"
+        );
+        for n in env_list("CAIRN_BENCH_OPEN", "100000,1000000") {
+            open(n);
+        }
+    }
+    if want("slowlink") {
+        slowlink(env_list("CAIRN_BENCH_SLOW_LEARNERS", "20")[0]);
+    }
+}
