@@ -28,7 +28,8 @@ pub fn qr_payload(credential: &Value) -> String {
     )
 }
 
-fn esc(s: &str) -> String {
+/// Escape text for HTML content and quoted attribute values.
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -76,8 +77,12 @@ pub fn html(credential: &Value, learner_name: &str) -> String {
         .flatten()
     {
         let line = match s(a, &["targetDescription"]) {
-            "" => esc(s(a, &["targetName"])),
-            d => format!("{} — {}", esc(s(a, &["targetName"])), esc(d)),
+            "" => escape_html(s(a, &["targetName"])),
+            d => format!(
+                "{} — {}",
+                escape_html(s(a, &["targetName"])),
+                escape_html(d)
+            ),
         };
         let list = if s(a, &["targetType"]) == "ceterms:Credential" {
             &mut recognized
@@ -94,7 +99,7 @@ pub fn html(credential: &Value, learner_name: &str) -> String {
         .flatten()
         .filter(|e| s(e, &["genre"]) == "Credential")
     {
-        parts.push_str(&format!("<li>{}</li>", esc(s(e, &["name"]))));
+        parts.push_str(&format!("<li>{}</li>", escape_html(s(e, &["name"]))));
     }
     let section = |title: &str, items: &str| {
         if items.is_empty() {
@@ -151,23 +156,23 @@ credential's id and fingerprint so the file can be matched to this page.</p>
 <p class="noprint"><a download="credential.json" href="data:application/json;base64,{download}">Save the credential file</a></p>
 </div></body></html>
 "#,
-        title = esc(s(&achievement, &["name"])),
-        learner = esc(learner_name),
-        issuer = esc(match s(credential, &["issuer", "name"]) {
+        title = escape_html(s(&achievement, &["name"])),
+        learner = escape_html(learner_name),
+        issuer = escape_html(match s(credential, &["issuer", "name"]) {
             "" => "The issuer",
             n => n,
         }),
         level_line = if level.is_empty() {
             String::new()
         } else {
-            format!("{}. ", esc(level))
+            format!("{}. ", escape_html(level))
         },
-        description = esc(s(&achievement, &["description"])),
-        criteria = esc(s(&achievement, &["criteria", "narrative"])),
+        description = escape_html(s(&achievement, &["description"])),
+        criteria = escape_html(s(&achievement, &["criteria", "narrative"])),
         parts = section("Made of", &parts),
         skills = section("Skills", &skills),
         recognized = section("Recognized for", &recognized),
-        id = esc(s(credential, &["id"])),
-        did = esc(s(credential, &["issuer", "id"])),
+        id = escape_html(s(credential, &["id"])),
+        did = escape_html(s(credential, &["issuer", "id"])),
     )
 }

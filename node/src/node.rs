@@ -134,6 +134,15 @@ impl Node {
         Ok(self.store.local("epoch")?.unwrap_or(0))
     }
 
+    /// How far this node's own feed (its current epoch) reaches in the store.
+    pub fn own_tip(&self) -> Result<u64> {
+        let own = cairn_sync_protocol::Origin {
+            node: self.id(),
+            epoch: self.epoch()?,
+        };
+        Ok(self.store.tip(&own)?.map_or(0, |t| t.seq))
+    }
+
     /// Move to a new epoch: a fresh origin (and automerge actor) that no copy of this node can
     /// have used. Chosen above every epoch of this node seen here or in `seen`, with a random
     /// gap, so two copies restored from one backup never pick the same one.

@@ -99,15 +99,21 @@ pub struct ImportReport {
     pub new_epoch: Option<u32>,
 }
 
+/// A record's 5-byte head: its kind and its length.
+fn record_head(kind: u8, len: usize) -> [u8; 5] {
+    let mut head = [0u8; 5];
+    head[0] = kind;
+    head[1..].copy_from_slice(&(len as u32).to_be_bytes());
+    head
+}
+
 fn record(
     out: &mut impl Write,
     hasher: Option<&mut Sha256>,
     kind: u8,
     bytes: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = [0u8; 5];
-    head[0] = kind;
-    head[1..].copy_from_slice(&(bytes.len() as u32).to_be_bytes());
+    let head = record_head(kind, bytes.len());
     if let Some(h) = hasher {
         h.update(head);
         h.update(bytes);
@@ -351,10 +357,7 @@ fn verify(node: &Node, path: &Path) -> Result<(Header, u64)> {
             }
             _ => return Err(Error::invalid("the bundle's records are out of order")),
         }
-        let mut head = [0u8; 5];
-        head[0] = kind;
-        head[1..].copy_from_slice(&(bytes.len() as u32).to_be_bytes());
-        hasher.update(head);
+        hasher.update(record_head(kind, bytes.len()));
         hasher.update(&bytes);
     }
 }
@@ -400,13 +403,7 @@ pub fn import(
 
     // Second pass: apply, exactly as if the frames had arrived over the network.
     let mut r = open(node, path)?;
-    let own_tip_at_start = node
-        .store
-        .tip(&cairn_sync_protocol::Origin {
-            node: node.id(),
-            epoch: node.epoch()?,
-        })?
-        .map_or(0, |t| t.seq);
+    let own_tip_at_start = node.own_tip()?;
     let mut store = SyncStore::new(&node.store);
     let mut session = Session::new(config(node, from, None), node.id());
     session

@@ -720,11 +720,7 @@ fn status(node: &Node) -> Result<Output> {
             let known = p.known_vector();
             // What this node holds that the peer is not known to hold (own feeds only matter to
             // a site; the hub owes each site only part of the rest).
-            let pending: u64 = vector
-                .iter()
-                .filter(|(o, _)| o.node == node.id())
-                .map(|(o, s)| s.saturating_sub(known.get(o)))
-                .sum();
+            let pending = p.pending_own(&vector, &node.id());
             json!({
                 "id": p.id,
                 "last_contact_ms": p.last_contact_ms,

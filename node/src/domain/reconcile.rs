@@ -28,12 +28,8 @@ pub fn all_learners(node: &Node) -> Result<Vec<(DocId, Json)>> {
     Ok(out)
 }
 
-fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
+// Names and ids are compared with case and spacing folded, as credentials fold a learner's name.
+use cairn_credentials::verify::normalize_identity as norm;
 
 /// Pairs of records that are likely one person: the same institution id, or the same name and
 /// year of birth. Records already merged are left out.

@@ -83,13 +83,7 @@ pub async fn serve(
     .await
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use cairn_credentials::certificate::escape_html as esc;
 
 fn s(v: &Json) -> String {
     esc(v.as_str().unwrap_or(""))
@@ -716,12 +710,11 @@ async fn staff(
             .map(|ms| format!("{:.1} h", (now_ms().saturating_sub(ms)) as f64 / 3.6e6))
             .unwrap_or_else(|| t(lang, "never").into());
         let pending = blocking(|| -> crate::error::Result<u64> {
-            let v = node.store.vector()?;
-            let known = state.map(|p| p.known_vector()).unwrap_or_default();
-            Ok(v.iter()
-                .filter(|(o, _)| o.node == node.id())
-                .map(|(o, s)| s.saturating_sub(known.get(o)))
-                .sum())
+            let held = node.store.vector()?;
+            Ok(state
+                .cloned()
+                .unwrap_or_default()
+                .pending_own(&held, &node.id()))
         })
         .unwrap_or(0);
         body.push_str(&format!(

@@ -46,6 +46,18 @@ pub struct Progress {
     pub payload_bytes_sent: u64,
 }
 
+impl From<cairn_sync_protocol::Stats> for Progress {
+    fn from(s: cairn_sync_protocol::Stats) -> Progress {
+        Progress {
+            received: s.entries_stored,
+            sent: s.entries_sent,
+            bytes_received: s.bytes_received,
+            bytes_sent: s.bytes_sent,
+            payload_bytes_sent: s.payload_bytes_sent,
+        }
+    }
+}
+
 /// What a session did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SyncReport {
@@ -168,13 +180,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut session = Session::new(config, node.id());
     // How far this node's own feed reached before the session: the hub's entries of it, arriving
     // in the same read as the hub's Hello, must not hide that the store was restored.
-    let own_tip_at_start = node
-        .store
-        .tip(&Origin {
-            node: node.id(),
-            epoch: node.epoch()?,
-        })?
-        .map_or(0, |t| t.seq);
+    let own_tip_at_start = node.own_tip()?;
     let mut report = SyncReport {
         peer: peer.to_string(),
         ..Default::default()
@@ -199,13 +205,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         state.last_contact_ms = Some(now_ms());
     }
     let stats = session.stats();
-    report.progress = Progress {
-        received: stats.entries_stored,
-        sent: stats.entries_sent,
-        bytes_received: stats.bytes_received,
-        bytes_sent: stats.bytes_sent,
-        payload_bytes_sent: stats.payload_bytes_sent,
-    };
+    report.progress = Progress::from(stats);
     report.messages = stats.messages_sent + stats.messages_received;
     report.complete = result.is_ok() && session.is_finished();
     if report.complete {
@@ -307,14 +307,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             return Err(session_error(e));
         }
         if last_progress.elapsed() > Duration::from_millis(200) {
-            let s = session.stats();
-            progress(Progress {
-                received: s.entries_stored,
-                sent: s.entries_sent,
-                bytes_received: s.bytes_received,
-                bytes_sent: s.bytes_sent,
-                payload_bytes_sent: s.payload_bytes_sent,
-            });
+            progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
         }
     }

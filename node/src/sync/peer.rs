@@ -68,6 +68,15 @@ impl PeerState {
             .collect()
     }
 
+    /// Entries of `me`'s own feeds in `held` that this peer is not known to hold.
+    pub fn pending_own(&self, held: &VersionVector, me: &cairn_sync_protocol::NodeId) -> u64 {
+        let known = self.known_vector();
+        held.iter()
+            .filter(|(o, _)| o.node == *me)
+            .map(|(o, s)| s.saturating_sub(known.get(o)))
+            .sum()
+    }
+
     /// Replace the checkpoint.
     pub fn set_known(&mut self, v: &VersionVector) {
         self.known = v
