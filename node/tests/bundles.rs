@@ -18,18 +18,6 @@ fn import(c: &Cairn, file: &Path) -> Run {
     c.run(&["bundle", "import", file.to_str().unwrap()])
 }
 
-fn file(dir: &Path, name: &str, size: usize, seed: u8) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(
-        &p,
-        (0..size)
-            .map(|i| (i as u8).wrapping_mul(seed) ^ seed)
-            .collect::<Vec<u8>>(),
-    )
-    .unwrap();
-    p
-}
-
 /// Everything that must not change when an import is refused.
 fn fingerprint(c: &Cairn) -> serde_json::Value {
     let s = c.run(&["status"]).ok().clone();
@@ -54,14 +42,10 @@ fn a_facility_that_only_exchanges_bundles_converges_and_each_trip_carries_only_w
     );
     let facility_id = node_id(&facility);
     // The other site syncs over the network and has learners of its own.
-    let h = start_hub(&hub.dir);
-    sync(&other, &h.addr).ok();
-    h.stop();
-    let f = file(root.path(), "resume.pdf", 400_000, 3);
+    sync_through(&hub, &[&other]);
+    let f = distinct_file(root.path(), "resume.pdf", 400_000, 3);
     let elsewhere = learner_with_award(&other, "EAE-1", "workready", &f);
-    let h = start_hub(&hub.dir);
-    sync(&other, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&other]);
 
     // Trip 1: the hub carries the catalog and trust records in.
     let b = stick.join("hub-1.cairn");
@@ -71,7 +55,7 @@ fn a_facility_that_only_exchanges_bundles_converges_and_each_trip_carries_only_w
     // The facility works offline for weeks.
     let mut learners = Vec::new();
     for i in 0..3u8 {
-        let ev = file(root.path(), &format!("lab{i}.bin"), 300_000, i + 10);
+        let ev = distinct_file(root.path(), &format!("lab{i}.bin"), 300_000, i + 10);
         learners.push(learner_with_award(
             &facility,
             &format!("SMW-{i}"),
@@ -120,19 +104,7 @@ fn a_facility_that_only_exchanges_bundles_converges_and_each_trip_carries_only_w
     );
     assert_eq!(here.len(), 4);
     // Evidence files crossed whole.
-    let sha = fresh["evidence"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()["files"][0]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let copy = root.path().join("copy");
-    hub.run(&["evidence", "file", &sha, "--out", copy.to_str().unwrap()])
-        .ok();
-    assert_eq!(std::fs::read(copy).unwrap(), std::fs::read(&f).unwrap());
+    assert_first_evidence_file_is(&hub, &fresh, &f, &root.path().join("copy"));
     hub.run(&["check"]).ok();
     facility.run(&["check"]).ok();
     // Status shows the bundle history.
@@ -149,7 +121,7 @@ fn damaged_replayed_misdirected_and_revoked_bundles_are_refused_and_change_nothi
     let (a_id, b_id) = (node_id(&a), node_id(&b_site));
     let to_a = root.path().join("to-a.cairn");
     export(&hub, &to_a, Some(&a_id));
-    let f = file(root.path(), "x.bin", 50_000, 7);
+    let f = distinct_file(root.path(), "x.bin", 50_000, 7);
     import(&a, &to_a).ok();
     learner_with_award(&a, "A-1", "workready", &f);
     let from_a = root.path().join("from-a.cairn");
@@ -261,7 +233,7 @@ fn bundles_and_network_sync_mix_without_duplicating_or_losing_entries() {
     let hub = new_hub(&root.path().join("hub"));
     let site = new_site(&hub, &root.path().join("site"), "Ellsworth Adult Education");
     let site_id = node_id(&site);
-    let f = file(root.path(), "e.bin", 200_000, 5);
+    let f = distinct_file(root.path(), "e.bin", 200_000, 5);
     // Months of bundles.
     let b = root.path().join("in.cairn");
     export(&hub, &b, Some(&site_id));
@@ -273,9 +245,7 @@ fn bundles_and_network_sync_mix_without_duplicating_or_losing_entries() {
     let l2 = learner_with_award(&site, "M-2", "workready", &f);
     // Then the link comes up: the network sync sends only what the bundles did not.
     let own_before = site.run(&["status"]).ok()["entries"].as_u64().unwrap();
-    let h = start_hub(&hub.dir);
-    let r = sync(&site, &h.addr).ok().clone();
-    h.stop();
+    let r = sync_through(&hub, &[&site]).remove(0);
     assert!(
         r["progress"]["sent"].as_u64().unwrap() < own_before / 2,
         "{r}: the network resent what the bundle carried"
@@ -300,16 +270,12 @@ fn a_lost_bundle_costs_nothing_the_next_network_sync_delivers_everything() {
     let root = tempfile::tempdir().unwrap();
     let hub = new_hub(&root.path().join("hub"));
     let site = new_site(&hub, &root.path().join("site"), "Kiosk");
-    let h = start_hub(&hub.dir);
-    sync(&site, &h.addr).ok();
-    h.stop();
-    let f = file(root.path(), "lost.bin", 100_000, 9);
+    sync_through(&hub, &[&site]);
+    let f = distinct_file(root.path(), "lost.bin", 100_000, 9);
     let l = learner_with_award(&site, "L-1", "workready", &f);
     // The stick is lost on the way.
     export(&site, &root.path().join("lost.cairn"), None);
-    let h = start_hub(&hub.dir);
-    let r = sync(&site, &h.addr).ok().clone();
-    h.stop();
+    let r = sync_through(&hub, &[&site]).remove(0);
     // The session believed the bundle would arrive, but the hub's Hello said otherwise: it sent
     // the learner's entries anyway, once each.
     assert_eq!(r["progress"]["sent"], 6, "{r}");
@@ -346,7 +312,7 @@ fn a_facility_restored_from_an_old_copy_recovers_its_lost_entries_by_bundle_and_
         "Southern Maine Women's Reentry Center",
     );
     let site_id = node_id(&site);
-    let f = file(root.path(), "e.bin", 50_000, 7);
+    let f = distinct_file(root.path(), "e.bin", 50_000, 7);
     let trip = |from: &Cairn, to: &Cairn, name: &str, for_site: Option<&str>| {
         let b = root.path().join(name);
         export(from, &b, for_site);

@@ -52,9 +52,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
         &root.path().join("site"),
         "Southern Maine Women's Reentry Center",
     );
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&site, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&site]);
     let f = root.path().join("log.txt");
     std::fs::write(&f, b"ticket log").unwrap();
     let learner = learner_with_award(&site, "SMW-1", "workready", &f);
@@ -120,9 +118,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     assert_eq!(r.json["result"]["identity_matches"], false);
 
     // The hub, once it holds the record, hands out the very same credential and knows the site.
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&site, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&site]);
     let at_hub = export(&hub, &award, &root.path().join("from-hub.json"));
     assert_eq!(at_hub, cred);
     let r = hub.run(&["credential", "verify", file.to_str().unwrap()]);

@@ -167,11 +167,7 @@ fn the_operator_reconciles_sites_and_reports_match_figures_computed_independentl
         &root.path().join("b"),
         "Southern Maine Women's Reentry Center",
     );
-    let h = start_hub(&hub.dir);
-    for s in [&a, &b] {
-        assert_eq!(sync(s, &h.addr).code, 0);
-    }
-    h.stop();
+    sync_through(&hub, &[&a, &b]);
     let f = root.path().join("e.txt");
     std::fs::write(&f, b"evidence").unwrap();
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
@@ -213,11 +209,7 @@ fn the_operator_reconciles_sites_and_reports_match_figures_computed_independentl
         "AS",
     ])
     .ok();
-    let h = start_hub(&hub.dir);
-    for s in [&a, &b] {
-        assert_eq!(sync(s, &h.addr).code, 0);
-    }
-    h.stop();
+    sync_through(&hub, &[&a, &b]);
     // While apart: the hub and the site both correct A1's language, and both assess A2's evidence.
     let open_evidence = open_evidence.unwrap();
     hub.run(&["learner", "edit", &a1, "--primary-language", "Spanish"])
@@ -241,9 +233,7 @@ fn the_operator_reconciles_sites_and_reports_match_figures_computed_independentl
         "proficient",
     ])
     .ok();
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&a, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&a]);
     hub.run(&["site", "revoke", &node_id(&b)]).ok();
 
     let open = hub.run(&["reconcile"]).ok().clone();
@@ -317,9 +307,7 @@ fn the_operator_reconciles_sites_and_reports_match_figures_computed_independentl
     assert_eq!(after["conflicts"].as_array().unwrap().len(), 0, "{after}");
     assert_eq!(after["concurrent_assessments"].as_array().unwrap().len(), 0);
     // The resolutions reach the site, attributed to the operator; the conflict is gone there too.
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&a, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&a]);
     let rec = a.run(&["learner", "show", &a1]).ok().clone();
     let res: Vec<&Value> = rec["resolutions"].as_object().unwrap().values().collect();
     assert_eq!(res.len(), 2);

@@ -33,9 +33,7 @@ fn learners_assessors_and_issuers_do_their_work_in_the_browser() {
         &root.path().join("site"),
         "Southern Maine Women's Reentry Center",
     );
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&site, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&site]);
     for (name, role, pin) in [("asa", "assessor", "3333"), ("ivy", "issuer", "4444")] {
         site.run(&["user", "add", "--name", name, "--role", role, "--pin", pin])
             .ok();

@@ -114,19 +114,7 @@ fn a_hub_and_three_sites_work_offline_then_converge_and_no_site_holds_another_si
     }
     // Evidence files arrived whole at the hub.
     let record = hub.run(&["learner", "show", &homes[1][0]]).ok().clone();
-    let sha = record["evidence"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()["files"][0]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let out = root.path().join("copy.bin");
-    hub.run(&["evidence", "file", &sha, "--out", out.to_str().unwrap()])
-        .ok();
-    assert_eq!(std::fs::read(out).unwrap(), std::fs::read(&file).unwrap());
+    assert_first_evidence_file_is(&hub, &record, &file, &root.path().join("copy.bin"));
     hub.run(&["check"]).ok();
     // Status names the peers and when they last synced.
     let status = sites[0].run(&["status"]).ok().clone();
@@ -291,9 +279,7 @@ fn a_transferred_learner_moves_with_their_record_and_the_old_site_stops_receivin
     );
     let b = new_site(&hub, &root.path().join("b"), "Ellsworth Adult Education");
     let file = evidence_file(root.path(), "work-sample.pdf", 300_000);
-    let h = start_hub(&hub.dir);
-    sync(&a, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&a]);
     let learner = learner_with_award(&a, "R-1", "css-level-1", &file);
     let h = start_hub(&hub.dir);
     sync(&a, &h.addr).ok();

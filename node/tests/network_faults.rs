@@ -8,15 +8,6 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::Duration;
 
-fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path::PathBuf {
-    let p = dir.join(name);
-    let data: Vec<u8> = (0..size)
-        .map(|i| ((i * 131 + seed as usize * 7) % 253) as u8 ^ seed)
-        .collect();
-    std::fs::write(&p, data).unwrap();
-    p
-}
-
 fn peer_history(dir: &Path, peer: &str) -> cairn_node::sync::peer::PeerState {
     let node = cairn_node::node::Node::open(dir).unwrap();
     cairn_node::sync::peer::load(&node.store, &peer.parse().unwrap()).unwrap()
@@ -55,9 +46,7 @@ fn a_link_cut_at_random_byte_offsets_and_throttled_delivers_everything_exactly_o
     let root = tempfile::tempdir().unwrap();
     let hub = new_hub(&root.path().join("hub"));
     let site = new_site(&hub, &root.path().join("site"), "Ellsworth Adult Education");
-    let h = start_hub(&hub.dir);
-    sync(&site, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&site]);
     // About 2.8 MB of evidence in 256 KiB chunks, and the entries around it.
     let mut learners = Vec::new();
     for i in 0..4u8 {
@@ -156,9 +145,7 @@ fn nodes_killed_mid_sync_converge_after_restart() {
         &root.path().join("site"),
         "Southern Maine Women's Reentry Center",
     );
-    let h = start_hub(&hub.dir);
-    sync(&site, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&site]);
     let mut learners = Vec::new();
     for i in 0..3u8 {
         let f = distinct_file(root.path(), &format!("k{i}.bin"), 800_000, 40 + i);
@@ -217,18 +204,14 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
     let root = tempfile::tempdir().unwrap();
     let hub = new_hub(&root.path().join("hub"));
     let site = new_site(&hub, &root.path().join("site"), "Ellsworth Adult Education");
-    let h = start_hub(&hub.dir);
-    sync(&site, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&site]);
     let f = distinct_file(root.path(), "a.bin", 10_000, 9);
     let early = learner_with_award(&site, "B-1", "workready", &f);
     // Back up the site (the folder, as an operator would copy it), then keep working and sync.
     let backup = root.path().join("backup");
     copy_dir(&site.dir, &backup);
     let late = learner_with_award(&site, "B-2", "css-level-1", &f);
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&site, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&site]);
     // The disk fails; the old backup goes back in place.
     std::fs::remove_dir_all(&site.dir).unwrap();
     copy_dir(&backup, &site.dir);
@@ -299,18 +282,14 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
     // The sanctioned way: `cairn backup`, then `cairn restore` into an empty folder. The restored
     // node may write at once — before any sync — and still never forks.
     let fresh = new_site(&hub, &root.path().join("site2"), "Second site");
-    let h = start_hub(&hub.dir);
-    sync(&fresh, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&fresh]);
     let before = learner_with_award(&fresh, "C-1", "workready", &f);
     let saved = root.path().join("site2-backup");
     fresh
         .run(&["backup", "--out", saved.to_str().unwrap()])
         .ok();
     let after = learner_with_award(&fresh, "C-2", "workready", &f);
-    let h = start_hub(&hub.dir);
-    sync(&fresh, &h.addr).ok();
-    h.stop();
+    sync_through(&hub, &[&fresh]);
     std::fs::remove_dir_all(&fresh.dir).unwrap();
     let restored = fresh
         .run(&["restore", "--from", saved.to_str().unwrap()])
@@ -318,9 +297,7 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
         .clone();
     assert!(restored["epoch"].as_u64().unwrap() > 0);
     let written_offline = learner_with_award(&fresh, "C-3", "workready", &f);
-    let h = start_hub(&hub.dir);
-    assert_eq!(sync(&fresh, &h.addr).code, 0);
-    h.stop();
+    sync_through(&hub, &[&fresh]);
     let hub_status = hub.run(&["status"]).ok().clone();
     assert_eq!(
         hub_status["forks"].as_array().unwrap().len(),

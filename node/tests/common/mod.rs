@@ -443,3 +443,51 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Start the hub, run `cairn sync --once` for each site in turn (each must succeed), stop the
+/// hub. Returns the sites' sync reports, in order.
+pub fn sync_through(hub: &Cairn, sites: &[&Cairn]) -> Vec<Value> {
+    let h = start_hub(&hub.dir);
+    let reports = sites
+        .iter()
+        .map(|s| sync(s, &h.addr).ok().clone())
+        .collect();
+    h.stop();
+    reports
+}
+
+/// Fetch the first evidence file of a learner record from `node` and check it is `original`,
+/// byte for byte.
+pub fn assert_first_evidence_file_is(
+    node: &Cairn,
+    record: &Value,
+    original: &Path,
+    scratch: &Path,
+) {
+    let sha = record["evidence"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["files"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    node.run(&["evidence", "file", &sha, "--out", scratch.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        std::fs::read(scratch).unwrap(),
+        std::fs::read(original).unwrap()
+    );
+}
+
+/// A file of `size` bytes whose content depends on `seed`, so files made with different seeds
+/// differ (and are stored as different evidence).
+pub fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let data: Vec<u8> = (0..size)
+        .map(|i| ((i * 131 + seed as usize * 7) % 253) as u8 ^ seed)
+        .collect();
+    std::fs::write(&p, data).unwrap();
+    p
+}
