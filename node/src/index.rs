@@ -10,7 +10,7 @@
 //! | `user/<U- id>` | JSON of a staff user (from every staff document held) |
 
 use crate::domain::am;
-use automerge::{Automerge, ROOT};
+use automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use cairn_sync_protocol::DocId;
 use serde_json::{Value as Json, json};
 
@@ -18,15 +18,35 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
+/// Whether indexing must look for conflicts (concurrent values) in a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflicts {
+    /// Walk the document for them.
+    Find,
+    /// The caller knows there are none (see `store::derive::History`).
+    None,
+}
+
+/// The index key (without the store's `I` prefix) listing a document's conflicts.
+pub fn conflict_key(doc: &DocId) -> Vec<u8> {
+    key(&[b"conflict/", &doc.0])
+}
+
 /// The index entries (keys without the store's `I` prefix, and values) a document produces.
-pub fn index_document(doc: &DocId, am: &Automerge) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn index_document(
+    doc: &DocId,
+    am: &Automerge,
+    conflicts: Conflicts,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
-    let conflicts = am::conflicts(am);
-    if !conflicts.is_empty() {
-        out.push((
-            key(&[b"conflict/", &doc.0]),
-            serde_json::to_vec(&conflicts).unwrap_or_default(),
-        ));
+    if conflicts == Conflicts::Find {
+        let found = am::conflicts(am);
+        if !found.is_empty() {
+            out.push((
+                conflict_key(doc),
+                serde_json::to_vec(&found).unwrap_or_default(),
+            ));
+        }
     }
     let kind = am::read_path(am, &["type"]);
     match kind.as_ref().and_then(Json::as_str) {
@@ -47,18 +67,32 @@ pub fn index_document(doc: &DocId, am: &Automerge) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// The keys of the map at `section` under the root (none if it is missing or not a map).
+fn section_keys<'a>(am: &'a Automerge, section: &str) -> impl Iterator<Item = String> + 'a {
+    let obj = match am.get(ROOT, section) {
+        Ok(Some((automerge::Value::Object(ObjType::Map), id))) => Some(id),
+        _ => None,
+    };
+    obj.into_iter()
+        .flat_map(move |o| am.keys(o).collect::<Vec<_>>())
+}
+
 fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
-    let root = am::read(am, &ROOT);
-    let id = root["id"].as_str().unwrap_or_default();
+    // Read only what the index needs: the record ids are map keys, so the records themselves
+    // (evidence, credentials) are never turned into JSON here.
+    let scalar = |name: &str| am::read_path(am, &[name]).unwrap_or(Json::Null);
+    let id_value = scalar("id");
+    let id = id_value.as_str().unwrap_or_default();
     out.push((key(&[b"id/", id.as_bytes()]), doc.0.to_vec()));
-    let profile = &root["profile"];
+    let profile = &scalar("profile");
     if let Some(number) = profile["number"].as_str() {
         out.push((
             key(&[b"num/", number.as_bytes(), b"\0", &doc.0]),
             doc.0.to_vec(),
         ));
     }
-    let home = root["home_site"].as_str().unwrap_or_default();
+    let home_value = scalar("home_site");
+    let home = home_value.as_str().unwrap_or_default();
     out.push((key(&[b"home/", &doc.0]), home.as_bytes().to_vec()));
     for section in [
         "enrollments",
@@ -67,13 +101,11 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
         "awards",
         "outcomes",
     ] {
-        if let Some(m) = root[section].as_object() {
-            for rid in m.keys() {
-                out.push((key(&[b"id/", rid.as_bytes()]), doc.0.to_vec()));
-            }
+        for rid in section_keys(am, section) {
+            out.push((key(&[b"id/", rid.as_bytes()]), doc.0.to_vec()));
         }
     }
-    let count = |s: &str| root[s].as_object().map_or(0, |m| m.len());
+    let count = |s: &str| section_keys(am, s).count();
     let summary = json!({
         "id": id,
         "number": profile["number"],

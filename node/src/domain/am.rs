@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ValueRef};
 use serde_json::{Map, Number, Value as Json};
 
 fn am_err(e: automerge::AutomergeError) -> Error {
@@ -133,26 +133,30 @@ fn from_scalar(s: &ScalarValue) -> Json {
 /// Read the object `obj` as JSON.
 pub fn read<D: ReadDoc>(doc: &D, obj: &ObjId) -> Json {
     match doc.object_type(obj) {
-        Ok(ObjType::Map) | Ok(ObjType::Table) => {
-            let mut m = Map::new();
-            for key in doc.keys(obj) {
-                if let Ok(Some((v, id))) = doc.get(obj, key.as_str()) {
-                    m.insert(key, value_to_json(doc, v, &id));
-                }
-            }
-            Json::Object(m)
-        }
-        Ok(ObjType::List) => {
-            let mut out = Vec::new();
-            for i in 0..doc.length(obj) {
-                if let Ok(Some((v, id))) = doc.get(obj, i) {
-                    out.push(value_to_json(doc, v, &id));
-                }
-            }
-            Json::Array(out)
-        }
+        // One pass over each object: looking keys up one by one costs a seek per key, which
+        // made indexing a large learner document the slowest step of receiving a sync.
+        Ok(ObjType::Map) | Ok(ObjType::Table) => Json::Object(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let value = value_ref_to_json(doc, &item.value, || item.id());
+                    (item.key.into_owned(), value)
+                })
+                .collect::<Map<String, Json>>(),
+        ),
+        Ok(ObjType::List) => Json::Array(
+            doc.list_range(obj, ..)
+                .map(|item| value_ref_to_json(doc, &item.value, || item.id()))
+                .collect(),
+        ),
         Ok(ObjType::Text) => Json::String(doc.text(obj).unwrap_or_default()),
         Err(_) => Json::Null,
+    }
+}
+
+fn value_ref_to_json<D: ReadDoc>(doc: &D, v: &ValueRef<'_>, id: impl FnOnce() -> ObjId) -> Json {
+    match v {
+        ValueRef::Object(_) => read(doc, &id()),
+        ValueRef::Scalar(s) => from_scalar(&ScalarValue::from(s.clone())),
     }
 }
 
@@ -212,11 +216,21 @@ fn walk_conflicts<D: ReadDoc>(
     if depth > 16 || !matches!(doc.object_type(obj), Ok(ObjType::Map)) {
         return;
     }
-    for key in doc.keys(obj) {
-        let Ok(all) = doc.get_all(obj, key.as_str()) else {
-            continue;
+    for item in doc.map_range(obj, ..) {
+        let key = item.key.as_ref();
+        // Only a key automerge marks as conflicted needs all its values looked up.
+        let all = if item.conflict {
+            match doc.get_all(obj, key) {
+                Ok(all) => all,
+                Err(_) => continue,
+            }
+        } else {
+            match item.value {
+                ValueRef::Object(ObjType::Map) => vec![(Value::Object(ObjType::Map), item.id())],
+                _ => Vec::new(),
+            }
         };
-        path.push(key.clone());
+        path.push(key.to_string());
         if all.len() > 1 {
             out.push(Conflict {
                 path: path.clone(),

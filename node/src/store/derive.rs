@@ -4,7 +4,7 @@
 use super::{Store, Writer, corrupt, keys};
 use crate::error::{Error, Result};
 use crate::payload::{self, ControlRecord, FileChunk};
-use automerge::{Automerge, Change, ReadDoc};
+use automerge::{Automerge, Change};
 use cairn_sync_protocol::{BodyKind, DocId, NodeId, Origin, StoredEntry, codec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,11 +79,8 @@ pub(super) fn derive(
             },
         }
     }
-    let mut touched = Vec::new();
-    for (doc, chs) in changes {
-        apply_changes(store, w, batch, doc, chs, None)?;
-        touched.push(doc);
-    }
+    let mut touched: Vec<DocId> = changes.keys().copied().collect();
+    apply_in_parallel(store, w, batch, changes)?;
     for (doc, rec) in controls {
         match rec {
             ControlRecord::SiteAdmitted {
@@ -112,7 +109,10 @@ pub(super) fn derive(
             ControlRecord::LearnerTransferred {
                 learner, snapshot, ..
             } => {
-                apply_changes(store, w, batch, learner, Vec::new(), Some(&snapshot))?;
+                let am = load_doc(store, w, learner)?;
+                let (am, writes) = apply_changes(store, learner, am, Vec::new(), Some(&snapshot))?;
+                writes.into_batch(batch);
+                w.docs.put(learner, am);
                 touched.push(learner);
                 let _ = doc;
             }
@@ -204,17 +204,118 @@ fn apply_tolerantly(am: &mut Automerge, changes: Vec<Change>) {
     }
 }
 
-/// Apply new changes (and optionally a transferred snapshot) to a document and write its
-/// snapshot, pending list and index entries into `batch`. The document goes back into the cache.
-pub(super) fn apply_changes(
+/// Writes to the store gathered outside a `sled::Batch`, so that documents can be derived on
+/// several threads and their writes added to the one batch afterwards, in order.
+#[derive(Default)]
+pub(super) struct Writes(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+impl Writes {
+    fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), Some(value.into())));
+    }
+
+    fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), None));
+    }
+
+    /// Add these writes to `batch`, later writes to a key replacing earlier ones.
+    pub(super) fn into_batch(self, batch: &mut sled::Batch) {
+        for (k, v) in self.0 {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+    }
+}
+
+/// Below this many changes in a batch, threads cost more than they save.
+const PARALLEL_MIN_CHANGES: usize = 64;
+
+/// Apply each document's new changes, save and index it. Documents are independent, so the
+/// work (automerge application, snapshot, index: most of the time of receiving a sync) is shared
+/// among the machine's cores; loading from the cache and writing into `batch` stay in order here.
+fn apply_in_parallel(
     store: &Store,
     w: &mut Writer,
     batch: &mut sled::Batch,
+    changes: BTreeMap<DocId, Vec<Change>>,
+) -> Result<()> {
+    let total: usize = changes.values().map(Vec::len).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(changes.len());
+    let mut work = Vec::with_capacity(changes.len());
+    for (doc, chs) in changes {
+        work.push((doc, load_doc(store, w, doc)?, chs));
+    }
+    let done: Vec<(DocId, Automerge, Writes)> = if threads <= 1 || total < PARALLEL_MIN_CHANGES {
+        work.into_iter()
+            .map(|(doc, am, chs)| {
+                apply_changes(store, doc, am, chs, None).map(|(am, wr)| (doc, am, wr))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        // Deal the documents out largest first, each to the least loaded share.
+        work.sort_by_key(|(_, _, chs)| std::cmp::Reverse(chs.len()));
+        let mut shares: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+        for item in work {
+            if let Some(share) = shares.iter_mut().min_by_key(|(load, _)| *load) {
+                share.0 += item.2.len();
+                share.1.push(item);
+            }
+        }
+        let results: Vec<Result<Vec<(DocId, Automerge, Writes)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|(_, share)| {
+                    s.spawn(move || {
+                        share
+                            .into_iter()
+                            .map(|(doc, am, chs)| {
+                                apply_changes(store, doc, am, chs, None)
+                                    .map(|(am, wr)| (doc, am, wr))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Storage(
+                            "deriving a document failed unexpectedly; nothing was stored".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut done = Vec::new();
+        for r in results {
+            done.extend(r?);
+        }
+        // Same order as the sequential path, so the batch does not depend on thread timing.
+        done.sort_by_key(|(doc, _, _)| *doc);
+        done
+    };
+    for (doc, am, writes) in done {
+        writes.into_batch(batch);
+        w.docs.put(doc, am);
+    }
+    Ok(())
+}
+
+/// Apply new changes (and optionally a transferred snapshot) to a loaded document; returns it
+/// with the writes of its snapshot, pending list and index entries.
+pub(super) fn apply_changes(
+    store: &Store,
     doc: DocId,
+    mut am: Automerge,
     changes: Vec<Change>,
     snapshot: Option<&[u8]>,
-) -> Result<()> {
-    let mut am = load_doc(store, w, doc)?;
+) -> Result<(Automerge, Writes)> {
+    let heads_before = am.get_heads();
     if let Some(s) = snapshot
         && let Err(e) = am.load_incremental(s)
     {
@@ -225,21 +326,62 @@ pub(super) fn apply_changes(
     apply_tolerantly(&mut am, all.clone());
     let still_pending: Vec<serde_bytes::ByteBuf> = all
         .iter()
-        .filter(|c| am.get_change_by_hash(&c.hash()).is_none())
+        // The metadata lookup answers "is it applied?" without rebuilding the change.
+        .filter(|c| am.get_change_meta_by_hash(&c.hash()).is_none())
         .map(|c| serde_bytes::ByteBuf::from(c.raw_bytes().to_vec()))
         .collect();
-    write_doc(store, batch, doc, &am, &still_pending)?;
-    w.docs.put(doc, am);
-    Ok(())
+    let history = if snapshot.is_none()
+        && still_pending.is_empty()
+        && extends_linearly(&heads_before, &all)
+    {
+        History::Linear
+    } else {
+        History::MayHaveBranched
+    };
+    let mut writes = Writes::default();
+    write_doc(store, &mut writes, doc, &am, &still_pending, history)?;
+    Ok((am, writes))
+}
+
+/// How a document's latest write relates to what it held before: what decides whether looking
+/// for conflicts (walking every map of the document) can be skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum History {
+    /// Every new change builds on the one before, starting from the document's only head: each
+    /// new operation follows every earlier one, so no new concurrent values can have appeared.
+    Linear,
+    /// Anything else (concurrent changes, a merged snapshot, changes still waiting).
+    MayHaveBranched,
+}
+
+/// True when `changes`, in order, form a chain starting at the document's only head (or at the
+/// start of an empty document).
+fn extends_linearly(heads_before: &[automerge::ChangeHash], changes: &[Change]) -> bool {
+    if heads_before.len() > 1 {
+        return false;
+    }
+    let mut head = heads_before.first().copied();
+    for c in changes {
+        let follows = match head {
+            None => c.deps().is_empty(),
+            Some(h) => c.deps() == [h],
+        };
+        if !follows {
+            return false;
+        }
+        head = Some(c.hash());
+    }
+    true
 }
 
 /// Write a document's snapshot, pending changes and index entries into `batch`.
 pub(super) fn write_doc(
     store: &Store,
-    batch: &mut sled::Batch,
+    batch: &mut Writes,
     doc: DocId,
     am: &Automerge,
     pending: &[serde_bytes::ByteBuf],
+    history: History,
 ) -> Result<()> {
     batch.insert(keys::doc_key(keys::SNAPSHOT, &doc), am.save());
     let pending_key = keys::doc_key(keys::PENDING, &doc);
@@ -250,17 +392,33 @@ pub(super) fn write_doc(
             codec::encode(&pending).map_err(|e| Error::storage("encoding pending changes", e))?;
         batch.insert(pending_key, v);
     }
-    reindex(store, batch, doc, am)
+    reindex(store, batch, doc, am, history)
 }
 
-fn reindex(store: &Store, batch: &mut sled::Batch, doc: DocId, am: &Automerge) -> Result<()> {
-    let new: Vec<(Vec<u8>, Vec<u8>)> = crate::index::index_document(&doc, am);
+fn reindex(
+    store: &Store,
+    batch: &mut Writes,
+    doc: DocId,
+    am: &Automerge,
+    history: History,
+) -> Result<()> {
     let jkey = keys::doc_key(keys::DOC_INDEX_KEYS, &doc);
     let old: Vec<serde_bytes::ByteBuf> = match store.tree.get(&jkey)? {
         None => Vec::new(),
         Some(v) => codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME)
             .map_err(|_| corrupt("an index key list"))?,
     };
+    // A document without conflicts that only moved forward along one line cannot have gained
+    // any; only otherwise is every map walked for them.
+    let had_conflicts = old
+        .iter()
+        .any(|k| k.as_slice() == crate::index::conflict_key(&doc).as_slice());
+    let conflicts = if history == History::Linear && !had_conflicts {
+        crate::index::Conflicts::None
+    } else {
+        crate::index::Conflicts::Find
+    };
+    let new: Vec<(Vec<u8>, Vec<u8>)> = crate::index::index_document(&doc, am, conflicts);
     for k in &old {
         if !new.iter().any(|(nk, _)| nk.as_slice() == k.as_slice()) {
             let mut full = vec![keys::INDEX];

@@ -1,6 +1,6 @@
 //! Writing to the log: local actions and verified runs from peers.
 
-use super::derive::{derive, load_doc, write_doc};
+use super::derive::{History, Writes, derive, load_doc, write_doc};
 use super::{Store, Writer, encode_item, encode_tip, keys};
 use crate::error::{Error, Result};
 use automerge::transaction::{CommitOptions, Transaction};
@@ -96,6 +96,12 @@ impl Store {
         let mut w = self.writer();
         let mut am = load_doc(self, &mut w, doc)?;
         am.set_actor(ActorId::from(&author.origin().to_bytes()[..]));
+        // A local change builds on every head; from a single head the history stays one line.
+        let history = if am.get_heads().len() <= 1 {
+            History::Linear
+        } else {
+            History::MayHaveBranched
+        };
         let secs = (author.now_ms / 1000) as i64;
         let outcome = am.transact_with(
             |_| {
@@ -134,8 +140,10 @@ impl Store {
                 cairn_sync_protocol::limits::MAX_PAYLOAD
             )));
         }
+        let mut writes = Writes::default();
+        write_doc(self, &mut writes, doc, &am, &[], history)?;
         let mut batch = sled::Batch::default();
-        write_doc(self, &mut batch, doc, &am, &[])?;
+        writes.into_batch(&mut batch);
         let mut touched = vec![];
         match self.commit_local(&mut w, author, body, batch, &mut touched) {
             Ok(entry) => {
