@@ -162,8 +162,117 @@ fn concurrent_values_are_all_kept() {
         .into_iter()
         .map(|(v, _)| v.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all.len(), 2, "{all:?}");
     assert!(all.contains(&"Spanish".into()) && all.contains(&"Portuguese".into()));
+    // Both stores list the conflict for operators ...
+    for s in [&a, &b] {
+        assert_conflict_index_matches(s, doc);
+        assert!(s.index_get(&conflict_key(&doc)).unwrap().is_some());
+    }
+    // ... until someone settles it; a later write on one line of history clears it everywhere.
+    put(&a, &ka, doc, "language", "Spanish", 3);
+    sync(&a, &ka, &b, &kb);
+    for s in [&a, &b] {
+        assert_conflict_index_matches(s, doc);
+        assert!(s.index_get(&conflict_key(&doc)).unwrap().is_none());
+    }
+}
+
+fn conflict_key(doc: &DocId) -> Vec<u8> {
+    cairn_node::index::conflict_key(doc)
+}
+
+/// The conflict index entry of `doc` is exactly what walking the whole document finds.
+fn assert_conflict_index_matches(store: &Store, doc: DocId) {
+    let walked = store
+        .doc(&doc)
+        .unwrap()
+        .map(|am| cairn_node::domain::am::conflicts(&am))
+        .unwrap_or_default();
+    let expected = (!walked.is_empty()).then(|| serde_json::to_vec(&walked).unwrap());
+    assert_eq!(
+        store.index_get(&conflict_key(&doc)).unwrap(),
+        expected,
+        "conflicts of {doc:?}: {walked:?}"
+    );
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// Node `node` writes `value` into `field` of `doc`, at the root or in a nested map.
+    Put {
+        node: usize,
+        doc: u8,
+        field: u8,
+        value: u8,
+        nested: bool,
+    },
+    /// Two nodes sync.
+    Sync(usize, usize),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..3usize, 0..3u8, 0..3u8, 0..4u8, any::<bool>()).prop_map(
+            |(node, doc, field, value, nested)| Step::Put { node, doc, field, value, nested }
+        ),
+        1 => (0..3usize, 0..3usize)
+            .prop_filter("two different nodes", |(a, b)| a != b)
+            .prop_map(|(a, b)| Step::Sync(a, b)),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+    /// Whatever the interleaving of edits and syncs, the conflict index (which skips the walk
+    /// when a document's history stayed one line) equals a walk of every document, before and
+    /// after a rebuild from the log.
+    #[test]
+    fn the_conflict_index_matches_a_full_walk_after_any_history(
+        steps in proptest::collection::vec(step(), 1..28)
+    ) {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let stores: Vec<Store> = dirs.iter().map(|d| Store::open(d.path()).unwrap()).collect();
+        let keys: Vec<NodeKey> = (0..3).map(|i| key(60 + i)).collect();
+        let docs: Vec<DocId> = (0..3u8).map(|i| DocId([i + 50; 16])).collect();
+        for (t, s) in steps.iter().enumerate() {
+            match *s {
+                Step::Put { node, doc, field, value, nested } => {
+                    let (store, k) = (&stores[node], &keys[node]);
+                    let field = format!("f{field}");
+                    let value = format!("v{value}");
+                    store
+                        .change_doc(&author(k, t as u64), docs[doc as usize], "test", |tx| {
+                            let err = |e: automerge::AutomergeError| {
+                                cairn_node::error::Error::invalid(e.to_string())
+                            };
+                            let obj = if nested {
+                                match tx.get(ROOT, "profile").map_err(err)? {
+                                    Some((automerge::Value::Object(automerge::ObjType::Map), id)) => id,
+                                    _ => tx.put_object(ROOT, "profile", automerge::ObjType::Map).map_err(err)?,
+                                }
+                            } else {
+                                ROOT
+                            };
+                            tx.put(&obj, field.as_str(), value.as_str()).map_err(err)?;
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+                Step::Sync(a, b) => sync(&stores[a], &keys[a], &stores[b], &keys[b]),
+            }
+        }
+        for store in &stores {
+            for doc in &docs {
+                assert_conflict_index_matches(store, *doc);
+            }
+        }
+        stores[0].rebuild().unwrap();
+        for doc in &docs {
+            assert_conflict_index_matches(&stores[0], *doc);
+        }
+    }
 }
 
 #[test]
