@@ -162,7 +162,7 @@ fn concurrent_values_are_all_kept() {
         .into_iter()
         .map(|(v, _)| v.as_str().unwrap().to_string())
         .collect();
-        assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all.len(), 2, "{all:?}");
     assert!(all.contains(&"Spanish".into()) && all.contains(&"Portuguese".into()));
     // Both stores list the conflict for operators ...
     for s in [&a, &b] {

@@ -2,6 +2,11 @@
 //!
 //! The length is checked against the frame limit as soon as its four bytes arrive, before any
 //! buffer is sized from it, so a hostile length costs nothing.
+//!
+//! Flag [`FLAG_DEFLATE`] marks a payload compressed with DEFLATE (RFC 1951). Batches are mostly
+//! automerge changes and signed credentials (JSON), which compress well; on a slow link the bytes
+//! are the time. Decompression stops at the frame limit, so a small frame cannot expand into an
+//! unbounded allocation.
 
 use crate::codec::{self, CodecError};
 use crate::limits::Limits;
@@ -9,6 +14,12 @@ use crate::message::Message;
 
 /// Bytes before each frame's payload: length (4) and flags (1).
 pub const FRAME_HEADER: usize = 5;
+
+/// Flags: the payload is DEFLATE-compressed.
+pub const FLAG_DEFLATE: u8 = 0x01;
+
+/// Payloads shorter than this are sent as they are: compressing them saves too little.
+pub const COMPRESS_MIN: usize = 512;
 
 /// Why bytes could not be read as a frame.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -27,33 +38,95 @@ pub enum FrameError {
     /// Flags this version does not understand.
     #[error("frame uses unknown flags {0:#04x}")]
     UnknownFlags(u8),
+    /// A compressed payload that does not inflate, or inflates beyond the frame limit.
+    #[error("compressed frame is damaged or expands beyond the {limit}-byte limit")]
+    BadCompression {
+        /// The limit on the inflated payload.
+        limit: usize,
+    },
     /// The payload is not a valid message.
     #[error("{0}")]
     Codec(#[from] CodecError),
 }
 
-/// Encode `msg` as one frame.
+/// Encode `msg` as one frame, uncompressed.
 pub fn encode_frame(msg: &Message) -> Result<Vec<u8>, FrameError> {
+    encode_frame_with(msg, false)
+}
+
+/// Encode `msg` as one frame; with `compress`, a payload of at least [`COMPRESS_MIN`] bytes is
+/// sent DEFLATE-compressed when that makes it smaller.
+pub fn encode_frame_with(msg: &Message, compress: bool) -> Result<Vec<u8>, FrameError> {
     let payload = codec::encode(msg)?;
-    let len = payload.len() + 1;
     let limit = Limits::default().max_frame;
-    if len > limit {
-        return Err(FrameError::TooLarge { len, limit });
+    // The inflated payload must fit the receiver's limit too.
+    if payload.len() + 1 > limit {
+        return Err(FrameError::TooLarge {
+            len: payload.len() + 1,
+            limit,
+        });
     }
-    let mut out = Vec::with_capacity(FRAME_HEADER + payload.len());
+    let (flags, body) = match compress.then(|| deflate(&payload)).flatten() {
+        Some(smaller) if smaller.len() < payload.len() => (FLAG_DEFLATE, smaller),
+        _ => (0, payload),
+    };
+    let len = body.len() + 1;
+    let mut out = Vec::with_capacity(FRAME_HEADER + body.len());
     out.extend_from_slice(&(len as u32).to_be_bytes());
-    out.push(0);
-    out.extend_from_slice(&payload);
+    out.push(flags);
+    out.extend_from_slice(&body);
     Ok(out)
+}
+
+fn deflate(payload: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    if payload.len() < COMPRESS_MIN {
+        return None;
+    }
+    // Fast level: most of the gain, a small part of the time of the best level.
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(payload.len() / 2),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(payload).ok()?;
+    enc.finish().ok()
+}
+
+/// Inflate at most `limit` bytes; more than that is an error, found without allocating it.
+fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>, FrameError> {
+    use std::io::Read;
+    let bad = || FrameError::BadCompression { limit };
+    let mut decoder = flate2::read::DeflateDecoder::new(body);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = decoder.read(&mut chunk).map_err(|_| bad())?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > limit {
+            return Err(bad());
+        }
+        if out.capacity() - out.len() < n {
+            // Grow by doubling, but never reserve past the limit.
+            let want = (out.capacity() * 2).max(out.len() + n).min(limit);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Decode one message from a frame's bytes after the length (flags byte first).
 pub fn decode_frame_body(body: &[u8], limits: &Limits) -> Result<Message, FrameError> {
     let (&flags, payload) = body.split_first().ok_or(FrameError::Empty)?;
-    if flags != 0 {
-        return Err(FrameError::UnknownFlags(flags));
+    match flags {
+        0 => Ok(codec::decode(payload, limits.max_frame)?),
+        FLAG_DEFLATE => {
+            let inflated = inflate(payload, limits.max_frame)?;
+            Ok(codec::decode(&inflated, limits.max_frame)?)
+        }
+        other => Err(FrameError::UnknownFlags(other)),
     }
-    Ok(codec::decode(payload, limits.max_frame)?)
 }
 
 /// Reassembles frames from a byte stream delivered in arbitrary pieces.

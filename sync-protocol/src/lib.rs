@@ -53,7 +53,7 @@ pub mod vector;
 
 pub use chain::{ChainError, ElidedRange, FeedChecker, FeedItem, VerifiedRun, verify_run};
 pub use entry::{Auth, Body, BodyKind, DocId, Entry, Origin, StoredEntry, UserId};
-pub use frame::{FrameDecoder, FrameError, encode_frame};
+pub use frame::{FrameDecoder, FrameError, encode_frame, encode_frame_with};
 pub use hash::Hash32;
 pub use hlc::{Hlc, HybridClock};
 pub use identity::{IdentityError, NodeId, NodeKey, Signature};

@@ -7,8 +7,10 @@ use crate::identity::{NodeId, Signature};
 use crate::vector::VersionVector;
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version this crate speaks. Version 2 added compressed frames
+/// ([`crate::frame::FLAG_DEFLATE`]); a version 1 peer is refused at `Hello` with a clear error
+/// rather than failing on a frame it cannot read.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// One protocol message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

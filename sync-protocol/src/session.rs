@@ -16,7 +16,7 @@
 
 use crate::chain::{ChainError, FeedItem, verify_run};
 use crate::entry::{Auth, Entry, Origin, vouch_message};
-use crate::frame::{FrameDecoder, FrameError, encode_frame};
+use crate::frame::{FrameDecoder, FrameError, encode_frame, encode_frame_with};
 use crate::identity::{NodeId, NodeKey};
 use crate::limits::Limits;
 use crate::message::{
@@ -59,6 +59,8 @@ pub struct SessionConfig {
     /// What the peer was acknowledged to hold at the end of the last session, if known: this
     /// side then sends what the peer lacks right away instead of waiting for its `Hello`.
     pub known_peer: Option<VersionVector>,
+    /// Whether batches go DEFLATE-compressed (see [`crate::frame`]).
+    pub compress: bool,
 }
 
 /// The first batch's size target: 1/16 of the configured size, at least 4 KiB.
@@ -80,6 +82,7 @@ impl Default for SessionConfig {
             vouch_key: None,
             accept_elided: true,
             known_peer: None,
+            compress: true,
         }
     }
 }
@@ -488,7 +491,9 @@ impl Session {
     }
 
     fn queue(&mut self, msg: &Message) -> Result<(), SessionError> {
-        let frame = encode_frame(msg)?;
+        // Only batches are worth compressing; the other messages are a few hundred bytes.
+        let compress = self.config.compress && matches!(msg, Message::Batch(_));
+        let frame = encode_frame_with(msg, compress)?;
         self.stats.messages_sent += 1;
         self.outbox.push_back(frame);
         Ok(())

@@ -146,6 +146,97 @@ fn valid_frames_round_trip_in_any_chunking() {
     }
 }
 
+/// A batch of entries whose payloads compress well, as automerge changes and credentials do.
+fn compressible_batch() -> Message {
+    let mut r = common::Replica::new(6);
+    let text = b"Submission: a paragraph describing the work done for the achievement. ".repeat(20);
+    let entries: Vec<StoredEntry> = (0..4)
+        .map(|i| r.write(i, text.clone(), 100 + i as u64))
+        .collect();
+    Message::Batch(Batch {
+        id: 1,
+        runs: vec![Run {
+            origin: entries[0].entry.origin,
+            first_seq: 1,
+            prev: Hash32::ZERO,
+            items: entries
+                .iter()
+                .map(|e| {
+                    Item::Entry(WireEntry {
+                        hlc: e.entry.hlc,
+                        body: e.entry.body.clone(),
+                        auth: match e.auth {
+                            Some(Auth::Origin(s)) => Some(WireAuth::Origin(s)),
+                            _ => None,
+                        },
+                    })
+                })
+                .collect(),
+        }],
+    })
+}
+
+#[test]
+fn compressed_frames_are_smaller_and_round_trip_in_any_chunking() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let batch = compressible_batch();
+    let plain = encode_frame(&batch).unwrap();
+    let packed = encode_frame_with(&batch, true).unwrap();
+    assert_eq!(packed[4], cairn_sync_protocol::frame::FLAG_DEFLATE);
+    assert!(
+        packed.len() * 3 < plain.len(),
+        "{} compressed vs {} plain",
+        packed.len(),
+        plain.len()
+    );
+    // Small messages are left as they are even when compression is asked for.
+    let done = encode_frame_with(&Message::Done, true).unwrap();
+    assert_eq!(done, encode_frame(&Message::Done).unwrap());
+    let mut msgs = sample_messages();
+    msgs.insert(2, batch);
+    let stream: Vec<u8> = msgs
+        .iter()
+        .flat_map(|m| encode_frame_with(m, true).unwrap())
+        .collect();
+    for chunk in [1, 5, 64, stream.len()] {
+        let mut d = FrameDecoder::new(Limits::default());
+        let mut got = Vec::new();
+        for piece in stream.chunks(chunk) {
+            d.push(piece);
+            while let Some(m) = d.next_message().unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(got, msgs);
+    }
+}
+
+/// A frame flagged compressed whose body is `body`.
+fn deflate_frame(body: &[u8]) -> Vec<u8> {
+    let mut frame = ((body.len() + 1) as u32).to_be_bytes().to_vec();
+    frame.push(cairn_sync_protocol::frame::FLAG_DEFLATE);
+    frame.extend(body);
+    frame
+}
+
+#[test]
+fn a_compressed_frame_that_would_expand_past_the_limit_is_refused_within_it() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use std::io::Write;
+    let limit = Limits::default().max_frame;
+    // A few kilobytes that inflate to more than the frame limit: a decompression bomb.
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; limit + 1024 * 1024]).unwrap();
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < limit / 100);
+    let (out, largest) = decode_all(&deflate_frame(&bomb));
+    assert!(
+        matches!(out.as_slice(), [Err(FrameError::BadCompression { .. })]),
+        "{out:?}"
+    );
+    assert!(largest <= limit, "allocated {largest} bytes, limit {limit}");
+}
+
 #[test]
 fn a_huge_declared_length_is_refused_before_buffering() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,8 +307,39 @@ proptest! {
         let mut framed = ((bytes.len() + 1) as u32).to_be_bytes().to_vec();
         framed.push(0);
         framed.extend(&bytes);
-        let (_, largest) = decode_all(&framed);
+                let (_, largest) = decode_all(&framed);
         prop_assert!(largest <= bound(framed.len()), "allocated {} for {} bytes", largest, framed.len());
+        // And flagged compressed: the inflater meets arbitrary bytes. It may legitimately
+        // produce up to the frame limit, never more.
+        let (_, largest) = decode_all(&deflate_frame(&bytes));
+        prop_assert!(largest <= Limits::default().max_frame, "allocated {} for {} bytes", largest, bytes.len());
+    }
+
+    #[test]
+    fn damaged_compressed_frames_decode_to_an_error_or_a_message(damage in damage()) {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut frame = encode_frame_with(&compressible_batch(), true).unwrap();
+        for d in &damage {
+            match d {
+                Damage::Flip { at, bit } => { let i = 5 + at % (frame.len() - 5); frame[i] ^= 1 << bit; }
+                Damage::Truncate { to } => { let n = 5 + to % (frame.len() - 4); frame.truncate(n); }
+                Damage::Extend { bytes } => frame.extend(bytes),
+                Damage::Overwrite { at, bytes } => {
+                    let start = 5 + at % (frame.len() - 5).max(1);
+                    for (i, b) in bytes.iter().enumerate() {
+                        if let Some(x) = frame.get_mut(start + i) { *x = *b; }
+                    }
+                }
+            }
+            if frame.len() <= 5 { break; }
+        }
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        let (out, largest) = decode_all(&frame);
+        prop_assert!(largest <= Limits::default().max_frame, "allocated {} for {} bytes", largest, frame.len());
+        for m in out.into_iter().flatten() {
+            prop_assert!(encode_frame(&m).is_ok());
+        }
     }
 
     #[test]

@@ -485,9 +485,11 @@ pub fn assert_first_evidence_file_is(
 /// differ (and are stored as different evidence).
 pub fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path::PathBuf {
     let p = dir.join(name);
-    let data: Vec<u8> = (0..size)
-        .map(|i| ((i * 131 + seed as usize * 7) % 253) as u8 ^ seed)
-        .collect();
+    // Seeded random bytes: incompressible, like the photos and scans learners submit, so batch
+    // compression does not shrink what the transfer tests put on the wire.
+    use rand::{RngCore, SeedableRng};
+    let mut data = vec![0u8; size];
+    rand::rngs::StdRng::seed_from_u64(u64::from(seed)).fill_bytes(&mut data);
     std::fs::write(&p, data).unwrap();
     p
 }
