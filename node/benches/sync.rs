@@ -4,7 +4,9 @@
 //! same store, protocol and transport code as `cairn`). Sizes come from the environment:
 //! `CAIRN_BENCH_LEARNERS` (learners per site, default 500), `CAIRN_BENCH_SESSIONS` (concurrent
 //! sites, default "50,200"), `CAIRN_BENCH_OPEN` (entries for the open-time runs, default
-//! "100000,1000000"). Prints a Markdown table per scenario for docs/benchmarks.md.
+//! "100000,1000000"), `CAIRN_BENCH_SLOW_LEARNERS` (learners for the slow link, default 20),
+//! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling).
+//! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
 use cairn_node::domain::lifecycle::{self, Decision};
@@ -559,9 +561,17 @@ fn open(entries_target: usize) {
         "| {total} | {:.1} | {:.1} | {:.3} | {:.1} |",
         generated.elapsed().as_secs_f64(),
         size as f64 / 1e6,
-        median(&mut secs),
+                median(&mut secs),
         median(&mut rss)
     );
+    // Keep the store for profiling its open (`perf record cairn --data DIR status`).
+    if let Ok(keep) = std::env::var("CAIRN_BENCH_KEEP_STORE") {
+        let to = Path::new(&keep).join(format!("hub-{total}"));
+        let _ = std::fs::remove_dir_all(&to);
+        if let Err(e) = std::fs::rename(&dir, &to) {
+            eprintln!("could not keep the store at {}: {e}", to.display());
+        }
+    }
 }
 
 /// 7: a site on a 64 kbit/s link cut every 30 s.
