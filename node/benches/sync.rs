@@ -561,7 +561,7 @@ fn open(entries_target: usize) {
         "| {total} | {:.1} | {:.1} | {:.3} | {:.1} |",
         generated.elapsed().as_secs_f64(),
         size as f64 / 1e6,
-                median(&mut secs),
+        median(&mut secs),
         median(&mut rss)
     );
     // Keep the store for profiling its open (`perf record cairn --data DIR status`).

@@ -363,3 +363,56 @@ fn rebuild_recomputes_the_same_documents() {
     assert_eq!(before, after);
     assert!(store.check(None).unwrap().ok());
 }
+
+#[test]
+fn a_batch_touching_hundreds_of_documents_derives_each_of_them() {
+    // 300 documents in one session: derived in groups, on several threads (store/derive.rs).
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        Store::open(da.path()).unwrap(),
+        Store::open(db.path()).unwrap(),
+    );
+    let (ka, kb) = (key(70), key(71));
+    let docs: Vec<DocId> = (0..300u16)
+        .map(|i| {
+            let mut d = [3u8; 16];
+            d[..2].copy_from_slice(&i.to_be_bytes());
+            DocId(d)
+        })
+        .collect();
+    for (i, d) in docs.iter().enumerate() {
+        // Learner-shaped, so each document produces index entries.
+        a.change_doc(&author(&ka, i as u64), *d, "test", |tx| {
+            let err =
+                |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+            tx.put(ROOT, "type", "learner").map_err(err)?;
+            tx.put(ROOT, "id", format!("L-{i}")).map_err(err)?;
+            tx.put(ROOT, "name", format!("learner {i}")).map_err(err)?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    sync(&a, &ka, &b, &kb);
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!(get(&b, *d, "name"), Some(format!("learner {i}")), "{d:?}");
+    }
+    // What the batch derived is what a rebuild from the log derives.
+    let derived = b.index_scan(b"").unwrap();
+    assert!(
+        derived.len() >= 2 * docs.len(),
+        "{} index entries",
+        derived.len()
+    );
+    assert_eq!(b.index_scan(b"id/L-").unwrap().len(), docs.len());
+    let heads: Vec<_> = docs
+        .iter()
+        .map(|d| b.doc(d).unwrap().unwrap().get_heads())
+        .collect();
+    b.rebuild().unwrap();
+    assert_eq!(b.index_scan(b"").unwrap(), derived);
+    let rebuilt: Vec<_> = docs
+        .iter()
+        .map(|d| b.doc(d).unwrap().unwrap().get_heads())
+        .collect();
+    assert_eq!(rebuilt, heads);
+}

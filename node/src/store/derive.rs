@@ -79,9 +79,14 @@ pub(super) fn derive(
             },
         }
     }
-    let mut touched: Vec<DocId> = changes.keys().copied().collect();
-    apply_in_parallel(store, w, batch, changes)?;
-    for (doc, rec) in controls {
+    let mut work: BTreeMap<DocId, DocWork> = changes
+        .into_iter()
+        .map(|(doc, changes)| {
+            let snapshots = Vec::new();
+            (doc, DocWork { changes, snapshots })
+        })
+        .collect();
+    for (_, rec) in controls {
         match rec {
             ControlRecord::SiteAdmitted {
                 site,
@@ -106,19 +111,25 @@ pub(super) fn derive(
                 record.revoked = Some(reason);
                 batch.insert(keys::site(&site.0), json(&record)?);
             }
+            // Merged with the learner's changes of this batch, in the same work item: applying
+            // it separately afterwards could reload a document the cache had already let go,
+            // from a snapshot this batch is about to replace.
             ControlRecord::LearnerTransferred {
                 learner, snapshot, ..
-            } => {
-                let am = load_doc(store, w, learner)?;
-                let (am, writes) = apply_changes(store, learner, am, Vec::new(), Some(&snapshot))?;
-                writes.into_batch(batch);
-                w.docs.put(learner, am);
-                touched.push(learner);
-                let _ = doc;
-            }
+            } => work.entry(learner).or_default().snapshots.push(snapshot),
         }
     }
+    let touched: Vec<DocId> = work.keys().copied().collect();
+    apply_in_parallel(store, w, batch, work)?;
     Ok(touched)
+}
+
+/// What one batch brings to one document: automerge changes, and learner snapshots transferred
+/// by the hub.
+#[derive(Default)]
+struct DocWork {
+    changes: Vec<Change>,
+    snapshots: Vec<Vec<u8>>,
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -232,6 +243,10 @@ impl Writes {
 /// Below this many changes in a batch, threads cost more than they save.
 const PARALLEL_MIN_CHANGES: usize = 64;
 
+/// Most documents held out of the cache at once while a batch is derived: a batch may touch
+/// thousands of documents, and memory must not grow with it.
+const DOCS_AT_ONCE: usize = 128;
+
 /// Apply each document's new changes, save and index it. Documents are independent, so the
 /// work (automerge application, snapshot, index: most of the time of receiving a sync) is shared
 /// among the machine's cores; loading from the cache and writing into `batch` stay in order here.
@@ -239,29 +254,41 @@ fn apply_in_parallel(
     store: &Store,
     w: &mut Writer,
     batch: &mut sled::Batch,
-    changes: BTreeMap<DocId, Vec<Change>>,
+    work: BTreeMap<DocId, DocWork>,
 ) -> Result<()> {
-    let total: usize = changes.values().map(Vec::len).sum();
+    let mut rest: Vec<(DocId, DocWork)> = work.into_iter().collect();
+    while !rest.is_empty() {
+        let later = rest.split_off(rest.len().min(DOCS_AT_ONCE));
+        apply_group(store, w, batch, std::mem::replace(&mut rest, later))?;
+    }
+    Ok(())
+}
+
+fn apply_group(
+    store: &Store,
+    w: &mut Writer,
+    batch: &mut sled::Batch,
+    group: Vec<(DocId, DocWork)>,
+) -> Result<()> {
+    let total: usize = group.iter().map(|(_, dw)| dw.changes.len()).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(changes.len());
-    let mut work = Vec::with_capacity(changes.len());
-    for (doc, chs) in changes {
-        work.push((doc, load_doc(store, w, doc)?, chs));
+        .min(group.len());
+    let mut work = Vec::with_capacity(group.len());
+    for (doc, dw) in group {
+        work.push((doc, load_doc(store, w, doc)?, dw));
     }
     let done: Vec<(DocId, Automerge, Writes)> = if threads <= 1 || total < PARALLEL_MIN_CHANGES {
         work.into_iter()
-            .map(|(doc, am, chs)| {
-                apply_changes(store, doc, am, chs, None).map(|(am, wr)| (doc, am, wr))
-            })
+            .map(|(doc, am, dw)| apply_changes(store, doc, am, dw).map(|(am, wr)| (doc, am, wr)))
             .collect::<Result<_>>()?
     } else {
         // Deal the documents out largest first, each to the least loaded share.
-        work.sort_by_key(|(_, _, chs)| std::cmp::Reverse(chs.len()));
+        work.sort_by_key(|(_, _, dw)| std::cmp::Reverse(dw.changes.len()));
         let mut shares: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
         for item in work {
             if let Some(share) = shares.iter_mut().min_by_key(|(load, _)| *load) {
-                share.0 += item.2.len();
+                share.0 += item.2.changes.len();
                 share.1.push(item);
             }
         }
@@ -272,9 +299,8 @@ fn apply_in_parallel(
                     s.spawn(move || {
                         share
                             .into_iter()
-                            .map(|(doc, am, chs)| {
-                                apply_changes(store, doc, am, chs, None)
-                                    .map(|(am, wr)| (doc, am, wr))
+                            .map(|(doc, am, dw)| {
+                                apply_changes(store, doc, am, dw).map(|(am, wr)| (doc, am, wr))
                             })
                             .collect::<Result<Vec<_>>>()
                     })
@@ -306,23 +332,22 @@ fn apply_in_parallel(
     Ok(())
 }
 
-/// Apply new changes (and optionally a transferred snapshot) to a loaded document; returns it
-/// with the writes of its snapshot, pending list and index entries.
-pub(super) fn apply_changes(
+/// Apply a batch's changes (and transferred snapshots) to a loaded document; returns it with
+/// the writes of its snapshot, pending list and index entries.
+fn apply_changes(
     store: &Store,
     doc: DocId,
     mut am: Automerge,
-    changes: Vec<Change>,
-    snapshot: Option<&[u8]>,
+    work: DocWork,
 ) -> Result<(Automerge, Writes)> {
     let heads_before = am.get_heads();
-    if let Some(s) = snapshot
-        && let Err(e) = am.load_incremental(s)
-    {
-        tracing::warn!(?doc, "a transferred learner snapshot is unreadable: {e}");
+    for s in &work.snapshots {
+        if let Err(e) = am.load_incremental(s) {
+            tracing::warn!(?doc, "a transferred learner snapshot is unreadable: {e}");
+        }
     }
     let mut all = read_pending(store, &doc)?;
-    all.extend(changes);
+    all.extend(work.changes);
     apply_tolerantly(&mut am, all.clone());
     let still_pending: Vec<serde_bytes::ByteBuf> = all
         .iter()
@@ -330,7 +355,7 @@ pub(super) fn apply_changes(
         .filter(|c| am.get_change_meta_by_hash(&c.hash()).is_none())
         .map(|c| serde_bytes::ByteBuf::from(c.raw_bytes().to_vec()))
         .collect();
-    let history = if snapshot.is_none()
+    let history = if work.snapshots.is_empty()
         && still_pending.is_empty()
         && extends_linearly(&heads_before, &all)
     {
