@@ -155,24 +155,7 @@ fn compressible_batch() -> Message {
         .collect();
     Message::Batch(Batch {
         id: 1,
-        runs: vec![Run {
-            origin: entries[0].entry.origin,
-            first_seq: 1,
-            prev: Hash32::ZERO,
-            items: entries
-                .iter()
-                .map(|e| {
-                    Item::Entry(WireEntry {
-                        hlc: e.entry.hlc,
-                        body: e.entry.body.clone(),
-                        auth: match e.auth {
-                            Some(Auth::Origin(s)) => Some(WireAuth::Origin(s)),
-                            _ => None,
-                        },
-                    })
-                })
-                .collect(),
-        }],
+        runs: vec![common::run_of(&entries)],
     })
 }
 

@@ -3,31 +3,11 @@
 
 mod common;
 
-use cairn_sync_protocol::message::{Batch, Hello, Item, Run, WireAuth, WireEntry};
+use common::run_of;
+
+use cairn_sync_protocol::message::{Batch, Hello, Item, Run, WireAuth};
 use cairn_sync_protocol::*;
 use common::*;
-
-/// A run of `entries` as the origin would send it, each signed.
-fn run_of(entries: &[StoredEntry]) -> Run {
-    Run {
-        origin: entries[0].entry.origin,
-        first_seq: entries[0].entry.seq,
-        prev: entries[0].entry.prev,
-        items: entries
-            .iter()
-            .map(|e| {
-                Item::Entry(WireEntry {
-                    hlc: e.entry.hlc,
-                    body: e.entry.body.clone(),
-                    auth: match e.auth {
-                        Some(Auth::Origin(s)) => Some(WireAuth::Origin(s)),
-                        _ => None,
-                    },
-                })
-            })
-            .collect(),
-    }
-}
 
 fn verify(run: Run, sender: NodeId) -> Result<VerifiedRun, ChainError> {
     verify_run(run, sender, None, &Limits::default())

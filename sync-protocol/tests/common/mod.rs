@@ -273,3 +273,26 @@ pub fn config_for(r: &Replica, peer: NodeId, optimistic: bool) -> SessionConfig 
         ..SessionConfig::default()
     }
 }
+
+/// A run of `entries` as the origin would send it, each signed.
+pub fn run_of(entries: &[StoredEntry]) -> message::Run {
+    use message::{Item, Run, WireAuth, WireEntry};
+    Run {
+        origin: entries[0].entry.origin,
+        first_seq: entries[0].entry.seq,
+        prev: entries[0].entry.prev,
+        items: entries
+            .iter()
+            .map(|e| {
+                Item::Entry(WireEntry {
+                    hlc: e.entry.hlc,
+                    body: e.entry.body.clone(),
+                    auth: match e.auth {
+                        Some(Auth::Origin(s)) => Some(WireAuth::Origin(s)),
+                        _ => None,
+                    },
+                })
+            })
+            .collect(),
+    }
+}
