@@ -68,13 +68,11 @@ pub fn index_document(
 }
 
 /// The keys of the map at `section` under the root (none if it is missing or not a map).
-fn section_keys<'a>(am: &'a Automerge, section: &str) -> impl Iterator<Item = String> + 'a {
-    let obj = match am.get(ROOT, section) {
-        Ok(Some((automerge::Value::Object(ObjType::Map), id))) => Some(id),
-        _ => None,
-    };
-    obj.into_iter()
-        .flat_map(move |o| am.keys(o).collect::<Vec<_>>())
+fn section_keys(am: &Automerge, section: &str) -> Vec<String> {
+    match am.get(ROOT, section) {
+        Ok(Some((automerge::Value::Object(ObjType::Map), id))) => am.keys(id).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
@@ -94,6 +92,7 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
     let home_value = scalar("home_site");
     let home = home_value.as_str().unwrap_or_default();
     out.push((key(&[b"home/", &doc.0]), home.as_bytes().to_vec()));
+    let mut counts = std::collections::BTreeMap::new();
     for section in [
         "enrollments",
         "evidence",
@@ -101,11 +100,13 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
         "awards",
         "outcomes",
     ] {
-        for rid in section_keys(am, section) {
+        let ids = section_keys(am, section);
+        counts.insert(section, ids.len());
+        for rid in ids {
             out.push((key(&[b"id/", rid.as_bytes()]), doc.0.to_vec()));
         }
     }
-    let count = |s: &str| section_keys(am, s).count();
+    let count = |s: &str| counts.get(s).copied().unwrap_or(0);
     let summary = json!({
         "id": id,
         "number": profile["number"],

@@ -167,19 +167,23 @@ fn concurrent_values_are_all_kept() {
     // Both stores list the conflict for operators ...
     for s in [&a, &b] {
         assert_conflict_index_matches(s, doc);
-        assert!(s.index_get(&conflict_key(&doc)).unwrap().is_some());
+        assert!(
+            s.index_get(&cairn_node::index::conflict_key(&doc))
+                .unwrap()
+                .is_some()
+        );
     }
     // ... until someone settles it; a later write on one line of history clears it everywhere.
     put(&a, &ka, doc, "language", "Spanish", 3);
     sync(&a, &ka, &b, &kb);
     for s in [&a, &b] {
         assert_conflict_index_matches(s, doc);
-        assert!(s.index_get(&conflict_key(&doc)).unwrap().is_none());
+        assert!(
+            s.index_get(&cairn_node::index::conflict_key(&doc))
+                .unwrap()
+                .is_none()
+        );
     }
-}
-
-fn conflict_key(doc: &DocId) -> Vec<u8> {
-    cairn_node::index::conflict_key(doc)
 }
 
 /// The conflict index entry of `doc` is exactly what walking the whole document finds.
@@ -191,7 +195,9 @@ fn assert_conflict_index_matches(store: &Store, doc: DocId) {
         .unwrap_or_default();
     let expected = (!walked.is_empty()).then(|| serde_json::to_vec(&walked).unwrap());
     assert_eq!(
-        store.index_get(&conflict_key(&doc)).unwrap(),
+        store
+            .index_get(&cairn_node::index::conflict_key(&doc))
+            .unwrap(),
         expected,
         "conflicts of {doc:?}: {walked:?}"
     );

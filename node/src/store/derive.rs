@@ -278,10 +278,12 @@ fn apply_group(
     for (doc, dw) in group {
         work.push((doc, load_doc(store, w, doc)?, dw));
     }
+    // One document's work, the same on this thread or another (`store` is shared, so it copies).
+    let derive_one = |(doc, am, dw): (DocId, Automerge, DocWork)| {
+        apply_changes(store, doc, am, dw).map(|(am, wr)| (doc, am, wr))
+    };
     let done: Vec<(DocId, Automerge, Writes)> = if threads <= 1 || total < PARALLEL_MIN_CHANGES {
-        work.into_iter()
-            .map(|(doc, am, dw)| apply_changes(store, doc, am, dw).map(|(am, wr)| (doc, am, wr)))
-            .collect::<Result<_>>()?
+        work.into_iter().map(derive_one).collect::<Result<_>>()?
     } else {
         // Deal the documents out largest first, each to the least loaded share.
         work.sort_by_key(|(_, _, dw)| std::cmp::Reverse(dw.changes.len()));
@@ -299,9 +301,7 @@ fn apply_group(
                     s.spawn(move || {
                         share
                             .into_iter()
-                            .map(|(doc, am, dw)| {
-                                apply_changes(store, doc, am, dw).map(|(am, wr)| (doc, am, wr))
-                            })
+                            .map(derive_one)
                             .collect::<Result<Vec<_>>>()
                     })
                 })
@@ -435,9 +435,8 @@ fn reindex(
     };
     // A document without conflicts that only moved forward along one line cannot have gained
     // any; only otherwise is every map walked for them.
-    let had_conflicts = old
-        .iter()
-        .any(|k| k.as_slice() == crate::index::conflict_key(&doc).as_slice());
+    let conflict_key = crate::index::conflict_key(&doc);
+    let had_conflicts = old.iter().any(|k| k.as_slice() == conflict_key.as_slice());
     let conflicts = if history == History::Linear && !had_conflicts {
         crate::index::Conflicts::None
     } else {
