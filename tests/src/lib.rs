@@ -1,1 +1,512 @@
-//! Shared helpers for end-to-end tests.
+//! Helpers for the end-to-end tests: running the real `cairn` binary against node folders, as a
+//! person would, and starting hubs, sites and links between them.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test: `CAIRN_BIN` when set (to test an installed package), else the
+/// `cairn-under-test` binary this crate builds from `node/src/main.rs` — the same source as the
+/// shipped `cairn`, built beside the test executables.
+pub fn bin() -> String {
+    if let Ok(path) = std::env::var("CAIRN_BIN") {
+        return path;
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/cairn-under-test
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let bin = dir.join(format!("cairn-under-test{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with cargo test (it builds it)",
+        bin.display()
+    );
+    bin.to_string_lossy().into_owned()
+}
+
+/// What one invocation did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+            stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The `result` of a successful `--json` run; panics with the error otherwise.
+    pub fn ok(&self) -> &Value {
+        assert_eq!(
+            self.code, 0,
+            "command failed: {}\n{}",
+            self.stderr, self.stdout
+        );
+        &self.json["result"]
+    }
+
+    /// The error kind of a failed `--json` run.
+    pub fn error_kind(&self) -> &str {
+        self.json["error"]["kind"].as_str().unwrap_or("")
+    }
+}
+
+/// A node folder and who acts in it.
+pub struct Cairn {
+    pub dir: PathBuf,
+    pub acting: Vec<(String, String)>,
+}
+
+impl Cairn {
+    pub fn new(dir: &Path) -> Cairn {
+        Cairn {
+            dir: dir.to_path_buf(),
+            acting: Vec::new(),
+        }
+    }
+
+    /// Act as a staff user from now on.
+    pub fn acting_as(mut self, name: &str, secret: &str) -> Cairn {
+        self.acting = vec![
+            ("CAIRN_AS".into(), name.into()),
+            ("CAIRN_SECRET".into(), secret.into()),
+        ];
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env_remove("CAIRN_AS")
+            .env_remove("CAIRN_AS_LEARNER")
+            .env_remove("CAIRN_SECRET")
+            .env_remove("CAIRN_DATA");
+        c.arg("--data").arg(&self.dir).arg("--json");
+        for (k, v) in &self.acting {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run with `--json` and the acting person.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("run cairn"))
+    }
+
+    /// Run as somebody else for one command.
+    pub fn run_as(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = self.command();
+        c.env_remove("CAIRN_AS").env_remove("CAIRN_SECRET");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Run::from(c.args(args).output().expect("run cairn"))
+    }
+
+    /// Everything that must not change when a command is refused: the status and the whole
+    /// record of every learner.
+    pub fn snapshot(&self) -> (Value, Vec<Value>) {
+        let status = self.run(&["status"]).ok().clone();
+        let learners = self.run(&["learner", "list"]).ok()["learners"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let records = learners
+            .iter()
+            .map(|l| {
+                self.run(&["learner", "show", l["id"].as_str().unwrap()])
+                    .ok()
+                    .clone()
+            })
+            .collect();
+        let mut status = status;
+        status["store_bytes"] = Value::Null;
+        (status, records)
+    }
+}
+
+/// A running `cairn serve`, killed when dropped.
+pub struct Hub {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Hub {
+    /// Stop the hub (SIGKILL) and wait for it.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `cairn serve` for the hub in `dir` on an ephemeral loopback port.
+pub fn start_hub(dir: &Path) -> Hub {
+    start_hub_on(dir, "127.0.0.1:0")
+}
+
+/// Start `cairn serve` on a given address.
+pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .env_remove("CAIRN_AS")
+        .env_remove("CAIRN_SECRET")
+        .env("CAIRN_LOG", "warn")
+        .args(["--data", dir.to_str().unwrap(), "serve", "--listen", listen])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the hub");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the hub did not start listening");
+    let addr = line
+        .strip_prefix("listening ")
+        .expect("listening line")
+        .to_string();
+    Hub { child, addr }
+}
+
+/// Node ids of a folder.
+pub fn node_id(c: &Cairn) -> String {
+    c.run(&["id"]).ok()["id"].as_str().unwrap().to_string()
+}
+
+/// A hub with an operator `op` (admin, developer) and a small catalog.
+pub fn new_hub(dir: &Path) -> Cairn {
+    let c = Cairn::new(dir);
+    c.run(&[
+        "init",
+        "--role",
+        "hub",
+        "--name",
+        "University of Maine System",
+        "--institution",
+        "University of Maine System",
+    ])
+    .ok();
+    c.run(&[
+        "user",
+        "add",
+        "--name",
+        "op",
+        "--role",
+        "admin,developer,assessor,issuer",
+        "--pin",
+        "1111",
+    ])
+    .ok();
+    let c = c.acting_as("op", "1111");
+    for (id, name) in [
+        ("css-level-1", "Computer Support Specialist Level 1"),
+        ("workready", "WorkReady"),
+    ] {
+        c.run(&[
+            "catalog",
+            "add",
+            "achievement",
+            "--id",
+            id,
+            "--name",
+            name,
+            "--description",
+            "d",
+            "--criteria",
+            "c",
+            "--level",
+            "1",
+        ])
+        .ok();
+    }
+    c
+}
+
+/// A site admitted by `hub` (which must not be serving) and joined to it.
+pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
+    let c = Cairn::new(dir);
+    c.run(&[
+        "init",
+        "--role",
+        "site",
+        "--name",
+        name,
+        "--institution",
+        name,
+    ])
+    .ok();
+    c.run(&[
+        "user",
+        "add",
+        "--name",
+        "ada",
+        "--role",
+        "admin,assessor,issuer",
+        "--pin",
+        "2222",
+    ])
+    .ok();
+    let id = node_id(&c);
+    let prov = dir.with_extension("provisioning.json");
+    hub.run(&[
+        "site",
+        "enroll",
+        "--site-id",
+        &id,
+        "--name",
+        name,
+        "--out",
+        prov.to_str().unwrap(),
+    ])
+    .ok();
+    c.run(&["join", prov.to_str().unwrap()]).ok();
+    c.acting_as("ada", "2222")
+}
+
+/// `cairn sync --once` against `addr`.
+pub fn sync(site: &Cairn, addr: &str) -> Run {
+    site.run(&["sync", "--once", "--hub", addr])
+}
+
+/// Register a learner and walk one achievement to an award, with an evidence file.
+pub fn learner_with_award(site: &Cairn, number: &str, achievement: &str, file: &Path) -> String {
+    let l = site
+        .run(&[
+            "learner",
+            "add",
+            "--number",
+            number,
+            "--given-name",
+            "G",
+            "--family-name",
+            number,
+            "--pin",
+            "4321",
+        ])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = site
+        .run(&["enroll", "--learner", &l, "--achievement", achievement])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = site
+        .run(&[
+            "evidence",
+            "submit",
+            "--enrollment",
+            &e,
+            "--narrative",
+            "did it",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    site.run(&["assess", "--evidence", &v, "--decision", "proficient"])
+        .ok();
+    site.run(&["award", "--enrollment", &e]).ok();
+    l
+}
+
+/// The learners a folder holds (id → heads of the document), read through the library.
+pub fn learner_heads(dir: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let node = cairn_node::node::Node::open(dir).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for (doc, _) in node.store.index_scan(b"learner/").unwrap() {
+        let doc = cairn_sync_protocol::DocId(doc.as_slice().try_into().unwrap());
+        let heads = node.store.doc(&doc).unwrap().unwrap().get_heads();
+        out.insert(
+            cairn_node::domain::ids::learner_id(&doc),
+            heads.iter().map(|h| h.to_string()).collect(),
+        );
+    }
+    out
+}
+
+/// A TCP proxy between a site and the hub that throttles bandwidth and cuts each connection
+/// after a chosen number of bytes (counted in both directions).
+pub struct Proxy {
+    pub addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Unblock the accept loop.
+        let _ = std::net::TcpStream::connect(&self.addr);
+    }
+}
+
+/// Start a proxy to `upstream`. `cut_at(n)` gives the byte budget of the n-th connection
+/// (`None`: never cut). `bytes_per_sec` throttles each direction.
+pub fn start_proxy(
+    upstream: &str,
+    bytes_per_sec: usize,
+    cut_at: impl Fn(usize) -> Option<usize> + Send + 'static,
+) -> Proxy {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let cuts = Arc::new(AtomicUsize::new(0));
+    let upstream = upstream.to_string();
+    let (stop2, conns2, cuts2) = (stop.clone(), connections.clone(), cuts.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            if stop2.load(Ordering::SeqCst) {
+                return;
+            }
+            let Ok(client) = client else { continue };
+            let n = conns2.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let budget = Arc::new(AtomicUsize::new(cut_at(n).unwrap_or(usize::MAX)));
+            let cut = Arc::new(AtomicBool::new(false));
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            ] {
+                let (budget, cut, cuts, stop) =
+                    (budget.clone(), cut.clone(), cuts2.clone(), stop2.clone());
+                std::thread::spawn(move || {
+                    let _ = from.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        if stop.load(Ordering::SeqCst) || cut.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(k) = from.read(&mut buf) else { break };
+                        if k == 0 {
+                            break;
+                        }
+                        let left = budget
+                            .fetch_sub(k.min(budget.load(Ordering::SeqCst)), Ordering::SeqCst);
+                        let send = k.min(left);
+                        if send > 0 && to.write_all(&buf[..send]).is_err() {
+                            break;
+                        }
+                        if send < k {
+                            if !cut.swap(true, Ordering::SeqCst) {
+                                cuts.fetch_add(1, Ordering::SeqCst);
+                            }
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_secs_f64(
+                            k as f64 / bytes_per_sec as f64,
+                        ));
+                    }
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    Proxy {
+        addr,
+        stop,
+        connections,
+        cuts,
+    }
+}
+
+/// Copy a node's folder, as an operator backing it up by hand would.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Start the hub, run `cairn sync --once` for each site in turn (each must succeed), stop the
+/// hub. Returns the sites' sync reports, in order.
+pub fn sync_through(hub: &Cairn, sites: &[&Cairn]) -> Vec<Value> {
+    let h = start_hub(&hub.dir);
+    let reports = sites
+        .iter()
+        .map(|s| sync(s, &h.addr).ok().clone())
+        .collect();
+    h.stop();
+    reports
+}
+
+/// Fetch the first evidence file of a learner record from `node` and check it is `original`,
+/// byte for byte.
+pub fn assert_first_evidence_file_is(
+    node: &Cairn,
+    record: &Value,
+    original: &Path,
+    scratch: &Path,
+) {
+    let sha = record["evidence"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["files"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    node.run(&["evidence", "file", &sha, "--out", scratch.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        std::fs::read(scratch).unwrap(),
+        std::fs::read(original).unwrap()
+    );
+}
+
+/// A file of `size` bytes whose content depends on `seed`, so files made with different seeds
+/// differ (and are stored as different evidence).
+pub fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path::PathBuf {
+    let p = dir.join(name);
+    // Seeded random bytes: incompressible, like the photos and scans learners submit, so batch
+    // compression does not shrink what the transfer tests put on the wire.
+    use rand::{RngCore, SeedableRng};
+    let mut data = vec![0u8; size];
+    rand::rngs::StdRng::seed_from_u64(u64::from(seed)).fill_bytes(&mut data);
+    std::fs::write(&p, data).unwrap();
+    p
+}

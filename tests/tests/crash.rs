@@ -1,9 +1,7 @@
 //! A node killed with SIGKILL at random moments during a stream of writes never loses a write it
 //! reported as done, and always reopens with `cairn check` passing.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

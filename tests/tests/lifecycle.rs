@@ -1,9 +1,7 @@
 //! The whole credential lifecycle through the `cairn` command line, as a site's staff would run
 //! it, and every kind of bad input refused with a clear error and nothing stored lost.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use serde_json::Value;
 
 /// A site with an admin who also holds the other staff roles, the CSS pathway and one learner.

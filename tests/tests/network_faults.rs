@@ -1,9 +1,7 @@
 //! Network sync under faults: links cut at random byte offsets and throttled, processes killed
 //! mid-sync, nodes restored from old backups, clocks months off.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::Duration;

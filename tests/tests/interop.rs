@@ -8,7 +8,7 @@ fn digital_bazaar_verifies_cairns_credentials_and_refuses_a_tampered_one() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../credentials/interop/run.sh");
     let out = std::process::Command::new("bash")
         .arg(script)
-        .arg(env!("CARGO_BIN_EXE_cairn"))
+        .arg(cairn_tests::bin())
         .env_remove("CAIRN_DATA")
         .env_remove("CAIRN_AS")
         .env_remove("CAIRN_SECRET")

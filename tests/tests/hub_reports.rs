@@ -2,9 +2,7 @@
 //! revoked sites; signed resolutions that sync back; the codebook CSV and completion rates,
 //! checked against figures computed here from the scenario itself.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -2,9 +2,7 @@
 //! same file from any node holding the record, verified with no store, refused with the right
 //! words when anything is changed or the signing site is revoked.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

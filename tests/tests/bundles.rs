@@ -1,9 +1,7 @@
 //! USB bundles end to end: a facility that never has a link converges with the hub by carrying
 //! files; damaged, replayed, misdirected and revoked bundles are refused and change nothing.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use std::path::{Path, PathBuf};
 
 fn export(c: &Cairn, out: &Path, for_site: Option<&str>) -> serde_json::Value {

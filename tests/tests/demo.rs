@@ -1,8 +1,6 @@
 //! `cairn demo` end to end: it runs, and what it leaves behind is what its story says.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 
 #[test]
 fn the_demo_tells_the_whole_story_and_leaves_nodes_that_agree_with_it() {

@@ -1,8 +1,6 @@
 //! Network sync end to end: real `cairn serve` and `cairn sync` processes over TLS on loopback.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use std::path::Path;
 
 fn evidence_file(dir: &Path, name: &str, size: usize) -> std::path::PathBuf {

@@ -4,15 +4,13 @@
 //! second learner cannot reach the first one's pages; idle sign-out; PIN rate limiting; an admin
 //! makes a USB bundle. Screenshots of every page are kept in `test-artifacts/kiosk/`.
 
-mod common;
-
-use common::*;
+use cairn_tests::*;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 
 #[test]
 fn learners_assessors_and_issuers_do_their_work_in_the_browser() {
-    let here = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kiosk");
+    let here = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk");
     let artifacts = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-artifacts/kiosk");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
