@@ -18,8 +18,8 @@ export CAIRN_DATA="$work/site"
 c() { "$cairn" "$@"; }
 c init --role site --name "Ellsworth Adult Education" --institution "University of Maine System" >/dev/null
 sed -i 's/allow_site_authoring = false/allow_site_authoring = true/' "$CAIRN_DATA/config.toml"
-c user add --name ada --role admin,developer,assessor,issuer --pin 2468 >/dev/null
-export CAIRN_AS=ada CAIRN_SECRET=2468
+c user add --name ada --role admin,developer,assessor,issuer --pin 246813 >/dev/null
+export CAIRN_AS=ada CAIRN_SECRET=246813
 for level in 1 2 3; do
   c catalog add achievement --id "css-level-$level" --name "Computer Support Specialist Level $level" \
     --description "Supports computer users" --level "$level" \

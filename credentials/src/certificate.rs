@@ -109,8 +109,13 @@ pub fn html(credential: &Value, learner_name: &str) -> String {
         }
     };
     let pretty = serde_json::to_string_pretty(credential).unwrap_or_default();
-    // Inside <script>, only `</` could end the element early; JSON allows escaping `/`.
-    let embedded = pretty.replace("</", "<\\/");
+    // Inside <script>, `</script` ends the element and `<!--` followed by `<script` makes the
+    // parser skip the real end tag (an evidence file named `<!--<script>` once blanked the page
+    // below it). In JSON, `<`, `>` and `&` occur only inside strings, where `\u003c`... mean the same.
+    let embedded = pretty
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
     let download = base64::engine::general_purpose::STANDARD.encode(pretty.as_bytes());
     let qr = QrCode::with_error_correction_level(qr_payload(credential).as_bytes(), EcLevel::M)
         .map(|code| {

@@ -37,8 +37,8 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
 }
 
 fn staff(node: &Node, roles: &[people::Role]) -> people::Actor {
-    people::add_user(node, &people::Actor::Nobody, "op", roles, "13579").unwrap();
-    people::sign_in_staff(node, "op", "13579").unwrap()
+    people::add_user(node, &people::Actor::Nobody, "op", roles, "135790").unwrap();
+    cairn_node::signin::staff_once(node, "op", "135790").unwrap()
 }
 
 fn new_hub(dir: &Path) -> Node {
@@ -83,7 +83,7 @@ fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
     )
     .unwrap();
     let prov = root.join(format!("site{i}.json"));
-    let op = people::sign_in_staff(hub, "op", "13579").unwrap();
+    let op = cairn_node::signin::staff_once(hub, "op", "135790").unwrap();
     provision::enroll_site(
         hub,
         &op,
@@ -108,7 +108,7 @@ fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
 /// Learners with 5 enrollments each, 2-3 evidence submissions and an assessment per enrollment,
 /// and the awards that follow (including the pathway micro-credential).
 fn populate(node: &Node, site: usize, learners_n: usize) -> Duration {
-    let op = people::sign_in_staff(node, "op", "13579").unwrap();
+    let op = cairn_node::signin::staff_once(node, "op", "135790").unwrap();
     let started = Instant::now();
     for l in 0..learners_n {
         let profile = learners::Profile {
@@ -326,7 +326,7 @@ fn initial(learners_n: usize) {
     println!(
         "\n## No-op and one-entry syncs (median of 9)\n\n| sync | messages | app bytes | TLS bytes (incl. handshake) | ms |\n|---|---|---|---|---|"
     );
-    let op = people::sign_in_staff(&site_node, "op", "13579").unwrap();
+    let op = cairn_node::signin::staff_once(&site_node, "op", "135790").unwrap();
     let lid = learners::list(&site_node, &op).unwrap()[0]["id"]
         .as_str()
         .unwrap()

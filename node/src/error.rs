@@ -51,6 +51,8 @@ pub enum RefusalKind {
     Duplicate,
     /// A signature or a chain failed verification.
     Forged,
+    /// Too many sign-in attempts: the account or the address must wait (nothing was checked).
+    TooManyTries,
 }
 
 impl Error {
@@ -75,6 +77,7 @@ impl Error {
                 RefusalKind::Rule => "rule",
                 RefusalKind::Duplicate => "duplicate",
                 RefusalKind::Forged => "forged",
+                RefusalKind::TooManyTries => "too-many-tries",
             },
             Error::Storage(_) => "storage",
             Error::Unreachable(_) => "unreachable",

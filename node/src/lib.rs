@@ -1,5 +1,6 @@
 //! The Cairn node: storage, the domain, transport, bundles and the command line.
 
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod index;
 pub mod kiosk;
 pub mod node;
 pub mod payload;
+pub mod signin;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -44,6 +44,25 @@ pub fn now_ms() -> u64 {
     now.saturating_add(offset).max(0) as u64
 }
 
+/// Make the data folder readable by its owner only: it holds the node's key and the argon2
+/// hashes of every PIN, which another local user could otherwise guess offline.
+fn make_private(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+                Error::storage(
+                    &format!("could not make {} private to its owner", dir.display()),
+                    e,
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 impl Node {
     /// Create a node in `dir` (which must not already hold one).
     pub fn init(
@@ -62,6 +81,7 @@ impl Node {
             )));
         }
         std::fs::create_dir_all(dir)?;
+        make_private(dir)?;
         let key = NodeKey::generate(&mut rand::rngs::OsRng);
         let secret = data_encoding::HEXLOWER.encode(&key.to_bytes());
         write_atomically(&key_path(dir), format!("{secret}\n").as_bytes(), true)?;
@@ -91,6 +111,8 @@ impl Node {
     /// Open the node in `dir`.
     pub fn open(dir: &Path) -> Result<Node> {
         let config = Config::load(dir)?;
+        // A folder made by an older release was readable by every local user: close it.
+        make_private(dir)?;
         let text = std::fs::read_to_string(key_path(dir)).map_err(|e| {
             Error::storage(
                 &format!("could not read the node key in {}", dir.display()),

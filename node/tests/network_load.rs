@@ -17,10 +17,10 @@ fn admin(node: &Node) -> people::Actor {
         &people::Actor::Nobody,
         "op",
         &[people::Role::Admin, people::Role::Developer],
-        "13579",
+        "135790",
     )
     .unwrap();
-    people::sign_in_staff(node, "op", "13579").unwrap()
+    cairn_node::signin::staff_once(node, "op", "135790").unwrap()
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn the_hub_serves_fifty_sites_at_once() {
     // The hub holds every site's learners; each site still holds only its own.
     let all = learners::list(
         &hub_node,
-        &people::sign_in_staff(&hub_node, "op", "13579").unwrap(),
+        &cairn_node::signin::staff_once(&hub_node, "op", "135790").unwrap(),
     )
     .unwrap();
     assert_eq!(all.len(), SITES * 3);

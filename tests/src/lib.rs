@@ -219,10 +219,10 @@ pub fn new_hub(dir: &Path) -> Cairn {
         "--role",
         "admin,developer,assessor,issuer",
         "--pin",
-        "1111",
+        "111111",
     ])
     .ok();
-    let c = c.acting_as("op", "1111");
+    let c = c.acting_as("op", "111111");
     for (id, name) in [
         ("css-level-1", "Computer Support Specialist Level 1"),
         ("workready", "WorkReady"),
@@ -268,7 +268,7 @@ pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
         "--role",
         "admin,assessor,issuer",
         "--pin",
-        "2222",
+        "222222",
     ])
     .ok();
     let id = node_id(&c);
@@ -285,7 +285,7 @@ pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
     ])
     .ok();
     c.run(&["join", prov.to_str().unwrap()]).ok();
-    c.acting_as("ada", "2222")
+    c.acting_as("ada", "222222")
 }
 
 /// `cairn sync --once` against `addr`.
@@ -473,6 +473,16 @@ pub fn sync_through(hub: &Cairn, sites: &[&Cairn]) -> Vec<Value> {
     reports
 }
 
+/// The SHA-256 of the first file of the first evidence in a learner record.
+pub fn first_evidence_sha(record: &Value) -> String {
+    record["evidence"]
+        .as_object()
+        .and_then(|e| e.values().next())
+        .and_then(|v| v["files"][0]["sha256"].as_str())
+        .expect("the record has evidence with a file")
+        .to_string()
+}
+
 /// Fetch the first evidence file of a learner record from `node` and check it is `original`,
 /// byte for byte.
 pub fn assert_first_evidence_file_is(
@@ -481,15 +491,7 @@ pub fn assert_first_evidence_file_is(
     original: &Path,
     scratch: &Path,
 ) {
-    let sha = record["evidence"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()["files"][0]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sha = first_evidence_sha(record);
     node.run(&["evidence", "file", &sha, "--out", scratch.to_str().unwrap()])
         .ok();
     assert_eq!(
@@ -509,4 +511,96 @@ pub fn distinct_file(dir: &Path, name: &str, size: usize, seed: u8) -> std::path
     rand::rngs::StdRng::seed_from_u64(u64::from(seed)).fill_bytes(&mut data);
     std::fs::write(&p, data).unwrap();
     p
+}
+
+pub mod http;
+
+/// A running `cairn run` (site service with its web interface), stopped with SIGTERM when dropped.
+pub struct RunningSite {
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT` of the web interface.
+    pub web: String,
+}
+
+impl RunningSite {
+    /// The process id, for reading its memory from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A field of /proc/PID/status in kB (`VmRSS`, `VmHWM`).
+    pub fn memory_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the site process is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"))
+    }
+
+    /// Stop with SIGTERM and wait (bounded), as systemd would.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&mut self.child)
+    }
+}
+
+impl Drop for RunningSite {
+    fn drop(&mut self) {
+        let _ = terminate(&mut self.child);
+    }
+}
+
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..200 {
+        if let Ok(Some(s)) = child.try_wait() {
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait().expect("wait for the site process")
+}
+
+/// Start `cairn run` for the site in `dir` with its web interface on an ephemeral loopback port
+/// (no hub reachable: sync retries in the background), plus `extra` arguments.
+pub fn start_site(dir: &Path, extra: &[&str]) -> RunningSite {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .env_remove("CAIRN_AS")
+        .env_remove("CAIRN_SECRET")
+        .env_remove("CAIRN_DATA")
+        .env("CAIRN_LOG", "warn")
+        .args([
+            "--data",
+            dir.to_str().unwrap(),
+            "run",
+            "--web",
+            "127.0.0.1:0",
+        ])
+        .args(["--hub", "127.0.0.1:9"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start cairn run");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("kiosk http://") {
+                let _ = tx.send(url.trim_end_matches('/').to_string());
+                break;
+            }
+        }
+        for _ in lines {}
+    });
+    let web = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("cairn run did not start its web interface");
+    RunningSite { child, web }
 }

@@ -49,7 +49,7 @@ fn the_demo_tells_the_whole_story_and_leaves_nodes_that_agree_with_it() {
         ("facility", ["SMWRC-0001", "SMWRC-0002"]),
         ("rural", ["EAE-0001", "EAE-0002"]),
     ] {
-        let c = Cairn::new(&dir.join(site)).acting_as("ada", "2222");
+        let c = Cairn::new(&dir.join(site)).acting_as("ada", "222222");
         let list = c.run(&["learner", "list"]).ok()["learners"]
             .as_array()
             .unwrap()
@@ -58,7 +58,7 @@ fn the_demo_tells_the_whole_story_and_leaves_nodes_that_agree_with_it() {
         got.sort();
         assert_eq!(got, numbers, "{site}");
     }
-    let hub = Cairn::new(&dir.join("hub")).acting_as("op", "1111");
+    let hub = Cairn::new(&dir.join("hub")).acting_as("op", "111111");
     hub.run(&["check"]).ok();
     // Every site's learner has the same document at the hub.
     let at_hub = learner_heads(&dir.join("hub"));

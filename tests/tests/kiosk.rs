@@ -32,7 +32,7 @@ fn learners_assessors_and_issuers_do_their_work_in_the_browser() {
         "Southern Maine Women's Reentry Center",
     );
     sync_through(&hub, &[&site]);
-    for (name, role, pin) in [("asa", "assessor", "3333"), ("ivy", "issuer", "4444")] {
+    for (name, role, pin) in [("asa", "assessor", "333333"), ("ivy", "issuer", "444444")] {
         site.run(&["user", "add", "--name", name, "--role", role, "--pin", pin])
             .ok();
     }

@@ -18,12 +18,12 @@ fn site(dir: &std::path::Path) -> Cairn {
     ]);
     assert!(init.ok()["id"].as_str().unwrap().len() == 63);
     c.run(&[
-        "user", "add", "--name", "ada", "--role", "admin", "--pin", "2468",
+        "user", "add", "--name", "ada", "--role", "admin", "--pin", "246800",
     ])
     .ok();
-    let c = c.acting_as("ada", "2468");
+    let c = c.acting_as("ada", "246800");
     c.run(&[
-        "user", "add", "--name", "asa", "--role", "assessor", "--pin", "1357",
+        "user", "add", "--name", "asa", "--role", "assessor", "--pin", "135700",
     ])
     .ok();
     c.run(&[
@@ -161,7 +161,7 @@ fn id(v: &Value) -> String {
 }
 
 const LEARNER: [(&str, &str); 2] = [("CAIRN_AS_LEARNER", "EAE-0007"), ("CAIRN_SECRET", "4321")];
-const ASSESSOR: [(&str, &str); 2] = [("CAIRN_AS", "asa"), ("CAIRN_SECRET", "1357")];
+const ASSESSOR: [(&str, &str); 2] = [("CAIRN_AS", "asa"), ("CAIRN_SECRET", "135700")];
 const ISSUER: [(&str, &str); 2] = [("CAIRN_AS", "ivy"), ("CAIRN_SECRET", "correct horse")];
 
 #[test]

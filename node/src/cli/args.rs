@@ -42,8 +42,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "CAIRN_AS_LEARNER", value_name = "NUMBER")]
     pub as_learner: Option<String>,
 
-    /// PIN or password of the person acting. Prefer the CAIRN_SECRET variable to keep it out of
-    /// shell history.
+    /// PIN or password of the person acting. Prefer the CAIRN_SECRET variable (or leave both out
+    /// in a terminal, to be asked) to keep it out of shell history and the process list.
     #[arg(
         long,
         global = true,
@@ -194,6 +194,12 @@ pub enum Command {
     Outcome(OutcomeCommand),
     /// This node: id, role, what it holds, forks, peers.
     Status,
+    /// Sign-ins (failed, held, succeeded) and refusals on this node, newest last (admin).
+    Audit {
+        /// How many of the newest events to show.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
     /// Places where concurrent edits left more than one value (nothing is dropped silently).
     Conflicts,
     /// Verify the whole log (signatures, hash chains) and the derived documents.
@@ -230,14 +236,12 @@ pub enum UserCommand {
         /// Roles, comma-separated: assessor, issuer, developer, admin.
         #[arg(long, value_enum, value_delimiter = ',', required = true)]
         role: Vec<Role>,
-        /// A PIN of 4-12 digits.
-        #[arg(
-            long,
-            conflicts_with = "password",
-            required_unless_present = "password"
-        )]
+        /// A PIN of digits: 6-12 for admins, issuers and assessors, 4-12 otherwise. Without
+        /// --pin or --password, the secret is read from CAIRN_NEW_SECRET, asked for (in a
+        /// terminal) or read from standard input — so it never shows in the process list.
+        #[arg(long, conflicts_with = "password")]
         pin: Option<String>,
-        /// A password of 8-128 characters.
+        /// A password of 8-128 characters (see --pin for keeping it out of the process list).
         #[arg(long)]
         password: Option<String>,
     },
@@ -501,7 +505,8 @@ pub enum LearnerCommand {
         /// Kiosk language: en or es.
         #[arg(long)]
         interface_language: Option<String>,
-        /// A new kiosk PIN (4-12 digits).
+        /// A new kiosk PIN (4-12 digits); `-` to type it (or read it from standard input or
+        /// CAIRN_NEW_SECRET).
         #[arg(long)]
         pin: Option<String>,
     },
@@ -528,7 +533,8 @@ pub struct LearnerArgs {
     /// Family name.
     #[arg(long)]
     pub family_name: String,
-    /// The learner's kiosk PIN (4-12 digits).
+    /// The learner's kiosk PIN (4-12 digits); `-` to type it (or read it from standard input or
+    /// CAIRN_NEW_SECRET) so it never shows in the process list.
     #[arg(long)]
     pub pin: Option<String>,
     /// Institution.

@@ -4,6 +4,7 @@ use super::Output;
 use super::args::CredentialCommand;
 use crate::domain::credentials::{self, ProgramTrust};
 use crate::domain::people::Actor;
+use crate::domain::text::printable;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use cairn_credentials::verify::{self, IssuerTrust, NoTrustList, Standing, Verification};
@@ -111,9 +112,11 @@ pub fn verify(data: &Path, file: &Path, name: Option<&str>) -> Result<Output> {
     Ok(out)
 }
 
+/// Every string here comes from the file being checked: shown with [`printable`], so a forged
+/// credential cannot move the cursor, clear a line or start a new one that reads "VALID".
 fn describe(v: &Verification, depth: usize, text: &mut String) {
     let pad = "  ".repeat(depth);
-    let what = v.name.as_deref().unwrap_or("(unnamed)");
+    let what = printable(v.name.as_deref().unwrap_or("(unnamed)"));
     if v.is_valid() {
         text.push_str(&format!("{pad}VALID: {what} ({})\n", v.kind));
     } else {
@@ -121,14 +124,15 @@ fn describe(v: &Verification, depth: usize, text: &mut String) {
     }
     text.push_str(&format!(
         "{pad}  issued by {} ({}) on {}\n",
-        v.issuer_name.as_deref().unwrap_or("an unnamed issuer"),
-        v.issuer.as_deref().unwrap_or("no id"),
-        v.valid_from.as_deref().unwrap_or("no date")
+        printable(v.issuer_name.as_deref().unwrap_or("an unnamed issuer")),
+        printable(v.issuer.as_deref().unwrap_or("no id")),
+        printable(v.valid_from.as_deref().unwrap_or("no date"))
     ));
     match &v.standing {
-        Standing::Admitted { name } => {
-            text.push_str(&format!("{pad}  signed by {name}, trusted by this node's program\n"))
-        }
+        Standing::Admitted { name } => text.push_str(&format!(
+            "{pad}  signed by {}, trusted by this node's program\n",
+            printable(name)
+        )),
         Standing::NotChecked => text.push_str(&format!(
             "{pad}  signature checked; whether the signer belongs to a program was not (no node here)\n"
         )),
@@ -142,7 +146,7 @@ fn describe(v: &Verification, depth: usize, text: &mut String) {
         None => {}
     }
     for p in &v.problems {
-        text.push_str(&format!("{pad}  - {p}\n"));
+        text.push_str(&format!("{pad}  - {}\n", printable(p)));
     }
     for c in &v.contains {
         describe(c, depth + 1, text);

@@ -25,8 +25,8 @@ struct Demo {
 
 /// A staff member signed in for a command.
 type As<'a> = Option<(&'a str, &'a str)>;
-const OP: As = Some(("op", "1111"));
-const ADA: As = Some(("ada", "2222"));
+const OP: As = Some(("op", "111111"));
+const ADA: As = Some(("ada", "222222"));
 
 impl Demo {
     fn say(&self, text: &str) {
@@ -405,7 +405,7 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
             "--role",
             "admin,developer,assessor,issuer",
             "--pin",
-            "1111",
+            "111111",
         ],
     )?;
     catalog(&d)?;
@@ -438,7 +438,7 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
                 "--role",
                 "admin,assessor,issuer",
                 "--pin",
-                "2222",
+                "222222",
             ],
         )?;
         let id = d.id_of(node, None, &["id"])?;
@@ -669,7 +669,7 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
     let hub_learners = d.run("hub", OP, &["learner", "list"])?;
     let count = hub_learners["learners"].as_array().map_or(0, Vec::len);
     d.say(&format!(
-        "  The hub holds all {count} learners; each site holds only its own.\n\nEverything is in {root}:\n  hub/, facility/, rural/   the three nodes (staff: op/1111 at the hub, ada/2222 at the sites)\n  {cred}\n  {cert}\n\nTry next:\n  cairn --data {root}/hub status\n  CAIRN_AS=op CAIRN_SECRET=1111 cairn --data {root}/hub reconcile\n  CAIRN_AS=op CAIRN_SECRET=1111 cairn --data {root}/hub report codebook --out codebook.csv\n  cairn credential verify {cred}\n  CAIRN_AS=ada CAIRN_SECRET=2222 cairn --data {root}/facility learner show SMWRC-0001",
+        "  The hub holds all {count} learners; each site holds only its own.\n\nEverything is in {root}:\n  hub/, facility/, rural/   the three nodes (staff: op/111111 at the hub, ada/222222 at the sites)\n  {cred}\n  {cert}\n\nTry next:\n  cairn --data {root}/hub status\n  CAIRN_AS=op CAIRN_SECRET=111111 cairn --data {root}/hub reconcile\n  CAIRN_AS=op CAIRN_SECRET=111111 cairn --data {root}/hub report codebook --out codebook.csv\n  cairn credential verify {cred}\n  CAIRN_AS=ada CAIRN_SECRET=222222 cairn --data {root}/facility learner show SMWRC-0001",
         root = root.display()
     ));
     if !json_output && std::io::stdout().is_terminal() {

@@ -12,11 +12,14 @@ use crate::domain::catalog::{self, Achievement, Pathway, Recognition, Skill};
 use crate::domain::learners::{self, Profile};
 use crate::domain::lifecycle;
 use crate::domain::people::{self, Actor};
+use crate::domain::text;
 use crate::domain::{files, ids};
 use crate::error::{Error, Result};
 use crate::node::Node;
 use args::*;
 use clap::Parser;
+
+mod secrets;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 
@@ -42,6 +45,13 @@ impl Output {
 
 /// Run the command line and return the exit status.
 pub fn run() -> i32 {
+    // Everything this process creates — the store's files, keys, bundles, reports — is for the
+    // service's user alone: the data folder holds PIN hashes and the node's key.
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -60,7 +70,7 @@ pub fn run() -> i32 {
                         .unwrap_or_default()
                 );
             } else if !out.text.is_empty() {
-                println!("{}", out.text.trim_end());
+                println!("{}", text::terminal_safe(out.text.trim_end()));
             }
             out.code
         }
@@ -74,7 +84,7 @@ pub fn run() -> i32 {
                     .unwrap_or_default()
                 );
             }
-            eprintln!("error: {e}");
+            eprintln!("error: {}", text::terminal_safe(&e.to_string()));
             e.exit_code()
         }
     }
@@ -89,17 +99,31 @@ fn sign_in(node: &Node, cli: &Cli) -> Result<Actor> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let secret = || {
-        given(&cli.secret).ok_or_else(|| {
-            Error::Usage("signing in needs --secret (or CAIRN_SECRET): the PIN or password".into())
-        })
+    let secret = |who: &str| {
+        match given(&cli.secret) {
+        Some(s) => Ok(s),
+        None => secrets::prompt(&format!("PIN or password for {who}: ")).ok_or_else(|| {
+            Error::Usage(
+                "signing in needs the PIN or password: set CAIRN_SECRET (or run in a terminal to be asked)"
+                    .into(),
+            )
+        }),
+    }
     };
+    let gate = crate::signin::Gate::default();
+    let from = crate::signin::Source {
+        channel: crate::audit::Channel::CommandLine,
+        address: None,
+    };
+    use crate::signin::Claim;
     match (given(&cli.as_user), given(&cli.as_learner)) {
         (Some(_), Some(_)) => Err(Error::Usage(
             "act either as a staff user (--as) or as a learner (--as-learner), not both".into(),
         )),
-        (Some(name), None) => people::sign_in_staff(node, &name, &secret()?),
-        (None, Some(number)) => people::sign_in_learner(node, &number, &secret()?),
+        (Some(name), None) => gate.sign_in(node, Claim::Staff(&name), &secret(&name)?, from),
+        (None, Some(number)) => {
+            gate.sign_in(node, Claim::Learner(&number), &secret(&number)?, from)
+        }
         (None, None) => Ok(Actor::Nobody),
     }
 }
@@ -211,16 +235,11 @@ fn execute(cli: Cli) -> Result<Output> {
             Ok(Output::new(v, text))
         }
         Command::Evidence(EvidenceCommand::File { sha256, out }) => {
-            if !matches!(actor, Actor::Staff(_)) {
-                actor.require(
-                    &[
-                        people::Role::Admin,
-                        people::Role::Assessor,
-                        people::Role::Issuer,
-                    ],
-                    "reading an evidence file",
-                )?;
-            }
+            // As in the web interface: those who judge evidence, and admins.
+            actor.require(
+                &[people::Role::Assessor, people::Role::Admin],
+                "reading an evidence file",
+            )?;
             let data = files::read(&node, &sha256)?;
             crate::config::write_atomically(&out, &data, false)?;
             Ok(Output::new(
@@ -288,6 +307,7 @@ fn execute(cli: Cli) -> Result<Output> {
             Ok(Output::new(o, text))
         }
         Command::Status => status(&node),
+        Command::Audit { limit } => audit(&node, &actor, limit),
         Command::Conflicts => conflicts(&node),
         Command::Check => {
             let report = node.store.check(node.hub_id())?;
@@ -377,9 +397,10 @@ fn user(node: &Node, actor: &Actor, cmd: UserCommand) -> Result<Output> {
             pin,
             password,
         } => {
-            let secret = pin
-                .or(password)
-                .ok_or_else(|| Error::Usage("give the user a --pin or a --password".into()))?;
+            let secret = match pin.or(password) {
+                Some(s) => s,
+                None => secrets::new_secret(&format!("{name}'s PIN or password"))?,
+            };
             let u = people::add_user(node, actor, &name, &role, &secret)?;
             let text = format!(
                 "Added {} ({}) as {}.",
@@ -578,7 +599,8 @@ fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {
             };
             let name = profile.full_name();
             let number = profile.number.clone();
-            let (_, id) = learners::add(node, actor, profile, a.pin.as_deref())?;
+            let pin = secrets::pin_argument(a.pin, &format!("{number}'s kiosk PIN"))?;
+            let (_, id) = learners::add(node, actor, profile, pin.as_deref())?;
             Ok(Output::new(
                 json!({"id": id, "number": number}),
                 format!("Registered {name} (number {number}) as {id}."),
@@ -598,6 +620,7 @@ fn learner(node: &Node, actor: &Actor, cmd: LearnerCommand) -> Result<Output> {
                 primary_language,
                 interface_language,
             };
+            let pin = secrets::pin_argument(pin, &format!("{id}'s new kiosk PIN"))?;
             let r = learners::edit(node, actor, &id, &changes, pin.as_deref())?;
             Ok(Output::new(r, format!("Updated {id}.")))
         }
@@ -795,6 +818,40 @@ fn status(node: &Node) -> Result<Output> {
         );
     }
     Ok(Output::new(json, t))
+}
+
+fn audit(node: &Node, actor: &Actor, limit: usize) -> Result<Output> {
+    actor.require(&[people::Role::Admin], "reading the audit trail")?;
+    let events = crate::audit::recent(&node.store, limit.clamp(1, crate::audit::KEEP))?;
+    let mut t = String::new();
+    for e in events.iter().rev() {
+        let when = time::OffsetDateTime::from_unix_timestamp_nanos(e.at_ms as i128 * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            t,
+            "{when}  {:<16} {:<12} {:<20} {:<16} {}",
+            serde_json::to_value(e.event)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            serde_json::to_value(e.channel)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            text::printable(e.account.as_deref().unwrap_or("-")),
+            e.address.as_deref().unwrap_or("-"),
+            text::printable(e.detail.as_deref().unwrap_or("")),
+        );
+    }
+    if events.is_empty() {
+        t = "The audit trail is empty.".into();
+    }
+    Ok(Output::new(json!({"events": events}), t))
 }
 
 fn conflicts(node: &Node) -> Result<Output> {

@@ -135,11 +135,14 @@ fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() || value.chars().count() > max {
-        return Err(Error::invalid(format!(
-            "the {field} has 1 to {max} characters"
-        )));
+use super::text::{check_line, check_optional_line, check_paragraphs};
+
+fn check_skills(skills: &[Skill]) -> Result<()> {
+    for s in skills {
+        check_line("skill name", &s.name, 200)?;
+        check_optional_line("skill framework", s.framework.as_deref(), 200)?;
+        check_optional_line("skill code", s.code.as_deref(), 64)?;
+        check_optional_line("skill address", s.url.as_deref(), 500)?;
     }
     Ok(())
 }
@@ -200,12 +203,21 @@ fn put(
 }
 
 /// Add an achievement.
-pub fn add_achievement(node: &Node, actor: &Actor, a: Achievement) -> Result<Achievement> {
+pub fn add_achievement(node: &Node, actor: &Actor, mut a: Achievement) -> Result<Achievement> {
     may_author(node, actor)?;
+    if a.achievement_type.trim().is_empty() {
+        a.achievement_type = badge();
+    }
     check_id(&a.id)?;
-    check_text("name", &a.name, 200)?;
-    check_text("description", &a.description, 4000)?;
-    check_text("criteria", &a.criteria, 8000)?;
+    check_line("name", &a.name, 200)?;
+    check_paragraphs("description", &a.description, 4000)?;
+    check_paragraphs("criteria", &a.criteria, 8000)?;
+    if !a.evidence_requirements.is_empty() {
+        check_paragraphs("evidence requirements", &a.evidence_requirements, 4000)?;
+    }
+    check_line("achievement type", &a.achievement_type, 64)?;
+    check_optional_line("program", a.program.as_deref(), 200)?;
+    check_skills(&a.skills)?;
     if let Some(l) = a.level
         && !(1..=3).contains(&l)
     {
@@ -234,8 +246,9 @@ pub fn add_achievement(node: &Node, actor: &Actor, a: Achievement) -> Result<Ach
 pub fn add_pathway(node: &Node, actor: &Actor, p: Pathway) -> Result<Pathway> {
     may_author(node, actor)?;
     check_id(&p.id)?;
-    check_text("name", &p.name, 200)?;
-    check_text("description", &p.description, 4000)?;
+    check_line("name", &p.name, 200)?;
+    check_paragraphs("description", &p.description, 4000)?;
+    check_optional_line("program", p.program.as_deref(), 200)?;
     let catalog = read(node)?;
     if catalog.achievements.contains_key(&p.id) || catalog.pathways.contains_key(&p.id) {
         return Err(Error::duplicate(format!(
@@ -269,8 +282,8 @@ pub fn add_pathway(node: &Node, actor: &Actor, p: Pathway) -> Result<Pathway> {
 pub fn add_recognition(node: &Node, actor: &Actor, r: Recognition) -> Result<Recognition> {
     may_author(node, actor)?;
     check_id(&r.id)?;
-    check_text("recognizer", &r.recognizer, 200)?;
-    check_text("description", &r.description, 2000)?;
+    check_line("recognizer", &r.recognizer, 200)?;
+    check_paragraphs("description", &r.description, 2000)?;
     let catalog = read(node)?;
     if catalog.recognitions.contains_key(&r.id) {
         return Err(Error::duplicate(format!(

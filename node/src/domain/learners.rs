@@ -4,6 +4,7 @@
 use super::am;
 use super::ids;
 use super::people::{Actor, Role};
+use super::text;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use automerge::{Prop, ROOT};
@@ -129,19 +130,16 @@ impl Profile {
                 "a learner number has 1 to 32 letters, digits, dashes or underscores",
             ));
         }
-        for (field, value) in [
-            ("given name", &self.given_name),
-            ("family name", &self.family_name),
-        ] {
-            if value.trim().is_empty()
-                || value.chars().count() > 100
-                || value.chars().any(|c| c.is_control())
-            {
-                return Err(Error::invalid(format!(
-                    "the {field} has 1 to 100 printable characters"
-                )));
-            }
-        }
+        text::check_line("given name", &self.given_name, 100)?;
+        text::check_line("family name", &self.family_name, 100)?;
+        text::check_optional_line("institution", self.institution.as_deref(), 200)?;
+        text::check_optional_line("institution's id", self.institution_id.as_deref(), 64)?;
+        text::check_optional_line("primary language", self.primary_language.as_deref(), 64)?;
+        text::check_optional_line(
+            "socioeconomic status determination",
+            self.ses_determination.as_deref(),
+            200,
+        )?;
         if let Some(y) = self.year_of_birth
             && !(1900..=2100).contains(&y)
         {
@@ -181,10 +179,8 @@ pub fn add(
 ) -> Result<(DocId, String)> {
     actor.require(&[Role::Admin], "registering a learner")?;
     profile.validate()?;
-    if let Some(pin) = pin
-        && !(pin.len() >= 4 && pin.len() <= 12 && pin.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err(Error::invalid("a learner PIN has 4 to 12 digits"));
+    if let Some(pin) = pin {
+        super::people::check_learner_pin(pin)?;
     }
     if let Ok(existing) = find(node, &profile.number) {
         return Err(Error::duplicate(format!(
@@ -229,11 +225,12 @@ pub fn add(
 /// Find a learner by `L-` id or learner number.
 pub fn find(node: &Node, id_or_number: &str) -> Result<DocId> {
     let key = id_or_number.trim();
-    if key.starts_with("L-") {
-        return match node.store.index_get(format!("id/{key}").as_bytes())? {
-            Some(v) if v.len() == 16 => Ok(DocId(v.try_into().unwrap_or_default())),
-            _ => Err(Error::not_found(format!("no learner {key} here"))),
-        };
+    // An `L-` id first; a learner number may look like one (`L-12`), so fall back to numbers.
+    if key.starts_with("L-")
+        && let Some(v) = node.store.index_get(format!("id/{key}").as_bytes())?
+        && let Ok(doc) = <[u8; 16]>::try_from(v.as_slice())
+    {
+        return Ok(DocId(doc));
     }
     let matches = node.store.index_scan(format!("num/{key}\0").as_bytes())?;
     let docs: Vec<DocId> = matches
@@ -442,10 +439,8 @@ pub fn edit(
         profile.interface_language = Some(v.clone());
     }
     profile.validate()?;
-    if let Some(pin) = pin
-        && !(pin.len() >= 4 && pin.len() <= 12 && pin.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err(Error::invalid("a learner PIN has 4 to 12 digits"));
+    if let Some(pin) = pin {
+        super::people::check_learner_pin(pin)?;
     }
     let fields = serde_json::to_value(changes).map_err(|e| Error::storage("encoding", e))?;
     if fields.as_object().is_some_and(|m| !m.is_empty()) {

@@ -210,12 +210,8 @@ pub fn submit_evidence(
             "evidence needs a narrative (--narrative) or at least one file (--file)",
         ));
     }
-    if let Some(n) = narrative
-        && n.chars().count() > 20_000
-    {
-        return Err(Error::invalid(
-            "the narrative is longer than 20,000 characters",
-        ));
+    if let Some(n) = narrative {
+        super::text::check_paragraphs("narrative", n, 20_000)?;
     }
     if paths.len() > 20 {
         return Err(Error::invalid("at most 20 files per submission"));
@@ -275,12 +271,8 @@ pub fn assess(
     {
         return Err(Error::rule("this achievement is already awarded"));
     }
-    if let Some(f) = feedback
-        && f.chars().count() > 20_000
-    {
-        return Err(Error::invalid(
-            "the feedback is longer than 20,000 characters",
-        ));
+    if let Some(f) = feedback.filter(|f| !f.trim().is_empty()) {
+        super::text::check_paragraphs("feedback", f, 20_000)?;
     }
     let id = ids::random('S');
     let value = json!({
@@ -426,6 +418,7 @@ pub fn add_outcome(node: &Node, actor: &Actor, learner: &str, outcome: &Outcome)
     if let Some(d) = &outcome.date {
         learners::parse_date(d)?;
     }
+    super::text::check_optional_line("detail", outcome.detail.as_deref(), 500)?;
     if let Some(d) = &outcome.degree
         && !matches!(
             d.as_str(),

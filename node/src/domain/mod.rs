@@ -10,3 +10,4 @@ pub mod lifecycle;
 pub mod people;
 pub mod reconcile;
 pub mod reports;
+pub mod text;

@@ -146,16 +146,45 @@ pub fn verify_secret(hash: &str, secret: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Check that a PIN or password is acceptable: a PIN is 4–12 digits; a password 8–128 characters.
-pub fn check_secret(secret: &str) -> Result<()> {
-    let is_pin = secret.chars().all(|c| c.is_ascii_digit());
-    if is_pin && !(4..=12).contains(&secret.len()) {
-        return Err(Error::invalid("a PIN has 4 to 12 digits"));
+/// Roles whose holders can change what a learner has earned: their PINs need more digits.
+const PRIVILEGED: &[Role] = &[Role::Admin, Role::Issuer, Role::Assessor];
+
+/// Shortest staff PIN for the roles in [`PRIVILEGED`]: a million combinations, so the sign-in
+/// gate's forty guesses a day would take decades.
+pub const PRIVILEGED_PIN_DIGITS: usize = 6;
+
+/// Check a new staff secret for someone holding `roles`: a PIN of digits (6 to 12 for admins,
+/// issuers and assessors, else 4 to 12), or a password of 8 to 128 characters.
+pub fn check_secret(secret: &str, roles: &[Role]) -> Result<()> {
+    let is_pin = !secret.is_empty() && secret.chars().all(|c| c.is_ascii_digit());
+    let privileged = roles.iter().any(|r| PRIVILEGED.contains(r));
+    let min = if privileged { PRIVILEGED_PIN_DIGITS } else { 4 };
+    if is_pin && !(min..=12).contains(&secret.len()) {
+        return Err(Error::invalid(if privileged {
+            format!(
+                "a PIN for an admin, issuer or assessor has {min} to 12 digits (or use a password of 8 to 128 characters)"
+            )
+        } else {
+            format!("a PIN has {min} to 12 digits")
+        }));
     }
     if !is_pin && !(8..=128).contains(&secret.chars().count()) {
+        return Err(Error::invalid(format!(
+            "a password has 8 to 128 characters (or use a PIN of {min} to 12 digits)"
+        )));
+    }
+    if secret.chars().any(char::is_control) {
         return Err(Error::invalid(
-            "a password has 8 to 128 characters (or use a PIN of 4 to 12 digits)",
+            "a password cannot contain control characters",
         ));
+    }
+    Ok(())
+}
+
+/// Check a learner's kiosk PIN: 4 to 12 digits.
+pub fn check_learner_pin(pin: &str) -> Result<()> {
+    if !(4..=12).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid("a learner PIN has 4 to 12 digits"));
     }
     Ok(())
 }
@@ -200,11 +229,7 @@ pub fn add_user(
         actor.require(&[Role::Admin], "adding a user")?;
     }
     let name = name.trim();
-    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
-        return Err(Error::invalid(
-            "a user name has 1 to 64 printable characters",
-        ));
-    }
+    super::text::check_line("user name", name, 64)?;
     if roles.is_empty() {
         return Err(Error::invalid("give the user at least one role (--role)"));
     }
@@ -213,7 +238,7 @@ pub fn add_user(
             "there is already a user named {name}"
         )));
     }
-    check_secret(secret)?;
+    check_secret(secret, roles)?;
     let (id, bytes) = ids::new_user();
     let mut roles = roles.to_vec();
     roles.sort();
@@ -240,51 +265,4 @@ pub fn add_user(
     )?;
     node.store.set_secret(&bytes, &hash)?;
     Ok(user)
-}
-
-/// Sign a staff member in by name and PIN or password.
-pub fn sign_in_staff(node: &Node, name: &str, secret: &str) -> Result<Actor> {
-    let users = staff(node)?;
-    let Some(user) = users
-        .into_iter()
-        .find(|u| u.name.eq_ignore_ascii_case(name.trim()))
-    else {
-        return Err(Error::unauthorized(format!(
-            "no user named {name} on this node"
-        )));
-    };
-    let bytes =
-        ids::user_bytes(&user.id).ok_or_else(|| Error::Storage("a user id is corrupt".into()))?;
-    let ok = node
-        .store
-        .secret(&bytes)?
-        .is_some_and(|h| verify_secret(&h, secret));
-    if !ok {
-        return Err(Error::unauthorized(format!(
-            "wrong PIN or password for {}",
-            user.name
-        )));
-    }
-    if !user.active {
-        return Err(Error::unauthorized(format!("{} is deactivated", user.name)));
-    }
-    Ok(Actor::Staff(user))
-}
-
-/// Sign a learner in by learner number and PIN.
-pub fn sign_in_learner(node: &Node, number: &str, pin: &str) -> Result<Actor> {
-    let doc = super::learners::find(node, number)?;
-    let ok = node
-        .store
-        .secret(&doc.0)?
-        .is_some_and(|h| verify_secret(&h, pin));
-    if !ok {
-        return Err(Error::unauthorized(format!(
-            "wrong PIN for learner {number}"
-        )));
-    }
-    let number = super::learners::profile(node, &doc)?
-        .and_then(|p| p.get("number").and_then(|n| n.as_str()).map(str::to_string))
-        .unwrap_or_else(|| number.to_string());
-    Ok(Actor::Learner { doc, number })
 }

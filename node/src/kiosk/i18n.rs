@@ -104,6 +104,14 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "No tiene permiso para ver esa página.",
         ),
         "error" => ("Something went wrong", "Algo salió mal"),
+        "node_trouble" => (
+            "This kiosk could not finish that. Nothing you sent was lost; tell a staff member (the details are in the node's log).",
+            "Este quiosco no pudo terminar eso. No se perdió nada de lo que envió; avise al personal (los detalles están en el registro del nodo).",
+        ),
+        "busy" => (
+            "Sign-in is busy. Wait a moment and try again.",
+            "El inicio de sesión está ocupado. Espere un momento e inténtelo de nuevo.",
+        ),
         "back" => ("Back", "Volver"),
         _ => ("?", "?"),
     };

@@ -3,10 +3,11 @@
 //! keyboard operable. Learners sign in with their number and PIN and see only their own record;
 //! staff sign in by name for their role's work; sessions end after inactivity.
 
+pub mod guard;
 pub mod i18n;
 pub mod session;
 
-use crate::domain::people::{self, Actor, Role};
+use crate::domain::people::{Actor, Role};
 use crate::domain::reconcile::all_learners;
 use crate::domain::{catalog, credentials, files, learners, lifecycle};
 use crate::node::{Node, now_ms};
@@ -30,6 +31,7 @@ const COOKIE: &str = "cairn_session";
 pub struct Kiosk {
     node: Arc<Node>,
     sessions: Sessions,
+    gate: crate::signin::Gate,
     bundles: PathBuf,
 }
 
@@ -41,21 +43,32 @@ impl Kiosk {
         Arc::new(Kiosk {
             node,
             sessions: Sessions::new(idle),
+            gate: crate::signin::Gate::default(),
             bundles,
         })
     }
 }
 
+/// Largest request body anywhere but the evidence upload: forms are small, and nothing
+/// unauthenticated may make the service hold megabytes.
+const FORM_LIMIT: usize = 64 * 1024;
+
 /// The router.
 pub fn router(kiosk: Shared) -> Router {
+    // Only a signed-in learner's evidence upload may be large (up to the 64 MiB file limit).
+    let upload = Router::new()
+        .route("/me/evidence", post(me_evidence))
+        .layer(DefaultBodyLimit::max(
+            crate::payload::MAX_FILE as usize + (1 << 20),
+        ));
     Router::new()
         .route("/", get(home))
+        .route("/style.css", get(stylesheet))
         .route("/signin", get(signin_page))
         .route("/signin/learner", post(signin_learner))
         .route("/signin/staff", post(signin_staff))
         .route("/signout", post(signout))
         .route("/me", get(me))
-        .route("/me/evidence", post(me_evidence))
         .route("/staff", get(staff))
         .route("/staff/assess", post(staff_assess))
         .route("/staff/award", post(staff_award))
@@ -63,10 +76,15 @@ pub fn router(kiosk: Shared) -> Router {
         .route("/staff/file/{sha}", get(staff_file))
         .route("/staff/bundle", post(staff_bundle))
         .route("/staff/bundle/{name}", get(staff_bundle_file))
-        .layer(DefaultBodyLimit::max(
-            crate::payload::MAX_FILE as usize + (1 << 20),
-        ))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(upload)
+        .layer(axum::middleware::from_fn(guard::same_origin_posts))
+        .layer(axum::middleware::from_fn(guard::headers))
         .with_state(kiosk)
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
 }
 
 /// Serve until `stop` resolves.
@@ -100,10 +118,11 @@ button.secondary{background:#555}button:focus,a:focus,input:focus,textarea:focus
 .badge{display:inline-block;border:3px solid #1a5;border-radius:12px;padding:8px 14px;margin:6px}.pending{border-color:#999;color:#555}\
 nav a{color:#fff;margin-left:16px;font-size:20px}";
 
+/// A whole page. `signed_in` carries the session's form token when someone is signed in.
 fn page(
     lang: Lang,
     idle: Option<Duration>,
-    signed_in: bool,
+    signed_in: Option<&str>,
     title: &str,
     body: &str,
 ) -> Html<String> {
@@ -116,16 +135,17 @@ fn page(
             )
         })
         .unwrap_or_default();
-    let signout = if signed_in {
+    let signout = if let Some(csrf) = signed_in {
         format!(
-            "<form method=\"post\" action=\"/signout\"><button class=\"secondary\">{}</button></form>",
+            "<form method=\"post\" action=\"/signout\">{}<button class=\"secondary\">{}</button></form>",
+            csrf_input(csrf),
             t(lang, "signout")
         )
     } else {
         "<nav><a href=\"/signin?lang=en\" lang=\"en\">English</a><a href=\"/signin?lang=es\" lang=\"es\">Español</a></nav>".into()
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">{refresh}<title>{} — {}</title><style>{STYLE}</style></head><body><header><strong>{}</strong>{signout}</header><main><h1>{}</h1>{body}</main></body></html>",
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">{refresh}<title>{} — {}</title><link rel=\"stylesheet\" href=\"/style.css\"></head><body><header><strong>{}</strong>{signout}</header><main><h1>{}</h1>{body}</main></body></html>",
         lang.code(),
         esc(title),
         t(lang, "title"),
@@ -135,17 +155,26 @@ fn page(
 }
 
 fn token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_string)
-        })
-        .next()
+    guard::cookie(headers, COOKIE)
+}
+
+/// The hidden field carrying a form's token.
+fn csrf_input(token: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(token)
+    )
+}
+
+/// The refusal of a form whose token is not the session's, if it is not.
+fn forged_form(sess: &session::Session, given: &str) -> Option<Response> {
+    (!guard::tokens_match(&sess.csrf, given)).then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            "This form has expired or was not sent from this page; go back and try again.",
+        )
+            .into_response()
+    })
 }
 
 /// The signed-in session, or the response to send instead (back to sign-in).
@@ -157,13 +186,14 @@ fn session(k: &Kiosk, headers: &HeaderMap) -> Result<session::Session, Redirect>
     }
 }
 
-fn forbidden(lang: Lang) -> Response {
+fn forbidden(sess: &session::Session) -> Response {
+    let lang = sess.lang;
     (
         StatusCode::FORBIDDEN,
         page(
             lang,
             None,
-            true,
+            Some(&sess.csrf),
             t(lang, "not_allowed"),
             &format!(
                 "<p><a class=\"button\" href=\"/\">{}</a></p>",
@@ -175,20 +205,28 @@ fn forbidden(lang: Lang) -> Response {
 }
 
 fn failure(lang: Lang, e: crate::error::Error) -> Response {
-    let code = match e.exit_code() {
-        3 => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    // A refusal is about what the person sent and is told; anything else is the node's own
+    // trouble: it goes to the log, and the page says so without the server's details.
+    let (code, message) = match &e {
+        crate::error::Error::Refused(r) => (StatusCode::BAD_REQUEST, r.message.clone()),
+        other => {
+            tracing::error!("a web request failed: {other}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                t(lang, "node_trouble").to_string(),
+            )
+        }
     };
     (
         code,
         page(
             lang,
             None,
-            true,
+            None,
             t(lang, "error"),
             &format!(
                 "<p class=\"msg\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
-                esc(&e.to_string()),
+                esc(&message),
                 t(lang, "back")
             ),
         ),
@@ -217,6 +255,10 @@ struct SigninQuery {
 
 async fn signin_page(Query(q): Query<SigninQuery>) -> Response {
     let lang = Lang::from_code(q.lang.as_deref().unwrap_or("en"));
+    // The sign-in forms carry a token also set as a cookie: a page elsewhere cannot read the
+    // cookie, so it cannot sign this browser into an account of its choosing.
+    let form_token = guard::new_token();
+    let token_field = csrf_input(&form_token);
     let mut msg = String::new();
     if q.expired.is_some() {
         msg = format!("<p class=\"msg\">{}</p>", t(lang, "expired"));
@@ -225,16 +267,17 @@ async fn signin_page(Query(q): Query<SigninQuery>) -> Response {
         Some("locked") => {
             msg = format!("<p class=\"msg\" role=\"alert\">{}</p>", t(lang, "locked"))
         }
+        Some("busy") => msg = format!("<p class=\"msg\" role=\"alert\">{}</p>", t(lang, "busy")),
         Some(_) => msg = format!("<p class=\"msg\" role=\"alert\">{}</p>", t(lang, "wrong")),
         None => {}
     }
     let l = lang.code();
     let body = format!(
-        "{msg}<section><h2>{}</h2><form method=\"post\" action=\"/signin/learner\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">\
+        "{msg}<section><h2>{}</h2><form method=\"post\" action=\"/signin/learner\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">{token_field}\
 <label for=\"number\">{}</label><input id=\"number\" name=\"number\" autocomplete=\"off\" required autofocus>\
 <label for=\"pin\">{}</label><input id=\"pin\" name=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" required>\
 <button id=\"learner-signin\">{}</button></form></section>\
-<section><h2>{}</h2><form method=\"post\" action=\"/signin/staff\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">\
+<section><h2>{}</h2><form method=\"post\" action=\"/signin/staff\"><input type=\"hidden\" name=\"lang\" value=\"{l}\">{token_field}\
 <label for=\"name\">{}</label><input id=\"name\" name=\"name\" autocomplete=\"off\" required>\
 <label for=\"secret\">{}</label><input id=\"secret\" name=\"secret\" type=\"password\" autocomplete=\"off\" required>\
 <button id=\"staff-signin\">{}</button></form></section>",
@@ -247,7 +290,17 @@ async fn signin_page(Query(q): Query<SigninQuery>) -> Response {
         t(lang, "secret"),
         t(lang, "signin"),
     );
-    page(lang, None, false, t(lang, "signin"), &body).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{}={form_token}; HttpOnly; SameSite=Strict; Path=/signin; Max-Age=3600",
+                guard::PRE_SESSION_COOKIE
+            ),
+        )],
+        page(lang, None, None, t(lang, "signin"), &body),
+    )
+        .into_response()
 }
 
 fn with_cookie(token: &str, to: &str) -> Response {
@@ -262,88 +315,117 @@ fn with_cookie(token: &str, to: &str) -> Response {
 }
 
 #[derive(Deserialize)]
-struct LearnerSignin {
+struct SigninForm {
+    // A learner's form has `number` and `pin`; staff's has `name` and `secret`.
+    #[serde(default)]
     number: String,
+    #[serde(default)]
     pin: String,
-    lang: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn signin_learner(
     State(k): State<Shared>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Form(f): Form<LearnerSignin>,
+    headers: HeaderMap,
+    Form(f): Form<SigninForm>,
 ) -> Response {
-    let lang = f.lang.clone().unwrap_or_default();
-    let keys = [
-        format!("learner:{}", f.number.trim()),
-        format!("ip:{}", addr.ip()),
-    ];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    if k.sessions.locked(&keys) {
-        return Redirect::to(&format!("/signin?lang={lang}&error=locked")).into_response();
-    }
-    let node = k.node.clone();
-    let number = f.number.trim().to_string();
-    match blocking(|| people::sign_in_learner(&node, &number, &f.pin)) {
-        Ok(actor) => {
-            k.sessions.succeeded(&keys);
-            let chosen = blocking(|| match &actor {
-                Actor::Learner { doc, .. } => learners::profile(&node, doc).ok().flatten(),
-                _ => None,
-            })
-            .and_then(|p| p["interface_language"].as_str().map(Lang::from_code))
-            .unwrap_or_else(|| Lang::from_code(&lang));
-            with_cookie(&k.sessions.start(actor, chosen), "/me")
-        }
-        Err(_) => {
-            k.sessions.failed(&keys);
-            Redirect::to(&format!("/signin?lang={lang}&error=wrong")).into_response()
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct StaffSignin {
-    name: String,
-    secret: String,
-    lang: Option<String>,
+    sign_in(k, addr, &headers, f, true).await
 }
 
 async fn signin_staff(
     State(k): State<Shared>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Form(f): Form<StaffSignin>,
+    headers: HeaderMap,
+    Form(f): Form<SigninForm>,
 ) -> Response {
-    let lang = f.lang.clone().unwrap_or_default();
-    let keys = [
-        format!("staff:{}", f.name.trim()),
-        format!("ip:{}", addr.ip()),
-    ];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    if k.sessions.locked(&keys) {
-        return Redirect::to(&format!("/signin?lang={lang}&error=locked")).into_response();
+    sign_in(k, addr, &headers, f, false).await
+}
+
+/// Both sign-in forms: the form token, then the sign-in gate (throttling, audit), then a session.
+async fn sign_in(
+    k: Shared,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    f: SigninForm,
+    learner: bool,
+) -> Response {
+    let lang = Lang::from_code(&f.lang).code();
+    let expected = guard::cookie(headers, guard::PRE_SESSION_COOKIE).unwrap_or_default();
+    if !guard::tokens_match(&expected, &f.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "This sign-in form has expired or was not sent from this kiosk; go back and try again.",
+        )
+            .into_response();
     }
     let node = k.node.clone();
-    match blocking(|| people::sign_in_staff(&node, f.name.trim(), &f.secret)) {
+    let from = crate::signin::Source {
+        channel: crate::audit::Channel::Web,
+        address: Some(addr.ip()),
+    };
+    let outcome = blocking(|| {
+        let claim = if learner {
+            crate::signin::Claim::Learner(&f.number)
+        } else {
+            crate::signin::Claim::Staff(&f.name)
+        };
+        let secret = if learner { &f.pin } else { &f.secret };
+        k.gate.sign_in(&node, claim, secret, from)
+    });
+    match outcome {
         Ok(actor) => {
-            k.sessions.succeeded(&keys);
-            with_cookie(&k.sessions.start(actor, Lang::from_code(&lang)), "/staff")
+            let chosen = match &actor {
+                Actor::Learner { doc, .. } => {
+                    blocking(|| learners::profile(&node, doc).ok().flatten())
+                        .and_then(|p| p["interface_language"].as_str().map(Lang::from_code))
+                }
+                _ => None,
+            }
+            .unwrap_or_else(|| Lang::from_code(lang));
+            let to = if learner { "/me" } else { "/staff" };
+            with_cookie(&k.sessions.start(actor, chosen), to)
         }
-        Err(_) => {
-            k.sessions.failed(&keys);
-            Redirect::to(&format!("/signin?lang={lang}&error=wrong")).into_response()
+        Err(e) => {
+            let why = match e.kind() {
+                "too-many-tries" if e.to_string().contains("busy") => "busy",
+                "too-many-tries" => "locked",
+                "unauthorized" | "invalid" | "not-found" => "wrong",
+                _ => return failure(Lang::from_code(lang), e),
+            };
+            Redirect::to(&format!("/signin?lang={lang}&error={why}")).into_response()
         }
     }
 }
 
-async fn signout(State(k): State<Shared>, headers: HeaderMap) -> Response {
-    let lang = token(&headers)
-        .and_then(|t| {
-            let l = k.sessions.get(&t).ok().map(|s| s.lang);
-            k.sessions.end(&t);
-            l
-        })
-        .unwrap_or(Lang::En);
+#[derive(Deserialize)]
+struct SignoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn signout(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<SignoutForm>,
+) -> Response {
+    let mut lang = Lang::En;
+    if let Some(t) = token(&headers)
+        && let Ok(sess) = k.sessions.get(&t)
+    {
+        if let Some(r) = forged_form(&sess, &f.csrf) {
+            return r;
+        }
+        lang = sess.lang;
+        k.sessions.end(&t);
+    }
     (
         [(
             header::SET_COOKIE,
@@ -496,16 +578,16 @@ async fn me(State(k): State<Shared>, headers: HeaderMap, Query(q): Query<SigninQ
             String::new()
         };
         body.push_str(&format!(
-            "<section class=\"card\"><h3>{}</h3>{note}<form method=\"post\" action=\"/me/evidence\" enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"enrollment\" value=\"{eid}\">\
+            "<section class=\"card\"><h3>{}</h3>{note}<form method=\"post\" action=\"/me/evidence\" enctype=\"multipart/form-data\">{}<input type=\"hidden\" name=\"enrollment\" value=\"{eid}\">\
 <label for=\"n-{eid}\">{}</label><textarea id=\"n-{eid}\" name=\"narrative\" rows=\"4\"></textarea>\
 <label for=\"f-{eid}\">{}</label><input id=\"f-{eid}\" name=\"file\" type=\"file\"><button>{}</button></form></section>",
-            esc(&name), t(lang, "narrative"), t(lang, "file"), t(lang, "send")
+            esc(&name), csrf_input(&sess.csrf), t(lang, "narrative"), t(lang, "file"), t(lang, "send")
         ));
     }
     page(
         lang,
         Some(k.sessions.idle()),
-        true,
+        Some(&sess.csrf),
         t(lang, "my_badges"),
         &body,
     )
@@ -519,9 +601,9 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
     };
     let lang = sess.lang;
     if !matches!(sess.actor, Actor::Learner { .. }) {
-        return forbidden(lang);
+        return forbidden(&sess);
     }
-    let (mut enrollment, mut narrative) = (String::new(), String::new());
+    let (mut enrollment, mut narrative, mut csrf) = (String::new(), String::new(), String::new());
     let upload = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => return failure(lang, crate::error::Error::storage("a temporary folder", e)),
@@ -539,6 +621,7 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
             }
         };
         match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
             "enrollment" => enrollment = field.text().await.unwrap_or_default(),
             "narrative" => narrative = field.text().await.unwrap_or_default(),
             "file" => {
@@ -569,6 +652,9 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
             _ => {}
         }
     }
+    if let Some(r) = forged_form(&sess, &csrf) {
+        return r;
+    }
     let node = k.node.clone();
     let narrative = Some(narrative.as_str()).filter(|n| !n.trim().is_empty());
     match blocking(|| {
@@ -591,7 +677,7 @@ async fn staff(
     };
     let lang = sess.lang;
     let Actor::Staff(user) = &sess.actor else {
-        return forbidden(lang);
+        return forbidden(&sess);
     };
     let node = k.node.clone();
     let (all, catalog) = match blocking(|| {
@@ -614,6 +700,7 @@ async fn staff(
             .map(|x| x.name.clone())
             .unwrap_or_else(|| id.to_string()))
     };
+    let csrf = csrf_input(&sess.csrf);
     let mut body = format!(
         "<p>{} · {}</p>",
         esc(&user.name),
@@ -655,7 +742,7 @@ async fn staff(
                 let vid = s(&v["id"]);
                 body.push_str(&format!(
                     "<section class=\"card evidence\"><h3>{} — {}</h3><p>{}</p><ul>{files}</ul>\
-<form method=\"post\" action=\"/staff/assess\"><input type=\"hidden\" name=\"evidence\" value=\"{vid}\"><label for=\"fb-{vid}\">{}</label><textarea id=\"fb-{vid}\" name=\"feedback\" rows=\"2\"></textarea>\
+<form method=\"post\" action=\"/staff/assess\">{csrf}<input type=\"hidden\" name=\"evidence\" value=\"{vid}\"><label for=\"fb-{vid}\">{}</label><textarea id=\"fb-{vid}\" name=\"feedback\" rows=\"2\"></textarea>\
 <button name=\"decision\" value=\"proficient\">{}</button> <button class=\"secondary\" name=\"decision\" value=\"not-yet\">{}</button></form></section>",
                     s(&d["profile"]["number"]), aname(&enr["achievement"]), s(&v["narrative"]), t(lang, "feedback"), t(lang, "proficient"), t(lang, "not_yet")
                 ));
@@ -678,7 +765,7 @@ async fn staff(
                 if e["status"] == "enrolled" && proficient {
                     any = true;
                     body.push_str(&format!(
-                        "<section class=\"card\"><h3>{} — {}</h3><form method=\"post\" action=\"/staff/award\"><input type=\"hidden\" name=\"enrollment\" value=\"{}\"><button>{}</button></form></section>",
+                        "<section class=\"card\"><h3>{} — {}</h3><form method=\"post\" action=\"/staff/award\">{csrf}<input type=\"hidden\" name=\"enrollment\" value=\"{}\"><button>{}</button></form></section>",
                         s(&d["profile"]["number"]), aname(&e["achievement"]), esc(eid), t(lang, "award")
                     ));
                 }
@@ -719,11 +806,18 @@ async fn staff(
         .unwrap_or(0);
         body.push_str(&format!(
             "<h2>{}</h2><section><p>{}: <strong id=\"last-contact\">{last}</strong></p><p>{}: <strong id=\"pending\">{pending}</strong></p>\
-<form method=\"post\" action=\"/staff/bundle\"><button id=\"make-bundle\">{}</button></form></section>",
+<form method=\"post\" action=\"/staff/bundle\">{csrf}<button id=\"make-bundle\">{}</button></form></section>",
             t(lang, "sync"), t(lang, "last_contact"), t(lang, "pending"), t(lang, "make_bundle")
         ));
     }
-    page(lang, Some(k.sessions.idle()), true, t(lang, "staff"), &body).into_response()
+    page(
+        lang,
+        Some(k.sessions.idle()),
+        Some(&sess.csrf),
+        t(lang, "staff"),
+        &body,
+    )
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -731,6 +825,8 @@ struct AssessForm {
     evidence: String,
     decision: String,
     feedback: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn staff_assess(
@@ -742,6 +838,9 @@ async fn staff_assess(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if let Some(r) = forged_form(&sess, &f.csrf) {
+        return r;
+    }
     let decision = if f.decision == "proficient" {
         lifecycle::Decision::Proficient
     } else {
@@ -751,7 +850,7 @@ async fn staff_assess(
     let feedback = f.feedback.as_deref().filter(|x| !x.trim().is_empty());
     match blocking(|| lifecycle::assess(&node, &sess.actor, &f.evidence, decision, feedback)) {
         Ok(_) => Redirect::to("/staff").into_response(),
-        Err(e) if e.kind() == "unauthorized" => forbidden(sess.lang),
+        Err(e) if e.kind() == "unauthorized" => forbidden(&sess),
         Err(e) => failure(sess.lang, e),
     }
 }
@@ -759,6 +858,8 @@ async fn staff_assess(
 #[derive(Deserialize)]
 struct AwardForm {
     enrollment: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn staff_award(
@@ -770,6 +871,9 @@ async fn staff_award(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if let Some(r) = forged_form(&sess, &f.csrf) {
+        return r;
+    }
     let node = k.node.clone();
     match blocking(|| lifecycle::award(&node, &sess.actor, &f.enrollment)) {
         Ok(a) => {
@@ -783,7 +887,7 @@ async fn staff_award(
             ))
             .into_response()
         }
-        Err(e) if e.kind() == "unauthorized" => forbidden(sess.lang),
+        Err(e) if e.kind() == "unauthorized" => forbidden(&sess),
         Err(e) => failure(sess.lang, e),
     }
 }
@@ -807,11 +911,15 @@ async fn staff_certificate(
         Err(r) => return r.into_response(),
     };
     if !sess.actor.has(Role::Issuer) && !sess.actor.has(Role::Admin) {
-        return forbidden(sess.lang);
+        return forbidden(&sess);
     }
     let node = k.node.clone();
     match blocking(|| credentials::certificate(&node, &sess.actor, &award)) {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => (
+            [(header::CONTENT_SECURITY_POLICY, guard::CERTIFICATE_POLICY)],
+            Html(html),
+        )
+            .into_response(),
         Err(e) => failure(sess.lang, e),
     }
 }
@@ -826,10 +934,10 @@ async fn staff_file(
         Err(r) => return r.into_response(),
     };
     if !sess.actor.has(Role::Assessor) && !sess.actor.has(Role::Admin) {
-        return forbidden(sess.lang);
+        return forbidden(&sess);
     }
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return forbidden(sess.lang);
+        return forbidden(&sess);
     }
     let node = k.node.clone();
     match blocking(|| files::read(&node, &sha)) {
@@ -848,13 +956,20 @@ async fn staff_file(
     }
 }
 
-async fn staff_bundle(State(k): State<Shared>, headers: HeaderMap) -> Response {
+async fn staff_bundle(
+    State(k): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<SignoutForm>,
+) -> Response {
     let sess = match session(&k, &headers) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if let Some(r) = forged_form(&sess, &f.csrf) {
+        return r;
+    }
     if !sess.actor.has(Role::Admin) {
-        return forbidden(sess.lang);
+        return forbidden(&sess);
     }
     let name = format!(
         "to-hub-{}.cairn",
@@ -872,7 +987,7 @@ async fn staff_bundle(State(k): State<Shared>, headers: HeaderMap) -> Response {
             let body = format!(
                 "<p class=\"msg\" role=\"status\">{}: {} ({} entries, {} bytes)</p><p><a class=\"button\" id=\"download-bundle\" href=\"/staff/bundle/{}\">{}</a> <a class=\"button\" href=\"/staff\">{}</a></p>",
                 t(sess.lang, "bundle_made"),
-                esc(&out.display().to_string()),
+                esc(&name),
                 r.entries,
                 r.bytes,
                 urlencode(&name),
@@ -882,7 +997,7 @@ async fn staff_bundle(State(k): State<Shared>, headers: HeaderMap) -> Response {
             page(
                 sess.lang,
                 Some(k.sessions.idle()),
-                true,
+                Some(&sess.csrf),
                 t(sess.lang, "sync"),
                 &body,
             )
@@ -906,7 +1021,7 @@ async fn staff_bundle_file(
         || name.starts_with('.')
         || !name.ends_with(".cairn")
     {
-        return forbidden(sess.lang);
+        return forbidden(&sess);
     }
     match std::fs::read(k.bundles.join(&name)) {
         Ok(bytes) => (
@@ -920,9 +1035,9 @@ async fn staff_bundle_file(
             bytes,
         )
             .into_response(),
-        Err(e) => failure(
+        Err(_) => failure(
             sess.lang,
-            crate::error::Error::invalid(format!("no such bundle: {e}")),
+            crate::error::Error::not_found("there is no such bundle (it may have been moved)"),
         ),
     }
 }

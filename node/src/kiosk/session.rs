@@ -1,7 +1,7 @@
-//! Kiosk sessions and sign-in throttling. A session lives in memory only, behind a random
-//! HttpOnly, SameSite=Strict cookie, and ends after a period without activity — a shared kiosk
-//! must not leave one learner's record on screen for the next. Wrong PINs are counted per
-//! account and per client address; after a handful, sign-in waits.
+//! Kiosk sessions. A session lives in memory only, behind a random HttpOnly, SameSite=Strict
+//! cookie, carries the token its forms must send back, and ends after a period without activity —
+//! a shared kiosk must not leave one learner's record on screen for the next. Sign-in throttling
+//! is the sign-in gate's job (`crate::signin`).
 
 use super::i18n::Lang;
 use crate::domain::people::Actor;
@@ -9,14 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Wrong tries allowed before sign-in for that account waits.
-pub const MAX_FAILURES: u32 = 5;
-/// Wrong tries allowed from one address (a shared kiosk is one address for every learner, so
-/// this is higher: it stops a machine guessing across accounts, not a learner mistyping).
-pub const MAX_ADDRESS_FAILURES: u32 = 30;
-/// How long a locked account or address waits.
-pub const LOCKOUT: Duration = Duration::from_secs(300);
-/// Most sessions held at once (older idle ones are dropped first).
+/// Most sessions held at once: beyond it, the least recently used is dropped.
 const MAX_SESSIONS: usize = 10_000;
 
 /// One signed-in person.
@@ -26,20 +19,15 @@ pub struct Session {
     pub actor: Actor,
     /// In which language.
     pub lang: Lang,
+    /// The token every form of this session sends back.
+    pub csrf: String,
     last_seen: Instant,
-}
-
-#[derive(Default)]
-struct Failures {
-    count: u32,
-    since: Option<Instant>,
 }
 
 /// All sessions and failure counts.
 pub struct Sessions {
     idle: Duration,
     live: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<String, Failures>>,
 }
 
 impl Sessions {
@@ -48,7 +36,6 @@ impl Sessions {
         Sessions {
             idle,
             live: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -63,14 +50,20 @@ impl Sessions {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         live.retain(|_, s| now.duration_since(s.last_seen) < self.idle);
-        if live.len() >= MAX_SESSIONS {
-            live.clear();
+        if live.len() >= MAX_SESSIONS
+            && let Some(oldest) = live
+                .iter()
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(t, _)| t.clone())
+        {
+            live.remove(&oldest);
         }
         live.insert(
             token.clone(),
             Session {
                 actor,
                 lang,
+                csrf: super::guard::new_token(),
                 last_seen: now,
             },
         );
@@ -101,50 +94,6 @@ impl Sessions {
             .unwrap_or_else(|e| e.into_inner())
             .remove(token);
     }
-
-    /// Whether sign-in for these keys (account, address) must wait.
-    pub fn locked(&self, keys: &[&str]) -> bool {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let limit = |k: &str| {
-            if k.starts_with("ip:") {
-                MAX_ADDRESS_FAILURES
-            } else {
-                MAX_FAILURES
-            }
-        };
-        keys.iter().any(|k| match f.get(*k) {
-            Some(x) if x.count >= limit(k) => {
-                if x.since.is_some_and(|t| t.elapsed() < LOCKOUT) {
-                    true
-                } else {
-                    f.remove(*k);
-                    false
-                }
-            }
-            _ => false,
-        })
-    }
-
-    /// Count a wrong try against each key.
-    pub fn failed(&self, keys: &[&str]) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if f.len() > MAX_SESSIONS {
-            f.clear();
-        }
-        for k in keys {
-            let e = f.entry((*k).to_string()).or_default();
-            e.count += 1;
-            e.since = Some(Instant::now());
-        }
-    }
-
-    /// Clear the count after a good sign-in.
-    pub fn succeeded(&self, keys: &[&str]) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            f.remove(*k);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -152,25 +101,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_end_when_idle_and_wrong_pins_lock_the_account() {
+    fn sessions_end_when_idle_and_carry_their_own_form_token() {
         let s = Sessions::new(Duration::from_millis(50));
         let t = s.start(Actor::Nobody, Lang::Es);
-        assert_eq!(s.get(&t).unwrap().lang, Lang::Es);
+        let other = s.start(Actor::Nobody, Lang::En);
+        let first = s.get(&t).unwrap();
+        assert_eq!(first.lang, Lang::Es);
+        assert_ne!(first.csrf, s.get(&other).unwrap().csrf);
         std::thread::sleep(Duration::from_millis(80));
         assert!(s.get(&t).unwrap_err());
         assert!(!s.get("nope").unwrap_err());
-        for _ in 0..MAX_FAILURES - 1 {
-            s.failed(&["learner:A1", "ip:1"]);
-        }
-        assert!(!s.locked(&["learner:A1"]));
-        s.failed(&["learner:A1", "ip:1"]);
-        assert!(s.locked(&["learner:A1"]) && !s.locked(&["ip:1"]));
-        for _ in 0..MAX_ADDRESS_FAILURES {
-            s.failed(&["ip:1"]);
-        }
-        assert!(s.locked(&["ip:1"]));
-        assert!(!s.locked(&["learner:A2"]));
-        s.succeeded(&["learner:A1"]);
-        assert!(!s.locked(&["learner:A1"]));
     }
 }

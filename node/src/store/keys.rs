@@ -14,6 +14,7 @@
 //! | `R` | node(32) | site record from control entries | derived |
 //! | `L` | name | local state (clock, epoch, peer checkpoints) | local |
 //! | `P` | principal(16) | argon2 hash of a PIN or password | local |
+//! | `A` | time ms(8) random(8) | audit event (sign-ins, refusals), JSON | local |
 //!
 //! "derived" keys are rebuilt from `E` by `cairn rebuild`; "local" keys are this node's own state.
 
@@ -31,6 +32,7 @@ pub const DOC_INDEX_KEYS: u8 = b'J';
 pub const SITE: u8 = b'R';
 pub const LOCAL: u8 = b'L';
 pub const SECRET: u8 = b'P';
+pub const AUDIT: u8 = b'A';
 
 /// Prefixes of everything `rebuild` recomputes.
 pub const DERIVED: &[u8] = &[

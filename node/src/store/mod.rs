@@ -239,6 +239,38 @@ impl Store {
         self.flush()
     }
 
+    /// Append an audit event (not flushed: the trail is for people, and sled flushes on its own
+    /// within half a second; nothing is acknowledged on the strength of it).
+    pub fn audit_append(&self, at_ms: u64, event: &[u8]) -> Result<()> {
+        let mut k = Vec::with_capacity(17);
+        k.push(keys::AUDIT);
+        k.extend_from_slice(&at_ms.to_be_bytes());
+        k.extend_from_slice(&rand::random::<[u8; 8]>());
+        self.tree.insert(k, event)?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit events, newest first.
+    pub fn audit_recent(&self, limit: usize) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix([keys::AUDIT]).rev().take(limit) {
+            out.push(kv?.1.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Drop the oldest audit events beyond `keep`.
+    pub fn audit_prune(&self, keep: usize) -> Result<usize> {
+        let total = self.tree.scan_prefix([keys::AUDIT]).count();
+        let mut batch = sled::Batch::default();
+        let drop = total.saturating_sub(keep);
+        for k in self.tree.scan_prefix([keys::AUDIT]).keys().take(drop) {
+            batch.remove(k?);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(drop)
+    }
+
     /// Index lookups: all (key suffix, value) pairs under an index name and key prefix.
     pub fn index_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut full = vec![keys::INDEX];

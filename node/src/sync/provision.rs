@@ -85,11 +85,7 @@ pub fn enroll_site(
         ));
     }
     let name = name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(Error::invalid(
-            "the site needs a name of 1 to 200 characters",
-        ));
-    }
+    crate::domain::text::check_line("site name", name, 200)?;
     if let Some(r) = node.store.site_record(&site)?
         && r.revoked.is_some()
     {
@@ -155,9 +151,10 @@ pub fn revoke_site(node: &Node, actor: &Actor, site_id: &str, reason: &str) -> R
         }
         Some(_) => {}
     }
+    crate::domain::text::check_line("reason", reason, 500)?;
     let record = ControlRecord::SiteRevoked {
         site,
-        reason: reason.to_string(),
+        reason: reason.trim().to_string(),
     };
     node.store.author_entry(
         &node.author(actor.user_id())?,
