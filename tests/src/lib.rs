@@ -104,6 +104,40 @@ impl Cairn {
         Run::from(self.command().args(args).output().expect("run cairn"))
     }
 
+    /// Run with `--json` like [`Cairn::run`], calling `during` with the running process (to act
+    /// on the node or its files while the command works). Output beyond a pipe's buffer (64 KiB
+    /// on Linux) waits until `during` returns.
+    pub fn run_while(&self, args: &[&str], during: impl FnOnce(&mut std::process::Child)) -> Run {
+        use std::process::Stdio;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cairn");
+        during(&mut child);
+        Run::from(child.wait_with_output().expect("cairn's output"))
+    }
+
+    /// Run with `--json`, but give up after `limit`: `None` when the command had not ended by
+    /// then (it is killed). For commands that could hang or take too long.
+    pub fn run_within(&self, args: &[&str], limit: std::time::Duration) -> Option<Run> {
+        let mut ended = true;
+        let run = self.run_while(args, |child| {
+            let deadline = std::time::Instant::now() + limit;
+            while child.try_wait().expect("wait for cairn").is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    ended = false;
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        ended.then_some(run)
+    }
+
     /// Run as somebody else for one command.
     pub fn run_as(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut c = self.command();
@@ -247,8 +281,9 @@ pub fn new_hub(dir: &Path) -> Cairn {
     c
 }
 
-/// A site admitted by `hub` (which must not be serving) and joined to it.
-pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
+/// A new site with a staff user `ada` (admin, assessor, issuer; PIN 222222) that has joined no hub.
+/// Returns it not yet acting as anybody.
+pub fn new_unjoined_site(dir: &Path, name: &str) -> Cairn {
     let c = Cairn::new(dir);
     c.run(&[
         "init",
@@ -271,6 +306,12 @@ pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
         "222222",
     ])
     .ok();
+    c
+}
+
+/// A site admitted by `hub` (which must not be serving) and joined to it.
+pub fn new_site(hub: &Cairn, dir: &Path, name: &str) -> Cairn {
+    let c = new_unjoined_site(dir, name);
     let id = node_id(&c);
     let prov = dir.with_extension("provisioning.json");
     hub.run(&[

@@ -16,6 +16,15 @@ fn import(c: &Cairn, file: &Path) -> Run {
     c.run(&["bundle", "import", file.to_str().unwrap()])
 }
 
+/// `import`, given at most `secs` seconds: panics, naming `what`, if it takes longer.
+fn import_within(c: &Cairn, file: &Path, secs: u64, what: &str) -> Run {
+    c.run_within(
+        &["bundle", "import", file.to_str().unwrap()],
+        std::time::Duration::from_secs(secs),
+    )
+    .unwrap_or_else(|| panic!("{what}: the import took over {secs} s"))
+}
+
 /// Everything that must not change when an import is refused.
 fn fingerprint(c: &Cairn) -> serde_json::Value {
     let s = c.run(&["status"]).ok().clone();
@@ -352,4 +361,265 @@ fn a_facility_restored_from_an_old_copy_recovers_its_lost_entries_by_bundle_and_
     }
     site.run(&["check"]).ok();
     hub.run(&["check"]).ok();
+}
+
+/// A hub and a site it admitted, in a temporary folder.
+fn hub_and_facility() -> (tempfile::TempDir, Cairn, Cairn) {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let facility = new_site(&hub, &root.path().join("facility"), "Facility");
+    (root, hub, facility)
+}
+
+/// A node the hub never admitted, writing a bundle for it anyway: a fresh site whose own
+/// configuration names the hub (all it takes is the hub's public id), with a learner of its own.
+/// The bundle is well formed, encrypted to the hub and signed by its sender. Returns the bundle
+/// and the intruder's learner.
+fn intruder_bundle(hub: &Cairn, dir: &Path) -> (PathBuf, String) {
+    let intruder = new_unjoined_site(dir, "Intruder").acting_as("ada", "222222");
+    let mut node = cairn_node::node::Node::open(dir).unwrap();
+    node.config.hub = Some(cairn_node::config::HubLink {
+        id: node_id(hub),
+        name: "University of Maine System".into(),
+        address: None,
+        site_id: "intruder".into(),
+    });
+    node.config.save(dir).unwrap();
+    drop(node);
+    let learner = intruder
+        .run(&[
+            "learner",
+            "add",
+            "--number",
+            "INTRUDER-1",
+            "--given-name",
+            "Eve",
+            "--family-name",
+            "Intruder",
+        ])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bundle = dir.with_extension("cairn");
+    export(&intruder, &bundle, None);
+    // On its own it is refused: only a file that changes under the import could get it in.
+    let r = import(hub, &bundle);
+    assert_eq!(
+        (r.code, r.error_kind()),
+        (3, "unauthorized"),
+        "{}",
+        r.stderr
+    );
+    (bundle, learner)
+}
+
+/// The hub holds nothing of the intruder's learner.
+fn assert_not_held(hub: &Cairn, learner: &str) {
+    assert_eq!(
+        hub.run(&["learner", "show", learner]).code,
+        3,
+        "the hub stored the intruder's learner"
+    );
+    assert!(!learner_heads(&hub.dir).contains_key(learner));
+}
+
+/// Serves files one after another through a named pipe, each to the next reader that opens it,
+/// from a thread; dropping it stops the thread however far it got.
+struct PipeServer {
+    path: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PipeServer {
+    fn start(path: &Path, files: Vec<Vec<u8>>) -> PipeServer {
+        use std::io::Write;
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, s) = (path.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for bytes in files {
+                // Opening for writing waits for a reader.
+                let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(&p) else {
+                    return;
+                };
+                if s.load(Ordering::SeqCst) || pipe.write_all(&bytes).is_err() {
+                    return;
+                }
+                drop(pipe);
+                // Let the reader finish with this file and close it, so the next file goes to
+                // the next open rather than to the same reader.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        });
+        PipeServer {
+            path: path.to_path_buf(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PipeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // A writer waiting in open() for a reader is let through by opening the pipe read-write
+        // (which never waits, on Linux); closing it at once leaves the writer without a reader,
+        // so its write fails and it stops. Bounded: 500 tries, 10 ms apart.
+        for _ in 0..500 {
+            if thread.is_finished() {
+                let _ = thread.join();
+                return;
+            }
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.path);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the pipe's writer did not stop");
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_named_pipe_is_refused_so_it_cannot_show_the_check_one_bundle_and_the_import_another() {
+    let (root, hub, facility) = hub_and_facility();
+    let genuine = root.path().join("facility-1.cairn");
+    export(&facility, &genuine, None);
+    let (forged, intruder) = intruder_bundle(&hub, &root.path().join("intruder"));
+    let before = hub.snapshot();
+
+    // The pipe gives the genuine bundle to the first open, the intruder's to the second.
+    let pipe = root.path().join("stick.cairn");
+    mkfifo(&pipe);
+    let server = PipeServer::start(
+        &pipe,
+        vec![
+            std::fs::read(&genuine).unwrap(),
+            std::fs::read(&forged).unwrap(),
+        ],
+    );
+    let r = import_within(&hub, &pipe, 60, "a named pipe serving two bundles");
+    drop(server);
+    assert_eq!(
+        (r.code, r.error_kind()),
+        (3, "invalid"),
+        "{}\n{}",
+        r.stderr,
+        r.stdout
+    );
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert_not_held(&hub, &intruder);
+    assert_eq!(hub.snapshot(), before, "nothing was applied");
+
+    // A pipe nobody writes to is refused at once instead of waiting for a writer.
+    let idle = root.path().join("idle.cairn");
+    mkfifo(&idle);
+    let r = import_within(&hub, &idle, 10, "a named pipe nobody writes to");
+    assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
+    // The genuine bundle, from a regular file, is still new to the hub.
+    import(&hub, &genuine).ok();
+    hub.run(&["check"]).ok();
+}
+
+/// Wait until the running `import` holds `stick` open, then rename `decoy` over it, as someone
+/// with access to the stick could between the import's check of the file and its use of it.
+/// Reads the process's open files in /proc (Linux). False when the import ended first.
+fn swap_while_open(import: &mut std::process::Child, stick: &Path, decoy: &Path) -> bool {
+    let fds = PathBuf::from(format!("/proc/{}/fd", import.id()));
+    let stick = stick.canonicalize().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline && import.try_wait().unwrap().is_none() {
+        let open = std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == stick));
+        if open {
+            std::fs::rename(decoy, &stick).unwrap();
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    false
+}
+
+#[test]
+fn a_bundle_replaced_on_the_stick_while_it_is_being_checked_is_never_applied() {
+    const TRIES: u64 = 5;
+    let (root, hub, facility) = hub_and_facility();
+    let to_facility = root.path().join("hub-1.cairn");
+    export(&hub, &to_facility, Some(&node_id(&facility)));
+    import(&facility, &to_facility).ok();
+    // A large bundle keeps the import's check busy long enough to be caught with the file open.
+    let scan = distinct_file(root.path(), "scan.bin", 16_000_000, 1);
+    learner_with_award(&facility, "SMW-1", "workready", &scan);
+    // Bundles numbered 1, 2, ...: each is new to the hub, so every try has something to import.
+    let genuine: Vec<(PathBuf, u64)> = (1..=TRIES)
+        .map(|i| {
+            let p = root.path().join(format!("facility-{i}.cairn"));
+            let out = export(&facility, &p, None);
+            (p, out["entries"].as_u64().unwrap())
+        })
+        .collect();
+    let (forged, intruder) = intruder_bundle(&hub, &root.path().join("intruder"));
+
+    let stick = root.path().join("stick.cairn");
+    let decoy = root.path().join("decoy.cairn");
+    let mut swapped = 0;
+    for (i, (bundle, entries)) in genuine.iter().enumerate() {
+        std::fs::copy(bundle, &stick).unwrap();
+        std::fs::copy(&forged, &decoy).unwrap();
+        let r = hub.run_while(&["bundle", "import", stick.to_str().unwrap()], |child| {
+            swapped += u32::from(swap_while_open(child, &stick, &decoy));
+        });
+        // The bytes checked are the bytes applied: the genuine bundle, whole.
+        let report = r.ok();
+        assert_eq!(report["seq"], i as u64 + 1, "{report}");
+        assert_eq!(
+            report["stored"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(),
+            *entries,
+            "{report}"
+        );
+        assert_not_held(&hub, &intruder);
+    }
+    eprintln!("{swapped} of {TRIES} swaps landed while the import held the file open");
+    assert!(
+        swapped > 0,
+        "no swap landed while the import held the file open: the test showed nothing"
+    );
+    hub.run(&["check"]).ok();
+}
+
+#[test]
+fn an_oversized_bundle_is_refused_before_it_is_read() {
+    let (root, hub, facility) = hub_and_facility();
+    let big = root.path().join("big.cairn");
+    export(&facility, &big, None);
+    // A genuine bundle's beginning, then holes up to one byte over the limit: sparse, so the
+    // test uses no disk, and a file that would import if only its size were not checked first.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(cairn_node::bundle::MAX_BUNDLE_BYTES + 1)
+        .unwrap();
+    let before = hub.snapshot();
+    let r = import_within(&hub, &big, 10, "an oversized file");
+    assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
+    assert!(r.stderr.contains("a bundle may hold"), "{}", r.stderr);
+    assert_eq!(hub.snapshot(), before);
 }

@@ -55,7 +55,7 @@ pub fn encrypt_to<W: Write>(to: &NodeId, out: W) -> std::io::Result<age::stream:
 }
 
 /// A decrypting reader of a bundle encrypted to this node.
-pub fn decrypt<R: Read>(key: &NodeKey, input: R) -> Result<impl Read, OpenError> {
+pub fn decrypt<R: Read>(key: &NodeKey, input: R) -> Result<impl Read + use<R>, OpenError> {
     let id = identity(key).ok_or(OpenError::NotABundle)?;
     let dec = age::Decryptor::new(input).map_err(classify)?;
     dec.decrypt(std::iter::once(&id as &dyn age::Identity))

@@ -12,12 +12,15 @@
 //!   record(signature)        Ed25519 by the sender over SHA-256 of every record before it
 //! ```
 //!
-//! Import checks everything in a first pass — that the file decrypts with this node's key, that
-//! it was written for this node, the sender's signature over the whole content, that the sender is
-//! this site's hub or an admitted, unrevoked site, and that it is not an old bundle replayed —
-//! and only then applies the frames in a second pass. A bundle's receipt tells its sender what the
-//! recipient held after importing the sender's previous bundle, so the next export carries only
-//! what is still missing.
+//! Import opens the file once, refuses anything but a regular file of at most
+//! [`MAX_BUNDLE_BYTES`], and copies it into a private file in the data folder that nobody can
+//! reach by name. On that copy it checks everything in a first pass — that the file decrypts with
+//! this node's key, that it was written for this node, the sender's signature over the whole
+//! content, that the sender is this site's hub or an admitted, unrevoked site, and that it is not
+//! an old bundle replayed — and only then applies the frames in a second pass: the bytes applied
+//! are the bytes checked, whatever happens to the file on the stick meanwhile. A bundle's receipt
+//! tells its sender what the recipient held after importing the sender's previous bundle, so the
+//! next export carries only what is still missing.
 
 pub mod crypt;
 
@@ -31,7 +34,8 @@ use cairn_sync_protocol::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::{BufReader, Read, Write};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::Path;
 
 const MAGIC: &[u8] = b"CAIRN-BUNDLE 1\n";
@@ -40,6 +44,54 @@ const HEADER: u8 = 1;
 const FRAME: u8 = 2;
 const SIGNATURE: u8 = 3;
 const MAX_RECORD: usize = cairn_sync_protocol::limits::MAX_FRAME + 64;
+
+/// The largest bundle file import accepts and export writes, in bytes: 4 GiB.
+///
+/// Why a limit: import copies the file into the data folder before it reads a byte of it (see
+/// [`import`]), so the limit bounds the disk one import can take, and a file that keeps growing
+/// while it is copied cannot fill the node's disk. Why this much: bundles travel on USB sticks,
+/// and the usual stick is formatted FAT32, which cannot hold a file of 4 GiB or more — so no
+/// bundle that fits on such a stick is refused — while a site's whole record, evidence files
+/// (at most 64 MiB each) included, is typically tens of megabytes. Change it here; export and
+/// import both follow.
+pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
+
+/// `O_NONBLOCK` for `open(2)`, from each platform's `<fcntl.h>` (the standard library does not
+/// export it, and the node does not depend on libc for one constant). Import opens the bundle
+/// with it so that opening a named pipe returns at once instead of waiting for a writer.
+#[cfg(unix)]
+const O_NONBLOCK: i32 = if cfg!(any(target_os = "linux", target_os = "android")) {
+    if cfg!(any(
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "mips32r6",
+        target_arch = "mips64r6"
+    )) {
+        0o200
+    } else if cfg!(any(target_arch = "sparc", target_arch = "sparc64")) {
+        0x4000
+    } else {
+        0o4000
+    }
+} else if cfg!(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)) {
+    0x4
+} else if cfg!(any(target_os = "solaris", target_os = "illumos")) {
+    0x80
+} else {
+    // Evaluated at compile time: building for another platform stops here.
+    panic!("give O_NONBLOCK's value on this platform (see its <fcntl.h>)")
+};
+
+/// A size limit in words ("4 GiB").
+fn gib(bytes: u64) -> String {
+    format!("{} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
 
 /// What a recipient held after importing a bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,7 +326,17 @@ pub fn export(
     let file = w.finish().map_err(io)?;
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
+    let written = file.metadata().map_err(io)?.len();
     drop(file);
+    // The recipient would refuse it: say so here, not after the trip.
+    if written > MAX_BUNDLE_BYTES {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Storage(format!(
+            "this bundle would be {:.1} GB, more than the {} a bundle may hold: nothing was written; sync over the network instead",
+            written as f64 / 1e9,
+            gib(MAX_BUNDLE_BYTES)
+        )));
+    }
     std::fs::rename(&tmp, out).map_err(io)?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
 
@@ -299,27 +361,92 @@ pub fn export(
     })
 }
 
-fn open(node: &Node, path: &Path) -> Result<impl Read> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::invalid(format!("cannot open {}: {e}", path.display())))?;
-    let mut input = BufReader::new(file);
-    let mut magic = [0u8; MAGIC.len()];
-    input
-        .read_exact(&mut magic)
-        .map_err(|_| Error::invalid(format!("{} is not a Cairn bundle", path.display())))?;
-    if magic != MAGIC {
+/// Open the file at `path` once — a regular file of at most [`MAX_BUNDLE_BYTES`], nothing else —
+/// and copy it into an anonymous file in the data folder, which nobody can open by name. Both
+/// passes of the import read that copy, so what is applied is exactly what was checked, even if
+/// the file on the stick is replaced (or is a pipe that serves one content, then another).
+/// Returns the copy and its size.
+fn private_copy(node: &Node, path: &Path, name: &str) -> Result<(File, u64)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
+    let source = options
+        .open(path)
+        .map_err(|e| Error::invalid(format!("cannot open {name}: {e}")))?;
+    // What was opened, not what the path names now.
+    let meta = source
+        .metadata()
+        .map_err(|e| Error::storage(&format!("cannot read {name}"), e))?;
+    if !meta.is_file() {
         return Err(Error::invalid(format!(
-            "{} is not a Cairn bundle",
-            path.display()
+            "{name} is not a regular file but {}: only a bundle file written by `cairn bundle export` can be imported",
+            kind_of(&meta.file_type())
         )));
+    }
+    let too_big = |size: u64| {
+        Error::invalid(format!(
+            "{name} is {size} bytes, more than the {} a bundle may hold: it is not a Cairn bundle, and nothing of it was read",
+            gib(MAX_BUNDLE_BYTES)
+        ))
+    };
+    if meta.len() > MAX_BUNDLE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut copy = tempfile::tempfile_in(&node.dir).map_err(|e| {
+        Error::storage(
+            "cannot make a private copy of the bundle in the data folder",
+            e,
+        )
+    })?;
+    // The file may grow while it is copied: copy at most one byte more than the limit.
+    let copied = std::io::copy(&mut source.take(MAX_BUNDLE_BYTES + 1), &mut copy)
+        .map_err(|e| Error::storage(&format!("cannot copy {name} into the data folder"), e))?;
+    if copied > MAX_BUNDLE_BYTES {
+        return Err(too_big(copied));
+    }
+    Ok((copy, copied))
+}
+
+/// What a file that is not a regular file is, in words.
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "something else"
+    }
+}
+
+/// The decrypted records of the private copy, from its start.
+fn open<'a>(node: &Node, copy: &'a File, name: &str) -> Result<impl Read + use<'a>> {
+    let mut input = BufReader::new(copy);
+    input
+        .rewind()
+        .map_err(|e| Error::storage("cannot read the private copy of the bundle", e))?;
+    let mut magic = [0u8; MAGIC.len()];
+    if input.read_exact(&mut magic).is_err() || magic != MAGIC {
+        return Err(Error::invalid(format!("{name} is not a Cairn bundle")));
     }
     crypt::decrypt(&node.key, input).map_err(open_error)
 }
 
 /// First pass: decrypt, check the header and the sender's signature over everything, without
 /// applying anything. Returns the header and the number of frames.
-fn verify(node: &Node, path: &Path) -> Result<(Header, u64)> {
-    let mut r = open(node, path)?;
+fn verify(node: &Node, copy: &File, name: &str) -> Result<(Header, u64)> {
+    let mut r = open(node, copy, name)?;
     let mut hasher = Sha256::new();
     let mut header: Option<Header> = None;
     let mut frames = 0u64;
@@ -390,7 +517,9 @@ pub fn import(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport> {
     let started = now_ms();
-    let (header, frames) = verify(node, path)?;
+    let name = path.display().to_string();
+    let (copy, size) = private_copy(node, path, &name)?;
+    let (header, frames) = verify(node, &copy, &name)?;
     let from = header.from;
     authorize(node, &from)?;
     let last: u64 = node.store.local(&format!("bundle_in/{from}"))?.unwrap_or(0);
@@ -401,8 +530,9 @@ pub fn import(
         )));
     }
 
-    // Second pass: apply, exactly as if the frames had arrived over the network.
-    let mut r = open(node, path)?;
+    // Second pass, on the same private copy: apply, exactly as if the frames had arrived over
+    // the network.
+    let mut r = open(node, &copy, &name)?;
     let own_tip_at_start = node.own_tip()?;
     let mut store = SyncStore::new(&node.store);
     let mut session = Session::new(config(node, from, None), node.id());
@@ -490,7 +620,7 @@ pub fn import(
         via: "bundle-in".into(),
         received: report.stored,
         duplicates: report.duplicates,
-        bytes_received: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        bytes_received: size,
         outcome: format!("imported bundle #{}", header.seq),
         ..Default::default()
     });
