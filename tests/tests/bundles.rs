@@ -623,3 +623,27 @@ fn an_oversized_bundle_is_refused_before_it_is_read() {
     assert!(r.stderr.contains("a bundle may hold"), "{}", r.stderr);
     assert_eq!(hub.snapshot(), before);
 }
+
+#[test]
+fn an_overlong_age_header_is_refused_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let before = hub.snapshot();
+    // One 1 MiB line, and 1 MiB of well-formed 64-column stanza lines.
+    let mut one_line = b"CAIRN-BUNDLE 1\nage-encryption.org/v1\n-> X25519 ".to_vec();
+    one_line.extend(std::iter::repeat_n(b'A', 1 << 20));
+    one_line.push(b'\n');
+    let mut many_lines = b"CAIRN-BUNDLE 1\nage-encryption.org/v1\n-> X25519 AAAA\n".to_vec();
+    for _ in 0..(1 << 14) {
+        many_lines.extend([b'A'; 64]);
+        many_lines.push(b'\n');
+    }
+    for (name, bytes) in [("one-line", one_line), ("many-lines", many_lines)] {
+        let p = root.path().join(format!("{name}.cairn"));
+        std::fs::write(&p, bytes).unwrap();
+        let r = import_within(&hub, &p, 10, name);
+        assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
+        assert!(r.stderr.contains("not a Cairn bundle"), "{}", r.stderr);
+    }
+    assert_eq!(hub.snapshot(), before);
+}

@@ -7,7 +7,7 @@
 //! encrypt to a site knowing only its node id, and no second key has to travel.
 
 use cairn_sync_protocol::{NodeId, NodeKey};
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::str::FromStr;
 
 /// Why a bundle could not be opened.
@@ -54,10 +54,57 @@ pub fn encrypt_to<W: Write>(to: &NodeId, out: W) -> std::io::Result<age::stream:
     enc.wrap_output(out)
 }
 
+/// The most bytes the age header of a bundle may take. Cairn writes about 200: the version line,
+/// one X25519 stanza (its argument line and one line of wrapped key) and the MAC line. 16 KiB
+/// leaves room for what a later age release may add (grease stanzas, a few more recipients) and
+/// is parsed in well under a millisecond.
+pub const MAX_HEADER: usize = 16 * 1024;
+
+/// The longest line of that header, newline included. age wraps stanza bodies at 64 columns; an
+/// X25519 argument line is 53 bytes and the MAC line 47. The caps matter because age's header
+/// parser, given a plain reader, reads a line a byte at a time and parses it again from the start
+/// after each byte: a 1 MiB line took over 300 s.
+pub const MAX_HEADER_LINE: usize = 1024;
+
+/// Read an age header, through its MAC line (`--- `), within [`MAX_HEADER`] and
+/// [`MAX_HEADER_LINE`]; anything longer, or a stream that ends first, is not a bundle.
+fn read_header<R: BufRead>(input: &mut R) -> Result<Vec<u8>, OpenError> {
+    let mut header = Vec::with_capacity(256);
+    loop {
+        let start = header.len();
+        let room = (MAX_HEADER - start).min(MAX_HEADER_LINE);
+        input
+            .take(room as u64)
+            .read_until(b'\n', &mut header)
+            .map_err(OpenError::Io)?;
+        // Nothing read, or no newline within the room: the header ends early or runs too long.
+        if header.len() == start || header.last() != Some(&b'\n') {
+            return Err(OpenError::NotABundle);
+        }
+        // Stanza lines start with "-> " or are base64, so only the MAC line starts like this.
+        if header[start..].starts_with(b"--- ") {
+            return Ok(header);
+        }
+    }
+}
+
 /// A decrypting reader of a bundle encrypted to this node.
-pub fn decrypt<R: Read>(key: &NodeKey, input: R) -> Result<impl Read + use<R>, OpenError> {
+pub fn decrypt<R: BufRead>(key: &NodeKey, mut input: R) -> Result<impl Read + use<R>, OpenError> {
     let id = identity(key).ok_or(OpenError::NotABundle)?;
-    let dec = age::Decryptor::new(input).map_err(classify)?;
+    let header = read_header(&mut input)?;
+    // Let age parse the header alone first (with a stand-in nonce after it). Where a line is not
+    // what it expects (a MAC line too short, say) its parser asks for more, and given the whole
+    // stream it would read on through the payload, into memory, looking for the next newline.
+    // Alone, the header either parses or is refused at once.
+    age::Decryptor::new_buffered(header.as_slice().chain(&[0u8; 16][..])).map_err(|e| {
+        match classify(e) {
+            OpenError::Io(_) => OpenError::NotABundle,
+            other => other,
+        }
+    })?;
+    // It parses within those bytes, so here too: age reads the payload from the rest.
+    let dec = age::Decryptor::new_buffered(std::io::Cursor::new(header).chain(input))
+        .map_err(classify)?;
     dec.decrypt(std::iter::once(&id as &dyn age::Identity))
         .map_err(classify)
 }
@@ -100,6 +147,21 @@ mod tests {
                 identity(&k).unwrap().to_public().to_string()
             );
         }
+    }
+
+    #[test]
+    fn a_header_age_would_read_on_from_is_refused_without_reading_the_payload() {
+        // A MAC line too short for its MAC: age's parser asks for more and, given the whole
+        // stream, would read on through the payload looking for the next newline.
+        let mut file = b"age-encryption.org/v1\n-> X25519 AAAA\nAAAA\n--- abc\n".to_vec();
+        let header = file.len();
+        file.extend(std::iter::repeat_n(b'A', 8 << 20));
+        let mut rest = file.as_slice();
+        assert!(matches!(
+            decrypt(&key(1), &mut rest).err(),
+            Some(OpenError::NotABundle)
+        ));
+        assert_eq!(file.len() - rest.len(), header, "read beyond the header");
     }
 
     #[test]
