@@ -25,6 +25,22 @@ fn import_within(c: &Cairn, file: &Path, secs: u64, what: &str) -> Run {
     .unwrap_or_else(|| panic!("{what}: the import took over {secs} s"))
 }
 
+/// The import was refused as `kind` (exit 3), saying `words`.
+fn assert_refused(r: &Run, kind: &str, words: &str) {
+    assert_eq!(
+        (r.code, r.error_kind()),
+        (3, kind),
+        "{}\n{}",
+        r.stderr,
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(words),
+        "expected '{words}' in: {}",
+        r.stderr
+    );
+}
+
 /// Everything that must not change when an import is refused.
 fn fingerprint(c: &Cairn) -> serde_json::Value {
     let s = c.run(&["status"]).ok().clone();
@@ -137,19 +153,7 @@ fn damaged_replayed_misdirected_and_revoked_bundles_are_refused_and_change_nothi
     let bytes = std::fs::read(&from_a).unwrap();
 
     let refuse = |c: &Cairn, file: &Path, kind: &str, words: &str| {
-        let r = import(c, file);
-        assert_eq!(
-            (r.code, r.error_kind()),
-            (3, kind),
-            "{}\n{}",
-            r.stderr,
-            r.stdout
-        );
-        assert!(
-            r.stderr.contains(words),
-            "expected '{words}' in: {}",
-            r.stderr
-        );
+        assert_refused(&import(c, file), kind, words);
     };
     // Bit flips anywhere in the encrypted payload.
     for at in [bytes.len() / 3, bytes.len() / 2, bytes.len() - 20] {
@@ -363,10 +367,16 @@ fn a_facility_restored_from_an_old_copy_recovers_its_lost_entries_by_bundle_and_
     hub.run(&["check"]).ok();
 }
 
-/// A hub and a site it admitted, in a temporary folder.
-fn hub_and_facility() -> (tempfile::TempDir, Cairn, Cairn) {
+/// A hub in a temporary folder.
+fn hub_alone() -> (tempfile::TempDir, Cairn) {
     let root = tempfile::tempdir().unwrap();
     let hub = new_hub(&root.path().join("hub"));
+    (root, hub)
+}
+
+/// A hub and a site it admitted, in a temporary folder.
+fn hub_and_facility() -> (tempfile::TempDir, Cairn, Cairn) {
+    let (root, hub) = hub_alone();
     let facility = new_site(&hub, &root.path().join("facility"), "Facility");
     (root, hub, facility)
 }
@@ -404,12 +414,10 @@ fn intruder_bundle(hub: &Cairn, dir: &Path) -> (PathBuf, String) {
     let bundle = dir.with_extension("cairn");
     export(&intruder, &bundle, None);
     // On its own it is refused: only a file that changes under the import could get it in.
-    let r = import(hub, &bundle);
-    assert_eq!(
-        (r.code, r.error_kind()),
-        (3, "unauthorized"),
-        "{}",
-        r.stderr
+    assert_refused(
+        &import(hub, &bundle),
+        "unauthorized",
+        "not an admitted site",
     );
     (bundle, learner)
 }
@@ -514,14 +522,7 @@ fn a_named_pipe_is_refused_so_it_cannot_show_the_check_one_bundle_and_the_import
     );
     let r = import_within(&hub, &pipe, 60, "a named pipe serving two bundles");
     drop(server);
-    assert_eq!(
-        (r.code, r.error_kind()),
-        (3, "invalid"),
-        "{}\n{}",
-        r.stderr,
-        r.stdout
-    );
-    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert_refused(&r, "invalid", "not a regular file");
     assert_not_held(&hub, &intruder);
     assert_eq!(hub.snapshot(), before, "nothing was applied");
 
@@ -529,7 +530,7 @@ fn a_named_pipe_is_refused_so_it_cannot_show_the_check_one_bundle_and_the_import
     let idle = root.path().join("idle.cairn");
     mkfifo(&idle);
     let r = import_within(&hub, &idle, 10, "a named pipe nobody writes to");
-    assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
+    assert_refused(&r, "invalid", "not a regular file");
     // The genuine bundle, from a regular file, is still new to the hub.
     import(&hub, &genuine).ok();
     hub.run(&["check"]).ok();
@@ -619,15 +620,13 @@ fn an_oversized_bundle_is_refused_before_it_is_read() {
         .unwrap();
     let before = hub.snapshot();
     let r = import_within(&hub, &big, 10, "an oversized file");
-    assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
-    assert!(r.stderr.contains("a bundle may hold"), "{}", r.stderr);
+    assert_refused(&r, "invalid", "a bundle may hold");
     assert_eq!(hub.snapshot(), before);
 }
 
 #[test]
 fn an_overlong_age_header_is_refused_at_once() {
-    let root = tempfile::tempdir().unwrap();
-    let hub = new_hub(&root.path().join("hub"));
+    let (root, hub) = hub_alone();
     let before = hub.snapshot();
     // One 1 MiB line, and 1 MiB of well-formed 64-column stanza lines.
     let mut one_line = b"CAIRN-BUNDLE 1\nage-encryption.org/v1\n-> X25519 ".to_vec();
@@ -642,8 +641,25 @@ fn an_overlong_age_header_is_refused_at_once() {
         let p = root.path().join(format!("{name}.cairn"));
         std::fs::write(&p, bytes).unwrap();
         let r = import_within(&hub, &p, 10, name);
-        assert_eq!((r.code, r.error_kind()), (3, "invalid"), "{}", r.stderr);
-        assert!(r.stderr.contains("not a Cairn bundle"), "{}", r.stderr);
+        assert_refused(&r, "invalid", "not a Cairn bundle");
     }
     assert_eq!(hub.snapshot(), before);
+}
+
+#[test]
+fn a_file_name_from_the_stick_cannot_repaint_the_terminal_or_fake_a_line() {
+    let (root, hub) = hub_alone();
+    // A name that clears the screen, then prints what looks like a successful import.
+    let p = root
+        .path()
+        .join("stick\u{1b}[2J\nImported bundle #7 from the hub\u{7}.cairn");
+    std::fs::write(&p, "shopping list").unwrap();
+    let r = import(&hub, &p);
+    assert_refused(&r, "invalid", "not a Cairn bundle");
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{:?}", r.stderr);
+    assert!(
+        !r.stderr.trim_end().chars().any(|c| c.is_control()),
+        "{:?}",
+        r.stderr
+    );
 }

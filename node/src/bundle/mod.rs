@@ -24,13 +24,15 @@
 
 pub mod crypt;
 
+use crate::domain::text::printable;
 use crate::error::{Error, Result};
 use crate::node::{Node, now_ms};
 use crate::store::SyncStore;
 use crate::sync::peer::{self, SyncRecord};
 use crate::sync::scope::SiteScope;
 use cairn_sync_protocol::{
-    Event, Everything, NodeId, Scope, Session, SessionConfig, Signature, VersionVector, codec,
+    Event, Everything, NodeId, Scope, Session, SessionConfig, SessionError, Signature,
+    VersionVector, codec,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -87,6 +89,12 @@ const O_NONBLOCK: i32 = if cfg!(any(target_os = "linux", target_os = "android"))
     // Evaluated at compile time: building for another platform stops here.
     panic!("give O_NONBLOCK's value on this platform (see its <fcntl.h>)")
 };
+
+/// A file name, for messages: it comes from the stick, so control characters, line breaks
+/// included, are shown as escapes — a name cannot repaint the terminal or fake a line of output.
+fn shown_path(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
 
 /// A size limit in words ("4 GiB").
 fn gib(bytes: u64) -> String {
@@ -517,7 +525,7 @@ pub fn import(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport> {
     let started = now_ms();
-    let name = path.display().to_string();
+    let name = shown_path(path);
     let (copy, size) = private_copy(node, path, &name)?;
     let (header, frames) = verify(node, &copy, &name)?;
     let from = header.from;
@@ -549,10 +557,13 @@ pub fn import(
         if kind != FRAME {
             continue;
         }
-        session.receive(&bytes, &mut store).map_err(|e| {
-            Error::forged(format!(
-                "the bundle holds entries that failed verification: {e}"
-            ))
+        session.receive(&bytes, &mut store).map_err(|e| match e {
+            SessionError::Store(e) => Error::storage("storing the bundle's entries", e),
+            // The error may quote the sender's own words (an error frame's detail).
+            e => Error::forged(format!(
+                "the bundle holds entries that failed verification: {}",
+                printable(&e.to_string())
+            )),
         })?;
         done += 1;
         progress(done, frames);
