@@ -5,7 +5,7 @@
 use crate::data_integrity::{self, ProofError};
 use crate::open_badges::{CLR_CONTEXT_PREFIX, OB_CONTEXT_PREFIX, VC_CONTEXT, identity_hash};
 use ed25519_dalek::VerifyingKey;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,7 +18,7 @@ const MAX_DEPTH: usize = 2;
 const SKEW: time::Duration = time::Duration::minutes(10);
 
 /// What the checking node knows about a signing key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "standing", rename_all = "snake_case")]
 pub enum Standing {
     /// The checker knows no program (no store): only the proof can be checked.
@@ -56,7 +56,7 @@ impl IssuerTrust for NoTrustList {
 }
 
 /// The outcome for one credential (and, for a learner bundle, for each one inside it).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Verification {
     /// `OpenBadgeCredential`, `ClrCredential`, or what the file says it is.
     pub kind: String,

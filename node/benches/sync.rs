@@ -37,7 +37,7 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
 }
 
 fn staff(node: &Node, roles: &[people::Role]) -> people::Actor {
-    people::add_user(node, &people::Actor::Nobody, "op", roles, "135790").unwrap();
+    people::add_user(node, &people::Actor::Operator, "op", roles, "135790").unwrap();
     cairn_node::signin::staff_once(node, "op", "135790").unwrap()
 }
 
@@ -67,7 +67,7 @@ fn new_hub(dir: &Path) -> Node {
             name: "Computer Support Specialist".into(),
             description: "Levels 1-3".into(),
             parts: ACHIEVEMENTS[..3].iter().map(|s| s.to_string()).collect(),
-            program: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -75,25 +75,17 @@ fn new_hub(dir: &Path) -> Node {
 }
 
 fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
-    let mut node = Node::init(
+    let node = Node::init(
         &root.join(format!("site{i}")),
         NodeRole::Site,
         &format!("Site {i}"),
         None,
     )
     .unwrap();
-    let prov = root.join(format!("site{i}.json"));
     let op = cairn_node::signin::staff_once(hub, "op", "135790").unwrap();
-    provision::enroll_site(
-        hub,
-        &op,
-        &node.id().to_string(),
-        &format!("Site {i}"),
-        None,
-        &prov,
-    )
-    .unwrap();
-    provision::join(&mut node, &prov).unwrap();
+    let (_, file) =
+        provision::enroll_site(hub, &op, node.id(), &format!("Site {i}"), None).unwrap();
+    provision::join(&node, &file).unwrap();
     staff(
         &node,
         &[
@@ -119,22 +111,18 @@ fn populate(node: &Node, site: usize, learners_n: usize) -> Duration {
             pell_eligible: Some(l % 2 == 0),
             ..Default::default()
         };
-        let lid = learners::add(node, &op, profile, None).unwrap().1;
+        let lid = learners::add(node, &op, profile, None).unwrap().id;
         for (k, a) in ACHIEVEMENTS.iter().enumerate() {
-            let e = lifecycle::enroll(node, &op, &lid, a, false).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let e = lifecycle::enroll(node, &op, &lid, a, false).unwrap().id;
             let submissions = 2 + (l + k) % 2;
             let mut last = String::new();
             for s in 0..submissions {
                 let text = format!(
                     "Submission {s}: a paragraph describing the work done for {a}, the ticket handled and what was learned from it."
                 );
-                last = lifecycle::submit_evidence(node, &op, &e, Some(&text), &[]).unwrap()["id"]
-                    .as_str()
+                last = lifecycle::submit_evidence(node, &op, &e, Some(&text), &[])
                     .unwrap()
-                    .to_string();
+                    .id;
             }
             lifecycle::assess(
                 node,
@@ -327,10 +315,8 @@ fn initial(learners_n: usize) {
         "\n## No-op and one-entry syncs (median of 9)\n\n| sync | messages | app bytes | TLS bytes (incl. handshake) | ms |\n|---|---|---|---|---|"
     );
     let op = cairn_node::signin::staff_once(&site_node, "op", "135790").unwrap();
-    let lid = learners::list(&site_node, &op).unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let _ = &op;
+    let lid = learners::list(&site_node).unwrap()[0].id.clone();
     for one in [false, true] {
         let (mut msgs, mut app, mut wire, mut ms) = (vec![], vec![], vec![], vec![]);
         for i in 0..9 {

@@ -35,6 +35,9 @@ pub enum Channel {
     CommandLine,
     /// The web interface.
     Web,
+    /// The control socket of a running node (the command line, while `cairn run` or `cairn
+    /// serve` holds the store).
+    Socket,
 }
 
 /// One event.

@@ -72,7 +72,7 @@ impl Config {
             }
         })?;
         toml::from_str(&text)
-            .map_err(|e| Error::Storage(format!("{} is not valid: {e}", path.display())))
+            .map_err(|e| Error::storage_msg(format!("{} is not valid: {e}", path.display())))
     }
 
     /// Write `config.toml` to `dir` atomically.

@@ -14,10 +14,53 @@ pub enum Error {
     Refused(Refusal),
     /// Storage or the file system failed. Nothing reported as done was lost.
     #[error("{0}")]
-    Storage(String),
+    Storage(#[source] Failure),
     /// The peer could not be reached.
     #[error("{0}")]
     Unreachable(String),
+}
+
+/// A failure of this node or its machine: what was being done, and the error underneath.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed, in plain words (with the path or peer concerned).
+    pub message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Failure {
+    /// A failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Failure {
+        Failure {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 /// Why input was refused.
@@ -122,9 +165,37 @@ impl Error {
         })
     }
 
-    /// Storage failure with context.
-    pub fn storage(context: &str, e: impl fmt::Display) -> Error {
-        Error::Storage(format!("{context}: {e}"))
+    /// Storage failure with context, keeping the error underneath as its source.
+    pub fn storage(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Storage(Failure::caused(context, e))
+    }
+
+    /// Storage failure with context, keeping a boxed error underneath as its source.
+    pub fn storage_boxed(context: &str, e: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        Error::Storage(Failure {
+            message: context.to_string(),
+            source: Some(e),
+        })
+    }
+
+    /// Storage failure described in words only.
+    pub fn storage_msg(message: impl Into<String>) -> Error {
+        Error::Storage(Failure::new(message))
+    }
+
+    /// This error and every cause under it, as one line for people: "what: why: deeper why".
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let s = c.to_string();
+            if !text.ends_with(&s) {
+                text.push_str(": ");
+                text.push_str(&s);
+            }
+            cause = c.source();
+        }
+        text
     }
 }
 

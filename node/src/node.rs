@@ -2,16 +2,18 @@
 
 use crate::config::{Config, NodeRole, write_atomically};
 use crate::error::{Error, Result};
+use crate::records::DocumentIndex;
 use crate::store::{Author, Store};
 use cairn_sync_protocol::{NodeId, NodeKey, UserId};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An open node.
 pub struct Node {
     /// The data folder.
     pub dir: PathBuf,
-    /// Its configuration.
-    pub config: Config,
+    // Its configuration: read by every request, changed by `join` while the node runs.
+    config: std::sync::RwLock<Config>,
     /// Its signing key.
     pub key: NodeKey,
     /// Its store.
@@ -29,20 +31,7 @@ fn store_path(dir: &Path) -> PathBuf {
     dir.join("store")
 }
 
-/// Milliseconds since the Unix epoch by this machine's clock.
-///
-/// `CAIRN_CLOCK_OFFSET_MS` (signed) shifts the clock, to reproduce a site whose clock is months
-/// off; nothing in Cairn orders by wall-clock time, and the tests show it.
-pub fn now_ms() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let offset: i64 = std::env::var("CAIRN_CLOCK_OFFSET_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    now.saturating_add(offset).max(0) as u64
-}
+pub use crate::clock::now_ms;
 
 /// Make the data folder readable by its owner only: it holds the node's key and the argon2
 /// hashes of every PIN, which another local user could otherwise guess offline.
@@ -93,7 +82,7 @@ impl Node {
             hub: None,
             listen: (role == NodeRole::Hub).then(|| "0.0.0.0:7443".to_string()),
         };
-        let store = Store::open(&store_path(dir))?;
+        let store = Store::open(&store_path(dir), Arc::new(DocumentIndex))?;
         store.set_local("epoch", &0u32)?;
         if role == NodeRole::Hub {
             // The hub is the authority for control records (admissions, revocations, transfers).
@@ -102,7 +91,7 @@ impl Node {
         config.save(dir)?;
         Ok(Node {
             dir: dir.to_path_buf(),
-            config,
+            config: std::sync::RwLock::new(config),
             key,
             store,
         })
@@ -121,15 +110,15 @@ impl Node {
         })?;
         let bytes = data_encoding::HEXLOWER
             .decode(text.trim().as_bytes())
-            .map_err(|_| Error::Storage("node.key is corrupt".into()))?;
+            .map_err(|_| Error::storage_msg("node.key is corrupt"))?;
         let secret: [u8; 32] = bytes
             .try_into()
-            .map_err(|_| Error::Storage("node.key is corrupt".into()))?;
+            .map_err(|_| Error::storage_msg("node.key is corrupt"))?;
         let key = NodeKey::from_bytes(&secret);
-        let store = Store::open(&store_path(dir))?;
+        let store = Store::open(&store_path(dir), Arc::new(DocumentIndex))?;
         let node = Node {
             dir: dir.to_path_buf(),
-            config,
+            config: std::sync::RwLock::new(config),
             key,
             store,
         };
@@ -144,6 +133,21 @@ impl Node {
             );
         }
         Ok(node)
+    }
+
+    /// Its configuration as it stands.
+    pub fn config(&self) -> std::sync::RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Change the configuration and save it (atomically) before anyone sees the change.
+    pub fn update_config(&self, change: impl FnOnce(&mut Config) -> Result<()>) -> Result<()> {
+        let mut config = self.config.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = config.clone();
+        change(&mut next)?;
+        next.save(&self.dir)?;
+        *config = next;
+        Ok(())
     }
 
     /// This node's id.
@@ -190,9 +194,10 @@ impl Node {
 
     /// The hub this node trusts for control records and vouches (itself, on a hub).
     pub fn hub_id(&self) -> Option<NodeId> {
-        match self.config.role {
+        let config = self.config();
+        match config.role {
             NodeRole::Hub => Some(self.id()),
-            NodeRole::Site => self.config.hub.as_ref().and_then(|h| h.id.parse().ok()),
+            NodeRole::Site => config.hub.as_ref().and_then(|h| h.id.parse().ok()),
         }
     }
 
@@ -208,6 +213,6 @@ impl Node {
 
     /// True on the hub.
     pub fn is_hub(&self) -> bool {
-        self.config.role == NodeRole::Hub
+        self.config().role == NodeRole::Hub
     }
 }

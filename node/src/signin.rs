@@ -24,7 +24,7 @@
 //! Every outcome goes to the audit trail (`cairn audit`).
 
 use crate::audit::{self, Channel, Event, EventKind};
-use crate::domain::people::{self, Actor, StaffUser};
+use crate::domain::people::{self, Actor};
 use crate::domain::{ids, learners};
 use crate::error::{Error, RefusalKind, Result};
 use crate::node::Node;
@@ -316,7 +316,7 @@ impl<C: Clock + Clone> Gate<C> {
             return Err(wrong());
         }
         let found = match claim {
-            Claim::Staff(name) => find_staff(node, name)?.map(|u| {
+            Claim::Staff(name) => people::find_staff(node, name)?.map(|u| {
                 let bytes = ids::user_bytes(&u.id).unwrap_or_default();
                 (Account::Staff(bytes), bytes, Some(u))
             }),
@@ -356,9 +356,7 @@ impl<C: Clock + Clone> Gate<C> {
             }
             (Some(user), _) => Actor::Staff(user),
             (None, Account::Learner(doc)) => {
-                let number = learners::profile(node, &doc)?
-                    .and_then(|p| p.get("number").and_then(|n| n.as_str()).map(str::to_string))
-                    .unwrap_or_else(|| typed.to_string());
+                let number = learners::record(node, &doc)?.profile.number;
                 Actor::Learner { doc, number }
             }
             (None, Account::Staff(_)) => return Err(wrong()),
@@ -384,13 +382,6 @@ pub fn staff_once(node: &Node, name: &str, secret: &str) -> Result<Actor> {
             address: None,
         },
     )
-}
-
-fn find_staff(node: &Node, name: &str) -> Result<Option<StaffUser>> {
-    let name = name.trim();
-    Ok(people::staff(node)?
-        .into_iter()
-        .find(|u| u.name.eq_ignore_ascii_case(name)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@ use cairn_node::store::{Author, Store, SyncStore};
 use cairn_sync_protocol::*;
 use rand::SeedableRng;
 
+fn open_store(dir: &std::path::Path) -> cairn_node::error::Result<Store> {
+    Store::open(dir, std::sync::Arc::new(cairn_node::records::DocumentIndex))
+}
+
 fn key(seed: u64) -> NodeKey {
     NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(seed))
 }
@@ -71,12 +75,12 @@ fn a_local_change_is_durable_and_signed() {
     let k = key(1);
     let doc = DocId([1; 16]);
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_store(dir.path()).unwrap();
         let e = put(&store, &k, doc, "name", "Ada", 1000);
         assert_eq!(e.entry.seq, 1);
         put(&store, &k, doc, "name", "Ada L.", 2000);
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     assert_eq!(get(&store, doc, "name").as_deref(), Some("Ada L."));
     let origin = Origin {
         node: k.id(),
@@ -91,7 +95,7 @@ fn a_local_change_is_durable_and_signed() {
 #[test]
 fn a_change_that_alters_nothing_writes_no_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let k = key(2);
     let (_, entry) = store
         .change_doc(&author(&k, 1), DocId([2; 16]), "noop", |_| Ok(()))
@@ -103,7 +107,7 @@ fn a_change_that_alters_nothing_writes_no_entry() {
 #[test]
 fn a_failed_edit_leaves_the_document_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let k = key(3);
     let doc = DocId([3; 16]);
     put(&store, &k, doc, "status", "enrolled", 1);
@@ -122,8 +126,8 @@ fn a_failed_edit_leaves_the_document_unchanged() {
 fn two_stores_sync_and_derive_the_same_documents() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (
-        Store::open(da.path()).unwrap(),
-        Store::open(db.path()).unwrap(),
+        open_store(da.path()).unwrap(),
+        open_store(db.path()).unwrap(),
     );
     let (ka, kb) = (key(10), key(11));
     let doc = DocId([7; 16]);
@@ -145,8 +149,8 @@ fn two_stores_sync_and_derive_the_same_documents() {
 fn concurrent_values_are_all_kept() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (
-        Store::open(da.path()).unwrap(),
-        Store::open(db.path()).unwrap(),
+        open_store(da.path()).unwrap(),
+        open_store(db.path()).unwrap(),
     );
     let (ka, kb) = (key(20), key(21));
     let doc = DocId([8; 16]);
@@ -168,7 +172,7 @@ fn concurrent_values_are_all_kept() {
     for s in [&a, &b] {
         assert_conflict_index_matches(s, doc);
         assert!(
-            s.index_get(&cairn_node::index::conflict_key(&doc))
+            s.index_get(&cairn_node::records::index::conflict_key(&doc))
                 .unwrap()
                 .is_some()
         );
@@ -179,7 +183,7 @@ fn concurrent_values_are_all_kept() {
     for s in [&a, &b] {
         assert_conflict_index_matches(s, doc);
         assert!(
-            s.index_get(&cairn_node::index::conflict_key(&doc))
+            s.index_get(&cairn_node::records::index::conflict_key(&doc))
                 .unwrap()
                 .is_none()
         );
@@ -191,12 +195,12 @@ fn assert_conflict_index_matches(store: &Store, doc: DocId) {
     let walked = store
         .doc(&doc)
         .unwrap()
-        .map(|am| cairn_node::domain::am::conflicts(&am))
+        .map(|am| cairn_node::records::am::conflicts(&am))
         .unwrap_or_default();
     let expected = (!walked.is_empty()).then(|| serde_json::to_vec(&walked).unwrap());
     assert_eq!(
         store
-            .index_get(&cairn_node::index::conflict_key(&doc))
+            .index_get(&cairn_node::records::index::conflict_key(&doc))
             .unwrap(),
         expected,
         "conflicts of {doc:?}: {walked:?}"
@@ -239,7 +243,7 @@ proptest::proptest! {
         steps in proptest::collection::vec(step(), 1..28)
     ) {
         let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-        let stores: Vec<Store> = dirs.iter().map(|d| Store::open(d.path()).unwrap()).collect();
+        let stores: Vec<Store> = dirs.iter().map(|d| open_store(d.path()).unwrap()).collect();
         let keys: Vec<NodeKey> = (0..3).map(|i| key(60 + i)).collect();
         let docs: Vec<DocId> = (0..3u8).map(|i| DocId([i + 50; 16])).collect();
         for (t, s) in steps.iter().enumerate() {
@@ -286,20 +290,20 @@ fn a_change_whose_dependency_has_not_arrived_waits_across_a_restart() {
     // Node A writes twice; C receives only A's second change (via a forged-free path: we hand the
     // derived layer the runs out of order by syncing B first with A's first change only).
     let (da, dc) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Store::open(da.path()).unwrap();
+    let a = open_store(da.path()).unwrap();
     let ka = key(30);
     let doc = DocId([9; 16]);
     put(&a, &ka, doc, "step", "one", 1);
     // B edits the same document after seeing A's first change.
     let db = tempfile::tempdir().unwrap();
-    let b = Store::open(db.path()).unwrap();
+    let b = open_store(db.path()).unwrap();
     let kb = key(31);
     sync(&a, &ka, &b, &kb);
     put(&b, &kb, doc, "step", "two", 2);
     // C gets B's feed only (B's change depends on A's, which C lacks).
     let kc = key(32);
     {
-        let c = Store::open(dc.path()).unwrap();
+        let c = open_store(dc.path()).unwrap();
         struct OnlyOrigin(Origin);
         impl Scope for OnlyOrigin {
             fn send_origin(&self, o: &Origin) -> bool {
@@ -331,7 +335,7 @@ fn a_change_whose_dependency_has_not_arrived_waits_across_a_restart() {
         assert!(get(&c, doc, "step").is_none());
     }
     // Restart C, then give it A's change: B's waiting change applies too.
-    let c = Store::open(dc.path()).unwrap();
+    let c = open_store(dc.path()).unwrap();
     sync(&a, &ka, &c, &kc);
     assert_eq!(get(&c, doc, "step").as_deref(), Some("two"));
 }
@@ -339,7 +343,7 @@ fn a_change_whose_dependency_has_not_arrived_waits_across_a_restart() {
 #[test]
 fn rebuild_recomputes_the_same_documents() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let k = key(40);
     let docs: Vec<DocId> = (0..5u8).map(|i| DocId([i + 100; 16])).collect();
     for (i, d) in docs.iter().enumerate() {
@@ -361,7 +365,7 @@ fn rebuild_recomputes_the_same_documents() {
     let report = store.rebuild().unwrap();
     assert_eq!((report.feeds, report.entries, report.documents), (1, 20, 5));
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let after: Vec<_> = docs
         .iter()
         .map(|d| store.doc(d).unwrap().unwrap().get_heads())
@@ -375,8 +379,8 @@ fn a_batch_touching_hundreds_of_documents_derives_each_of_them() {
     // 300 documents in one session: derived in groups, on several threads (store/derive.rs).
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (
-        Store::open(da.path()).unwrap(),
-        Store::open(db.path()).unwrap(),
+        open_store(da.path()).unwrap(),
+        open_store(db.path()).unwrap(),
     );
     let (ka, kb) = (key(70), key(71));
     let docs: Vec<DocId> = (0..300u16)

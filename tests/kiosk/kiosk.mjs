@@ -112,7 +112,7 @@ try {
     multipart: {csrf, enrollment: foreignEnrollment, narrative: 'not mine'},
   });
   const forged = {status: forgedResponse.status(), text: await forgedResponse.text()};
-  check(forged.status === 400 && forged.text.includes('only for their own'), 'a learner cannot submit evidence to another learner\'s enrollment');
+  check(forged.status === 400 && forged.text.includes('their own'), 'a learner cannot submit evidence to another learner\'s enrollment');
   const cert = await page.goto(`${base}/staff/certificate/A-ANY`);
   check(cert.status() === 403, 'a learner cannot open certificates from the staff pages');
   await page.goto(`${base}/me`);

@@ -64,6 +64,7 @@ impl Run {
 }
 
 /// A node folder and who acts in it.
+#[derive(Clone, Debug)]
 pub struct Cairn {
     pub dir: PathBuf,
     pub acting: Vec<(String, String)>,

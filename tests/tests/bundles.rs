@@ -387,14 +387,17 @@ fn hub_and_facility() -> (tempfile::TempDir, Cairn, Cairn) {
 /// and the intruder's learner.
 fn intruder_bundle(hub: &Cairn, dir: &Path) -> (PathBuf, String) {
     let intruder = new_unjoined_site(dir, "Intruder").acting_as("ada", "222222");
-    let mut node = cairn_node::node::Node::open(dir).unwrap();
-    node.config.hub = Some(cairn_node::config::HubLink {
-        id: node_id(hub),
-        name: "University of Maine System".into(),
-        address: None,
-        site_id: "intruder".into(),
-    });
-    node.config.save(dir).unwrap();
+    let node = cairn_node::node::Node::open(dir).unwrap();
+    node.update_config(|config| {
+        config.hub = Some(cairn_node::config::HubLink {
+            id: node_id(hub),
+            name: "University of Maine System".into(),
+            address: None,
+            site_id: "intruder".into(),
+        });
+        Ok(())
+    })
+    .unwrap();
     drop(node);
     let learner = intruder
         .run(&[

@@ -263,8 +263,24 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
         hub.run(&["award", "--enrollment", &e]).ok();
     }
     let awards = award_ids(&hub, &learner);
-    assert_eq!(awards.len(), 4);
+    // Three levels, the micro-credential, and the recognition of the micro-credential.
+    assert_eq!(awards.len(), 5);
     let (micro_id, micro) = awards.iter().find(|(_, a)| a["kind"] == "pathway").unwrap();
+    let (recognition_id, recognition) = awards
+        .iter()
+        .find(|(_, a)| a["kind"] == "recognition")
+        .unwrap();
+    assert_eq!(recognition["recognition"], "css-as-cis");
+    assert_eq!(&recognition["recognizes"], micro_id);
+    let recognized = export(&hub, recognition_id, &root.path().join("recognition.json"));
+    assert_eq!(
+        recognized["credentialSubject"]["achievement"]["name"],
+        "9 college credits toward AS Computer Information Systems"
+    );
+    assert_eq!(
+        recognized["credentialSubject"]["achievement"]["achievementType"],
+        "ext:Recognition"
+    );
     let micro_cred = export(&hub, micro_id, &root.path().join("micro.json"));
     let achievement = &micro_cred["credentialSubject"]["achievement"];
     assert_eq!(achievement["achievementType"], "MicroCredential");
@@ -313,7 +329,7 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
     let r = verify_anywhere(&all, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json["result"]["kind"], "ClrCredential");
-    assert_eq!(r.json["result"]["contains"].as_array().unwrap().len(), 4);
+    assert_eq!(r.json["result"]["contains"].as_array().unwrap().len(), 5);
 
     // The learner takes their own credentials, never another's.
     let me = [

@@ -321,7 +321,14 @@ fn sign_in_failures_are_kept_for_the_operator() {
         events.iter().any(|e| e["address"] == "127.0.0.42"),
         "{audit}"
     );
-    // Only staff who administer the node read it.
-    let r = site.run_as(&[("CAIRN_AS-LEARNER", "M-1")], &["audit"]);
-    assert_ne!(r.code, 0);
+    // Only those who look after the node read it: a learner may not.
+    let f = distinct_file(root.path(), "log.txt", 100, 3);
+    sync_through(&hub, &[&site]);
+    learner_with_award(&site, "M-1", "workready", &f);
+    let r = site.run_as(
+        &[("CAIRN_AS_LEARNER", "M-1"), ("CAIRN_SECRET", "4321")],
+        &["audit"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(r.error_kind(), "unauthorized");
 }

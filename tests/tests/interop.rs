@@ -20,8 +20,9 @@ fn digital_bazaar_verifies_cairns_credentials_and_refuses_a_tampered_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "interop check failed:\n{text}");
-    // Four badge credentials and the learner's bundle verified; the tampered copy refused.
-    assert_eq!(text.matches("\nverified: ").count(), 5, "{text}");
+    // Three badges, the micro-credential, its recognition and the learner's bundle verified;
+    // the tampered copy refused.
+    assert_eq!(text.matches("\nverified: ").count(), 6, "{text}");
     assert!(
         text.contains("NOT verified: ") && text.contains("tampered.json"),
         "{text}"

@@ -254,8 +254,9 @@ fn a_learner_completes_a_levels_1_to_3_pathway_and_earns_the_micro_credential() 
             .clone();
         awards.extend(a);
     }
-    // Three badges and, with the third, the micro-credential naming its parts.
-    assert_eq!(awards.len(), 4, "{awards:?}");
+    // Three badges and, with the third, the micro-credential naming its parts and the
+    // recognition of it.
+    assert_eq!(awards.len(), 5, "{awards:?}");
     let micro = awards
         .iter()
         .find(|a| a["kind"] == "pathway")
@@ -278,7 +279,7 @@ fn a_learner_completes_a_levels_1_to_3_pathway_and_earns_the_micro_credential() 
         .run_as(&LEARNER, &["learner", "show", "EAE-0007"])
         .ok()
         .clone();
-    assert_eq!(record["awards"].as_object().unwrap().len(), 4);
+    assert_eq!(record["awards"].as_object().unwrap().len(), 5);
     for e in record["enrollments"].as_object().unwrap().values() {
         assert_eq!(
             (e["status"].as_str(), e["attempts"].as_i64()),
@@ -700,8 +701,8 @@ fn set_language(dir: &std::path::Path, value: &str) {
             doc,
             "edit",
             |tx| {
-                let profile = cairn_node::domain::am::ensure_map(tx, &ROOT, "profile")?;
-                cairn_node::domain::am::write(
+                let profile = cairn_node::records::am::ensure_map(tx, &ROOT, "profile")?;
+                cairn_node::records::am::write(
                     tx,
                     &profile,
                     Prop::Map("primary_language".into()),
@@ -723,16 +724,22 @@ fn concurrent_values_show_as_conflicts_and_nothing_is_dropped() {
             .len(),
         0
     );
-    Cairn::new(db.path())
-        .run(&["init", "--role", "hub", "--name", "Hub"])
-        .ok();
+    let hub = Cairn::new(db.path());
+    hub.run(&["init", "--role", "hub", "--name", "Hub"]).ok();
+    hub.run(&[
+        "user", "add", "--name", "op", "--role", "admin", "--pin", "111111",
+    ])
+    .ok();
     sync_folders(da.path(), db.path());
     // The site and the hub correct the learner's language at the same time, offline.
     set_language(da.path(), "Spanish (Caribbean)");
     set_language(db.path(), "Spanish; English");
     sync_folders(da.path(), db.path());
-    for dir in [da.path(), db.path()] {
-        let r = Cairn::new(dir).run(&["conflicts"]).ok().clone();
+    // Concurrent values name learners: only an admin sees them.
+    let refused = Cairn::new(db.path()).run(&["conflicts"]);
+    assert_eq!(refused.error_kind(), "unauthorized");
+    for who in [a.clone(), hub.clone().acting_as("op", "111111")] {
+        let r = who.run(&["conflicts"]).ok().clone();
         let docs = r["documents"].as_array().unwrap();
         assert_eq!(docs.len(), 1, "{r}");
         let c = &docs[0]["conflicts"][0];
@@ -752,6 +759,8 @@ fn concurrent_values_show_as_conflicts_and_nothing_is_dropped() {
     // Text output names the learner and both values.
     let out = std::process::Command::new(bin())
         .args(["--data", da.path().to_str().unwrap(), "conflicts"])
+        .env("CAIRN_AS", &a.acting[0].1)
+        .env("CAIRN_SECRET", &a.acting[1].1)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -58,44 +58,6 @@ const MAX_RECORD: usize = cairn_sync_protocol::limits::MAX_FRAME + 64;
 /// import both follow.
 pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
 
-/// `O_NONBLOCK` for `open(2)`, from each platform's `<fcntl.h>` (the standard library does not
-/// export it, and the node does not depend on libc for one constant). Import opens the bundle
-/// with it so that opening a named pipe returns at once instead of waiting for a writer.
-#[cfg(unix)]
-const O_NONBLOCK: i32 = if cfg!(any(target_os = "linux", target_os = "android")) {
-    if cfg!(any(
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "mips32r6",
-        target_arch = "mips64r6"
-    )) {
-        0o200
-    } else if cfg!(any(target_arch = "sparc", target_arch = "sparc64")) {
-        0x4000
-    } else {
-        0o4000
-    }
-} else if cfg!(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)) {
-    0x4
-} else if cfg!(any(target_os = "solaris", target_os = "illumos")) {
-    0x80
-} else {
-    // Evaluated at compile time: building for another platform stops here.
-    panic!("give O_NONBLOCK's value on this platform (see its <fcntl.h>)")
-};
-
-/// A file name, for messages: it comes from the stick, so control characters, line breaks
-/// included, are shown as escapes — a name cannot repaint the terminal or fake a line of output.
-fn shown_path(path: &Path) -> String {
-    printable(&path.display().to_string()).into_owned()
-}
-
 /// A size limit in words ("4 GiB").
 fn gib(bytes: u64) -> String {
     format!("{} GiB", bytes as f64 / f64::from(1u32 << 30))
@@ -126,7 +88,7 @@ pub struct Header {
 }
 
 /// What an export wrote.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ExportReport {
     /// The recipient.
     pub to: String,
@@ -141,7 +103,7 @@ pub struct ExportReport {
 }
 
 /// What an import did.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImportReport {
     /// The sender.
     pub from: String,
@@ -207,7 +169,7 @@ fn read_record(
 
 fn open_error(e: crypt::OpenError) -> Error {
     match e {
-        crypt::OpenError::Io(io) => Error::Storage(format!("cannot read the bundle: {io}")),
+        crypt::OpenError::Io(io) => Error::storage_msg(format!("cannot read the bundle: {io}")),
         other => Error::invalid(other.to_string()),
     }
 }
@@ -309,10 +271,10 @@ pub fn export(
     let mut session = Session::new(config(node, to, Some(known.clone())), node.id());
     session
         .start(&store, started)
-        .map_err(|e| Error::Storage(e.to_string()))?;
+        .map_err(|e| Error::storage_msg(e.to_string()))?;
     while let Some(frame) = session
         .poll_transmit(&store, scope.as_ref())
-        .map_err(|e| Error::Storage(e.to_string()))?
+        .map_err(|e| Error::storage_msg(e.to_string()))?
     {
         record(&mut w, Some(&mut hasher), FRAME, &frame).map_err(io)?;
         progress(session.stats().entries_sent);
@@ -339,7 +301,7 @@ pub fn export(
     // The recipient would refuse it: say so here, not after the trip.
     if written > MAX_BUNDLE_BYTES {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Storage(format!(
+        return Err(Error::storage_msg(format!(
             "this bundle would be {:.1} GB, more than the {} a bundle may hold: nothing was written; sync over the network instead",
             written as f64 / 1e9,
             gib(MAX_BUNDLE_BYTES)
@@ -369,73 +331,31 @@ pub fn export(
     })
 }
 
-/// Open the file at `path` once — a regular file of at most [`MAX_BUNDLE_BYTES`], nothing else —
-/// and copy it into an anonymous file in the data folder, which nobody can open by name. Both
-/// passes of the import read that copy, so what is applied is exactly what was checked, even if
-/// the file on the stick is replaced (or is a pipe that serves one content, then another).
-/// Returns the copy and its size.
-fn private_copy(node: &Node, path: &Path, name: &str) -> Result<(File, u64)> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
-    let source = options
-        .open(path)
-        .map_err(|e| Error::invalid(format!("cannot open {name}: {e}")))?;
-    // What was opened, not what the path names now.
-    let meta = source
-        .metadata()
-        .map_err(|e| Error::storage(&format!("cannot read {name}"), e))?;
-    if !meta.is_file() {
-        return Err(Error::invalid(format!(
-            "{name} is not a regular file but {}: only a bundle file written by `cairn bundle export` can be imported",
-            kind_of(&meta.file_type())
-        )));
-    }
+/// Copy a bundle's bytes, once, into an anonymous file in the data folder, which nobody can
+/// open by name. Both passes of the import read that copy, so what is applied is exactly what was
+/// checked, whatever happens to the file on the stick afterwards. The caller opened the file once
+/// and made sure it is a regular file (a pipe could serve one content, then another). Returns the
+/// copy and its size.
+fn private_copy(node: &Node, source: &mut dyn Read, name: &str) -> Result<(File, u64)> {
     let too_big = |size: u64| {
         Error::invalid(format!(
-            "{name} is {size} bytes, more than the {} a bundle may hold: it is not a Cairn bundle, and nothing of it was read",
+            "{name} is {size} bytes or more, more than the {} a bundle may hold: it is not a Cairn bundle",
             gib(MAX_BUNDLE_BYTES)
         ))
     };
-    if meta.len() > MAX_BUNDLE_BYTES {
-        return Err(too_big(meta.len()));
-    }
     let mut copy = tempfile::tempfile_in(&node.dir).map_err(|e| {
         Error::storage(
             "cannot make a private copy of the bundle in the data folder",
             e,
         )
     })?;
-    // The file may grow while it is copied: copy at most one byte more than the limit.
+    // Copy at most one byte more than the limit.
     let copied = std::io::copy(&mut source.take(MAX_BUNDLE_BYTES + 1), &mut copy)
         .map_err(|e| Error::storage(&format!("cannot copy {name} into the data folder"), e))?;
     if copied > MAX_BUNDLE_BYTES {
         return Err(too_big(copied));
     }
     Ok((copy, copied))
-}
-
-/// What a file that is not a regular file is, in words.
-fn kind_of(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a named pipe";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if t.is_dir() {
-        "a folder"
-    } else {
-        "something else"
-    }
 }
 
 /// The decrypted records of the private copy, from its start.
@@ -518,15 +438,17 @@ fn authorize(node: &Node, from: &NodeId) -> Result<()> {
     }
 }
 
-/// Import a bundle written for this node.
+/// Import a bundle written for this node, read once from `source` (the bytes of the file
+/// `name`, which the caller opened as a regular file).
 pub fn import(
     node: &Node,
-    path: &Path,
+    source: &mut dyn Read,
+    name: &str,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport> {
     let started = now_ms();
-    let name = shown_path(path);
-    let (copy, size) = private_copy(node, path, &name)?;
+    let name = crate::domain::text::printable(name).into_owned();
+    let (copy, size) = private_copy(node, source, &name)?;
     let (header, frames) = verify(node, &copy, &name)?;
     let from = header.from;
     authorize(node, &from)?;
@@ -546,7 +468,7 @@ pub fn import(
     let mut session = Session::new(config(node, from, None), node.id());
     session
         .start(&store, started)
-        .map_err(|e| Error::Storage(e.to_string()))?;
+        .map_err(|e| Error::storage_msg(e.to_string()))?;
     let mut report = ImportReport {
         from: from.to_string(),
         seq: header.seq,
@@ -558,7 +480,7 @@ pub fn import(
             continue;
         }
         session.receive(&bytes, &mut store).map_err(|e| match e {
-            SessionError::Store(e) => Error::storage("storing the bundle's entries", e),
+            SessionError::Store(e) => Error::storage_boxed("storing the bundle's entries", e),
             // The error may quote the sender's own words (an error frame's detail).
             e => Error::forged(format!(
                 "the bundle holds entries that failed verification: {}",

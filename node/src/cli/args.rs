@@ -1,9 +1,8 @@
 //! The command line's shape: every command, argument and help text.
 
 use crate::config::NodeRole;
-use crate::domain::learners::{EnrollmentStatus, Gender, RaceEthnicity};
-use crate::domain::lifecycle::{Decision, OutcomeKind};
-use crate::domain::people::Role;
+use crate::records::learner::{Decision, EnrollmentStatus, Gender, OutcomeKind, RaceEthnicity};
+use crate::records::staff::Role;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -247,6 +246,25 @@ pub enum UserCommand {
     },
     /// List staff users.
     List,
+    /// Change a staff user's roles, deactivate or reactivate them, or give them a new secret
+    /// (admin). The node always keeps one active admin.
+    Edit {
+        /// Who.
+        name: String,
+        /// The new roles, comma-separated (replacing the old).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        role: Vec<Role>,
+        /// The user may no longer sign in.
+        #[arg(long, conflicts_with = "activate")]
+        deactivate: bool,
+        /// The user may sign in again.
+        #[arg(long)]
+        activate: bool,
+        /// Set a new PIN or password, typed at a prompt (or from standard input or
+        /// CAIRN_NEW_SECRET). Lifts any hold after wrong tries.
+        #[arg(long)]
+        new_secret: bool,
+    },
 }
 
 /// `cairn bundle ...`
@@ -258,8 +276,9 @@ pub enum BundleCommand {
         /// Where to write the bundle (a USB stick).
         #[arg(long)]
         out: PathBuf,
-        /// On the hub: the site the bundle is for (its node id).
-        #[arg(long = "for", value_name = "SITE_ID")]
+        /// On the hub: the site the bundle is for (its node id, any unambiguous beginning of it,
+        /// or its name).
+        #[arg(long = "for", value_name = "SITE")]
         for_site: Option<String>,
         /// Include everything, not only what the recipient is not known to hold (after the
         /// recipient was restored from an old backup).
@@ -382,7 +401,7 @@ pub enum SiteCommand {
     },
     /// Revoke a site: its next connection or bundle is refused (hub, admin).
     Revoke {
-        /// The site's node id.
+        /// The site: its node id, any unambiguous beginning of it, or its name.
         site_id: String,
         /// Why, for the record.
         #[arg(long, default_value = "revoked by the hub operator")]
@@ -424,6 +443,9 @@ pub enum CatalogAdd {
         /// The program offering it.
         #[arg(long)]
         program: Option<String>,
+        /// Its name in another language, as LANG=NAME (repeat).
+        #[arg(long = "name-in", value_parser = parse_translation)]
+        names: Vec<(String, String)>,
     },
     /// A recognition: what an achievement or pathway is worth elsewhere.
     Recognition {
@@ -475,6 +497,12 @@ pub struct AchievementArgs {
     /// The program offering it.
     #[arg(long)]
     pub program: Option<String>,
+    /// Its name in another language, as LANG=NAME (repeat), shown to learners who read it.
+    #[arg(long = "name-in", value_parser = parse_translation)]
+    pub names: Vec<(String, String)>,
+    /// Its description in another language, as LANG=TEXT (repeat).
+    #[arg(long = "description-in", value_parser = parse_translation)]
+    pub descriptions: Vec<(String, String)>,
 }
 
 /// `cairn learner ...`
@@ -487,35 +515,21 @@ pub enum LearnerCommand {
         /// L- id or learner number.
         id: String,
     },
-    /// List learners held here (staff).
-    List,
-    /// Correct a learner's profile or reset their PIN (admin).
-    Edit {
-        /// L- id or learner number.
-        id: String,
-        /// Given name.
+    /// List learners held here (staff), optionally only those matching words.
+    List {
+        /// Words to look for in the number, id or name.
         #[arg(long)]
-        given_name: Option<String>,
-        /// Family name.
-        #[arg(long)]
-        family_name: Option<String>,
-        /// Primary language.
-        #[arg(long)]
-        primary_language: Option<String>,
-        /// Kiosk language: en or es.
-        #[arg(long)]
-        interface_language: Option<String>,
-        /// A new kiosk PIN (4-12 digits); `-` to type it (or read it from standard input or
-        /// CAIRN_NEW_SECRET).
-        #[arg(long)]
-        pin: Option<String>,
+        search: Option<String>,
     },
+    /// Correct a learner's profile (any codebook field but the number) or reset their PIN
+    /// (admin).
+    Edit(Box<LearnerEditArgs>),
     /// Move a learner's record to another site (hub, admin).
     Transfer {
         /// L- id or learner number.
         #[arg(long)]
         learner: String,
-        /// The receiving site's node id.
+        /// The receiving site: its node id, any unambiguous beginning of it, or its name.
         #[arg(long)]
         to: String,
     },
@@ -573,6 +587,72 @@ pub struct LearnerArgs {
     /// Kiosk language: en or es.
     #[arg(long)]
     pub interface_language: Option<String>,
+}
+
+/// Arguments of `cairn learner edit`: the fields to change.
+#[derive(Args, Debug)]
+pub struct LearnerEditArgs {
+    /// L- id or learner number.
+    pub id: String,
+    /// Given name.
+    #[arg(long)]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[arg(long)]
+    pub family_name: Option<String>,
+    /// Institution.
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// The institution's own id for the learner.
+    #[arg(long)]
+    pub institution_id: Option<String>,
+    /// Year of birth.
+    #[arg(long)]
+    pub year_of_birth: Option<i64>,
+    /// female, male or other.
+    #[arg(long, value_enum)]
+    pub gender: Option<Gender>,
+    /// Race/ethnicity (replaces the list; repeat or comma-separate).
+    #[arg(long = "race-ethnicity", value_enum, value_delimiter = ',')]
+    pub race_ethnicity: Vec<RaceEthnicity>,
+    /// Primary language.
+    #[arg(long)]
+    pub primary_language: Option<String>,
+    /// Pell eligible: yes or no.
+    #[arg(long, value_parser = parse_yes_no)]
+    pub pell_eligible: Option<bool>,
+    /// How socioeconomic status was determined.
+    #[arg(long)]
+    pub ses_determination: Option<String>,
+    /// Current enrollment status.
+    #[arg(long, value_enum)]
+    pub enrollment_status: Option<EnrollmentStatus>,
+    /// First-generation college student: yes or no.
+    #[arg(long, value_parser = parse_yes_no)]
+    pub first_generation: Option<bool>,
+    /// Date of first enrollment, YYYY-MM-DD.
+    #[arg(long)]
+    pub first_enrollment: Option<String>,
+    /// Kiosk language: en or es.
+    #[arg(long)]
+    pub interface_language: Option<String>,
+    /// A new kiosk PIN (4-12 digits); `-` to type it (or read it from standard input or
+    /// CAIRN_NEW_SECRET). Lifts any hold after wrong tries.
+    #[arg(long)]
+    pub pin: Option<String>,
+}
+
+/// Parse `LANG=TEXT` (a name or description in another language).
+pub fn parse_translation(s: &str) -> Result<(String, String), String> {
+    let (lang, text) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not LANG=TEXT (for example es=Seguridad)"))?;
+    let lang = lang.trim().to_ascii_lowercase();
+    if !(2..=8).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+    {
+        return Err(format!("`{lang}` is not a language code (en, es, …)"));
+    }
+    Ok((lang, text.trim().to_string()))
 }
 
 /// Parse yes/no.

@@ -75,7 +75,7 @@ impl Demo {
         if out.status.success() {
             Ok(v["result"].clone())
         } else {
-            Err(Error::Storage(format!(
+            Err(Error::storage_msg(format!(
                 "the demo step `cairn {}` at {node} failed: {}",
                 args.join(" "),
                 v["error"]["message"]
@@ -124,9 +124,7 @@ fn serve(d: &Demo) -> Result<Serving> {
         Some(addr) => Ok(Serving(child, addr.to_string())),
         None => {
             let _ = child.kill();
-            Err(Error::Storage(
-                "the demo hub did not start listening".into(),
-            ))
+            Err(Error::storage_msg("the demo hub did not start listening"))
         }
     }
 }
@@ -520,7 +518,7 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
             }
         }
     }
-    let micro = micro.ok_or_else(|| Error::Storage("the demo's pathway was not awarded".into()))?;
+    let micro = micro.ok_or_else(|| Error::storage_msg("the demo's pathway was not awarded"))?;
     let jo = learner(
         &d,
         "facility",

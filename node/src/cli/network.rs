@@ -1,15 +1,17 @@
-//! Commands that talk to other nodes: admitting sites, joining, serving and syncing.
+//! The long-running commands: `cairn serve` (the hub), `cairn run` (a site: kiosk and sync) and a
+//! looping `cairn sync`. Whichever runs holds the store, so it also answers the control socket:
+//! every other command on the data folder is carried out by it.
 
 use super::Output;
-use super::args::SiteCommand;
-use crate::domain::people::Actor;
+use super::args::{Cli, Command};
+use crate::app::App;
+use crate::control::protocol::SignIn;
 use crate::error::{Error, Result};
 use crate::node::Node;
-use crate::sync::driver::{Progress, Timing};
-use crate::sync::{hub, peer, provision, site};
+use crate::sync::driver::Timing;
+use crate::sync::{hub, site};
 use serde_json::json;
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,207 +20,198 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(4)
         .enable_all()
         .build()
-        .map_err(|e| Error::Storage(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::storage("cannot start the async runtime", e))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (systemd's stop).
 async fn interrupted() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }
 
-pub(super) fn site_cmd(node: &Node, actor: &Actor, cmd: SiteCommand) -> Result<Output> {
-    match cmd {
-        SiteCommand::Enroll {
-            site_id,
-            name,
-            out,
-            address,
-        } => {
-            let p = provision::enroll_site(node, actor, &site_id, &name, address.as_deref(), &out)?;
-            let text = format!(
-                "Admitted {} ({}).\nProvisioning file: {}\nAt the site, run: cairn join {}\n{}",
-                p.site.name,
-                p.site.id,
-                out.display(),
-                out.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-                match &p.hub.address {
-                    Some(a) => format!("The site will reach this hub at {a}."),
-                    None => "No hub address recorded: the site will sync by USB bundle (or pass --address).".into(),
-                }
-            );
-            Ok(Output::new(json!({"provisioning": p, "out": out}), text))
-        }
-        SiteCommand::Revoke { site_id, reason } => {
-            provision::revoke_site(node, actor, &site_id, &reason)?;
-            Ok(Output::new(
-                json!({"revoked": site_id, "reason": reason}),
-                format!("Revoked {site_id}: its next connection or bundle will be refused."),
-            ))
-        }
-        SiteCommand::List => {
-            let sites = node.store.site_records()?;
-            let peers = peer::all(&node.store)?;
-            let mut text = String::new();
-            let mut rows = Vec::new();
-            for s in &sites {
-                let p = peers.iter().find(|p| p.id == s.node);
-                let last = p.and_then(|p| p.last_success_ms);
-                let status = if s.revoked.is_some() {
-                    "revoked"
-                } else {
-                    "admitted"
-                };
-                let _ = std::fmt::Write::write_fmt(
-                    &mut text,
-                    format_args!(
-                        "{:<32} {:<9} last sync: {}  {}\n",
-                        s.name,
-                        status,
-                        describe_time(last),
-                        s.node
-                    ),
-                );
-                rows.push(json!({"site": s, "last_success_ms": last}));
+/// Resolves when `stop` is set.
+async fn stopped(stop: Arc<tokio::sync::watch::Sender<bool>>) {
+    let mut rx = stop.subscribe();
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+fn now() -> String {
+    crate::clock::now_rfc3339()
+}
+
+/// Start the service the command names; runs until interrupted.
+pub(super) fn service(cli: Cli, _claim: Option<SignIn>) -> Result<Output> {
+    let node = Arc::new(Node::open(&cli.data)?);
+    let rt = runtime()?;
+    let app = App::new(node.clone(), Some(rt.handle().clone()));
+    let socket_path = crate::control::client::socket_path(&cli.data);
+    // One signal stops everything: the control socket, the kiosk, sync.
+    let stop = Arc::new(tokio::sync::watch::channel(false).0);
+    rt.block_on(async {
+        let listener = crate::control::server::bind(&socket_path)?;
+        tokio::spawn(crate::control::server::serve(
+            app.clone(),
+            listener,
+            socket_path.clone(),
+            stopped(stop.clone()),
+        ));
+        let signal_stop = stop.clone();
+        tokio::spawn(async move {
+            interrupted().await;
+            let _ = signal_stop.send(true);
+        });
+        let outcome = match cli.command {
+            Command::Serve { listen } => serve(&app, listen, stop.clone()).await,
+            Command::Run {
+                hub,
+                interval,
+                max_backoff,
+                web,
+                no_web,
+                idle,
+                bundle_dir,
+            } => {
+                let web = (!no_web).then(|| Web {
+                    listen: web,
+                    idle: Duration::from_secs(idle.max(5)),
+                    bundles: bundle_dir.unwrap_or_else(|| cli.data.join("bundles")),
+                });
+                run(&app, hub, interval, max_backoff, web, stop.clone()).await
             }
-            if sites.is_empty() {
-                text = "No sites admitted yet: `cairn site enroll --site-id ID --name NAME --out FILE`.".into();
+            Command::Sync { hub, .. } => {
+                let backoff = site::Backoff::default();
+                sync_loop(&app, hub, backoff, stop.clone()).await
             }
-            Ok(Output::new(json!({"sites": rows}), text))
-        }
-    }
+            _ => Err(Error::Usage("not a service command".into())),
+        };
+        let _ = stop.send(true);
+        // Give the socket's last answers a moment to go out.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        outcome
+    })
 }
 
-/// "3 minutes ago", "never".
-pub fn describe_time(ms: Option<u64>) -> String {
-    let Some(ms) = ms else { return "never".into() };
-    let now = crate::node::now_ms();
-    let ago = now.saturating_sub(ms) / 1000;
-    match ago {
-        0..=59 => format!("{ago} s ago"),
-        60..=3599 => format!("{} min ago", ago / 60),
-        3600..=172_799 => format!("{} h ago", ago / 3600),
-        _ => format!("{} days ago", ago / 86_400),
-    }
-}
-
-pub(super) fn join(node: &mut Node, file: &Path) -> Result<Output> {
-    let p = provision::join(node, file)?;
-    let text = format!(
-        "This site now trusts hub \"{}\".\nHub id: {}\nCheck that id with the hub operator before syncing.\n{}",
-        p.hub.name,
-        p.hub.id,
-        match &p.hub.address {
-            Some(a) =>
-                format!("Sync with `cairn sync --once` (hub at {a}) or keep `cairn run` going."),
-            None => "The hub has no network address: exchange USB bundles (`cairn bundle export`)."
-                .into(),
-        }
-    );
-    Ok(Output::new(json!({"hub": p.hub}), text))
-}
-
-pub(super) fn serve(node: Node, listen: Option<String>) -> Result<Output> {
+async fn serve(
+    app: &Arc<App>,
+    listen: Option<String>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> Result<Output> {
+    let node = app.node().clone();
     if !node.is_hub() {
         return Err(Error::Usage(
             "`cairn serve` runs on the hub; a site uses `cairn run` or `cairn sync`".into(),
         ));
     }
     let address = listen
-        .or_else(|| node.config.listen.clone())
+        .or_else(|| node.config().listen.clone())
         .unwrap_or_else(|| "0.0.0.0:7443".into());
-    let node = Arc::new(node);
-    runtime()?.block_on(async move {
-        let listener = hub::bind(&address).await?;
+    let listener = hub::bind(&address).await?;
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(address);
+    eprintln!(
+        "Hub \"{}\" serving sites on {bound} (Ctrl-C to stop).",
+        node.config().name
+    );
+    // Tests and scripts read the bound address (useful with port 0).
+    println!("listening {bound}");
+    let _ = std::io::stdout().flush();
+    hub::serve(
+        node,
+        listener,
+        Timing::default(),
+        Default::default(),
+        stopped(stop),
+    )
+    .await?;
+    Ok(Output::new(json!({"stopped": true}), "Stopped."))
+}
+
+/// The web interface `cairn run` serves.
+struct Web {
+    listen: String,
+    idle: Duration,
+    bundles: std::path::PathBuf,
+}
+
+async fn run(
+    app: &Arc<App>,
+    hub_addr: Option<String>,
+    interval: u64,
+    max_backoff: u64,
+    web: Option<Web>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> Result<Output> {
+    if app.node().is_hub() {
+        return Err(Error::Usage(
+            "`cairn run` runs a site; the hub uses `cairn serve`".into(),
+        ));
+    }
+    let backoff = site::Backoff {
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(max_backoff.max(1)),
+        interval: Duration::from_secs(interval.max(1)),
+    };
+    if let Some(web) = web {
+        let listener = tokio::net::TcpListener::bind(&web.listen)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", web.listen)))?;
         let bound = listener
             .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or(address);
-        eprintln!(
-            "Hub \"{}\" serving sites on {bound} (Ctrl-C to stop).",
-            node.config.name
-        );
-        // Tests and scripts read the bound address (useful with port 0).
-        println!("listening {bound}");
+            .map_err(|e| Error::storage("reading the bound address", e))?;
+        println!("kiosk http://{bound}/");
         let _ = std::io::stdout().flush();
-        hub::serve(
-            node,
-            listener,
-            Timing::default(),
-            Default::default(),
-            interrupted(),
-        )
-        .await?;
-        Ok(Output::new(json!({"stopped": true}), "Stopped."))
-    })
-}
-
-fn progress_printer(json: bool) -> impl FnMut(Progress) + Send {
-    let tty = std::io::stderr().is_terminal() && !json;
-    move |p: Progress| {
-        if tty {
-            eprint!(
-                "\rsyncing: received {} entries, sent {} ({:.1} MB in, {:.1} MB out)   ",
-                p.received,
-                p.sent,
-                p.bytes_received as f64 / 1e6,
-                p.bytes_sent as f64 / 1e6
-            );
-        }
+        let kiosk = crate::kiosk::Kiosk::new(app.clone(), web.idle, web.bundles);
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::kiosk::serve(kiosk, listener, stopped(stop)).await {
+                eprintln!("the web interface stopped: {e}");
+            }
+        });
     }
+    sync_loop(app, hub_addr, backoff, stop).await
 }
 
-pub(super) fn sync(node: Node, once: bool, hub_addr: Option<String>, json: bool) -> Result<Output> {
-    let (_, address) = site::hub_of(&node, hub_addr.as_deref())?;
-    let node = Arc::new(node);
-    runtime()?.block_on(async move {
-        if once {
-            let mut progress = progress_printer(json);
-            let r = site::sync_once(&node, &address, Timing::default(), &mut progress).await;
-            if std::io::stderr().is_terminal() && !json {
-                eprintln!();
+/// Sync with the hub whenever it is reachable; a site that has not joined (or knows no address)
+/// waits until it does — `cairn join` works while it runs.
+async fn sync_loop(
+    app: &Arc<App>,
+    hub_addr: Option<String>,
+    backoff: site::Backoff,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> Result<Output> {
+    let node = app.node().clone();
+    let changed = app.config_changed();
+    let mut said = false;
+    let address = loop {
+        match site::hub_of(&node, hub_addr.as_deref()) {
+            Ok((_, a)) => break a,
+            Err(e) => {
+                if !said {
+                    eprintln!(
+                        "Not syncing over the network ({e}); the kiosk runs and USB bundles work."
+                    );
+                    said = true;
+                }
+                tokio::select! {
+                    _ = stopped(stop.clone()) => {
+                        return Ok(Output::new(json!({"stopped": true}), "Stopped."));
+                    }
+                    _ = changed.notified() => {}
+                }
             }
-            let r = r?;
-            let mut text = format!(
-                "Synced with the hub at {address}: received {} entries, sent {} ({} messages, {:.1} KB).",
-                r.progress.received,
-                r.progress.sent,
-                r.messages,
-                (r.progress.bytes_received + r.progress.bytes_sent) as f64 / 1000.0
-            );
-            if let Some(e) = r.new_epoch {
-                text.push_str(&format!(
-                    "\nThe hub held more of this node's feed than its store: this node was restored from an older copy. It now writes under epoch {e}; nothing was lost."
-                ));
-            }
-            for f in &r.forks {
-                text.push_str(&format!("\nWARNING: {f}"));
-            }
-            Ok(Output::new(serde_json::to_value(&r).unwrap_or_default(), text))
-        } else {
-            run_loop(node, address, site::Backoff::default()).await
         }
-    })
-}
-
-async fn run_loop(node: Arc<Node>, address: String, backoff: site::Backoff) -> Result<Output> {
+    };
     eprintln!(
         "Site \"{}\": syncing with the hub at {address} whenever it is reachable (Ctrl-C to stop).",
-        node.config.name
+        node.config().name
     );
     let wake = Arc::new(tokio::sync::Notify::new());
     site::run_loop(
@@ -230,81 +223,14 @@ async fn run_loop(node: Arc<Node>, address: String, backoff: site::Backoff) -> R
         |r| match r {
             Ok(r) => eprintln!(
                 "{}: synced (received {}, sent {})",
-                super::super::domain::lifecycle::now_rfc3339(),
+                now(),
                 r.progress.received,
                 r.progress.sent
             ),
-            Err(e) => eprintln!(
-                "{}: hub not reached: {e}",
-                super::super::domain::lifecycle::now_rfc3339()
-            ),
+            Err(e) => eprintln!("{}: hub not reached: {e}", now()),
         },
-        interrupted(),
+        stopped(stop),
     )
     .await;
     Ok(Output::new(json!({"stopped": true}), "Stopped."))
-}
-
-/// The web interface `cairn run` serves.
-pub(super) struct Web {
-    /// Where it listens.
-    pub listen: String,
-    /// Session inactivity limit.
-    pub idle: Duration,
-    /// Where USB bundles are written.
-    pub bundles: std::path::PathBuf,
-}
-
-pub(super) fn run(
-    node: Node,
-    hub_addr: Option<String>,
-    interval: u64,
-    max_backoff: u64,
-    web: Option<Web>,
-) -> Result<Output> {
-    if node.is_hub() {
-        return Err(Error::Usage(
-            "`cairn run` runs a site; the hub uses `cairn serve`".into(),
-        ));
-    }
-    // A site not yet joined (or with no address: USB only) still serves its kiosk.
-    let address = match site::hub_of(&node, hub_addr.as_deref()) {
-        Ok((_, a)) => Some(a),
-        Err(e) if web.is_some() => {
-            eprintln!("Not syncing over the network ({e}); the kiosk runs and USB bundles work.");
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let backoff = site::Backoff {
-        initial: Duration::from_secs(1),
-        max: Duration::from_secs(max_backoff.max(1)),
-        interval: Duration::from_secs(interval.max(1)),
-    };
-    let node = Arc::new(node);
-    runtime()?.block_on(async move {
-        if let Some(web) = web {
-            let listener = tokio::net::TcpListener::bind(&web.listen)
-                .await
-                .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", web.listen)))?;
-            let bound = listener
-                .local_addr()
-                .map_err(|e| Error::storage("reading the bound address", e))?;
-            println!("kiosk http://{bound}/");
-            let _ = std::io::stdout().flush();
-            let kiosk = crate::kiosk::Kiosk::new(node.clone(), web.idle, web.bundles);
-            tokio::spawn(async move {
-                if let Err(e) = crate::kiosk::serve(kiosk, listener, interrupted()).await {
-                    eprintln!("the web interface stopped: {e}");
-                }
-            });
-        }
-        match address {
-            Some(address) => run_loop(node, address, backoff).await,
-            None => {
-                interrupted().await;
-                Ok(Output::new(json!({"stopped": true}), "Stopped."))
-            }
-        }
-    })
 }

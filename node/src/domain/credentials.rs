@@ -9,10 +9,11 @@
 //! a pathway's micro-credential, its part credentials.
 
 use super::catalog::Catalog;
-use super::people::{Actor, Role};
-use super::{learners, lifecycle};
+use super::learners;
+use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::node::Node;
+use crate::records::learner::{Award, AwardKind, LearnerRecord, Profile};
 use base64::Engine;
 use cairn_credentials::data_integrity::{self, ProofOptions};
 use cairn_credentials::open_badges::{
@@ -21,31 +22,26 @@ use cairn_credentials::open_badges::{
 use cairn_credentials::verify::{IssuerTrust, Standing, normalize_identity};
 use cairn_credentials::{certificate, did_key};
 use ed25519_dalek::VerifyingKey;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 /// The organization and node that sign.
 fn issuer(node: &Node) -> Issuer {
-    let name = node
-        .config
+    let config = node.config();
+    let name = config
         .institution
         .clone()
-        .unwrap_or_else(|| node.config.name.clone());
+        .unwrap_or_else(|| config.name.clone());
     Issuer {
         did: did_key::did_key(&node.key.signing_key().verifying_key()),
-        description: (name != node.config.name).then(|| node.config.name.clone()),
+        description: (name != config.name).then(|| config.name.clone()),
         name,
     }
 }
 
-fn learner_identity(profile: &Json) -> SubjectIdentity {
-    let name = format!(
-        "{} {}",
-        profile["given_name"].as_str().unwrap_or(""),
-        profile["family_name"].as_str().unwrap_or("")
-    );
+fn learner_identity(profile: &Profile) -> SubjectIdentity {
     SubjectIdentity::Hashed {
         identity_type: "name".into(),
-        value: normalize_identity(&name),
+        value: normalize_identity(&profile.full_name()),
         salt: hex::encode(rand::random::<[u8; 16]>()),
     }
 }
@@ -93,192 +89,201 @@ fn recognitions(catalog: &Catalog, target: &str) -> Vec<Alignment> {
         .collect()
 }
 
-/// Make and sign the credential for one award record (as `lifecycle::award` builds it).
-/// `evidence` are the learner's evidence records; `names` maps achievement ids to names.
+/// Make and sign the credential for one award.
 pub fn issue(
     node: &Node,
-    award: &Json,
-    profile: &Json,
-    evidence: &[Json],
+    award: &Award,
+    learner: &LearnerRecord,
     catalog: &Catalog,
 ) -> Result<Json> {
-    let award_id = award["id"].as_str().unwrap_or_default();
-    let awarded_at = award["awarded_at"].as_str().unwrap_or_default();
-    let (achievement, refs) = if award["kind"] == "pathway" {
-        let pathway_id = award["pathway"].as_str().unwrap_or_default();
-        let p = catalog
-            .pathways
-            .get(pathway_id)
-            .ok_or_else(|| Error::not_found(format!("{pathway_id} is no longer in the catalog")))?;
-        let part_names: Vec<String> = p
-            .parts
-            .iter()
-            .map(|a| {
-                catalog
-                    .achievements
-                    .get(a)
-                    .map_or_else(|| a.clone(), |x| x.name.clone())
-            })
-            .collect();
-        let parts = award["parts"].as_array().cloned().unwrap_or_default();
-        let refs = parts
-            .iter()
-            .zip(&part_names)
-            .map(|(part, name)| EvidenceRef {
-                id: part.as_str().map(credential_id),
-                name: Some(name.clone()),
-                narrative: None,
-                genre: Some("Credential".into()),
-            })
-            .collect();
-        (
-            AchievementInfo {
-                id: format!("urn:cairn:pathway:{}", p.id),
-                name: p.name.clone(),
-                description: p.description.clone(),
-                criteria: format!("Earn every part of the pathway: {}.", part_names.join("; ")),
-                achievement_type: "MicroCredential".into(),
-                level: None,
-                alignments: recognitions(catalog, &p.id),
-            },
-            refs,
-        )
-    } else {
-        let aid = award["achievement"].as_str().unwrap_or_default();
-        let a = catalog
-            .achievements
-            .get(aid)
-            .ok_or_else(|| Error::not_found(format!("{aid} is no longer in the catalog")))?;
-        let mut alignments: Vec<Alignment> = a
-            .skills
-            .iter()
-            .map(|s| Alignment {
-                name: s.name.clone(),
-                url: s.url.clone(),
-                framework: s.framework.clone(),
-                code: s.code.clone(),
-                target_type: Some("ceasn:Competency".into()),
-                description: None,
-            })
-            .collect();
-        alignments.extend(recognitions(catalog, aid));
-        let used: Vec<&str> = award["evidence"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-            .collect();
-        let mut refs = Vec::new();
-        for e in evidence
-            .iter()
-            .filter(|e| e["id"].as_str().is_some_and(|id| used.contains(&id)))
-        {
-            let when = e["submitted_at"].as_str().unwrap_or_default();
-            if e["narrative"].is_string() {
-                refs.push(EvidenceRef {
-                    id: e["id"]
-                        .as_str()
-                        .map(|id| format!("urn:cairn:evidence:{id}")),
-                    name: Some(format!(
-                        "Written narrative, submitted {}",
-                        when.get(..10).unwrap_or(when)
-                    )),
+    let missing = |what: &str| Error::not_found(format!("{what} is no longer in the catalog"));
+    let (achievement, refs) = match &award.kind {
+        AwardKind::Pathway { pathway, parts } => {
+            let p = catalog
+                .pathways
+                .get(pathway)
+                .ok_or_else(|| missing(pathway))?;
+            let part_names: Vec<String> = p
+                .parts
+                .iter()
+                .map(|a| {
+                    catalog
+                        .achievements
+                        .get(a)
+                        .map_or_else(|| a.clone(), |x| x.name.clone())
+                })
+                .collect();
+            let refs = parts
+                .iter()
+                .zip(&part_names)
+                .map(|(part, name)| EvidenceRef {
+                    id: Some(credential_id(part)),
+                    name: Some(name.clone()),
                     narrative: None,
-                    genre: Some("Narrative".into()),
-                });
-            }
-            for f in e["files"].as_array().into_iter().flatten() {
-                refs.push(EvidenceRef {
-                    id: f["sha256"].as_str().map(file_uri),
-                    name: f["name"].as_str().map(str::to_string),
-                    narrative: None,
-                    genre: Some("File".into()),
-                });
-            }
+                    genre: Some("Credential".into()),
+                })
+                .collect();
+            (
+                AchievementInfo {
+                    id: format!("urn:cairn:pathway:{}", p.id),
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    criteria: format!("Earn every part of the pathway: {}.", part_names.join("; ")),
+                    achievement_type: "MicroCredential".into(),
+                    level: None,
+                    alignments: recognitions(catalog, &p.id),
+                },
+                refs,
+            )
         }
-        (
-            AchievementInfo {
-                id: format!("urn:cairn:achievement:{}", a.id),
-                name: a.name.clone(),
-                description: a.description.clone(),
-                criteria: a.criteria.clone(),
-                achievement_type: a.achievement_type.clone(),
-                level: a.level,
-                alignments,
-            },
-            refs,
-        )
+        AwardKind::Recognition {
+            recognition,
+            recognizes,
+        } => {
+            let r = catalog
+                .recognitions
+                .get(recognition)
+                .ok_or_else(|| missing(recognition))?;
+            let target = catalog
+                .achievements
+                .get(&r.target)
+                .map(|a| a.name.clone())
+                .or_else(|| catalog.pathways.get(&r.target).map(|p| p.name.clone()))
+                .unwrap_or_else(|| r.target.clone());
+            (
+                AchievementInfo {
+                    id: format!("urn:cairn:recognition:{}", r.id),
+                    name: r.description.clone(),
+                    description: match r.credits {
+                        Some(c) => format!("{c} credits, recognized by {}", r.recognizer),
+                        None => format!("Recognized by {}", r.recognizer),
+                    },
+                    criteria: format!("Earn {target}."),
+                    achievement_type: "ext:Recognition".into(),
+                    level: None,
+                    alignments: recognitions(catalog, &r.target)
+                        .into_iter()
+                        .filter(|a| a.name == r.description)
+                        .collect(),
+                },
+                vec![EvidenceRef {
+                    id: Some(credential_id(recognizes)),
+                    name: Some(target),
+                    narrative: None,
+                    genre: Some("Credential".into()),
+                }],
+            )
+        }
+        AwardKind::Achievement {
+            achievement,
+            evidence,
+            ..
+        } => {
+            let a = catalog
+                .achievements
+                .get(achievement)
+                .ok_or_else(|| missing(achievement))?;
+            let mut alignments: Vec<Alignment> = a
+                .skills
+                .iter()
+                .map(|s| Alignment {
+                    name: s.name.clone(),
+                    url: s.url.clone(),
+                    framework: s.framework.clone(),
+                    code: s.code.clone(),
+                    target_type: Some("ceasn:Competency".into()),
+                    description: None,
+                })
+                .collect();
+            alignments.extend(recognitions(catalog, achievement));
+            let mut refs = Vec::new();
+            for e in learner
+                .evidence
+                .values()
+                .filter(|e| evidence.contains(&e.id))
+            {
+                let when = e.submitted_at.get(..10).unwrap_or(&e.submitted_at);
+                if e.narrative.is_some() {
+                    refs.push(EvidenceRef {
+                        id: Some(format!("urn:cairn:evidence:{}", e.id)),
+                        name: Some(format!("Written narrative, submitted {when}")),
+                        narrative: None,
+                        genre: Some("Narrative".into()),
+                    });
+                }
+                for f in &e.files {
+                    refs.push(EvidenceRef {
+                        id: Some(file_uri(&f.sha256)),
+                        name: Some(f.name.clone()),
+                        narrative: None,
+                        genre: Some("File".into()),
+                    });
+                }
+            }
+            (
+                AchievementInfo {
+                    id: format!("urn:cairn:achievement:{}", a.id),
+                    name: a.name.clone(),
+                    description: a.description.clone(),
+                    criteria: a.criteria.clone(),
+                    achievement_type: a.achievement_type.clone(),
+                    level: a.level,
+                    alignments,
+                },
+                refs,
+            )
+        }
     };
     let unsigned = open_badges::credential_json(&BadgeCredential {
-        id: credential_id(award_id),
+        id: credential_id(&award.id),
         issuer: issuer(node),
-        valid_from: awarded_at.to_string(),
+        valid_from: award.awarded_at.clone(),
         valid_until: None,
         achievement,
-        subject: learner_identity(profile),
+        subject: learner_identity(&learner.profile),
         evidence: refs,
     });
-    sign(node, &unsigned, awarded_at)
+    sign(node, &unsigned, &award.awarded_at)
 }
 
-/// Who may take a learner's credentials: the learner, or staff who issue or administer.
-fn require_reader(actor: &Actor, doc: &cairn_sync_protocol::DocId) -> Result<()> {
-    match actor {
-        Actor::Learner { doc: own, .. } if own == doc => Ok(()),
-        Actor::Learner { .. } => Err(Error::unauthorized(
-            "a learner can take only their own credentials",
-        )),
-        _ => actor.require(&[Role::Issuer, Role::Admin], "exporting credentials"),
-    }
-}
-
-fn stored_credential(award: &Json) -> Result<Json> {
-    let text = award["credential"].as_str().ok_or_else(|| {
+fn stored_credential(award: &Award) -> Result<Json> {
+    let text = award.credential.as_deref().ok_or_else(|| {
         Error::not_found(format!(
             "award {} has no signed credential (it was made before this node issued credentials)",
-            award["id"].as_str().unwrap_or("?")
+            award.id
         ))
     })?;
-    serde_json::from_str(text)
-        .map_err(|_| Error::Storage("a stored credential is unreadable".into()))
+    serde_json::from_str(text).map_err(|e| Error::storage("a stored credential is unreadable", e))
 }
 
-/// The signed credential of one award.
-pub fn export_award(node: &Node, actor: &Actor, award_id: &str) -> Result<Json> {
+/// The signed credential of one award, and the learner it belongs to.
+pub fn export_award(node: &Node, award_id: &str) -> Result<(Json, LearnerRecord)> {
     let award_id = award_id.trim();
     let doc = learners::doc_of(node, award_id)?;
-    require_reader(actor, &doc)?;
-    let record = learners::document(node, &doc)?;
-    let award = record["awards"]
+    let record = learners::record(node, &doc)?;
+    let award = record
+        .awards
         .get(award_id)
         .ok_or_else(|| Error::not_found(format!("{award_id} is not an award")))?;
-    stored_credential(award)
+    Ok((stored_credential(award)?, record))
 }
 
 /// All of a learner's credentials in one `ClrCredential`, signed by this node.
-pub fn export_learner(node: &Node, actor: &Actor, learner: &str) -> Result<Json> {
-    let doc = learners::find(node, learner)?;
-    require_reader(actor, &doc)?;
-    let record = learners::document(node, &doc)?;
-    let mut credentials = Vec::new();
-    for award in record["awards"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(_, a)| a)
-    {
-        credentials.push(stored_credential(award)?);
-    }
+pub fn export_learner(node: &Node, record: &LearnerRecord) -> Result<Json> {
+    let credentials = record
+        .awards
+        .values()
+        .map(stored_credential)
+        .collect::<Result<Vec<_>>>()?;
     if credentials.is_empty() {
         return Err(Error::not_found("this learner has no awards yet"));
     }
-    let now = lifecycle::now_rfc3339();
-    let learner_id = record["profile"]["number"].as_str().unwrap_or_default();
+    let now = now_rfc3339();
     let unsigned = open_badges::learner_bundle_json(
-        &open_badges::urn_uuid(format!("cairn bundle {learner_id} {now}").as_bytes()),
+        &open_badges::urn_uuid(format!("cairn bundle {} {now}", record.profile.number).as_bytes()),
         &issuer(node),
         &now,
-        &learner_identity(&record["profile"]),
+        &learner_identity(&record.profile),
         &format!("Credentials earned with {}", issuer(node).name),
         credentials,
     );
@@ -286,16 +291,9 @@ pub fn export_learner(node: &Node, actor: &Actor, learner: &str) -> Result<Json>
 }
 
 /// A printable certificate for one award, made out to the learner by name.
-pub fn certificate(node: &Node, actor: &Actor, award_id: &str) -> Result<String> {
-    let credential = export_award(node, actor, award_id)?;
-    let doc = learners::doc_of(node, award_id.trim())?;
-    let profile = learners::profile(node, &doc)?.unwrap_or(Json::Null);
-    let name = format!(
-        "{} {}",
-        profile["given_name"].as_str().unwrap_or(""),
-        profile["family_name"].as_str().unwrap_or("")
-    );
-    Ok(certificate::html(&credential, name.trim()))
+pub fn certificate(node: &Node, award_id: &str) -> Result<String> {
+    let (credential, record) = export_award(node, award_id)?;
+    Ok(certificate::html(&credential, &record.profile.full_name()))
 }
 
 /// What this node knows about signing keys: itself, its hub, and the sites the program admitted
@@ -307,13 +305,14 @@ pub struct ProgramTrust {
 impl ProgramTrust {
     /// Read the trust records this node holds.
     pub fn of(node: &Node) -> Result<ProgramTrust> {
+        let config = node.config().clone();
         let mut known = vec![(
             node.key.signing_key().verifying_key(),
             Standing::Admitted {
-                name: node.config.name.clone(),
+                name: config.name.clone(),
             },
         )];
-        if let (Some(hub), Some(link)) = (node.hub_id(), node.config.hub.as_ref())
+        if let (Some(hub), Some(link)) = (node.hub_id(), config.hub.as_ref())
             && let Ok(k) = hub.verifying_key()
         {
             known.push((
@@ -359,10 +358,25 @@ impl IssuerTrust for ProgramTrust {
 
 /// A JSON summary for output.
 pub fn summary(credential: &Json) -> Json {
-    json!({
+    serde_json::json!({
         "id": credential["id"],
         "name": credential["name"],
         "issuer": credential["issuer"],
         "validFrom": credential["validFrom"],
     })
+}
+
+/// Check a credential file's bytes against its proof, its fields and `trust` (a node's trust
+/// records, or none), and optionally that it was made out to `name`.
+pub fn verify(
+    bytes: &[u8],
+    trust: &dyn IssuerTrust,
+    name: Option<&str>,
+) -> Result<cairn_credentials::verify::Verification> {
+    cairn_credentials::verify::verify_bytes(bytes, time::OffsetDateTime::now_utc(), trust, name)
+        .map_err(|problem| {
+            Error::invalid(format!(
+                "this is not a credential Cairn can check: {problem}"
+            ))
+        })
 }

@@ -4,40 +4,32 @@
 use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::payload::{self, CHUNK_SIZE, FileChunk, MAX_FILE};
+pub use crate::records::learner::FileRef;
 use cairn_sync_protocol::{BodyKind, DocId, FeedItem, UserId};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 
-/// A file as an evidence record lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileRef {
-    /// SHA-256 of the content, hex.
-    pub sha256: String,
-    /// The file's name as submitted (no folders).
-    pub name: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Media type guessed from the name.
-    pub media_type: String,
+/// The media type a file's name suggests (the file is served as this, with its own name).
+pub fn media_type(name: &str) -> String {
+    mime_guess::from_path(name)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_string()
 }
 
-fn media_type(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "txt" => "text/plain",
-        "md" => "text/markdown",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
+/// A file name as a person gave it, reduced to its last component and checked: 1 to 255 bytes,
+/// no control characters.
+pub fn clean_name(name: &str) -> Result<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if last.is_empty() || last.len() > 255 || last == "." || last == ".." {
+        return Err(Error::invalid(format!(
+            "`{}` is not a usable file name",
+            super::text::printable(name)
+        )));
     }
+    super::text::check_line("file name", last, 255)?;
+    Ok(last.to_string())
 }
 
 /// Read a file a person named, refusing anything over the limit before reading it all.
@@ -104,7 +96,7 @@ pub fn store(node: &Node, user: UserId, doc: DocId, name: &str, data: &[u8]) -> 
         sha256: data_encoding::HEXLOWER.encode(&hash),
         name: name.to_string(),
         size: data.len() as u64,
-        media_type: media_type(name).to_string(),
+        media_type: media_type(name),
     })
 }
 

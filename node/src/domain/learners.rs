@@ -1,167 +1,58 @@
-//! Learners: one document per learner, holding the profile (the Digital Promise student-level
-//! codebook fields), enrollments, evidence, assessments, awards and outcomes.
+//! Learners: finding them, registering them, correcting their records, moving them between
+//! sites. One document per learner ([`crate::records::learner`]).
 
-use super::am;
 use super::ids;
-use super::people::{Actor, Role};
+use super::people::{self, Actor};
 use super::text;
 use crate::error::{Error, Result};
 use crate::node::Node;
-use automerge::{Prop, ROOT};
+pub use crate::records::index::LearnerSummary;
+use crate::records::learner;
+pub use crate::records::learner::{
+    EnrollmentStatus, Gender, LearnerRecord, Profile, RaceEthnicity,
+};
 use cairn_sync_protocol::DocId;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
 
-/// Gender as the codebook records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Gender {
-    /// Female.
-    Female,
-    /// Male.
-    Male,
-    /// Other.
-    Other,
-}
-
-/// Federal race and ethnicity categories (several may apply).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum RaceEthnicity {
-    /// American Indian or Alaska Native.
-    AmericanIndianAlaskaNative,
-    /// Asian.
-    Asian,
-    /// Black or African American.
-    BlackAfricanAmerican,
-    /// Hispanic or Latino.
-    HispanicLatino,
-    /// Middle Eastern or North African.
-    MiddleEasternNorthAfrican,
-    /// Native Hawaiian or Other Pacific Islander.
-    NativeHawaiianPacificIslander,
-    /// White.
-    White,
-}
-
-impl RaceEthnicity {
-    /// Whether this category counts toward the BIPOC rate in outcome reports.
-    pub fn is_bipoc(self) -> bool {
-        self != RaceEthnicity::White
+/// Check a profile's fields as a person typed them.
+pub fn validate(profile: &Profile) -> Result<()> {
+    let number = profile.number.trim();
+    if number.is_empty()
+        || number.len() > 32
+        || !number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::invalid(
+            "a learner number has 1 to 32 letters, digits, dashes or underscores",
+        ));
     }
-}
-
-/// Current enrollment status as the codebook records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum EnrollmentStatus {
-    /// Full-time.
-    FullTime,
-    /// Part-time.
-    PartTime,
-    /// Short-term training.
-    ShortTermTraining,
-    /// Self-paced.
-    SelfPaced,
-    /// Other.
-    Other,
-}
-
-/// A learner's profile: the codebook's student-level fields.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
-    /// The number the learner signs in with (unique at their site).
-    pub number: String,
-    /// Given name.
-    pub given_name: String,
-    /// Family name.
-    pub family_name: String,
-    /// Institution.
-    #[serde(default)]
-    pub institution: Option<String>,
-    /// The institution's own identifier, if it chooses to record it (used to spot duplicates).
-    #[serde(default)]
-    pub institution_id: Option<String>,
-    /// Year of birth.
-    #[serde(default)]
-    pub year_of_birth: Option<i64>,
-    /// Gender.
-    #[serde(default)]
-    pub gender: Option<Gender>,
-    /// Race/ethnicity categories.
-    #[serde(default)]
-    pub race_ethnicity: Vec<RaceEthnicity>,
-    /// Primary language.
-    #[serde(default)]
-    pub primary_language: Option<String>,
-    /// Pell eligible (yes/no), if known.
-    #[serde(default)]
-    pub pell_eligible: Option<bool>,
-    /// How socioeconomic status was determined, when not by Pell eligibility.
-    #[serde(default)]
-    pub ses_determination: Option<String>,
-    /// Current enrollment status.
-    #[serde(default)]
-    pub enrollment_status: Option<EnrollmentStatus>,
-    /// First-generation college student.
-    #[serde(default)]
-    pub first_generation: Option<bool>,
-    /// Date of first enrollment (YYYY-MM-DD).
-    #[serde(default)]
-    pub first_enrollment: Option<String>,
-    /// Language for the kiosk interface (`en` or `es`).
-    #[serde(default)]
-    pub interface_language: Option<String>,
-}
-
-impl Profile {
-    /// Check the fields a person typed.
-    pub fn validate(&self) -> Result<()> {
-        let number = self.number.trim();
-        if number.is_empty()
-            || number.len() > 32
-            || !number
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::invalid(
-                "a learner number has 1 to 32 letters, digits, dashes or underscores",
-            ));
-        }
-        text::check_line("given name", &self.given_name, 100)?;
-        text::check_line("family name", &self.family_name, 100)?;
-        text::check_optional_line("institution", self.institution.as_deref(), 200)?;
-        text::check_optional_line("institution's id", self.institution_id.as_deref(), 64)?;
-        text::check_optional_line("primary language", self.primary_language.as_deref(), 64)?;
-        text::check_optional_line(
-            "socioeconomic status determination",
-            self.ses_determination.as_deref(),
-            200,
-        )?;
-        if let Some(y) = self.year_of_birth
-            && !(1900..=2100).contains(&y)
-        {
-            return Err(Error::invalid(format!(
-                "{y} is not a plausible year of birth"
-            )));
-        }
-        if let Some(d) = &self.first_enrollment {
-            parse_date(d)?;
-        }
-        if let Some(l) = &self.interface_language
-            && !matches!(l.as_str(), "en" | "es")
-        {
-            return Err(Error::invalid("the interface language is en or es"));
-        }
-        Ok(())
+    text::check_line("given name", &profile.given_name, 100)?;
+    text::check_line("family name", &profile.family_name, 100)?;
+    text::check_optional_line("institution", profile.institution.as_deref(), 200)?;
+    text::check_optional_line("institution's id", profile.institution_id.as_deref(), 64)?;
+    text::check_optional_line("primary language", profile.primary_language.as_deref(), 64)?;
+    text::check_optional_line(
+        "socioeconomic status determination",
+        profile.ses_determination.as_deref(),
+        200,
+    )?;
+    if let Some(y) = profile.year_of_birth
+        && !(1900..=2100).contains(&y)
+    {
+        return Err(Error::invalid(format!(
+            "{y} is not a plausible year of birth"
+        )));
     }
-
-    /// "Given Family".
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name)
+    if let Some(d) = &profile.first_enrollment {
+        parse_date(d)?;
     }
+    if let Some(l) = &profile.interface_language
+        && !matches!(l.as_str(), "en" | "es")
+    {
+        return Err(Error::invalid("the interface language is en or es"));
+    }
+    Ok(())
 }
 
 /// Check a YYYY-MM-DD date.
@@ -170,17 +61,20 @@ pub fn parse_date(s: &str) -> Result<time::Date> {
         .map_err(|_| Error::invalid(format!("{s} is not a date in the form YYYY-MM-DD")))
 }
 
-/// Register a learner homed at this node. Needs an admin.
+/// Register a learner homed at this node.
 pub fn add(
     node: &Node,
     actor: &Actor,
-    profile: Profile,
+    mut profile: Profile,
     pin: Option<&str>,
-) -> Result<(DocId, String)> {
-    actor.require(&[Role::Admin], "registering a learner")?;
-    profile.validate()?;
+) -> Result<LearnerSummary> {
+    profile.number = profile.number.trim().to_string();
+    if profile.institution.is_none() {
+        profile.institution = node.config().institution.clone();
+    }
+    validate(&profile)?;
     if let Some(pin) = pin {
-        super::people::check_learner_pin(pin)?;
+        people::check_learner_pin(pin)?;
     }
     if let Ok(existing) = find(node, &profile.number) {
         return Err(Error::duplicate(format!(
@@ -192,34 +86,23 @@ pub fn add(
     let doc = ids::new_doc();
     let id = ids::learner_id(&doc);
     let home = node.id().to_string();
-    let value =
-        serde_json::to_value(&profile).map_err(|e| Error::storage("encoding a profile", e))?;
     node.store.change_doc(
         &node.author(actor.user_id())?,
         doc,
         "register learner",
-        |tx| {
-            am::write(tx, &ROOT, Prop::Map("type".into()), &json!("learner"))?;
-            am::write(tx, &ROOT, Prop::Map("id".into()), &json!(id))?;
-            am::write(tx, &ROOT, Prop::Map("home_site".into()), &json!(home))?;
-            am::write(tx, &ROOT, Prop::Map("profile".into()), &value)?;
-            for section in [
-                "enrollments",
-                "evidence",
-                "assessments",
-                "awards",
-                "outcomes",
-            ] {
-                am::ensure_map(tx, &ROOT, section)?;
-            }
-            Ok(())
-        },
+        |tx| learner::create(tx, &id, &home, &profile),
     )?;
     if let Some(pin) = pin {
-        node.store
-            .set_secret(&doc.0, &super::people::hash_secret(pin)?)?;
+        node.store.set_secret(&doc.0, &people::hash_secret(pin)?)?;
     }
-    Ok((doc, id))
+    Ok(LearnerSummary {
+        id,
+        number: profile.number.clone(),
+        name: profile.full_name(),
+        home_site: home,
+        enrollments: 0,
+        awards: 0,
+    })
 }
 
 /// Find a learner by `L-` id or learner number.
@@ -262,104 +145,96 @@ pub fn doc_of(node: &Node, record: &str) -> Result<DocId> {
         Some(v) if v.len() == 16 => Ok(DocId(v.try_into().unwrap_or_default())),
         _ => Err(Error::not_found(format!(
             "no record {} here",
-            record.trim()
+            text::printable(record.trim())
         ))),
     }
 }
 
-/// The whole learner document as JSON.
-pub fn document(node: &Node, doc: &DocId) -> Result<Json> {
+/// A learner's whole record.
+pub fn record(node: &Node, doc: &DocId) -> Result<LearnerRecord> {
     let am = node
         .store
         .doc(doc)?
         .ok_or_else(|| Error::not_found(format!("no learner {} here", ids::learner_id(doc))))?;
-    Ok(am::read(&am, &ROOT))
+    LearnerRecord::read(&am)
+        .ok_or_else(|| Error::not_found(format!("{} is not a learner", ids::learner_id(doc))))
 }
 
-/// The learner's profile as JSON, if the document exists.
-pub fn profile(node: &Node, doc: &DocId) -> Result<Option<Json>> {
-    Ok(node
-        .store
-        .doc(doc)?
-        .and_then(|am| am::read_path(&am, &["profile"])))
-}
-
-/// Show a learner's record. A learner may see only their own; staff see learners at their node.
-pub fn show(node: &Node, actor: &Actor, id_or_number: &str) -> Result<Json> {
-    let doc = find(node, id_or_number)?;
-    match actor {
-        Actor::Learner { doc: own, .. } if *own != doc => {
-            return Err(Error::unauthorized(
-                "a learner can see only their own record",
-            ));
-        }
-        Actor::Learner { .. } => {}
-        Actor::Staff(_) => actor.require(
-            &[Role::Admin, Role::Assessor, Role::Issuer, Role::Developer],
-            "viewing a learner",
-        )?,
-        Actor::Nobody => actor.require(
-            &[Role::Admin, Role::Assessor, Role::Issuer],
-            "viewing a learner",
-        )?,
-    }
-    document(node, &doc)
-}
-
-/// Summaries of every learner this node holds (staff only).
-pub fn list(node: &Node, actor: &Actor) -> Result<Vec<Json>> {
-    actor.require(
-        &[Role::Admin, Role::Assessor, Role::Issuer, Role::Developer],
-        "listing learners",
-    )?;
-    let mut out: Vec<Json> = node
+/// Summaries of every learner this node holds, by number.
+pub fn list(node: &Node) -> Result<Vec<LearnerSummary>> {
+    let mut out: Vec<LearnerSummary> = node
         .store
         .index_scan(b"learner/")?
         .into_iter()
         .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
         .collect();
-    out.sort_by(|a, b| a["number"].as_str().cmp(&b["number"].as_str()));
+    out.sort_by(|a, b| a.number.cmp(&b.number));
     Ok(out)
 }
 
-/// Move a learner's record to another site (hub, admin). The hub records the new home in the
-/// document and files a transfer record carrying the document, so the new site gets the whole
-/// history in one signed entry and the old site stops receiving the learner.
-pub fn transfer(node: &Node, actor: &Actor, learner: &str, to_site: &str) -> Result<Json> {
-    if !node.is_hub() {
-        return Err(Error::Usage(
-            "only the hub transfers learners between sites".into(),
-        ));
+/// Every learner document this node holds, with its record.
+pub fn all(node: &Node) -> Result<Vec<(DocId, LearnerRecord)>> {
+    let mut out = Vec::new();
+    for (doc, _) in node.store.index_scan(b"learner/")? {
+        let Ok(bytes) = <[u8; 16]>::try_from(doc.as_slice()) else {
+            continue;
+        };
+        let doc = DocId(bytes);
+        out.push((doc, record(node, &doc)?));
     }
-    actor.require(&[Role::Admin], "transferring a learner")?;
+    Ok(out)
+}
+
+/// Refuse changes to a learner who lives at another site (the hub may change anyone).
+pub fn require_home(node: &Node, record: &LearnerRecord) -> Result<()> {
+    if node.is_hub() || record.home_site == node.id().to_string() {
+        return Ok(());
+    }
+    Err(Error::refused(
+        crate::error::RefusalKind::Rule,
+        "this learner's record lives at another site; only that site (or the hub) can change it",
+    ))
+}
+
+/// The result of a transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The learner.
+    pub learner: String,
+    /// The site it lived at.
+    pub from: Option<String>,
+    /// The site it lives at now.
+    pub to: String,
+}
+
+/// Move a learner's record to another site (hub). The hub records the new home in the document
+/// and files a transfer record carrying the document, so the new site gets the whole history in
+/// one signed entry and the old site stops receiving the learner.
+pub fn transfer(
+    node: &Node,
+    actor: &Actor,
+    learner: &str,
+    to: cairn_sync_protocol::NodeId,
+) -> Result<Transfer> {
+    if !node.is_hub() {
+        return Err(Error::rule("only the hub transfers learners between sites"));
+    }
     let doc = find(node, learner)?;
-    let to: cairn_sync_protocol::NodeId = to_site
-        .parse()
-        .map_err(|e| Error::invalid(format!("`{to_site}` is not a node id: {e}")))?;
     match node.store.site_record(&to)? {
         Some(r) if r.revoked.is_none() => {}
         Some(_) => return Err(Error::rule("that site is revoked")),
         None => return Err(Error::not_found("that site was never admitted")),
     }
-    let am = node
-        .store
-        .doc(&doc)?
-        .ok_or_else(|| Error::not_found("no such learner"))?;
-    let from_text = am::read_path(&am, &["home_site"]).and_then(|v| v.as_str().map(str::to_string));
-    if from_text.as_deref() == Some(to_site.trim()) || from_text.as_deref() == Some(&to.to_string())
-    {
+    let before = record(node, &doc)?;
+    if before.home_site == to.to_string() {
         return Err(Error::duplicate("the learner already lives at that site"));
     }
-    let from = from_text.as_deref().and_then(|t| t.parse().ok());
+    let from = before.home_site.parse().ok();
     let author = node.author(actor.user_id())?;
+    let to_text = to.to_string();
     node.store
         .change_doc(&author, doc, "transfer learner", |tx| {
-            am::write(
-                tx,
-                &ROOT,
-                Prop::Map("home_site".into()),
-                &json!(to.to_string()),
-            )
+            learner::set_home_site(tx, &to_text)
         })?;
     let mut snapshot = node.store.doc(&doc)?.map(|d| d.save()).unwrap_or_default();
     if snapshot.len() > cairn_sync_protocol::limits::MAX_PAYLOAD - 4096 {
@@ -367,7 +242,7 @@ pub fn transfer(node: &Node, actor: &Actor, learner: &str, to_site: &str) -> Res
         // only a shortcut.
         snapshot.clear();
     }
-    let record = crate::payload::ControlRecord::LearnerTransferred {
+    let control = crate::payload::ControlRecord::LearnerTransferred {
         learner: doc,
         from,
         to,
@@ -377,81 +252,139 @@ pub fn transfer(node: &Node, actor: &Actor, learner: &str, to_site: &str) -> Res
         &author,
         doc,
         cairn_sync_protocol::BodyKind::Control,
-        crate::payload::encode(&record)?,
+        crate::payload::encode(&control)?,
     )?;
-    Ok(json!({"learner": ids::learner_id(&doc), "from": from_text, "to": to.to_string()}))
+    Ok(Transfer {
+        learner: ids::learner_id(&doc),
+        from: Some(before.home_site).filter(|h| !h.is_empty()),
+        to: to_text,
+    })
 }
 
-/// Profile fields staff may correct after registration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// Profile fields staff may correct after registration (every codebook field but the number).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileChanges {
     /// Given name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
     /// Family name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
+    /// Institution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    /// The institution's own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<String>,
+    /// Year of birth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year_of_birth: Option<i64>,
+    /// Gender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    /// Race/ethnicity (replaces the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race_ethnicity: Option<Vec<RaceEthnicity>>,
     /// Primary language.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_language: Option<String>,
+    /// Pell eligible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pell_eligible: Option<bool>,
+    /// How socioeconomic status was determined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses_determination: Option<String>,
+    /// Current enrollment status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment_status: Option<EnrollmentStatus>,
+    /// First-generation college student.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_generation: Option<bool>,
+    /// Date of first enrollment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_enrollment: Option<String>,
     /// Kiosk language.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface_language: Option<String>,
 }
 
+impl ProfileChanges {
+    /// Apply to a profile.
+    pub fn apply(&self, p: &mut Profile) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { p.$f = v.clone(); } )* };
+        }
+        macro_rules! set_opt {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { p.$f = Some(v.clone()); } )* };
+        }
+        set!(given_name, family_name);
+        set_opt!(
+            institution,
+            institution_id,
+            year_of_birth,
+            gender,
+            primary_language,
+            pell_eligible,
+            ses_determination,
+            enrollment_status,
+            first_generation,
+            first_enrollment,
+            interface_language
+        );
+        if let Some(r) = &self.race_ethnicity {
+            p.race_ethnicity = r.clone();
+        }
+    }
+
+    /// True when nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        self == &ProfileChanges::default()
+    }
+}
+
+/// What an edit did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edited {
+    /// The learner.
+    pub id: String,
+    /// The fields changed.
+    pub changed: ProfileChanges,
+    /// Whether the PIN was reset.
+    pub pin_reset: bool,
+}
+
 /// Correct profile fields (each written on its own, so concurrent corrections of different
-/// fields merge) and optionally reset the learner's PIN. Needs an admin; at a site, only for
-/// learners homed there.
+/// fields merge) and optionally reset the learner's PIN. At a site, only for learners homed there.
 pub fn edit(
     node: &Node,
     actor: &Actor,
     id_or_number: &str,
     changes: &ProfileChanges,
     pin: Option<&str>,
-) -> Result<Json> {
-    actor.require(&[Role::Admin], "correcting a learner's record")?;
+) -> Result<Edited> {
     let doc = find(node, id_or_number)?;
-    let am = node
-        .store
-        .doc(&doc)?
-        .ok_or_else(|| Error::not_found("no such learner"))?;
-    if !node.is_hub()
-        && am::read_path(&am, &["home_site"]).and_then(|v| v.as_str().map(str::to_string))
-            != Some(node.id().to_string())
-    {
-        return Err(Error::unauthorized(
-            "this learner's record lives at another site",
-        ));
-    }
-    let mut profile: Profile = am::read_path(&am, &["profile"])
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    if let Some(v) = &changes.given_name {
-        profile.given_name = v.clone();
-    }
-    if let Some(v) = &changes.family_name {
-        profile.family_name = v.clone();
-    }
-    if let Some(v) = &changes.primary_language {
-        profile.primary_language = Some(v.clone());
-    }
-    if let Some(v) = &changes.interface_language {
-        profile.interface_language = Some(v.clone());
-    }
-    profile.validate()?;
+    let before = record(node, &doc)?;
+    require_home(node, &before)?;
+    let mut profile = before.profile.clone();
+    changes.apply(&mut profile);
+    validate(&profile)?;
     if let Some(pin) = pin {
-        super::people::check_learner_pin(pin)?;
+        people::check_learner_pin(pin)?;
     }
-    let fields = serde_json::to_value(changes).map_err(|e| Error::storage("encoding", e))?;
-    if fields.as_object().is_some_and(|m| !m.is_empty()) {
+    if !changes.is_empty() {
+        let fields = serde_json::to_value(changes)
+            .map_err(|e| Error::storage("encoding profile changes", e))?;
         node.store
             .change_doc(&node.author(actor.user_id())?, doc, "edit profile", |tx| {
-                am::write(tx, &ROOT, Prop::Map("profile".into()), &fields)
+                learner::put_profile_fields(tx, &fields)
             })?;
     }
     if let Some(pin) = pin {
-        node.store
-            .set_secret(&doc.0, &super::people::hash_secret(pin)?)?;
+        node.store.set_secret(&doc.0, &people::hash_secret(pin)?)?;
     }
-    Ok(json!({"id": ids::learner_id(&doc), "changed": fields, "pin_reset": pin.is_some()}))
+    Ok(Edited {
+        id: ids::learner_id(&doc),
+        changed: changes.clone(),
+        pin_reset: pin.is_some(),
+    })
 }

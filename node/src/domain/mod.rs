@@ -1,6 +1,5 @@
 //! The domain: learners, the catalog, the credential lifecycle and the people who act on them.
 
-pub mod am;
 pub mod catalog;
 pub mod credentials;
 pub mod files;

@@ -1,75 +1,34 @@
-//! People: staff users with roles, learners signing in, and who is acting.
+//! People: who is acting, staff users and their secrets.
 //!
 //! Staff are listed in their node's staff document (synced, so the hub can name who did what);
-//! their PIN or password is hashed with argon2 and kept only on their node, never synced.
+//! their PIN or password is hashed with argon2 and kept only on their node, never synced. Who may
+//! do what is decided in one place, the application layer (`crate::app::policy`); this module
+//! only keeps the records.
 
-use super::am;
 use super::ids;
+use super::text;
 use crate::error::{Error, Result};
 use crate::node::Node;
+use crate::records::ActorRef;
+pub use crate::records::staff::{Role, StaffUser};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use automerge::{Prop, ROOT};
 use cairn_sync_protocol::{DocId, UserId};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-/// What a person may do.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A learner earning badges.
-    Earner,
-    /// Judges evidence against criteria.
-    Assessor,
-    /// Awards badges and exports credentials.
-    Issuer,
-    /// Defines achievements, pathways and recognitions.
-    Developer,
-    /// Registers learners, enrolls them, manages users and the node.
-    Admin,
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Role::Earner => "earner",
-            Role::Assessor => "assessor",
-            Role::Issuer => "issuer",
-            Role::Developer => "developer",
-            Role::Admin => "admin",
-        })
-    }
-}
-
-/// A staff member as the staff document records them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StaffUser {
-    /// `U-...`
-    pub id: String,
-    /// Sign-in name.
-    pub name: String,
-    /// Roles held.
-    pub roles: Vec<Role>,
-    /// False once deactivated.
-    pub active: bool,
-}
 
 /// Who is acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// A signed-in staff member.
     Staff(StaffUser),
-    /// A signed-in learner (an earner), who may act only on their own record.
+    /// A signed-in learner, who may act only on their own record.
     Learner {
         /// Their document.
         doc: DocId,
         /// Their learner number.
         number: String,
     },
-    /// Nobody has signed in (bootstrap, or read-only node maintenance).
-    Nobody,
+    /// The node's local operator: whoever runs `cairn` as the service's user (or root) without
+    /// signing in. Looks after the node; does not act on learners' records.
+    Operator,
 }
 
 impl Actor {
@@ -78,52 +37,37 @@ impl Actor {
         match self {
             Actor::Staff(u) => UserId(ids::user_bytes(&u.id).unwrap_or_default()),
             Actor::Learner { doc, .. } => UserId(doc.0),
-            Actor::Nobody => UserId::default(),
+            Actor::Operator => UserId::default(),
+        }
+    }
+
+    /// How records name this actor.
+    pub fn record_ref(&self) -> Option<ActorRef> {
+        match self {
+            Actor::Staff(u) => Some(ActorRef::staff(&u.id, &u.name)),
+            Actor::Learner { number, .. } => Some(ActorRef::learner(number)),
+            Actor::Operator => None,
         }
     }
 
     /// A short description for messages.
     pub fn describe(&self) -> String {
         match self {
-            Actor::Staff(u) => format!("{} ({})", u.name, join_roles(&u.roles)),
+            Actor::Staff(u) => format!("{} ({})", u.name, u.roles_text()),
             Actor::Learner { number, .. } => format!("learner {number}"),
-            Actor::Nobody => "nobody (not signed in)".into(),
+            Actor::Operator => "the node's operator (not signed in)".into(),
         }
     }
 
-    /// True if a staff member holding `role` is acting.
+    /// True if an active staff member holding `role` is acting.
     pub fn has(&self, role: Role) -> bool {
         matches!(self, Actor::Staff(u) if u.active && u.roles.contains(&role))
     }
 
-    /// Refuse unless a staff member holding one of `roles` is acting.
-    pub fn require(&self, roles: &[Role], doing: &str) -> Result<()> {
-        if roles.iter().any(|r| self.has(*r)) {
-            return Ok(());
-        }
-        let wanted = roles
-            .iter()
-            .map(|r| r.to_string())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        Err(match self {
-            Actor::Nobody => Error::Usage(format!(
-                "{doing} needs a staff member with the {wanted} role: sign in with --as NAME and --secret (or CAIRN_AS and CAIRN_SECRET)"
-            )),
-            other => Error::unauthorized(format!(
-                "{doing} needs the {wanted} role; {} does not have it",
-                other.describe()
-            )),
-        })
+    /// True for a staff member (of any role).
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Actor::Staff(u) if u.active)
     }
-}
-
-fn join_roles(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Hash a PIN or password with argon2id.
@@ -132,7 +76,7 @@ pub fn hash_secret(secret: &str) -> Result<String> {
     argon2::Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::Storage(format!("could not hash the secret: {e}")))
+        .map_err(|e| Error::storage_msg(format!("could not hash the secret: {e}")))
 }
 
 /// Check a PIN or password against its hash.
@@ -191,26 +135,34 @@ pub fn check_learner_pin(pin: &str) -> Result<()> {
 
 /// Every staff user of this node.
 pub fn staff(node: &Node) -> Result<Vec<StaffUser>> {
-    let Some(doc) = node.store.doc(&ids::staff_doc(&node.id()))? else {
-        return Ok(Vec::new());
-    };
-    let Some(users) = am::read_path(&doc, &["users"]) else {
-        return Ok(Vec::new());
-    };
-    let mut out: Vec<StaffUser> = users
-        .as_object()
-        .map(|m| {
-            m.values()
-                .filter_map(|v| serde_json::from_value(v.clone()).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    Ok(node
+        .store
+        .doc(&ids::staff_doc(&node.id()))?
+        .map(|doc| crate::records::staff::read(&doc))
+        .unwrap_or_default())
 }
 
-/// Add a staff user. The first user of a node may be added by nobody and must be an admin;
-/// after that only an admin may add users.
+/// A staff user by name (case does not matter).
+pub fn find_staff(node: &Node, name: &str) -> Result<Option<StaffUser>> {
+    let name = name.trim();
+    Ok(staff(node)?
+        .into_iter()
+        .find(|u| u.name.eq_ignore_ascii_case(name)))
+}
+
+fn write_user(node: &Node, actor: &Actor, user: &StaffUser, message: &str) -> Result<()> {
+    let node_text = node.id().to_string();
+    node.store.change_doc(
+        &node.author(actor.user_id())?,
+        ids::staff_doc(&node.id()),
+        message,
+        |tx| crate::records::staff::put(tx, &node_text, user),
+    )?;
+    Ok(())
+}
+
+/// Add a staff user. The first user of a node must be an admin, so someone can manage the
+/// others.
 pub fn add_user(
     node: &Node,
     actor: &Actor,
@@ -219,19 +171,15 @@ pub fn add_user(
     secret: &str,
 ) -> Result<StaffUser> {
     let existing = staff(node)?;
-    if existing.is_empty() {
-        if !roles.contains(&Role::Admin) {
-            return Err(Error::invalid(
-                "the first user of a node must be an admin (--role admin), so someone can manage the others",
-            ));
-        }
-    } else {
-        actor.require(&[Role::Admin], "adding a user")?;
+    if existing.is_empty() && !roles.contains(&Role::Admin) {
+        return Err(Error::invalid(
+            "the first user of a node must be an admin, so someone can manage the others",
+        ));
     }
     let name = name.trim();
-    super::text::check_line("user name", name, 64)?;
+    text::check_line("user name", name, 64)?;
     if roles.is_empty() {
-        return Err(Error::invalid("give the user at least one role (--role)"));
+        return Err(Error::invalid("give the user at least one role"));
     }
     if existing.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
         return Err(Error::duplicate(format!(
@@ -244,25 +192,77 @@ pub fn add_user(
     roles.sort();
     roles.dedup();
     let user = StaffUser {
-        id: id.clone(),
+        id,
         name: name.to_string(),
         roles,
         active: true,
     };
     let hash = hash_secret(secret)?;
-    let value = serde_json::to_value(&user).map_err(|e| Error::storage("encoding a user", e))?;
-    let node_text = node.id().to_string();
-    node.store.change_doc(
-        &node.author(actor.user_id())?,
-        ids::staff_doc(&node.id()),
-        "add user",
-        |tx| {
-            am::write(tx, &ROOT, Prop::Map("type".into()), &json!("staff"))?;
-            am::write(tx, &ROOT, Prop::Map("node".into()), &json!(node_text))?;
-            let users = am::ensure_map(tx, &ROOT, "users")?;
-            am::write(tx, &users, Prop::Map(id.clone()), &value)
-        },
-    )?;
+    write_user(node, actor, &user, "add user")?;
     node.store.set_secret(&bytes, &hash)?;
+    Ok(user)
+}
+
+/// Changes to a staff user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserChanges {
+    /// New roles (replacing the old).
+    pub roles: Option<Vec<Role>>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+    /// A new PIN or password.
+    pub secret: Option<String>,
+}
+
+/// Change a staff user's roles, standing or secret. The node always keeps one active admin.
+pub fn edit_user(
+    node: &Node,
+    actor: &Actor,
+    name: &str,
+    changes: &UserChanges,
+) -> Result<StaffUser> {
+    let all = staff(node)?;
+    let mut user = all
+        .iter()
+        .find(|u| u.name.eq_ignore_ascii_case(name.trim()))
+        .cloned()
+        .ok_or_else(|| Error::not_found(format!("there is no user named {}", name.trim())))?;
+    if let Some(roles) = &changes.roles {
+        if roles.is_empty() {
+            return Err(Error::invalid("give the user at least one role"));
+        }
+        let mut roles = roles.clone();
+        roles.sort();
+        roles.dedup();
+        user.roles = roles;
+    }
+    if let Some(active) = changes.active {
+        user.active = active;
+    }
+    let admins_left = all
+        .iter()
+        .filter(|u| u.id != user.id && u.active && u.roles.contains(&Role::Admin))
+        .count()
+        + usize::from(user.active && user.roles.contains(&Role::Admin));
+    if admins_left == 0 {
+        return Err(Error::rule(
+            "this would leave the node without an active admin; make someone else admin first",
+        ));
+    }
+    let bytes =
+        ids::user_bytes(&user.id).ok_or_else(|| Error::storage_msg("a user id is corrupt"))?;
+    let hash = match &changes.secret {
+        Some(secret) => {
+            check_secret(secret, &user.roles)?;
+            Some(hash_secret(secret)?)
+        }
+        None => None,
+    };
+    if changes.roles.is_some() || changes.active.is_some() {
+        write_user(node, actor, &user, "edit user")?;
+    }
+    if let Some(hash) = hash {
+        node.store.set_secret(&bytes, &hash)?;
+    }
     Ok(user)
 }

@@ -1,13 +1,15 @@
-//! The hub's reports: the Digital Promise student-level codebook (one CSV row per learner),
-//! stack completion rates by group, program and site, and each site's sync standing.
+//! The hub's reports: the Digital Promise student-level codebook (one CSV row per learner) and
+//! stack completion rates by group, program and site. (Each site's sync standing is reported by
+//! the application layer, which knows the sync state.)
 
 use super::catalog::{self, Catalog};
 use super::ids;
-use super::reconcile::all_learners;
+use super::learners::{self, LearnerRecord};
 use crate::error::{Error, Result};
-use crate::node::{Node, now_ms};
+use crate::node::Node;
+use crate::records::learner::{AwardKind, Enrollment, Outcome, OutcomeKind};
 use cairn_sync_protocol::DocId;
-use serde_json::{Value as Json, json};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Groups smaller than this are flagged: a rate over a handful of people says little and may
@@ -17,41 +19,36 @@ pub const SMALL_GROUP: usize = 10;
 /// One person: a kept record and any duplicates merged into it.
 struct Person<'a> {
     id: String,
-    main: &'a Json,
-    all: Vec<&'a Json>,
+    main: &'a LearnerRecord,
+    all: Vec<&'a LearnerRecord>,
 }
 
-fn people(learners: &[(DocId, Json)]) -> Vec<Person<'_>> {
+fn people(learners: &[(DocId, LearnerRecord)]) -> Vec<Person<'_>> {
     let mut out: Vec<Person> = learners
         .iter()
-        .filter(|(_, d)| d["merged_into"].is_null())
-        .map(|(doc, d)| Person {
+        .filter(|(_, r)| r.merged_into.is_none())
+        .map(|(doc, r)| Person {
             id: ids::learner_id(doc),
-            main: d,
-            all: vec![d],
+            main: r,
+            all: vec![r],
         })
         .collect();
-    for (_, d) in learners {
-        if let Some(target) = d["merged_into"].as_str()
-            && let Some(p) = out.iter_mut().find(|p| p.id == target)
+    for (_, r) in learners {
+        if let Some(target) = &r.merged_into
+            && let Some(p) = out.iter_mut().find(|p| &p.id == target)
         {
-            p.all.push(d);
+            p.all.push(r);
         }
     }
     out
 }
 
 impl Person<'_> {
-    fn records(&self, section: &str) -> Vec<&Json> {
+    fn enrolled_in(&self, achievement: &str) -> Vec<&Enrollment> {
         self.all
             .iter()
-            .flat_map(|d| d[section].as_object().into_iter().flatten().map(|(_, v)| v))
-            .collect()
-    }
-    fn enrolled_in(&self, achievement: &str) -> Vec<&Json> {
-        self.records("enrollments")
-            .into_iter()
-            .filter(|e| e["achievement"] == achievement)
+            .flat_map(|r| r.enrollments.values())
+            .filter(|e| e.achievement == achievement)
             .collect()
     }
     fn attempted(&self, c: &Catalog, pathway: &str) -> bool {
@@ -60,26 +57,16 @@ impl Person<'_> {
             .is_some_and(|p| p.parts.iter().any(|a| !self.enrolled_in(a).is_empty()))
     }
     fn completed(&self, pathway: &str) -> bool {
-        self.records("awards")
+        self.all
             .iter()
-            .any(|a| a["pathway"] == pathway)
+            .flat_map(|r| r.awards.values())
+            .any(|a| matches!(&a.kind, AwardKind::Pathway { pathway: p, .. } if p == pathway))
     }
-    fn poverty(&self) -> bool {
-        let p = &self.main["profile"];
-        p["pell_eligible"] == true
-            || p["ses_determination"]
-                .as_str()
-                .is_some_and(|s| !s.trim().is_empty())
-    }
-    fn bipoc(&self) -> bool {
-        self.main["profile"]["race_ethnicity"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|x| x.as_str().is_some_and(|s| s != "white")))
-    }
-    fn outcomes(&self, kind: &str) -> Vec<&Json> {
-        self.records("outcomes")
-            .into_iter()
-            .filter(|o| o["kind"] == kind)
+    fn outcomes(&self, kind: OutcomeKind) -> Vec<&Outcome> {
+        self.all
+            .iter()
+            .flat_map(|r| r.outcomes.values())
+            .filter(|o| o.kind == kind)
             .collect()
     }
 }
@@ -93,21 +80,25 @@ pub fn safe_cell(s: &str) -> String {
     }
 }
 
-fn text(v: &Json) -> String {
-    match v {
-        Json::Null => String::new(),
-        Json::Bool(true) => "yes".into(),
-        Json::Bool(false) => "no".into(),
-        Json::String(s) => s.clone(),
-        Json::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(";"),
-        other => other.to_string(),
-    }
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+fn opt_yes_no(b: Option<bool>) -> String {
+    b.map(yes_no).unwrap_or_default()
+}
+
+fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The codebook CSV: header and one row per person. Returns the number of rows.
 pub fn codebook(node: &Node, out: &mut impl std::io::Write) -> Result<usize> {
     let catalog = catalog::read(node)?;
-    let learners = all_learners(node)?;
+    let learners = learners::all(node)?;
     let people = people(&learners);
     let mut header: Vec<String> = [
         "learner_id",
@@ -149,61 +140,58 @@ pub fn codebook(node: &Node, out: &mut impl std::io::Write) -> Result<usize> {
     let csv_err = |e: csv::Error| Error::storage("writing the report", e);
     w.write_record(&header).map_err(csv_err)?;
     for person in &people {
-        let p = &person.main["profile"];
-        let mut row: Vec<String> = vec![person.id.clone()];
-        row.push(text(&p["institution"]));
-        row.push(text(&person.main["home_site"]));
-        for f in [
-            "year_of_birth",
-            "gender",
-            "race_ethnicity",
-            "primary_language",
-            "pell_eligible",
-            "ses_determination",
-            "enrollment_status",
-            "first_generation",
-            "first_enrollment",
-        ] {
-            row.push(text(&p[f]));
-        }
+        let p = &person.main.profile;
+        let mut row: Vec<String> = vec![
+            person.id.clone(),
+            p.institution.clone().unwrap_or_default(),
+            person.main.home_site.clone(),
+            p.year_of_birth.map(|y| y.to_string()).unwrap_or_default(),
+            p.gender.as_ref().map(kebab).unwrap_or_default(),
+            p.race_ethnicity
+                .iter()
+                .map(kebab)
+                .collect::<Vec<_>>()
+                .join(";"),
+            p.primary_language.clone().unwrap_or_default(),
+            opt_yes_no(p.pell_eligible),
+            p.ses_determination.clone().unwrap_or_default(),
+            p.enrollment_status.as_ref().map(kebab).unwrap_or_default(),
+            opt_yes_no(p.first_generation),
+            p.first_enrollment.clone().unwrap_or_default(),
+        ];
         for (pid, pathway) in &catalog.pathways {
-            let enrollments: Vec<&Json> = pathway
+            let enrollments: Vec<&Enrollment> = pathway
                 .parts
                 .iter()
                 .flat_map(|a| person.enrolled_in(a))
                 .collect();
-            let attempts: i64 = enrollments
-                .iter()
-                .filter_map(|e| e["attempts"].as_i64())
-                .sum();
-            row.push(text(&json!(person.attempted(&catalog, pid))));
+            let attempts: i64 = enrollments.iter().map(|e| e.attempts).sum();
+            row.push(yes_no(person.attempted(&catalog, pid)));
             row.push(attempts.to_string());
-            row.push(text(&json!(
-                enrollments
-                    .iter()
-                    .any(|e| e["previously_attempted"] == true)
-            )));
-            row.push(text(&json!(person.completed(pid))));
+            row.push(yes_no(enrollments.iter().any(|e| e.previously_attempted)));
+            row.push(yes_no(person.completed(pid)));
         }
-        let non_degree = person.outcomes("non-degree-program");
-        let degree = person.outcomes("degree-program");
-        row.push(text(&json!(!non_degree.is_empty())));
-        row.push(text(&json!(
-            non_degree.iter().any(|o| o["credits_transferred"] == true)
-        )));
-        row.push(text(&json!(!degree.is_empty())));
+        let non_degree = person.outcomes(OutcomeKind::NonDegreeProgram);
+        let degree = person.outcomes(OutcomeKind::DegreeProgram);
+        row.push(yes_no(!non_degree.is_empty()));
+        row.push(yes_no(
+            non_degree
+                .iter()
+                .any(|o| o.credits_transferred == Some(true)),
+        ));
+        row.push(yes_no(!degree.is_empty()));
         row.push(
             degree
                 .iter()
-                .filter_map(|o| o["degree"].as_str())
+                .filter_map(|o| o.degree.as_deref())
                 .collect::<Vec<_>>()
                 .join(";"),
         );
         for kind in [
-            "wage-increase",
-            "promotion",
-            "employer-benefit",
-            "new-employment",
+            OutcomeKind::WageIncrease,
+            OutcomeKind::Promotion,
+            OutcomeKind::EmployerBenefit,
+            OutcomeKind::NewEmployment,
         ] {
             row.push(person.outcomes(kind).len().to_string());
         }
@@ -215,20 +203,47 @@ pub fn codebook(node: &Node, out: &mut impl std::io::Write) -> Result<usize> {
     Ok(people.len())
 }
 
-fn rate(attempted: usize, completed: usize) -> Json {
-    json!({
-        "attempted": attempted,
-        "completed": completed,
-        "rate": if attempted == 0 { Json::Null } else { json!((completed as f64 / attempted as f64 * 1000.0).round() / 1000.0) },
-        "small_group": attempted < SMALL_GROUP,
-    })
+/// Completion among one group of learners, in one scope, for one pathway.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// The pathway's catalog id.
+    pub pathway: String,
+    /// Its name.
+    pub pathway_name: String,
+    /// Its program.
+    pub program: String,
+    /// `program` (everyone) or `site`.
+    pub scope: String,
+    /// The site's name, for a site row.
+    pub site: Option<String>,
+    /// `all learners`, `impacted by poverty` or `BIPOC`.
+    pub group: String,
+    /// Learners who attempted the pathway.
+    pub attempted: usize,
+    /// Of those, learners who completed it.
+    pub completed: usize,
+    /// completed / attempted, to three decimals; none when nobody attempted.
+    pub rate: Option<f64>,
+    /// Fewer than [`SMALL_GROUP`] attempted.
+    pub small_group: bool,
+}
+
+/// Stack completion rates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomesReport {
+    /// People counted (duplicates merged count once).
+    pub learners: usize,
+    /// The size below which a group is flagged.
+    pub small_group_below: usize,
+    /// One row per pathway × scope × group.
+    pub rows: Vec<Rate>,
 }
 
 /// Stack completion rates: for every pathway, over all learners who attempted it, those impacted
 /// by poverty and those who identify as BIPOC — for the whole program, per program and per site.
-pub fn outcomes(node: &Node) -> Result<Json> {
+pub fn outcomes(node: &Node) -> Result<OutcomesReport> {
     let catalog = catalog::read(node)?;
-    let learners = all_learners(node)?;
+    let learners = learners::all(node)?;
     let people = people(&learners);
     let sites: BTreeMap<String, String> = node
         .store
@@ -236,106 +251,60 @@ pub fn outcomes(node: &Node) -> Result<Json> {
         .into_iter()
         .map(|s| (s.node, s.name))
         .collect();
-    let mut rows = Vec::new();
     type Filter<'a> = Box<dyn Fn(&Person) -> bool + 'a>;
     let groups: Vec<(&str, Filter)> = vec![
         ("all learners", Box::new(|_| true)),
-        ("impacted by poverty", Box::new(|p: &Person| p.poverty())),
-        ("BIPOC", Box::new(|p: &Person| p.bipoc())),
+        (
+            "impacted by poverty",
+            Box::new(|p: &Person| p.main.profile.poverty()),
+        ),
+        ("BIPOC", Box::new(|p: &Person| p.main.profile.bipoc())),
     ];
-    let mut scopes: Vec<(String, String, Filter)> =
-        vec![("program".into(), "all".into(), Box::new(|_| true))];
+    let mut scopes: Vec<(&str, Option<String>, Filter)> =
+        vec![("program", None, Box::new(|_| true))];
     for (id, name) in &sites {
         let id = id.clone();
         scopes.push((
-            "site".into(),
-            name.clone(),
-            Box::new(move |p: &Person| p.main["home_site"] == id.as_str()),
+            "site",
+            Some(name.clone()),
+            Box::new(move |p: &Person| p.main.home_site == id),
         ));
     }
+    let mut rows = Vec::new();
     for (pid, pathway) in &catalog.pathways {
         let program = pathway
             .program
             .clone()
             .unwrap_or_else(|| "(no program)".into());
-        for (scope_kind, scope_name, in_scope) in &scopes {
+        for (scope, site, in_scope) in &scopes {
             for (group, in_group) in &groups {
                 let attempted: Vec<&Person> = people
                     .iter()
                     .filter(|p| in_scope(p) && in_group(p) && p.attempted(&catalog, pid))
                     .collect();
                 let completed = attempted.iter().filter(|p| p.completed(pid)).count();
-                let mut r = rate(attempted.len(), completed);
-                r["pathway"] = json!(pid);
-                r["pathway_name"] = json!(pathway.name);
-                r["program"] = json!(program);
-                r["scope"] = json!(scope_kind);
-                r["site"] = json!(if scope_kind == "site" {
-                    Json::from(scope_name.clone())
-                } else {
-                    Json::Null
+                rows.push(Rate {
+                    pathway: pid.clone(),
+                    pathway_name: pathway.name.clone(),
+                    program: program.clone(),
+                    scope: scope.to_string(),
+                    site: site.clone(),
+                    group: group.to_string(),
+                    attempted: attempted.len(),
+                    completed,
+                    rate: (!attempted.is_empty()).then(|| {
+                        (completed as f64 / attempted.len() as f64 * 1000.0).round() / 1000.0
+                    }),
+                    small_group: attempted.len() < SMALL_GROUP,
                 });
-                r["group"] = json!(group);
-                rows.push(r);
             }
         }
     }
-    Ok(json!({"learners": people.len(), "small_group_below": SMALL_GROUP, "rows": rows}))
-}
-
-/// Each site's standing: last contact, how far behind, pending evidence files, sync history.
-pub fn sites(node: &Node) -> Result<Json> {
-    let vector = node.store.vector()?;
-    let learners = all_learners(node)?;
-    let now = now_ms();
-    let mut out = Vec::new();
-    for site in node.store.site_records()? {
-        let Ok(id) = site.node.parse::<cairn_sync_protocol::NodeId>() else {
-            continue;
-        };
-        let state = crate::sync::peer::load(&node.store, &id)?;
-        let known = state.known_vector();
-        let scope = crate::sync::scope::SiteScope::new(&node.store, node.id(), id)?;
-        use cairn_sync_protocol::Scope;
-        let behind: u64 = vector
-            .iter()
-            .filter(|(o, _)| scope.send_origin(o))
-            .map(|(o, s)| s.saturating_sub(known.get(o)))
-            .sum();
-        let mut pending_files = 0;
-        for (_, d) in learners.iter().filter(|(_, d)| d["home_site"] == site.node) {
-            for e in d["evidence"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(_, e)| e)
-            {
-                for f in e["files"].as_array().into_iter().flatten() {
-                    if let Some(h) = f["sha256"].as_str() {
-                        let (have, total) = super::files::completeness(node, h)?;
-                        if have < total {
-                            pending_files += 1;
-                        }
-                    }
-                }
-            }
-        }
-        let days = state
-            .last_contact_ms
-            .map(|t| (now.saturating_sub(t)) as f64 / 86_400_000.0);
-        out.push(json!({
-            "site": site.node,
-            "name": site.name,
-            "revoked": site.revoked,
-            "last_contact_ms": state.last_contact_ms,
-            "days_since_contact": days.map(|d| (d * 10.0).round() / 10.0),
-            "entries_behind": behind,
-            "entries_from_site": vector.iter().filter(|(o, _)| o.node == id).map(|(_, s)| *s).sum::<u64>(),
-            "pending_evidence_files": pending_files,
-            "history": state.history.iter().rev().take(10).collect::<Vec<_>>(),
-        }));
-    }
-    Ok(json!({"sites": out}))
+    Ok(OutcomesReport {
+        learners: people.len(),
+        small_group_below: SMALL_GROUP,
+        rows,
+    })
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@ pub mod guard;
 pub mod i18n;
 pub mod session;
 
+use crate::app::request::FileSpec;
+use crate::app::{App, Reply, Request, Transfer};
+use crate::audit::Channel;
+use crate::domain::catalog::Catalog;
 use crate::domain::people::{Actor, Role};
-use crate::domain::reconcile::all_learners;
-use crate::domain::{catalog, credentials, files, learners, lifecycle};
-use crate::node::{Node, now_ms};
+use crate::error::Result;
+use crate::node::now_ms;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -29,21 +32,71 @@ const COOKIE: &str = "cairn_session";
 
 /// Everything the handlers share.
 pub struct Kiosk {
-    node: Arc<Node>,
+    app: Arc<App>,
     sessions: Sessions,
-    gate: crate::signin::Gate,
     bundles: PathBuf,
+}
+
+/// A web request's files: uploads received in the form, the download kept for the response.
+#[derive(Default)]
+struct WebFiles {
+    uploads: Vec<Vec<u8>>,
+    download: Vec<u8>,
+}
+
+impl Transfer for WebFiles {
+    fn upload(&mut self, index: usize) -> Result<Box<dyn std::io::Read + Send + '_>> {
+        self.uploads
+            .get(index)
+            .map(|b| Box::new(b.as_slice()) as Box<dyn std::io::Read + Send>)
+            .ok_or_else(|| crate::error::Error::Usage("the form did not carry that file".into()))
+    }
+    fn download(&mut self) -> Result<Box<dyn std::io::Write + Send + '_>> {
+        Ok(Box::new(&mut self.download))
+    }
+    fn reporter(&self) -> crate::app::Reporter {
+        Box::new(|_| {})
+    }
+}
+
+impl Kiosk {
+    /// Perform a request for the signed-in person.
+    fn perform(&self, actor: &Actor, request: Request, files: &mut WebFiles) -> Result<Reply> {
+        blocking(|| self.app.perform(actor, request, Channel::Web, files))
+    }
+
+    /// A learner's record as JSON.
+    fn record(&self, actor: &Actor, learner: &str) -> Result<Json> {
+        match self.perform(
+            actor,
+            Request::LearnerShow {
+                learner: learner.to_string(),
+            },
+            &mut WebFiles::default(),
+        )? {
+            Reply::Learner(r) => serde_json::to_value(&*r)
+                .map_err(|e| crate::error::Error::storage("encoding a record", e)),
+            _ => Ok(Json::Null),
+        }
+    }
+
+    fn catalog(&self, actor: &Actor) -> Result<Catalog> {
+        match self.perform(actor, Request::CatalogList, &mut WebFiles::default())? {
+            Reply::Catalog(c) => Ok(c),
+            _ => Ok(Catalog::default()),
+        }
+    }
 }
 
 type Shared = Arc<Kiosk>;
 
 impl Kiosk {
-    /// A kiosk over `node`; sessions end after `idle`; USB bundles are written to `bundles`.
-    pub fn new(node: Arc<Node>, idle: Duration, bundles: PathBuf) -> Shared {
+    /// A kiosk over a node's application layer; sessions end after `idle`; USB bundles are
+    /// written to `bundles`.
+    pub fn new(app: Arc<App>, idle: Duration, bundles: PathBuf) -> Shared {
         Arc::new(Kiosk {
-            node,
+            app,
             sessions: Sessions::new(idle),
-            gate: crate::signin::Gate::default(),
             bundles,
         })
     }
@@ -366,7 +419,7 @@ async fn sign_in(
         )
             .into_response();
     }
-    let node = k.node.clone();
+    let node = k.app.node().clone();
     let from = crate::signin::Source {
         channel: crate::audit::Channel::Web,
         address: Some(addr.ip()),
@@ -378,14 +431,14 @@ async fn sign_in(
             crate::signin::Claim::Staff(&f.name)
         };
         let secret = if learner { &f.pin } else { &f.secret };
-        k.gate.sign_in(&node, claim, secret, from)
+        k.app.gate().sign_in(&node, claim, secret, from)
     });
     match outcome {
         Ok(actor) => {
             let chosen = match &actor {
                 Actor::Learner { doc, .. } => {
-                    blocking(|| learners::profile(&node, doc).ok().flatten())
-                        .and_then(|p| p["interface_language"].as_str().map(Lang::from_code))
+                    blocking(|| crate::domain::learners::record(&node, doc).ok())
+                        .and_then(|r| r.profile.interface_language.as_deref().map(Lang::from_code))
                 }
                 _ => None,
             }
@@ -446,10 +499,11 @@ async fn me(State(k): State<Shared>, headers: HeaderMap, Query(q): Query<SigninQ
     let Actor::Learner { doc, number } = &sess.actor else {
         return Redirect::to("/staff").into_response();
     };
-    let node = k.node.clone();
-    let (record, catalog) = match blocking(|| {
-        Ok::<_, crate::error::Error>((learners::document(&node, doc)?, catalog::read(&node)?))
-    }) {
+    let id = crate::domain::ids::learner_id(doc);
+    let (record, catalog) = match k
+        .record(&sess.actor, &id)
+        .and_then(|r| Ok((r, k.catalog(&sess.actor)?)))
+    {
         Ok(x) => x,
         Err(e) => return failure(lang, e),
     };
@@ -604,11 +658,8 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
         return forbidden(&sess);
     }
     let (mut enrollment, mut narrative, mut csrf) = (String::new(), String::new(), String::new());
-    let upload = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => return failure(lang, crate::error::Error::storage("a temporary folder", e)),
-    };
-    let mut paths = Vec::new();
+    let mut files = WebFiles::default();
+    let mut specs = Vec::new();
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -642,11 +693,11 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
                     }
                 };
                 if !name.is_empty() && !data.is_empty() {
-                    let p = upload.path().join(&name);
-                    if let Err(e) = std::fs::write(&p, &data) {
-                        return failure(lang, crate::error::Error::storage("saving the upload", e));
-                    }
-                    paths.push(p);
+                    specs.push(FileSpec {
+                        name,
+                        size: data.len() as u64,
+                    });
+                    files.uploads.push(data.to_vec());
                 }
             }
             _ => {}
@@ -655,14 +706,30 @@ async fn me_evidence(State(k): State<Shared>, headers: HeaderMap, mut form: Mult
     if let Some(r) = forged_form(&sess, &csrf) {
         return r;
     }
-    let node = k.node.clone();
-    let narrative = Some(narrative.as_str()).filter(|n| !n.trim().is_empty());
-    match blocking(|| {
-        lifecycle::submit_evidence(&node, &sess.actor, &enrollment, narrative, &paths)
-    }) {
+    let request = Request::EvidenceSubmit {
+        enrollment,
+        narrative: Some(narrative).filter(|n| !n.trim().is_empty()),
+        files: specs,
+    };
+    match k.perform(&sess.actor, request, &mut files) {
         Ok(_) => Redirect::to("/me?error=sent").into_response(),
         Err(e) => failure(lang, e),
     }
+}
+
+/// Every learner's record a staff member may see (none when they may not list learners).
+fn staff_records(k: &Kiosk, actor: &Actor) -> Result<Vec<Json>> {
+    let list = match k.perform(
+        actor,
+        Request::LearnerList { search: None },
+        &mut WebFiles::default(),
+    ) {
+        Ok(Reply::Learners { learners }) => learners,
+        Ok(_) => Vec::new(),
+        Err(e) if e.kind() == "unauthorized" => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    list.iter().map(|l| k.record(actor, &l.id)).collect()
 }
 
 /// Staff: the assessor's queue, the issuer's awards, the admin's sync and bundles.
@@ -679,17 +746,15 @@ async fn staff(
     let Actor::Staff(user) = &sess.actor else {
         return forbidden(&sess);
     };
-    let node = k.node.clone();
-    let (all, catalog) = match blocking(|| {
-        Ok::<_, crate::error::Error>((all_learners(&node)?, catalog::read(&node)?))
-    }) {
+    let node = k.app.node().clone();
+    let all = match staff_records(&k, &sess.actor) {
         Ok(x) => x,
         Err(e) => return failure(lang, e),
     };
+    let catalog = k.catalog(&sess.actor).unwrap_or_default();
     let here = node.id().to_string();
     let mine: Vec<&Json> = all
         .iter()
-        .map(|(_, d)| d)
         .filter(|d| node.is_hub() || d["home_site"] == here.as_str())
         .collect();
     let aname = |a: &Json| {
@@ -842,13 +907,16 @@ async fn staff_assess(
         return r;
     }
     let decision = if f.decision == "proficient" {
-        lifecycle::Decision::Proficient
+        crate::domain::lifecycle::Decision::Proficient
     } else {
-        lifecycle::Decision::NotYet
+        crate::domain::lifecycle::Decision::NotYet
     };
-    let node = k.node.clone();
-    let feedback = f.feedback.as_deref().filter(|x| !x.trim().is_empty());
-    match blocking(|| lifecycle::assess(&node, &sess.actor, &f.evidence, decision, feedback)) {
+    let request = Request::Assess {
+        evidence: f.evidence.clone(),
+        decision,
+        feedback: f.feedback.clone().filter(|x| !x.trim().is_empty()),
+    };
+    match k.perform(&sess.actor, request, &mut WebFiles::default()) {
         Ok(_) => Redirect::to("/staff").into_response(),
         Err(e) if e.kind() == "unauthorized" => forbidden(&sess),
         Err(e) => failure(sess.lang, e),
@@ -874,13 +942,15 @@ async fn staff_award(
     if let Some(r) = forged_form(&sess, &f.csrf) {
         return r;
     }
-    let node = k.node.clone();
-    match blocking(|| lifecycle::award(&node, &sess.actor, &f.enrollment)) {
-        Ok(a) => {
-            let names: Vec<String> = a
-                .iter()
-                .filter_map(|x| x["name"].as_str().map(str::to_string))
-                .collect();
+    let request = Request::Award {
+        enrollment: f.enrollment.clone(),
+    };
+    match k.perform(&sess.actor, request, &mut WebFiles::default()) {
+        Ok(reply) => {
+            let names: Vec<String> = match reply {
+                Reply::Awarded { awards } => awards.into_iter().map(|a| a.name).collect(),
+                _ => Vec::new(),
+            };
             Redirect::to(&format!(
                 "/staff?error={}",
                 urlencode(&format!("✓ {}", names.join(", ")))
@@ -913,13 +983,17 @@ async fn staff_certificate(
     if !sess.actor.has(Role::Issuer) && !sess.actor.has(Role::Admin) {
         return forbidden(&sess);
     }
-    let node = k.node.clone();
-    match blocking(|| credentials::certificate(&node, &sess.actor, &award)) {
-        Ok(html) => (
+    let request = Request::CredentialCertificate { award };
+    match k.perform(&sess.actor, request, &mut WebFiles::default()) {
+        Ok(Reply::Certificate { html }) => (
             [(header::CONTENT_SECURITY_POLICY, guard::CERTIFICATE_POLICY)],
             Html(html),
         )
             .into_response(),
+        Ok(_) => failure(
+            sess.lang,
+            crate::error::Error::storage_msg("no certificate came back"),
+        ),
         Err(e) => failure(sess.lang, e),
     }
 }
@@ -939,9 +1013,15 @@ async fn staff_file(
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return forbidden(&sess);
     }
-    let node = k.node.clone();
-    match blocking(|| files::read(&node, &sha)) {
-        Ok(bytes) => (
+    let mut files = WebFiles::default();
+    match k.perform(
+        &sess.actor,
+        Request::EvidenceFile {
+            sha256: sha.clone(),
+        },
+        &mut files,
+    ) {
+        Ok(_) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream".to_string()),
                 (
@@ -949,7 +1029,7 @@ async fn staff_file(
                     format!("attachment; filename=\"{sha}\""),
                 ),
             ],
-            bytes,
+            files.download,
         )
             .into_response(),
         Err(e) => failure(sess.lang, e),
@@ -973,15 +1053,45 @@ async fn staff_bundle(
     }
     let name = format!(
         "to-hub-{}.cairn",
-        lifecycle::now_rfc3339().replace(':', "-")
+        crate::clock::now_rfc3339().replace(':', "-")
     );
     let out = k.bundles.join(&name);
-    let node = k.node.clone();
+    /// The bundle goes straight into its file in the bundle folder.
+    struct ToFile(std::path::PathBuf);
+    impl Transfer for ToFile {
+        fn upload(&mut self, _: usize) -> Result<Box<dyn std::io::Read + Send + '_>> {
+            Err(crate::error::Error::Usage("no upload".into()))
+        }
+        fn download(&mut self) -> Result<Box<dyn std::io::Write + Send + '_>> {
+            let f = std::fs::File::create(&self.0)
+                .map_err(|e| crate::error::Error::storage("writing the bundle", e))?;
+            Ok(Box::new(f))
+        }
+        fn reporter(&self) -> crate::app::Reporter {
+            Box::new(|_| {})
+        }
+    }
     let r = blocking(|| {
         std::fs::create_dir_all(&k.bundles)
             .map_err(|e| crate::error::Error::storage("creating the bundle folder", e))?;
-        crate::bundle::export(&node, None, &out, false, &mut |_| {})
+        k.app.perform(
+            &sess.actor,
+            Request::BundleExport {
+                for_site: None,
+                full: false,
+            },
+            Channel::Web,
+            &mut ToFile(out.clone()),
+        )
     });
+    let r = match r {
+        Ok(Reply::BundleExported(r)) => Ok(r),
+        Ok(_) => Err(crate::error::Error::storage_msg("no bundle came back")),
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            Err(e)
+        }
+    };
     match r {
         Ok(r) => {
             let body = format!(

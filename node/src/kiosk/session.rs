@@ -103,8 +103,8 @@ mod tests {
     #[test]
     fn sessions_end_when_idle_and_carry_their_own_form_token() {
         let s = Sessions::new(Duration::from_millis(50));
-        let t = s.start(Actor::Nobody, Lang::Es);
-        let other = s.start(Actor::Nobody, Lang::En);
+        let t = s.start(Actor::Operator, Lang::Es);
+        let other = s.start(Actor::Operator, Lang::En);
         let first = s.get(&t).unwrap();
         assert_eq!(first.lang, Lang::Es);
         assert_ne!(first.csrf, s.get(&other).unwrap().csrf);

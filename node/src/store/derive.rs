@@ -310,8 +310,8 @@ fn apply_group(
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(Error::Storage(
-                            "deriving a document failed unexpectedly; nothing was stored".into(),
+                        Err(Error::storage_msg(
+                            "deriving a document failed unexpectedly; nothing was stored",
                         ))
                     })
                 })
@@ -435,14 +435,10 @@ fn reindex(
     };
     // A document without conflicts that only moved forward along one line cannot have gained
     // any; only otherwise is every map walked for them.
-    let conflict_key = crate::index::conflict_key(&doc);
+    let conflict_key = store.indexer.conflict_key(&doc);
     let had_conflicts = old.iter().any(|k| k.as_slice() == conflict_key.as_slice());
-    let conflicts = if history == History::Linear && !had_conflicts {
-        crate::index::Conflicts::None
-    } else {
-        crate::index::Conflicts::Find
-    };
-    let new: Vec<(Vec<u8>, Vec<u8>)> = crate::index::index_document(&doc, am, conflicts);
+    let find_conflicts = history != History::Linear || had_conflicts;
+    let new: Vec<(Vec<u8>, Vec<u8>)> = store.indexer.index(&doc, am, find_conflicts);
     for k in &old {
         if !new.iter().any(|(nk, _)| nk.as_slice() == k.as_slice()) {
             let mut full = vec![keys::INDEX];

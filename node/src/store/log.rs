@@ -123,9 +123,7 @@ impl Store {
             return Ok((value, None));
         };
         let Some(change) = am.get_change_by_hash(&hash) else {
-            return Err(Error::Storage(
-                "automerge lost the change it just made".into(),
-            ));
+            return Err(Error::storage_msg("automerge lost the change it just made"));
         };
         let body = Body {
             doc,
@@ -209,7 +207,7 @@ impl Store {
             let tip = self.tip(&run.origin)?;
             let (held, hash) = tip.map_or((0, Hash32::ZERO), |t| (t.seq, t.hash));
             if run.first_seq() != held + 1 || run.prev.is_some_and(|p| p != hash) {
-                return Err(Error::Storage(format!(
+                return Err(Error::storage_msg(format!(
                     "a run for {:?} does not follow the stored tip (internal error; nothing stored)",
                     run.origin
                 )));

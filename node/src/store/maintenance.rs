@@ -5,10 +5,10 @@ use super::{Store, decode_item, decode_tip, encode_tip, keys};
 use crate::error::Result;
 use automerge::Automerge;
 use cairn_sync_protocol::{FeedChecker, FeedItem, NodeId, Origin, StoredEntry, Tip};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What `check` found.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CheckReport {
     /// Feeds checked.
     pub feeds: u64,
@@ -30,7 +30,7 @@ impl CheckReport {
 }
 
 /// What `rebuild` did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RebuildReport {
     /// Feeds replayed.
     pub feeds: u64,
@@ -225,5 +225,31 @@ impl Store {
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
         self.flush()?;
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Copy every key into a new store at `dir`, consistently: the writer is held, so no entry,
+    /// tip or document changes while the copy is made (local notes such as the audit trail may
+    /// move on; a backup is restored under a new epoch anyway). Used by `cairn backup`, also while
+    /// the node runs. Returns how many keys were copied.
+    pub fn copy_to(&self, dir: &std::path::Path) -> Result<u64> {
+        let _w = self.writer();
+        self.flush()?;
+        let copy = sled::Config::new().path(dir).open()?;
+        let tree = copy.open_tree("cairn")?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0u64;
+        for kv in self.tree.iter() {
+            let (k, v) = kv?;
+            batch.insert(k, v);
+            n += 1;
+            if n.is_multiple_of(10_000) {
+                tree.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        tree.apply_batch(batch)?;
+        copy.flush()?;
+        Ok(n)
     }
 }

@@ -24,10 +24,28 @@ use std::sync::{Mutex, MutexGuard};
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
 
+/// How the layer above indexes documents. The store derives index entries inside the same batch
+/// as the entries they come from, but what a document means (a learner, a staff directory) is the
+/// records layer's business: it hands the store this.
+pub trait Indexer: Send + Sync {
+    /// The index entries (keys without the store's `I` prefix, and values) a document produces.
+    /// `find_conflicts`: walk the document for concurrent values (see `derive::History`).
+    fn index(
+        &self,
+        doc: &DocId,
+        am: &automerge::Automerge,
+        find_conflicts: bool,
+    ) -> Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// The key (without the `I` prefix) under which a document's conflicts are listed.
+    fn conflict_key(&self, doc: &DocId) -> Vec<u8>;
+}
+
 /// The store of one node.
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    indexer: std::sync::Arc<dyn Indexer>,
     // Writes are serialized: each reads the current tips and documents, then commits one batch.
     writer: Mutex<Writer>,
 }
@@ -37,8 +55,8 @@ struct Writer {
 }
 
 impl Store {
-    /// Open (or create) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store> {
+    /// Open (or create) the store in `dir`; `indexer` indexes its documents.
+    pub fn open(dir: &Path, indexer: std::sync::Arc<dyn Indexer>) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -48,12 +66,12 @@ impl Store {
                     if io.kind() == std::io::ErrorKind::WouldBlock
                         || io.to_string().contains("could not acquire lock") =>
                 {
-                    Error::Storage(format!(
+                    Error::storage_msg(format!(
                         "the store at {} is in use by another cairn process (is `cairn run` or `cairn serve` running?)",
                         dir.display()
                     ))
                 }
-                sled::Error::Corruption { .. } => Error::Storage(format!(
+                sled::Error::Corruption { .. } => Error::storage_msg(format!(
                     "the store at {} is damaged and cannot be opened ({e}). Nothing was changed. Restore the \
                      folder from a backup (docs/runbook.md); what this node already sent to the hub is safe there",
                     dir.display()
@@ -64,6 +82,7 @@ impl Store {
         Ok(Store {
             db,
             tree,
+            indexer,
             writer: Mutex::new(Writer {
                 docs: DocCache::new(DOC_CACHE_CAPACITY),
             }),
@@ -367,7 +386,7 @@ fn encode_item(item: &FeedItem) -> Result<Vec<u8>> {
 }
 
 fn corrupt(what: &str) -> Error {
-    Error::Storage(format!(
+    Error::storage_msg(format!(
         "{what} in the store is corrupt; run `cairn check` to see what is affected and `cairn rebuild` to recompute derived state"
     ))
 }

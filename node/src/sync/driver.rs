@@ -13,7 +13,7 @@ use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
     Event, Everything, Fork, NodeId, Origin, Scope, Session, SessionConfig, SessionError,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -30,7 +30,7 @@ pub enum Side {
 }
 
 /// Progress of a session, for people watching a long transfer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// Whole entries received and stored so far.
     pub received: u64,
@@ -59,7 +59,7 @@ impl From<cairn_sync_protocol::Stats> for Progress {
 }
 
 /// What a session did.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SyncReport {
     /// The peer.
     pub peer: String,
@@ -100,7 +100,7 @@ fn session_error(e: SessionError) -> Error {
         SessionError::Chain(c) => Error::forged(format!(
             "the peer sent entries that failed verification: {c}"
         )),
-        SessionError::Store(s) => Error::Storage(format!("storage failed during sync: {s}")),
+        SessionError::Store(s) => Error::storage_msg(format!("storage failed during sync: {s}")),
         SessionError::Peer {
             code: ErrorCode::Unauthorized,
             detail,

@@ -62,7 +62,7 @@ pub async fn serve(
 ) -> Result<()> {
     let policy = Arc::new(AdmittedSites { node: node.clone() });
     let config =
-        tls::server_config(&node.key, policy).map_err(|e| Error::Storage(e.to_string()))?;
+        tls::server_config(&node.key, policy).map_err(|e| Error::storage_msg(e.to_string()))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     tokio::pin!(shutdown);
@@ -154,5 +154,5 @@ async fn serve_one(
 pub async fn bind(address: &str) -> Result<TcpListener> {
     TcpListener::bind(address)
         .await
-        .map_err(|e| Error::Storage(format!("cannot listen on {address}: {e}")))
+        .map_err(|e| Error::storage_msg(format!("cannot listen on {address}: {e}")))
 }

@@ -1,16 +1,15 @@
 //! Admitting sites: the hub records the admission as a control entry and writes a provisioning
 //! file, signed with its key, that the site imports with `cairn join`.
 
-use crate::config::{HubLink, NodeRole, write_atomically};
+use crate::config::{HubLink, NodeRole};
 use crate::domain::ids;
-use crate::domain::people::{Actor, Role};
+use crate::domain::people::Actor;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::payload::{self, ControlRecord};
 use base64::Engine;
 use cairn_sync_protocol::{BodyKind, NodeId, Signature};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 const FORMAT: u32 = 1;
 
@@ -61,24 +60,26 @@ fn signing_bytes(p: &Provisioning) -> Result<Vec<u8>> {
 }
 
 fn parse_node_id(text: &str) -> Result<NodeId> {
-    text.parse()
-        .map_err(|e| Error::invalid(format!("`{text}` is not a node id: {e}")))
+    text.parse().map_err(|e| {
+        Error::invalid(format!(
+            "`{}` is not a node id: {e}",
+            crate::domain::text::printable(text)
+        ))
+    })
 }
 
-/// Admit a site (hub, admin): record the admission and write its provisioning file.
+/// Admit a site (hub): record the admission; returns what the provisioning file says and the
+/// signed file itself, for the site's `cairn join`.
 pub fn enroll_site(
     node: &Node,
     actor: &Actor,
-    site_id: &str,
+    site: NodeId,
     name: &str,
     address: Option<&str>,
-    out: &Path,
-) -> Result<Provisioning> {
-    if node.config.role != NodeRole::Hub {
-        return Err(Error::Usage("only the hub admits sites".into()));
+) -> Result<(Provisioning, Vec<u8>)> {
+    if node.config().role != NodeRole::Hub {
+        return Err(Error::rule("only the hub admits sites"));
     }
-    actor.require(&[Role::Admin], "admitting a site")?;
-    let site = parse_node_id(site_id)?;
     if site == node.id() {
         return Err(Error::invalid(
             "that is the hub's own id; run `cairn id` at the site to get its id",
@@ -105,23 +106,21 @@ pub fn enroll_site(
         BodyKind::Control,
         payload::encode(&record)?,
     )?;
+    let config = node.config().clone();
     let p = Provisioning {
         cairn_provisioning: FORMAT,
         hub: HubInfo {
             id: node.id().to_string(),
-            name: node.config.name.clone(),
-            address: address.map(str::to_string).or_else(|| {
-                node.config
-                    .listen
-                    .clone()
-                    .filter(|l| !l.starts_with("0.0.0.0"))
-            }),
+            name: config.name.clone(),
+            address: address
+                .map(str::to_string)
+                .or_else(|| config.listen.clone().filter(|l| !l.starts_with("0.0.0.0"))),
         },
         site: SiteInfo {
             id: site.to_string(),
             name: name.to_string(),
         },
-        issued_at: crate::domain::lifecycle::now_rfc3339(),
+        issued_at: crate::clock::now_rfc3339(),
     };
     let signature = node.key.sign(&signing_bytes(&p)?);
     let file = SignedFile {
@@ -129,22 +128,17 @@ pub fn enroll_site(
         signature: base64::engine::general_purpose::STANDARD.encode(signature.0),
     };
     let text = serde_json::to_vec_pretty(&file).map_err(|e| Error::storage("encoding", e))?;
-    write_atomically(out, &text, false)?;
-    Ok(p)
+    Ok((p, text))
 }
 
-/// Revoke a site (hub, admin): its sessions and bundles are refused from now on.
-pub fn revoke_site(node: &Node, actor: &Actor, site_id: &str, reason: &str) -> Result<()> {
-    if node.config.role != NodeRole::Hub {
-        return Err(Error::Usage("only the hub revokes sites".into()));
+/// Revoke a site (hub): its sessions and bundles are refused from now on.
+pub fn revoke_site(node: &Node, actor: &Actor, site: NodeId, reason: &str) -> Result<()> {
+    if node.config().role != NodeRole::Hub {
+        return Err(Error::rule("only the hub revokes sites"));
     }
-    actor.require(&[Role::Admin], "revoking a site")?;
-    let site = parse_node_id(site_id)?;
     match node.store.site_record(&site)? {
         None => {
-            return Err(Error::not_found(format!(
-                "{site_id} was never admitted here"
-            )));
+            return Err(Error::not_found(format!("{site} was never admitted here")));
         }
         Some(r) if r.revoked.is_some() => {
             return Err(Error::duplicate("that site is already revoked"));
@@ -165,22 +159,18 @@ pub fn revoke_site(node: &Node, actor: &Actor, site_id: &str, reason: &str) -> R
     Ok(())
 }
 
-/// Read and verify a provisioning file (signature by the hub it names).
-pub fn read_file(path: &Path) -> Result<Provisioning> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))?;
-    if bytes.len() > 64 * 1024 {
-        return Err(Error::invalid(format!(
-            "{} is too large to be a provisioning file",
-            path.display()
-        )));
+/// Largest provisioning file read.
+pub const MAX_FILE: u64 = 64 * 1024;
+
+/// Verify a provisioning file's content (signature by the hub it names).
+pub fn parse(bytes: &[u8]) -> Result<Provisioning> {
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Error::invalid(
+            "that file is too large to be a provisioning file",
+        ));
     }
-    let file: SignedFile = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::invalid(format!(
-            "{} is not a Cairn provisioning file: {e}",
-            path.display()
-        ))
-    })?;
+    let file: SignedFile = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(format!("that is not a Cairn provisioning file: {e}")))?;
     let p = file.provisioning;
     if p.cairn_provisioning != FORMAT {
         return Err(Error::invalid(format!(
@@ -204,11 +194,11 @@ pub fn read_file(path: &Path) -> Result<Provisioning> {
 }
 
 /// Join the hub a provisioning file names (site).
-pub fn join(node: &mut Node, path: &Path) -> Result<Provisioning> {
-    if node.config.role != NodeRole::Site {
-        return Err(Error::Usage("only a site joins a hub".into()));
+pub fn join(node: &Node, file: &[u8]) -> Result<Provisioning> {
+    if node.config().role != NodeRole::Site {
+        return Err(Error::rule("only a site joins a hub"));
     }
-    let p = read_file(path)?;
+    let p = parse(file)?;
     if p.site.id.parse::<NodeId>().ok() != Some(node.id()) {
         return Err(Error::invalid(format!(
             "this provisioning file admits site {} ({}), not this node ({})",
@@ -217,21 +207,23 @@ pub fn join(node: &mut Node, path: &Path) -> Result<Provisioning> {
             node.id()
         )));
     }
-    if let Some(existing) = &node.config.hub
-        && existing.id != p.hub.id
-    {
-        return Err(Error::invalid(format!(
-            "this site already trusts hub {} ({}); a site trusts exactly one hub",
-            existing.name, existing.id
-        )));
-    }
-    node.config.hub = Some(HubLink {
-        id: p.hub.id.clone(),
-        name: p.hub.name.clone(),
-        address: p.hub.address.clone(),
-        site_id: p.site.id.clone(),
-    });
-    node.config.save(&node.dir)?;
+    node.update_config(|config| {
+        if let Some(existing) = &config.hub
+            && existing.id != p.hub.id
+        {
+            return Err(Error::invalid(format!(
+                "this site already trusts hub {} ({}); a site trusts exactly one hub",
+                existing.name, existing.id
+            )));
+        }
+        config.hub = Some(HubLink {
+            id: p.hub.id.clone(),
+            name: p.hub.name.clone(),
+            address: p.hub.address.clone(),
+            site_id: p.site.id.clone(),
+        });
+        Ok(())
+    })?;
     node.store.set_local("authority", &p.hub.id)?;
     Ok(p)
 }

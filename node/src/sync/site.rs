@@ -12,13 +12,14 @@ use std::time::Duration;
 
 /// The hub this site trusts, and where to reach it.
 pub fn hub_of(node: &Node, address: Option<&str>) -> Result<(NodeId, String)> {
-    let hub = node.config.hub.as_ref().ok_or_else(|| {
+    let config = node.config();
+    let hub = config.hub.as_ref().ok_or_else(|| {
         Error::Usage("this site has not joined a hub yet: run `cairn join FILE` with the hub's provisioning file".into())
     })?;
     let id: NodeId = hub
         .id
         .parse()
-        .map_err(|e| Error::Storage(format!("the hub id in config.toml is not valid: {e}")))?;
+        .map_err(|e| Error::storage_msg(format!("the hub id in config.toml is not valid: {e}")))?;
     let address = address
         .map(str::to_string)
         .or_else(|| hub.address.clone())
@@ -62,10 +63,10 @@ pub async fn connect(node: &Node, address: &str) -> Result<(NodeId, HubStream)> 
     };
     let _ = tcp.set_nodelay(true);
     let config = tls::client_config(&node.key, Arc::new(OnlyKey(hub)))
-        .map_err(|e| Error::Storage(e.to_string()))?;
+        .map_err(|e| Error::storage_msg(e.to_string()))?;
     let connector = tokio_rustls::TlsConnector::from(config);
     let name = rustls::pki_types::ServerName::try_from(tls::SERVER_NAME)
-        .map_err(|e| Error::Storage(e.to_string()))?;
+        .map_err(|e| Error::storage_msg(e.to_string()))?;
     let stream =
         match tokio::time::timeout(Duration::from_secs(15), connector.connect(name, tcp)).await {
             Ok(Ok(s)) => s,

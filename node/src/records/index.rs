@@ -9,22 +9,50 @@
 //! | `conflict/<doc>` | JSON list of concurrent values automerge kept |
 //! | `user/<U- id>` | JSON of a staff user (from every staff document held) |
 
-use crate::domain::am;
+use super::am;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use cairn_sync_protocol::DocId;
-use serde_json::{Value as Json, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A learner in lists: what the index keeps per learner, so lists need not open documents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerSummary {
+    /// `L-…`.
+    pub id: String,
+    /// Learner number.
+    #[serde(default)]
+    pub number: String,
+    /// "Given Family".
+    #[serde(default)]
+    pub name: String,
+    /// Home site (node id text).
+    #[serde(default)]
+    pub home_site: String,
+    /// Enrollments held.
+    #[serde(default)]
+    pub enrollments: usize,
+    /// Awards held.
+    #[serde(default)]
+    pub awards: usize,
+}
 
 fn key(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-/// Whether indexing must look for conflicts (concurrent values) in a document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conflicts {
-    /// Walk the document for them.
-    Find,
-    /// The caller knows there are none (see `store::derive::History`).
-    None,
+/// The index of learner and staff documents the store maintains for this node.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DocumentIndex;
+
+impl crate::store::Indexer for DocumentIndex {
+    fn index(&self, doc: &DocId, am: &Automerge, find_conflicts: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
+        index_document(doc, am, find_conflicts)
+    }
+
+    fn conflict_key(&self, doc: &DocId) -> Vec<u8> {
+        conflict_key(doc)
+    }
 }
 
 /// The index key (without the store's `I` prefix) listing a document's conflicts.
@@ -36,10 +64,10 @@ pub fn conflict_key(doc: &DocId) -> Vec<u8> {
 pub fn index_document(
     doc: &DocId,
     am: &Automerge,
-    conflicts: Conflicts,
+    find_conflicts: bool,
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
-    if conflicts == Conflicts::Find {
+    if find_conflicts {
         let found = am::conflicts(am);
         if !found.is_empty() {
             out.push((
@@ -107,14 +135,19 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
         }
     }
     let count = |s: &str| counts.get(s).copied().unwrap_or(0);
-    let summary = json!({
-        "id": id,
-        "number": profile["number"],
-        "name": format!("{} {}", profile["given_name"].as_str().unwrap_or(""), profile["family_name"].as_str().unwrap_or("")),
-        "home_site": home,
-        "enrollments": count("enrollments"),
-        "awards": count("awards"),
-    });
+    let text = |v: &Json| v.as_str().unwrap_or("").to_string();
+    let summary = LearnerSummary {
+        id: id.to_string(),
+        number: text(&profile["number"]),
+        name: format!(
+            "{} {}",
+            text(&profile["given_name"]),
+            text(&profile["family_name"])
+        ),
+        home_site: home.to_string(),
+        enrollments: count("enrollments"),
+        awards: count("awards"),
+    };
     out.push((
         key(&[b"learner/", &doc.0]),
         serde_json::to_vec(&summary).unwrap_or_default(),

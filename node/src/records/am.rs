@@ -10,7 +10,7 @@ use automerge::{ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ValueRef};
 use serde_json::{Map, Number, Value as Json};
 
 fn am_err(e: automerge::AutomergeError) -> Error {
-    Error::Storage(format!("document update failed: {e}"))
+    Error::storage_msg(format!("document update failed: {e}"))
 }
 
 /// The map at `key` under `parent`, created if missing.
@@ -191,7 +191,7 @@ pub fn obj_at<D: ReadDoc>(doc: &D, path: &[&str]) -> Option<ObjId> {
 }
 
 /// A place where concurrent edits left more than one value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// Map keys from the document root.
     pub path: Vec<String>,

@@ -1,0 +1,239 @@
+//! The application layer: every operation a person can perform, each a typed [`Request`] with a
+//! typed [`Reply`], performed for someone ([`Actor`]) after one check of who may
+//! ([`policy`]). The command line, the web interface and the control socket only parse, call
+//! [`App::perform`] and render.
+//!
+//! Files travel through a [`Transfer`]: the bytes of files a request carries (evidence, a
+//! bundle, a provisioning file) and the stream a request writes back (a bundle, a backup, an
+//! evidence file, the codebook). On the command line the transfer is the local file system; over
+//! the control socket it is the client's; in the browser it is the upload and the download.
+
+pub mod policy;
+pub mod reply;
+pub mod request;
+
+mod hub_ops;
+mod learner_ops;
+mod node_ops;
+mod site_ops;
+
+pub use crate::domain::people::Actor;
+pub use reply::Reply;
+pub use request::Request;
+
+use crate::audit::{self, Channel, Event, EventKind};
+use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::signin::Gate;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// How far a long operation has come.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// What is being done ("writing the bundle").
+    pub doing: String,
+    /// Units done.
+    pub done: u64,
+    /// Units in all, when known.
+    pub total: Option<u64>,
+    /// What a unit is ("entries", "bytes").
+    pub unit: String,
+}
+
+/// Something that tells the person waiting how far a long operation has come.
+pub type Reporter = Box<dyn FnMut(Progress) + Send>;
+
+/// Where a request's files come from and its output goes.
+pub trait Transfer: Send {
+    /// The bytes of the `index`-th file the request declared, read in order.
+    fn upload(&mut self, index: usize) -> Result<Box<dyn Read + Send + '_>>;
+    /// Where the request's output stream goes.
+    fn download(&mut self) -> Result<Box<dyn Write + Send + '_>>;
+    /// A reporter of progress (its own handle, usable while a file is being read or written).
+    fn reporter(&self) -> Reporter;
+}
+
+/// A transfer with no files at all (requests that carry and write none).
+pub struct NoFiles;
+
+impl Transfer for NoFiles {
+    fn upload(&mut self, _: usize) -> Result<Box<dyn Read + Send + '_>> {
+        Err(Error::Usage("this request carries no file".into()))
+    }
+    fn download(&mut self) -> Result<Box<dyn Write + Send + '_>> {
+        Err(Error::Usage("this request writes no file".into()))
+    }
+    fn reporter(&self) -> Reporter {
+        Box::new(|_| {})
+    }
+}
+
+/// A running (or opened) node and everything its operations share.
+pub struct App {
+    node: Arc<Node>,
+    gate: Gate,
+    // One sync session with the hub at a time: the background loop's and `sync` now.
+    sessions: tokio::sync::Mutex<()>,
+    // The running service's runtime, when there is one (sync now runs on it).
+    runtime: Option<tokio::runtime::Handle>,
+    // Told when the configuration changes (a site joins its hub while running).
+    config_changed: Arc<tokio::sync::Notify>,
+}
+
+impl App {
+    /// The application layer over an open node. `runtime` is the service's runtime when the
+    /// node runs as `cairn run` or `cairn serve`.
+    pub fn new(node: Arc<Node>, runtime: Option<tokio::runtime::Handle>) -> Arc<App> {
+        Arc::new(App {
+            node,
+            gate: Gate::default(),
+            sessions: tokio::sync::Mutex::new(()),
+            runtime,
+            config_changed: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// The sign-in gate.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Notified when the configuration changes.
+    pub fn config_changed(&self) -> Arc<tokio::sync::Notify> {
+        self.config_changed.clone()
+    }
+
+    /// The lock that keeps sync sessions with the hub one at a time.
+    pub fn sessions(&self) -> &tokio::sync::Mutex<()> {
+        &self.sessions
+    }
+
+    /// Perform a request for `actor`: check who may, then do it. `channel` says which door it
+    /// came through (for the audit trail of refusals).
+    pub fn perform(
+        &self,
+        actor: &Actor,
+        request: Request,
+        channel: Channel,
+        io: &mut dyn Transfer,
+    ) -> Result<Reply> {
+        let op = request.operation();
+        if let Err(e) = policy::check(op, actor) {
+            let who = match actor {
+                Actor::Staff(u) => u.name.clone(),
+                Actor::Learner { number, .. } => number.clone(),
+                Actor::Operator => "operator".into(),
+            };
+            audit::record(
+                &self.node.store,
+                &Event::new(EventKind::Refused, channel)
+                    .account(&who)
+                    .detail(op.name()),
+            );
+            return Err(e);
+        }
+        let result = self.dispatch(actor, request, io);
+        if let Err(e) = &result
+            && e.kind() == "unauthorized"
+        {
+            audit::record(
+                &self.node.store,
+                &Event::new(EventKind::Refused, channel).detail(&e.to_string()),
+            );
+        }
+        result
+    }
+
+    fn dispatch(&self, actor: &Actor, request: Request, io: &mut dyn Transfer) -> Result<Reply> {
+        use Request as R;
+        match request {
+            R::Id => self.id(),
+            R::Status => self.status(),
+            R::Check => self.check(),
+            R::Rebuild => self.rebuild(),
+            R::Backup => self.backup(io),
+            R::Audit { limit } => self.audit(limit),
+            R::Conflicts => self.conflicts(),
+            R::UserAdd {
+                name,
+                roles,
+                secret,
+            } => self.user_add(actor, &name, &roles, &secret),
+            R::UserList => self.user_list(),
+            R::UserEdit { name, changes } => self.user_edit(actor, &name, &changes),
+            R::CatalogList => self.catalog_list(),
+            R::CatalogAdd { item } => self.catalog_add(actor, item),
+            R::LearnerAdd { profile, pin } => self.learner_add(actor, profile, pin.as_deref()),
+            R::LearnerShow { learner } => self.learner_show(actor, &learner),
+            R::LearnerList { search } => self.learner_list(search.as_deref()),
+            R::LearnerEdit {
+                learner,
+                changes,
+                pin,
+            } => self.learner_edit(actor, &learner, &changes, pin.as_deref()),
+            R::LearnerTransfer { learner, to } => self.learner_transfer(actor, &learner, &to),
+            R::Enroll {
+                learner,
+                achievement,
+                previously_attempted,
+            } => self.enroll(actor, &learner, &achievement, previously_attempted),
+            R::EvidenceSubmit {
+                enrollment,
+                narrative,
+                files,
+            } => self.evidence_submit(actor, &enrollment, narrative.as_deref(), &files, io),
+            R::EvidenceFile { sha256 } => self.evidence_file(actor, &sha256, io),
+            R::Assess {
+                evidence,
+                decision,
+                feedback,
+            } => self.assess(actor, &evidence, decision, feedback.as_deref()),
+            R::Award { enrollment } => self.award(actor, &enrollment),
+            R::OutcomeAdd { learner, outcome } => self.outcome_add(actor, &learner, &outcome),
+            R::CredentialExport { award } => self.credential_export(actor, &award),
+            R::CredentialBundle { learner } => self.credential_bundle(actor, &learner),
+            R::CredentialCertificate { award } => self.credential_certificate(actor, &award),
+            R::CredentialVerify { file, name } => {
+                self.credential_verify(&file, name.as_deref(), io)
+            }
+            R::SiteEnroll {
+                site,
+                name,
+                address,
+            } => self.site_enroll(actor, &site, &name, address.as_deref()),
+            R::SiteRevoke { site, reason } => self.site_revoke(actor, &site, &reason),
+            R::SiteList => self.site_list(),
+            R::Join { file } => self.join(&file, io),
+            R::BundleExport { for_site, full } => self.bundle_export(for_site.as_deref(), full, io),
+            R::BundleImport { file } => self.bundle_import(&file, io),
+            R::SyncNow { hub } => self.sync_now(hub.as_deref(), io),
+            R::ReconcileList => self.reconcile_list(),
+            R::Reconcile { settle } => self.reconcile(actor, settle),
+            R::ReportCodebook => self.report_codebook(io),
+            R::ReportOutcomes => self.report_outcomes(),
+            R::ReportSites => self.report_sites(),
+        }
+    }
+}
+
+/// Read at most `limit` bytes of an upload, refusing more.
+pub(crate) fn read_upload(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    r.by_ref()
+        .take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::storage(&format!("reading {what}"), e))?;
+    if data.len() as u64 > limit {
+        return Err(Error::invalid(format!(
+            "{what} is larger than the {limit}-byte limit"
+        )));
+    }
+    Ok(data)
+}
