@@ -610,6 +610,12 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 /// Start `cairn run` for the site in `dir` with its web interface on an ephemeral loopback port
 /// (no hub reachable: sync retries in the background), plus `extra` arguments.
 pub fn start_site(dir: &Path, extra: &[&str]) -> RunningSite {
+    run_site(dir, "127.0.0.1:9", extra)
+}
+
+/// Start `cairn run` for the site in `dir`, syncing with the hub at `hub`, its web interface on
+/// an ephemeral loopback port, plus `extra` arguments.
+pub fn run_site(dir: &Path, hub: &str, extra: &[&str]) -> RunningSite {
     use std::io::BufRead;
     let mut child = Command::new(bin())
         .env_remove("CAIRN_AS")
@@ -623,10 +629,15 @@ pub fn start_site(dir: &Path, extra: &[&str]) -> RunningSite {
             "--web",
             "127.0.0.1:0",
         ])
-        .args(["--hub", "127.0.0.1:9"])
+        .args(["--hub", hub])
         .args(extra)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        // What the service says goes beside its folder, for a failing test to show.
+        .stderr(
+            std::fs::File::create(dir.with_extension("log"))
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
         .spawn()
         .expect("start cairn run");
     let stdout = child.stdout.take().unwrap();

@@ -80,6 +80,8 @@ pub struct App {
     runtime: Option<tokio::runtime::Handle>,
     // Told when the configuration changes (a site joins its hub while running).
     config_changed: Arc<tokio::sync::Notify>,
+    // The hub address the running service was told to use (`cairn run --hub`), if any.
+    hub_address: std::sync::Mutex<Option<String>>,
 }
 
 impl App {
@@ -92,6 +94,7 @@ impl App {
             sessions: tokio::sync::Mutex::new(()),
             runtime,
             config_changed: Arc::new(tokio::sync::Notify::new()),
+            hub_address: std::sync::Mutex::new(None),
         })
     }
 
@@ -108,6 +111,19 @@ impl App {
     /// Notified when the configuration changes.
     pub fn config_changed(&self) -> Arc<tokio::sync::Notify> {
         self.config_changed.clone()
+    }
+
+    /// Remember the hub address the running service uses, for "sync now" requests.
+    pub fn set_hub_address(&self, address: Option<String>) {
+        *self.hub_address.lock().unwrap_or_else(|e| e.into_inner()) = address;
+    }
+
+    /// The hub address the running service uses, if it was given one.
+    pub fn hub_address(&self) -> Option<String> {
+        self.hub_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The lock that keeps sync sessions with the hub one at a time.

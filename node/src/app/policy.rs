@@ -125,7 +125,7 @@ operations! {
     /// What needs reconciling (hub).
     ReconcileList = "reconcile": [r(Admin)],
     /// Settle something (hub).
-    Reconcile = "reconcile merge|pick|accept": [r(Admin)],
+    Reconcile = "reconcile merge/pick/accept": [r(Admin)],
     /// The codebook CSV (hub).
     ReportCodebook = "report codebook": [r(Admin)],
     /// Completion rates (hub).

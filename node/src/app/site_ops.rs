@@ -190,7 +190,8 @@ impl App {
     }
 
     pub(super) fn sync_now(&self, hub: Option<&str>, io: &mut dyn Transfer) -> Result<Reply> {
-        let (_, address) = site::hub_of(&self.node, hub)?;
+        let given = hub.map(str::to_string).or_else(|| self.hub_address());
+        let (_, address) = site::hub_of(&self.node, given.as_deref())?;
         let node = self.node.clone();
         let sessions = &self.sessions;
         let mut reporter = io.reporter();

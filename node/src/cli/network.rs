@@ -188,6 +188,7 @@ async fn sync_loop(
     stop: Arc<tokio::sync::watch::Sender<bool>>,
 ) -> Result<Output> {
     let node = app.node().clone();
+    app.set_hub_address(hub_addr.clone());
     let changed = app.config_changed();
     let mut said = false;
     let address = loop {

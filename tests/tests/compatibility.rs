@@ -1,0 +1,146 @@
+//! Stores written by an earlier release keep working: the hub, facility and rural site that
+//! `cairn demo --keep` left behind at commit 9a2a1de (before records were typed) open, pass
+//! `check`, read as typed records with nothing unreadable, and sync with nodes of this version.
+
+use cairn_tests::*;
+use std::path::Path;
+
+/// Unpack the old release's demo into `root` and return its folder.
+fn legacy(root: &Path) -> std::path::PathBuf {
+    let archive = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/legacy-demo-9a2a1de.tar.gz"
+    );
+    let status = std::process::Command::new("tar")
+        .args(["-xzf", archive, "-C"])
+        .arg(root)
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    root.join("legacy-demo")
+}
+
+#[test]
+fn stores_written_by_the_earlier_release_open_check_read_and_sync() {
+    let root = tempfile::tempdir().unwrap();
+    let demo = legacy(root.path());
+    // The earlier release's staff PINs (4 digits) still sign in: only new secrets are held to
+    // the longer rule.
+    let hub = Cairn::new(&demo.join("hub")).acting_as("op", "1111");
+    let facility = Cairn::new(&demo.join("facility")).acting_as("ada", "2222");
+    let rural = Cairn::new(&demo.join("rural")).acting_as("ada", "2222");
+    for node in [&hub, &facility, &rural] {
+        node.run(&["check"]).ok();
+        let learners = node.run(&["learner", "list"]).ok()["learners"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(!learners.is_empty());
+        for l in learners {
+            let record = node
+                .run(&["learner", "show", l["id"].as_str().unwrap()])
+                .ok()
+                .clone();
+            assert!(
+                record.get("unreadable").is_none(),
+                "a record written by the earlier release is unreadable: {record}"
+            );
+            assert_eq!(record["profile"]["number"], l["number"]);
+        }
+    }
+    // Maria's micro-credential, its parts, and what the catalog recognizes read as typed awards.
+    let maria = hub.run(&["learner", "show", "SMWRC-0001"]).ok().clone();
+    let kinds: Vec<&str> = maria["awards"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"pathway") && kinds.contains(&"achievement"),
+        "{kinds:?}"
+    );
+    assert_eq!(hub.run(&["report", "outcomes"]).ok()["learners"], 4);
+    // The credential the earlier release exported still verifies.
+    let credential = demo.join("maria-computer-support-specialist.json");
+    let r = Cairn::new(&root.path().join("nowhere")).run(&[
+        "credential",
+        "verify",
+        credential.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // The old hub, run by this version, syncs with the old rural site and with a site made by
+    // this version (admitted while the hub runs).
+    let running = start_hub(&hub.dir);
+    let before = rural.run(&["status"]).ok()["entries"].as_u64().unwrap();
+    rural.run(&["sync", "--once", "--hub", &running.addr]).ok();
+    let site =
+        new_unjoined_site(&root.path().join("new-site"), "New Site").acting_as("ada", "222222");
+    let prov = root.path().join("new-site.json");
+    hub.run(&[
+        "site",
+        "enroll",
+        "--site-id",
+        &node_id(&site),
+        "--name",
+        "New Site",
+        "--out",
+        prov.to_str().unwrap(),
+    ])
+    .ok();
+    site.run(&["join", prov.to_str().unwrap()]).ok();
+    site.run(&["sync", "--once", "--hub", &running.addr]).ok();
+    let catalog = site.run(&["catalog", "list"]).ok().clone();
+    assert!(
+        catalog["pathways"].as_object().unwrap().contains_key("css"),
+        "the new site received the old hub's catalog: {catalog}"
+    );
+    // A learner made at the new site reaches the old hub, and the old rural site's new work too.
+    site.run(&[
+        "learner",
+        "add",
+        "--number",
+        "NEW-1",
+        "--given-name",
+        "Nia",
+        "--family-name",
+        "New",
+    ])
+    .ok();
+    site.run(&[
+        "enroll",
+        "--learner",
+        "NEW-1",
+        "--achievement",
+        "css-level-1",
+    ])
+    .ok();
+    site.run(&["sync", "--once", "--hub", &running.addr]).ok();
+    rural
+        .run(&[
+            "learner",
+            "add",
+            "--number",
+            "EAE-0099",
+            "--given-name",
+            "Old",
+            "--family-name",
+            "Site",
+        ])
+        .ok();
+    rural.run(&["sync", "--once", "--hub", &running.addr]).ok();
+    assert!(rural.run(&["status"]).ok()["entries"].as_u64().unwrap() >= before);
+    running.stop();
+    let numbers: Vec<String> = hub.run(&["learner", "list"]).ok()["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["number"].as_str().unwrap().to_string())
+        .collect();
+    assert!(numbers.contains(&"NEW-1".to_string()), "{numbers:?}");
+    assert!(numbers.contains(&"EAE-0099".to_string()), "{numbers:?}");
+    for node in [&hub, &rural, &site] {
+        node.run(&["check"]).ok();
+    }
+}
