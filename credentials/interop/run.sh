@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Interop check: credentials made by the `cairn` binary are verified by Digital Bazaar's
-# independent implementation (@digitalbazaar/vc + eddsa-jcs-2022-cryptosuite), and a tampered
-# copy is refused by it. Needs node and npm; installs the pinned packages locally.
+# independent implementation (@digitalbazaar/vc with the eddsa-rdfc-2022 and eddsa-jcs-2022
+# cryptosuites, every proof of each proof set checked), and tampered copies are refused by it:
+# an edited field, and a corrupted second proof. Needs node and npm; installs the pinned
+# packages locally.
 #
-# Usage: credentials/interop/run.sh [path/to/cairn]
+# Usage: credentials/interop/run.sh [path/to/cairn] [MORE_FILES...]
+#   MORE_FILES: further credentials to verify the same way (the end-to-end tests pass the
+#   program-signed copies and endorsements a hub made).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cairn="${1:-$root/target/release/cairn}"
+shift || true
 [ -x "$cairn" ] || { echo "no cairn binary at $cairn (build it with cargo build --release -p cairn-node)"; exit 2; }
 
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
@@ -52,10 +57,17 @@ python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]
 c = json.load(open(f"{w}/credential-1.json"))
-c["credentialSubject"]["achievement"]["name"] += " (edited)"
-json.dump(c, open(f"{w}/tampered.json", "w"))
+assert [p["cryptosuite"] for p in c["proof"]] == ["eddsa-rdfc-2022", "eddsa-jcs-2022"], c["proof"]
+edited = json.loads(json.dumps(c))
+edited["credentialSubject"]["achievement"]["name"] += " (edited)"
+json.dump(edited, open(f"{w}/tampered.json", "w"))
+# The second proof's signature replaced by the first's: the rdfc proof still verifies, so a
+# verifier that accepts any proof of a set would call it valid.
+second = json.loads(json.dumps(c))
+second["proof"][1]["proofValue"] = second["proof"][0]["proofValue"]
+json.dump(second, open(f"{w}/corrupted-second-proof.json", "w"))
 PY
 echo "Cairn made $i credentials; verifying them with @digitalbazaar/vc:"
-node "$here/verify.mjs" "$work"/credential-*.json "$work/learner-bundle.json"
-echo "and a tampered copy must be refused:"
-node "$here/verify.mjs" --expect-failure "$work/tampered.json"
+node "$here/verify.mjs" "$work"/credential-*.json "$work/learner-bundle.json" "$@"
+echo "and tampered copies must be refused:"
+node "$here/verify.mjs" --expect-failure "$work/tampered.json" "$work/corrupted-second-proof.json"

@@ -1,32 +1,16 @@
 //! A printable certificate for a learner leaving a facility: one HTML page that prints on one
-//! sheet, with the signed credential embedded (and downloadable from the page) and a QR code that
-//! ties the paper to that exact credential.
+//! Letter or A4 sheet, with the signed credential embedded (and downloadable from the page) and a
+//! QR code that carries the signed credential itself, compressed ([`crate::qr`]), inside a link
+//! to the offline verifier page: a phone that scans the paper checks the signature there.
 //!
-//! The QR code holds the credential's id, its issuer's DID and the SHA-256 of its canonical
-//! (JCS) form. A printed page cannot carry a whole signed credential legibly, and a facility with
-//! no internet has no web address to link to; with the digest, a recognizer given the credential
-//! file (from this page, a USB stick or email) checks that it is the one printed here.
+//! The page's `<head>` and `<body>` tags are plain: the web interface inserts its toolbar after
+//! `<body>` and a refresh before `</head>`.
 
+use crate::qr;
 use base64::Engine;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-/// What the QR code says.
-pub fn qr_payload(credential: &Value) -> String {
-    let canonical = serde_json_canonicalizer::to_vec(credential).unwrap_or_default();
-    let id = credential.get("id").and_then(Value::as_str).unwrap_or("");
-    let issuer = credential
-        .get("issuer")
-        .and_then(|i| i.get("id").or(Some(i)))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    format!(
-        "OB3 {id}\nissuer {issuer}\nsha256 {}",
-        hex::encode(Sha256::digest(&canonical))
-    )
-}
 
 /// Escape text for HTML content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
@@ -55,8 +39,45 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     cur.as_str().unwrap_or("")
 }
 
-/// The certificate page for one signed credential, for the learner named `learner_name`.
-pub fn html(credential: &Value, learner_name: &str) -> String {
+/// What the certificate's QR code holds: the verifier link with the credential in it.
+pub fn qr_content(credential: &Value, verifier_url: &str) -> Result<String, qr::QrError> {
+    qr::link(verifier_url, credential)
+}
+
+/// The QR code as SVG (error correction M: a scuffed or folded paper still reads).
+pub fn qr_svg(content: &str) -> Option<String> {
+    QrCode::with_error_correction_level(content.as_bytes(), EcLevel::M)
+        .ok()
+        .map(|code| {
+            code.render::<svg::Color>()
+                .min_dimensions(240, 240)
+                .quiet_zone(true)
+                .build()
+        })
+}
+
+/// The program a credential chains to: the endorser of its signing key, else its issuer.
+fn program_id(credential: &Value) -> &str {
+    match credential.pointer("/issuer/endorsement/0/issuer") {
+        Some(p) if p.is_object() => s(p, &["id"]),
+        _ => s(credential, &["issuer", "id"]),
+    }
+}
+
+/// The cryptosuites of a credential's proofs, in order.
+fn suites(credential: &Value) -> String {
+    let list: Vec<&str> = match credential.get("proof") {
+        Some(Value::Array(a)) => a.iter().map(|p| s(p, &["cryptosuite"])).collect(),
+        Some(p) => vec![s(p, &["cryptosuite"])],
+        None => vec![],
+    };
+    list.join(" and ")
+}
+
+/// The certificate page for one signed credential, for the learner named `learner_name` (printed
+/// exactly as the credential's name identity was hashed), whose QR code links to the verifier
+/// page at `verifier_url`.
+pub fn html(credential: &Value, learner_name: &str, verifier_url: &str) -> String {
     let achievement = credential
         .pointer("/credentialSubject/achievement")
         .cloned()
@@ -117,32 +138,32 @@ pub fn html(credential: &Value, learner_name: &str) -> String {
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
     let download = base64::engine::general_purpose::STANDARD.encode(pretty.as_bytes());
-    let qr = QrCode::with_error_correction_level(qr_payload(credential).as_bytes(), EcLevel::M)
-        .map(|code| {
-            code.render::<svg::Color>()
-                .min_dimensions(180, 180)
-                .quiet_zone(true)
-                .build()
-        })
+    let qr = qr_content(credential, verifier_url)
+        .ok()
+        .and_then(|c| qr_svg(&c))
         .unwrap_or_default();
+
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{title} — {learner}</title>
 <style>
-@page {{ size: letter; margin: 18mm; }}
-body {{ font-family: Georgia, "Times New Roman", serif; color: #111; max-width: 180mm; margin: auto; }}
-.frame {{ border: 3px double #333; padding: 14mm; }}
-h1 {{ font-size: 26pt; margin: 0 0 4mm; }} h2 {{ font-size: 13pt; margin: 6mm 0 2mm; }}
-.who {{ font-size: 20pt; margin: 6mm 0; }} .small {{ font-size: 9pt; color: #444; word-break: break-all; }}
-.row {{ display: flex; justify-content: space-between; align-items: flex-end; gap: 8mm; }}
-.qr svg {{ width: 42mm; height: 42mm; }}
+@page {{ margin: 12mm; }}
+html, body {{ margin: 0; }}
+body {{ font-family: Georgia, "Times New Roman", serif; color: #111; max-width: 184mm; margin: auto; font-size: 10.5pt; }}
+.frame {{ border: 3px double #333; padding: 8mm 10mm; }}
+h1 {{ font-size: 22pt; margin: 0 0 3mm; }} h2 {{ font-size: 11.5pt; margin: 4mm 0 1mm; }}
+ul {{ margin: 0; padding-left: 6mm; }} p {{ margin: 2mm 0; }}
+.who {{ font-size: 18pt; margin: 4mm 0; }} .small {{ font-size: 8pt; color: #444; word-break: break-all; }}
+.row {{ display: flex; justify-content: space-between; align-items: flex-end; gap: 6mm; margin-top: 4mm; }}
+.qr svg {{ width: 52mm; height: 52mm; display: block; }}
 @media print {{ .noprint {{ display: none; }} }}
 </style>
 <script type="application/vc+ld+json" id="credential">
 {embedded}
 </script>
-</head><body><div class="frame">
+</head>
+<body><div class="frame">
 <p>{issuer} certifies that</p>
 <p class="who"><strong>{learner}</strong></p>
 <p>has earned</p>
@@ -152,12 +173,12 @@ h1 {{ font-size: 26pt; margin: 0 0 4mm; }} h2 {{ font-size: 13pt; margin: 6mm 0 
 {parts}{skills}{recognized}
 <div class="row">
 <div><p>Awarded {date}</p>
-<p class="small">Credential {id}<br>Signed by {did}<br>Open Badges 3.0, proof eddsa-jcs-2022</p></div>
+<p class="small">Credential {id}<br>Program {program}<br>Open Badges 3.0, signed {suites}</p>
+<p class="small">To check this certificate, scan the code: it holds the signed credential and opens
+the program's verifier page, which checks it on the phone, offline. The credential file can also
+be checked with <code>cairn credential verify</code> or any Open Badges 3.0 verifier.</p></div>
 <div class="qr">{qr}</div>
 </div>
-<p class="small">To check this certificate, verify its credential file (for example with
-<code>cairn credential verify FILE</code>, or any Open Badges 3.0 verifier); the QR code holds the
-credential's id and fingerprint so the file can be matched to this page.</p>
 <p class="noprint"><a download="credential.json" href="data:application/json;base64,{download}">Save the credential file</a></p>
 </div></body></html>
 "#,
@@ -178,6 +199,7 @@ credential's id and fingerprint so the file can be matched to this page.</p>
         skills = section("Skills", &skills),
         recognized = section("Recognized for", &recognized),
         id = escape_html(s(credential, &["id"])),
-        did = escape_html(s(credential, &["issuer", "id"])),
+        program = escape_html(program_id(credential)),
+        suites = escape_html(&suites(credential)),
     )
 }

@@ -1,19 +1,29 @@
-//! Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite (W3C VC Data Integrity EdDSA
-//! Cryptosuites v1.0, §3.3).
+//! Data Integrity proofs (W3C VC Data Integrity EdDSA Cryptosuites v1.0) with two
+//! cryptosuites, and proof sets of both.
 //!
-//! Signing: the proof configuration (the proof without `proofValue`, carrying the document's
-//! `@context`) and the document without its proof are each put in JCS canonical form (RFC 8785)
-//! and hashed with SHA-256; the Ed25519 signature covers the proof configuration's hash followed
-//! by the document's hash; `proofValue` is `z` + base58btc(signature). No JSON-LD processing is
-//! involved, which is what lets a recognizer check a credential fully offline.
+//! - `eddsa-jcs-2022` (§3.3): the proof configuration (the proof without `proofValue`, carrying
+//!   the document's `@context`) and the document without its proof are each put in JCS canonical
+//!   form (RFC 8785) and hashed with SHA-256; the Ed25519 signature covers the proof
+//!   configuration's hash followed by the document's hash. No JSON-LD processing, which is what
+//!   lets a phone (the verifier page) check it.
+//! - `eddsa-rdfc-2022` (§3.2): the same, with RDFC-1.0 canonical N-Quads ([`crate::rdfc`])
+//!   instead of JCS; the embedded proof carries no `@context`. 1EdTech's validator checks the
+//!   first proof of a credential this way.
+//!
+//! Cairn secures a document with a proof set, `[eddsa-rdfc-2022, eddsa-jcs-2022]`, both by the
+//! same key. A verifier must check **every** proof it is given: a proof set whose second proof is
+//! damaged is not valid, whatever the first says.
 
 use crate::did_key::{self, KeyError};
+use crate::rdfc;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The cryptosuite this module implements.
+/// The JCS cryptosuite.
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
+/// The RDFC cryptosuite.
+pub const RDFC_CRYPTOSUITE: &str = "eddsa-rdfc-2022";
 /// The proof type it uses.
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 
@@ -58,6 +68,8 @@ pub struct VerifiedProof {
     pub created: Option<String>,
     /// The proof's purpose.
     pub proof_purpose: String,
+    /// Its cryptosuite.
+    pub cryptosuite: String,
 }
 
 /// Why a proof could not be made or is not valid, in words a recognizer can act on.
@@ -69,11 +81,17 @@ pub enum ProofError {
     /// No `proof` at all.
     #[error("the credential carries no proof: it was never signed, or its signature was removed")]
     NoProof,
-    /// A proof exists, but none of the kind this verifier checks.
+    /// A proof of a kind this verifier does not check (every proof must be checked).
     #[error(
-        "the credential's proof is not an eddsa-jcs-2022 Data Integrity proof (found type `{0}`, cryptosuite `{1}`)"
+        "the credential carries a proof this verifier cannot check (type `{0}`, cryptosuite `{1}`; it checks DataIntegrityProof with eddsa-rdfc-2022 or eddsa-jcs-2022)"
     )]
     UnsupportedProof(String, String),
+    /// The `proof` member is not a proof or a list of them.
+    #[error("the credential's `proof` is not a proof or a list of proofs")]
+    MalformedProofSet,
+    /// The document cannot be put in RDF canonical form.
+    #[error("the credential cannot be put in RDF canonical form: {0}")]
+    Rdfc(String),
     /// A required member of the proof is missing or not a string.
     #[error("the proof has no `{0}`")]
     MissingProofField(&'static str),
@@ -200,43 +218,116 @@ fn text<'a>(proof: &'a Map<String, Value>, field: &'static str) -> Result<&'a st
         .ok_or(ProofError::MissingProofField(field))
 }
 
-/// The eddsa-jcs-2022 proof of a document (one proof, or the first such in a proof set).
-fn find_proof(doc: &Map<String, Value>) -> Result<&Map<String, Value>, ProofError> {
-    let proofs: Vec<&Map<String, Value>> = match doc.get("proof") {
-        None | Some(Value::Null) => return Err(ProofError::NoProof),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        Some(Value::Object(p)) => vec![p],
-        Some(_) => return Err(ProofError::MissingProofField("type")),
+/// The hash an `eddsa-rdfc-2022` signature covers: SHA-256 of the canonical N-Quads of the
+/// proof configuration (with the document's `@context`), then of the document without its proof.
+pub fn rdfc_hash_data(
+    unsecured: &Value,
+    config: &Value,
+    contexts: &rdfc::Contexts,
+) -> Result<[u8; 64], ProofError> {
+    let nquads = |v: &Value| {
+        rdfc::canonical_nquads(v, contexts).map_err(|e| ProofError::Rdfc(e.to_string()))
     };
-    let suite = |p: &Map<String, Value>| {
-        (
-            p.get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            p.get("cryptosuite")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        )
-    };
-    proofs
-        .iter()
-        .find(|p| suite(p) == (PROOF_TYPE.to_string(), CRYPTOSUITE.to_string()))
-        .copied()
-        .ok_or_else(|| match proofs.first() {
-            Some(p) => {
-                let (t, c) = suite(p);
-                ProofError::UnsupportedProof(t, c)
-            }
-            None => ProofError::NoProof,
-        })
+    let proof_hash = sha256(&nquads(config)?);
+    let document_hash = sha256(&nquads(unsecured)?);
+    let mut data = [0u8; 64];
+    data[..32].copy_from_slice(&proof_hash);
+    data[32..].copy_from_slice(&document_hash);
+    Ok(data)
 }
 
-/// Verify the eddsa-jcs-2022 proof of a secured document.
-pub fn verify(secured: &Value) -> Result<VerifiedProof, ProofError> {
+/// An `eddsa-rdfc-2022` proof of `document` (its own `proof`, if any, is left out of what is
+/// signed, as for every proof of a proof set).
+pub fn rdfc_proof(
+    document: &Value,
+    key: &SigningKey,
+    options: &ProofOptions,
+) -> Result<Value, ProofError> {
+    let mut unsecured = document.as_object().ok_or(ProofError::NotAnObject)?.clone();
+    unsecured.remove("proof");
+    let unsecured = Value::Object(unsecured);
+    let mut config = proof_config(&unsecured, options)?;
+    config["cryptosuite"] = RDFC_CRYPTOSUITE.into();
+    let data = rdfc_hash_data(&unsecured, &config, rdfc::Contexts::shipped())?;
+    let signature = key.sign(&data).to_bytes();
+    let mut proof = config;
+    if let Some(p) = proof.as_object_mut() {
+        // The embedded proof carries no @context: it is the document's (as Digital Bazaar's
+        // signer and the W3C test vector write it).
+        p.remove("@context");
+        p.insert(
+            "proofValue".into(),
+            format!("z{}", bs58::encode(signature).into_string()).into(),
+        );
+    }
+    Ok(proof)
+}
+
+/// Secure `document` with Cairn's proof set: an `eddsa-rdfc-2022` proof first, an
+/// `eddsa-jcs-2022` proof second, both by `key` with the same options. Any proof the document
+/// had is replaced.
+pub fn secure(
+    document: &Value,
+    key: &SigningKey,
+    options: &ProofOptions,
+) -> Result<Value, ProofError> {
+    let rdfc = rdfc_proof(document, key, options)?;
+    let (mut secured, _) = sign(document, key, options)?;
+    let jcs = secured["proof"].take();
+    secured["proof"] = Value::Array(vec![rdfc, jcs]);
+    Ok(secured)
+}
+
+/// The same document with only its `eddsa-jcs-2022` proofs (what a QR code carries: each proof
+/// of a set stands alone, and the jcs one can be checked without JSON-LD).
+pub fn jcs_only(secured: &Value) -> Value {
+    let mut out = secured.clone();
+    if let Some(Value::Array(proofs)) = out.get_mut("proof") {
+        proofs.retain(|p| p.get("cryptosuite").and_then(Value::as_str) == Some(CRYPTOSUITE));
+    }
+    out
+}
+
+/// The proofs of a document: one proof, or every proof of a proof set.
+fn proofs(doc: &Map<String, Value>) -> Result<Vec<&Map<String, Value>>, ProofError> {
+    match doc.get("proof") {
+        None | Some(Value::Null) => Err(ProofError::NoProof),
+        Some(Value::Array(items)) if items.is_empty() => Err(ProofError::NoProof),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|p| p.as_object().ok_or(ProofError::MalformedProofSet))
+            .collect(),
+        Some(Value::Object(p)) => Ok(vec![p]),
+        Some(_) => Err(ProofError::MalformedProofSet),
+    }
+}
+
+/// Most proofs checked on one document (a proof set of two is what Cairn makes).
+const MAX_PROOFS: usize = 8;
+
+/// Verify **every** proof of a secured document (one proof or a proof set). Fails on the first
+/// proof that does not verify, naming its cryptosuite.
+pub fn verify(secured: &Value) -> Result<Vec<VerifiedProof>, ProofError> {
     let doc = secured.as_object().ok_or(ProofError::NotAnObject)?;
-    let proof = find_proof(doc)?;
+    let list = proofs(doc)?;
+    if list.len() > MAX_PROOFS {
+        return Err(ProofError::MalformedProofSet);
+    }
+    list.into_iter().map(|p| verify_one(doc, p)).collect()
+}
+
+fn verify_one(
+    doc: &Map<String, Value>,
+    proof: &Map<String, Value>,
+) -> Result<VerifiedProof, ProofError> {
+    let kind = proof.get("type").and_then(Value::as_str).unwrap_or("");
+    let suite = proof
+        .get("cryptosuite")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind != PROOF_TYPE || (suite != CRYPTOSUITE && suite != RDFC_CRYPTOSUITE) {
+        return Err(ProofError::UnsupportedProof(kind.into(), suite.into()));
+    }
     let proof_value = text(proof, "proofValue")?;
     let method = text(proof, "verificationMethod")?;
     let purpose = text(proof, "proofPurpose")?.to_string();
@@ -262,9 +353,24 @@ pub fn verify(secured: &Value) -> Result<VerifiedProof, ProofError> {
         if doc_ctx.len() < proof_ctx.len() || doc_ctx[..proof_ctx.len()] != proof_ctx[..] {
             return Err(ProofError::ContextMismatch);
         }
-        unsecured.insert("@context".into(), context.clone());
     }
-    let data = hash_data(&Value::Object(unsecured), &Value::Object(config.clone()))?.data;
+    let data = if suite == CRYPTOSUITE {
+        if let Some(context) = config.get("@context") {
+            unsecured.insert("@context".into(), context.clone());
+        }
+        hash_data(&Value::Object(unsecured), &Value::Object(config.clone()))?.data
+    } else {
+        // The RDFC proof configuration is canonicalized with the document's @context (§3.2.5).
+        match unsecured.get("@context") {
+            Some(context) => config.insert("@context".into(), context.clone()),
+            None => config.remove("@context"),
+        };
+        rdfc_hash_data(
+            &Value::Object(unsecured),
+            &Value::Object(config.clone()),
+            rdfc::Contexts::shipped(),
+        )?
+    };
     key.verify(&data, &Signature::from_bytes(&signature))
         .map_err(|_| ProofError::SignatureMismatch)?;
     Ok(VerifiedProof {
@@ -275,6 +381,7 @@ pub fn verify(secured: &Value) -> Result<VerifiedProof, ProofError> {
             .and_then(Value::as_str)
             .map(str::to_string),
         proof_purpose: purpose,
+        cryptosuite: suite.to_string(),
     })
 }
 

@@ -22,15 +22,34 @@ pub const CLR_CONTEXT: &str = "https://purl.imsglobal.org/spec/clr/v2p0/context-
 /// Any CLR 2.0.x context starts with this.
 pub const CLR_CONTEXT_PREFIX: &str = "https://purl.imsglobal.org/spec/clr/v2p0/context";
 
-/// The organization that issues, and the DID of the node that signs for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The issuer profile: the program people see, and the DID of the key that signs for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Issuer {
-    /// `did:key:…` of the signing node.
+    /// `did:key:…` of the signing node (the program's own key, or a site's key the program
+    /// endorsed).
     pub did: String,
-    /// The organization's name, as shown on the credential.
+    /// The program's name, as shown on the credential.
     pub name: String,
-    /// A description of the issuing site, if any (e.g. the site's own name).
+    /// The program's web address, if it has one.
+    pub url: Option<String>,
+    /// What the program is, in a sentence.
     pub description: Option<String>,
+    /// Signed `EndorsementCredential`s in which the program vouches for the signing key (empty
+    /// when the program signs itself).
+    pub endorsements: Vec<Value>,
+}
+
+/// The program's endorsement of a key that signs for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endorsement {
+    /// `urn:uuid:…`.
+    pub id: String,
+    /// The program that endorses (its own did:key signs).
+    pub program: Issuer,
+    /// The DID of the key endorsed.
+    pub key: String,
+    /// When it takes effect.
+    pub valid_from: String,
 }
 
 /// A skill, competency or other target an achievement aligns to.
@@ -82,21 +101,37 @@ pub struct EvidenceRef {
     pub genre: Option<String>,
 }
 
+/// One identity of a learner, kept in a credential only as a salted hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashedIdentity {
+    /// An OB 3.0 `IdentifierTypeEnum` value (`name`, `emailAddress`, `sisSourcedId`, …).
+    pub identity_type: String,
+    /// The identity exactly as hashed (see [`name_as_printed`]).
+    pub value: String,
+    /// A random salt.
+    pub salt: String,
+}
+
 /// How the credential names its learner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubjectIdentity {
     /// A published identifier (a DID or URL).
     Id(String),
-    /// A salted SHA-256 of an identity (`identity_type` is an OB 3.0 `IdentifierTypeEnum`, e.g.
-    /// `name`). The learner proves the credential is theirs by showing the identity.
-    Hashed {
-        /// What the identity is.
-        identity_type: String,
-        /// The identity, as the learner would give it.
-        value: String,
-        /// A random salt.
-        salt: String,
-    },
+    /// Salted SHA-256 hashes of identities. The learner proves the credential is theirs by
+    /// showing one of them.
+    Hashed(Vec<HashedIdentity>),
+}
+
+/// A name as a certificate prints it, which is what its identity hash covers: Unicode NFC (so
+/// "María" typed with a combining accent is the same name), words separated by one space (as
+/// HTML prints any run of white space), case kept.
+pub fn name_as_printed(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Everything that goes in one credential.
@@ -171,6 +206,41 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
+/// The `Profile` of an issuer.
+pub fn profile_json(issuer: &Issuer) -> Value {
+    let mut v = json!({"id": issuer.did, "type": ["Profile"], "name": issuer.name});
+    if let Some(url) = &issuer.url {
+        v["url"] = json!(url);
+    }
+    if let Some(d) = &issuer.description {
+        v["description"] = json!(d);
+    }
+    if !issuer.endorsements.is_empty() {
+        v["endorsement"] = json!(issuer.endorsements);
+    }
+    v
+}
+
+/// The unsigned `EndorsementCredential` by which a program vouches for a key that signs its
+/// credentials. It names the program and the key, nothing about the place the key is kept.
+pub fn endorsement_json(e: &Endorsement) -> Value {
+    json!({
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": e.id,
+        "type": ["VerifiableCredential", "EndorsementCredential"],
+        "name": format!("{}: an authorized signing key", e.program.name),
+        "issuer": profile_json(&e.program),
+        "validFrom": e.valid_from,
+        "credentialSubject": {
+            "id": e.key,
+            "type": ["EndorsementSubject"],
+            "endorsementComment": format!(
+                "This key signs credentials on behalf of {}.", e.program.name
+            ),
+        },
+    })
+}
+
 /// The `Achievement` object.
 pub fn achievement_json(a: &AchievementInfo) -> Value {
     let mut v = json!({
@@ -193,29 +263,29 @@ pub fn achievement_json(a: &AchievementInfo) -> Value {
 fn identity_json(subject: &SubjectIdentity) -> (Option<String>, Option<Value>) {
     match subject {
         SubjectIdentity::Id(id) => (Some(id.clone()), None),
-        SubjectIdentity::Hashed {
-            identity_type,
-            value,
-            salt,
-        } => (
+        SubjectIdentity::Hashed(identities) => (
             None,
-            Some(json!([{
-                "type": "IdentityObject",
-                "hashed": true,
-                "identityHash": identity_hash(value, salt),
-                "identityType": identity_type,
-                "salt": salt,
-            }])),
+            Some(
+                identities
+                    .iter()
+                    .map(|i| {
+                        json!({
+                            "type": "IdentityObject",
+                            "hashed": true,
+                            "identityHash": identity_hash(&i.value, &i.salt),
+                            "identityType": i.identity_type,
+                            "salt": i.salt,
+                        })
+                    })
+                    .collect(),
+            ),
         ),
     }
 }
 
 /// The unsigned `OpenBadgeCredential`.
 pub fn credential_json(c: &BadgeCredential) -> Value {
-    let mut issuer = json!({"id": c.issuer.did, "type": ["Profile"], "name": c.issuer.name});
-    if let Some(d) = &c.issuer.description {
-        issuer["description"] = json!(d);
-    }
+    let issuer = profile_json(&c.issuer);
     let mut subject = json!({
         "type": ["AchievementSubject"],
         "achievement": achievement_json(&c.achievement),
@@ -283,7 +353,7 @@ pub fn learner_bundle_json(
         "id": id,
         "type": ["VerifiableCredential", "ClrCredential"],
         "name": name,
-        "issuer": {"id": issuer.did, "type": ["Profile"], "name": issuer.name},
+        "issuer": profile_json(issuer),
         "validFrom": valid_from,
         "credentialSubject": subject_json,
     })
@@ -304,6 +374,17 @@ mod tests {
             identity_hash("Jane Doe", "abc"),
             identity_hash("Jane Doe", "abd")
         );
+    }
+
+    #[test]
+    fn names_are_hashed_as_printed() {
+        // "María" with a combining acute accent (NFD) is the same printed name as with é (NFC).
+        assert_eq!(
+            name_as_printed("Mari\u{301}a  Lo\u{301}pez "),
+            "María López"
+        );
+        assert_eq!(name_as_printed("María López"), "María López");
+        assert_ne!(name_as_printed("maría lópez"), "María López");
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Checking a credential file as a recognizer would: the proof, who signed it, the dates, the
-//! members Open Badges 3.0 requires, and — when the checking node knows the program — whether
-//! the signing key belongs to an admitted, unrevoked site. Every problem is a sentence.
+//! Checking a credential file as a recognizer would: every proof, who signed it, the program's
+//! endorsement of the signing key, the dates, the members Open Badges 3.0 requires, and — when
+//! the checking node knows the program — whether the signing key belongs to an admitted,
+//! unrevoked site. Every problem is a sentence.
 
 use crate::data_integrity::{self, ProofError};
-use crate::open_badges::{CLR_CONTEXT_PREFIX, OB_CONTEXT_PREFIX, VC_CONTEXT, identity_hash};
+use crate::open_badges::{
+    CLR_CONTEXT_PREFIX, OB_CONTEXT_PREFIX, VC_CONTEXT, identity_hash, name_as_printed,
+};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,6 +47,38 @@ pub enum Standing {
 pub trait IssuerTrust {
     /// The standing of a signing key.
     fn standing(&self, key: &VerifyingKey) -> Standing;
+    /// The program (its did:key) a credential must come from: signed by that key, or by a key
+    /// it endorsed in the credential. `None`: not checked this way.
+    fn program(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A checker that knows only a program's identifier (`cairn credential verify --program`), on
+/// top of whatever else it knows.
+pub struct Program<'a> {
+    /// The program's did:key.
+    pub did: String,
+    /// What else the checker knows.
+    pub inner: &'a dyn IssuerTrust,
+}
+
+impl IssuerTrust for Program<'_> {
+    fn standing(&self, key: &VerifyingKey) -> Standing {
+        self.inner.standing(key)
+    }
+    fn program(&self) -> Option<String> {
+        Some(self.did.clone())
+    }
+}
+
+/// An endorsement of the signing key found in a credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndorsedBy {
+    /// The endorser's did:key (the program's).
+    pub program: String,
+    /// The name the endorser gives itself.
+    pub name: Option<String>,
 }
 
 /// A checker that knows no program.
@@ -74,6 +109,12 @@ pub struct Verification {
     pub standing: Standing,
     /// Whether the identity given to `--name` matches the subject's hashed identity.
     pub identity_matches: Option<bool>,
+    /// The cryptosuites of the proofs that verified (every proof must).
+    #[serde(default)]
+    pub proofs: Vec<String>,
+    /// Valid endorsements of the signing key carried in the credential.
+    #[serde(default)]
+    pub endorsed_by: Vec<EndorsedBy>,
     /// Everything wrong; empty when valid.
     pub problems: Vec<String>,
     /// Credentials inside a learner bundle.
@@ -125,8 +166,15 @@ pub fn verify_bytes(
             bytes.len()
         ));
     }
-    let doc: Value = serde_json::from_slice(bytes)
-        .map_err(|e| format!("the file is not valid JSON ({e}), so it cannot be a credential"))?;
+    // A QR code's content (the verifier link, or its digits) carries a credential too.
+    let text = std::str::from_utf8(bytes).unwrap_or("").trim();
+    let doc: Value = if crate::qr::looks_like_payload(text) {
+        crate::qr::decode(text).map_err(|e| format!("the QR code's content is unreadable: {e}"))?
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| {
+            format!("the file is not valid JSON ({e}), so it cannot be a credential")
+        })?
+    };
     Ok(verify(&doc, now, trust, identity))
 }
 
@@ -173,6 +221,8 @@ fn verify_at(
         valid_from: str_at(doc, &["validFrom"]).map(str::to_string),
         standing: Standing::NotChecked,
         identity_matches: None,
+        proofs: Vec::new(),
+        endorsed_by: Vec::new(),
         problems: Vec::new(),
         contains: Vec::new(),
     };
@@ -181,44 +231,63 @@ fn verify_at(
         return v;
     }
 
-    // The proof, and that its signer is the issuer.
+    // Every proof, and that each signer is the issuer.
+    let mut signer_key = None;
     match data_integrity::verify(doc) {
-        Ok(proof) => {
-            if issuer.as_deref() != Some(proof.signer.as_str()) {
-                v.problems.push(format!(
-                    "the credential says it was issued by {}, but it was signed by {}",
-                    issuer.as_deref().unwrap_or("nobody"),
-                    proof.signer
-                ));
+        Ok(proofs) => {
+            for proof in &proofs {
+                if issuer.as_deref() != Some(proof.signer.as_str()) {
+                    v.problems.push(format!(
+                        "the credential says it was issued by {}, but its {} proof was signed by {}",
+                        issuer.as_deref().unwrap_or("nobody"),
+                        proof.cryptosuite,
+                        proof.signer
+                    ));
+                }
+                if proof.proof_purpose != "assertionMethod" {
+                    v.problems.push(format!(
+                        "the proof's purpose is `{}`, not `assertionMethod`: it does not assert the credential",
+                        proof.proof_purpose
+                    ));
+                }
+                match proof.created.as_deref().map(|c| (c, parse_date(c))) {
+                    Some((c, None)) => v.problems.push(format!(
+                        "the proof's creation date `{c}` is not a valid date"
+                    )),
+                    Some((c, Some(t))) if t > now + SKEW => v.problems.push(format!(
+                        "the proof claims to have been made on {c}, which is in the future"
+                    )),
+                    _ => {}
+                }
+                v.proofs.push(proof.cryptosuite.clone());
             }
-            if proof.proof_purpose != "assertionMethod" {
-                v.problems.push(format!(
-                    "the proof's purpose is `{}`, not `assertionMethod`: it does not assert the credential",
-                    proof.proof_purpose
-                ));
-            }
-            match proof.created.as_deref().map(|c| (c, parse_date(c))) {
-                Some((c, None)) => v.problems.push(format!(
-                    "the proof's creation date `{c}` is not a valid date"
-                )),
-                Some((c, Some(t))) if t > now + SKEW => v.problems.push(format!(
-                    "the proof claims to have been made on {c}, which is in the future"
-                )),
-                _ => {}
-            }
-            v.standing = trust.standing(&proof.key);
-            match &v.standing {
-                Standing::Revoked { name, reason } => v.problems.push(format!(
-                    "it was signed by {name}, a site this program revoked ({reason}); what that key signs is no longer trusted"
-                )),
-                Standing::Unknown => v.problems.push(
-                    "it was signed by a key this program never admitted (not its hub or one of its sites)"
-                        .into(),
-                ),
-                _ => {}
+            if let Some(proof) = proofs.first() {
+                signer_key = Some((proof.signer.clone(), proof.key));
             }
         }
         Err(e) => v.problems.push(e.to_string()),
+    }
+    if let Some((signer, key)) = &signer_key {
+        v.standing = trust.standing(key);
+        match &v.standing {
+            Standing::Revoked { name, reason } => v.problems.push(format!(
+                "it was signed by {name}, a site this program revoked ({reason}); what that key signs is no longer trusted"
+            )),
+            Standing::Unknown => v.problems.push(
+                "it was signed by a key this program never admitted (not its hub or one of its sites)"
+                    .into(),
+            ),
+            _ => {}
+        }
+        check_endorsements(doc, signer, now, &mut v);
+        if let Some(program) = trust.program()
+            && *signer != program
+            && !v.endorsed_by.iter().any(|e| e.program == program)
+        {
+            v.problems.push(format!(
+                "it was neither signed by the program {program} nor by a key that program endorsed"
+            ));
+        }
     }
 
     // The data model.
@@ -305,6 +374,62 @@ fn verify_at(
     v
 }
 
+/// The endorsements in `issuer.endorsement`: each must be an `EndorsementCredential` whose every
+/// proof verifies and is by its own issuer, about the key that signed the credential.
+fn check_endorsements(doc: &Value, signer: &str, now: OffsetDateTime, v: &mut Verification) {
+    let Some(list) = doc.pointer("/issuer/endorsement") else {
+        return;
+    };
+    let Some(list) = list.as_array().filter(|l| l.len() <= 8) else {
+        v.problems
+            .push("its issuer's `endorsement` is not a short list of credentials".into());
+        return;
+    };
+    for e in list {
+        let endorser = e
+            .get("issuer")
+            .and_then(|i| i.get("id").or(Some(i)))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let problem = if !types(e.get("type"))
+            .iter()
+            .any(|t| t == "EndorsementCredential")
+        {
+            Some("it is not an EndorsementCredential".to_string())
+        } else if e.pointer("/credentialSubject/id").and_then(Value::as_str) != Some(signer) {
+            Some("it is about another key than the one that signed".to_string())
+        } else {
+            match data_integrity::verify(e) {
+                Err(err) => Some(err.to_string()),
+                Ok(proofs) if proofs.iter().any(|p| p.signer != endorser) => {
+                    Some("it was not signed by the issuer it names".to_string())
+                }
+                Ok(_) => match e
+                    .get("validFrom")
+                    .and_then(Value::as_str)
+                    .and_then(parse_date)
+                {
+                    None => Some("it has no valid validFrom date".to_string()),
+                    Some(t) if t > now + SKEW => Some("it is not valid yet".to_string()),
+                    _ => None,
+                },
+            }
+        };
+        match problem {
+            Some(p) => v.problems.push(format!(
+                "an endorsement of the signing key is not valid: {p}"
+            )),
+            None => v.endorsed_by.push(EndorsedBy {
+                program: endorser.to_string(),
+                name: e
+                    .pointer("/issuer/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            }),
+        }
+    }
+}
+
 fn check_achievement(achievement: Option<&Value>, problems: &mut Vec<String>) {
     let Some(a) = achievement.filter(|a| a.is_object()) else {
         problems.push("its subject names no achievement".into());
@@ -327,12 +452,14 @@ fn check_achievement(achievement: Option<&Value>, problems: &mut Vec<String>) {
     }
 }
 
-/// Whether `name` is the identity the subject's hashed identifier was made from (compared as
-/// written, and with surrounding space trimmed and case folded, as Cairn writes it).
+/// Whether `name` is an identity the subject's hashed identifiers were made from: as printed
+/// ([`name_as_printed`]: Unicode NFC, single spaces, case kept) — or, for credentials Cairn made
+/// before it hashed names as printed, folded to lower case the way it then did.
 pub fn identity_matches(subject: &Value, name: &str) -> bool {
     let Some(ids) = subject.get("identifier").and_then(Value::as_array) else {
         return false;
     };
+    let candidates = [name_as_printed(name), legacy_fold(name)];
     ids.iter().any(|id| {
         let (Some(hash), salt) = (
             id.get("identityHash").and_then(Value::as_str),
@@ -340,16 +467,20 @@ pub fn identity_matches(subject: &Value, name: &str) -> bool {
         ) else {
             return false;
         };
-        [name.to_string(), normalize_identity(name)]
-            .iter()
-            .any(|n| identity_hash(n, salt) == hash)
+        candidates.iter().any(|n| identity_hash(n, salt) == hash)
     })
 }
 
-/// How Cairn writes a name before hashing it: words separated by one space, lower case.
-pub fn normalize_identity(name: &str) -> String {
+/// How Cairn folded a name before hashing it until credentials hashed names as printed: words
+/// separated by one space, lower case.
+fn legacy_fold(name: &str) -> String {
     name.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// Fold text for searching and for spotting duplicate people: NFC, single spaces, lower case.
+pub fn normalize_identity(name: &str) -> String {
+    name_as_printed(name).to_lowercase()
 }

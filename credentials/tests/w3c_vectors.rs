@@ -70,7 +70,8 @@ fn every_intermediate_value_and_the_proof_value_match_byte_for_byte() {
 #[test]
 fn the_published_signed_credential_verifies_and_a_changed_one_does_not() {
     let signed = json("signedJCS.json");
-    let proof = data_integrity::verify(&signed).unwrap();
+    let proofs = data_integrity::verify(&signed).unwrap();
+    let proof = &proofs[0];
     assert_eq!(
         proof.signer,
         "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

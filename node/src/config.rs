@@ -55,6 +55,77 @@ pub struct Config {
     /// Where a hub listens for sites.
     #[serde(default)]
     pub listen: Option<String>,
+    /// The program's web address, named on its credentials (hub; sites learn it from the hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_url: Option<String>,
+    /// What the program is, in a sentence, as its credentials describe it (hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_description: Option<String>,
+    /// Where the program hosts the offline verifier page (`cairn credential verifier-page`):
+    /// certificates' QR codes link there (hub; sites learn it from the hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier_url: Option<String>,
+    /// Identities credentials carry (hashed) besides the learner's name (hub).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credential_identifiers: Vec<IdentifierKind>,
+}
+
+/// An identity a program may choose to put (hashed) in its credentials besides the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentifierKind {
+    /// The learner's email address, as `emailAddress`.
+    Email,
+    /// The institution's id for the learner, as `sisSourcedId`.
+    StudentId,
+}
+
+/// Where certificates' QR codes link when the program named no verifier page: an address that
+/// never resolves (`.invalid`), so a phone shows the link and a saved copy of the page, or
+/// `cairn credential verify`, still reads it.
+pub const DEFAULT_VERIFIER_URL: &str = "https://verify.invalid/cairn";
+
+/// Check a web address from the configuration: http(s), no spaces or control characters.
+pub fn check_url(what: &str, url: &str) -> std::result::Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{what} `{url}` must start with https:// or http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("{what} `{url}` names no host"));
+    }
+    if url.len() > 300 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{what} must be at most 300 characters with no spaces or control characters"
+        ));
+    }
+    if url.contains('#') {
+        return Err(format!(
+            "{what} `{url}` must not have a #fragment (the QR code's payload goes there)"
+        ));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Check what a person may have typed into the file.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if let Some(url) = &self.program_url {
+            check_url("program_url", url)?;
+        }
+        if let Some(url) = &self.verifier_url {
+            check_url("verifier_url", url)?;
+        }
+        if let Some(d) = &self.program_description
+            && (d.chars().count() > 1000 || d.chars().any(char::is_control))
+        {
+            return Err(
+                "program_description must be one paragraph of at most 1000 characters".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -71,8 +142,12 @@ impl Config {
                 Error::storage(&format!("could not read {}", path.display()), e)
             }
         })?;
-        toml::from_str(&text)
-            .map_err(|e| Error::storage_msg(format!("{} is not valid: {e}", path.display())))
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| Error::storage_msg(format!("{} is not valid: {e}", path.display())))?;
+        config
+            .validate()
+            .map_err(|e| Error::storage_msg(format!("{} is not valid: {e}", path.display())))?;
+        Ok(config)
     }
 
     /// Write `config.toml` to `dir` atomically.

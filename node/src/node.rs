@@ -81,6 +81,10 @@ impl Node {
             allow_site_authoring: false,
             hub: None,
             listen: (role == NodeRole::Hub).then(|| "0.0.0.0:7443".to_string()),
+            program_url: None,
+            program_description: None,
+            verifier_url: None,
+            credential_identifiers: Vec::new(),
         };
         let store = Store::open(&store_path(dir), Arc::new(DocumentIndex))?;
         store.set_local("epoch", &0u32)?;

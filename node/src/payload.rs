@@ -42,6 +42,16 @@ pub enum ControlRecord {
         #[serde(with = "serde_bytes")]
         snapshot: Vec<u8>,
     },
+    /// The hub, as the program, endorsed a site's key: a signed Open Badges
+    /// `EndorsementCredential` the site embeds in the credentials it signs, so a verifier who
+    /// knows only the program's did:key can check the chain offline. Added after the first
+    /// release: a node that does not know it ignores it (it decodes as an unknown record).
+    SiteEndorsed {
+        /// The site's node key.
+        site: NodeId,
+        /// The signed endorsement, as JSON text.
+        endorsement: String,
+    },
 }
 
 /// One chunk of an evidence file.

@@ -337,48 +337,33 @@ pub fn sync(site: &Cairn, addr: &str) -> Run {
 
 /// Register a learner and walk one achievement to an award, with an evidence file.
 pub fn learner_with_award(site: &Cairn, number: &str, achievement: &str, file: &Path) -> String {
-    let l = site
-        .run(&[
-            "learner",
-            "add",
-            "--number",
-            number,
-            "--given-name",
-            "G",
-            "--family-name",
-            number,
-            "--pin",
-            "4321",
-        ])
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let e = site
-        .run(&["enroll", "--learner", &l, "--achievement", achievement])
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let v = site
-        .run(&[
-            "evidence",
-            "submit",
-            "--enrollment",
-            &e,
-            "--narrative",
-            "did it",
-            "--file",
-            file.to_str().unwrap(),
-        ])
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    site.run(&["assess", "--evidence", &v, "--decision", "proficient"])
-        .ok();
-    site.run(&["award", "--enrollment", &e]).ok();
+    let l = add_learner(site, number, "G", number, &[]);
+    earn(site, &l, achievement, "did it", file);
     l
+}
+
+/// Add a learner (PIN 4321) with `extra` arguments to `learner add`; returns its id.
+pub fn add_learner(
+    site: &Cairn,
+    number: &str,
+    given: &str,
+    family: &str,
+    extra: &[&str],
+) -> String {
+    let mut args = vec![
+        "learner",
+        "add",
+        "--number",
+        number,
+        "--given-name",
+        given,
+        "--family-name",
+        family,
+        "--pin",
+        "4321",
+    ];
+    args.extend_from_slice(extra);
+    site.run(&args).ok()["id"].as_str().unwrap().to_string()
 }
 
 /// The learners a folder holds (id → heads of the document), read through the library.
@@ -656,4 +641,112 @@ pub fn run_site(dir: &Path, hub: &str, extra: &[&str]) -> RunningSite {
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("cairn run did not start its web interface");
     RunningSite { child, web }
+}
+
+/// At the hub: Computer Support Specialist Levels 2 and 3 (Level 1 is in [`new_hub`]'s catalog),
+/// the pathway of the three, and its recognition (9 credits).
+pub fn add_css_pathway(hub: &Cairn) {
+    for level in 2..=3 {
+        hub.run(&[
+            "catalog",
+            "add",
+            "achievement",
+            "--id",
+            &format!("css-level-{level}"),
+            "--name",
+            &format!("Computer Support Specialist Level {level}"),
+            "--description",
+            "Supports computer users",
+            "--criteria",
+            "Resolves a help-desk ticket end to end",
+            "--level",
+            &level.to_string(),
+            "--skill",
+            "Troubleshooting|O*NET|15-1232.00",
+        ])
+        .ok();
+    }
+    hub.run(&[
+        "catalog",
+        "add",
+        "pathway",
+        "--id",
+        "css",
+        "--name",
+        "Computer Support Specialist",
+        "--description",
+        "Levels 1-3",
+        "--part",
+        "css-level-1",
+        "--part",
+        "css-level-2",
+        "--part",
+        "css-level-3",
+    ])
+    .ok();
+    hub.run(&[
+        "catalog",
+        "add",
+        "recognition",
+        "--id",
+        "css-as-cis",
+        "--for",
+        "css",
+        "--recognizer",
+        "University of Maine System",
+        "--description",
+        "9 college credits toward AS Computer Information Systems",
+        "--credits",
+        "9",
+    ])
+    .ok();
+}
+
+/// Enroll a learner, submit `file` and `narrative` (unless empty) as evidence, assess it
+/// proficient and award.
+pub fn earn(site: &Cairn, learner: &str, achievement: &str, narrative: &str, file: &Path) {
+    let e = site
+        .run(&["enroll", "--learner", learner, "--achievement", achievement])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut submit = vec!["evidence", "submit", "--enrollment", &e];
+    if !narrative.is_empty() {
+        submit.extend(["--narrative", narrative]);
+    }
+    submit.extend(["--file", file.to_str().unwrap()]);
+    let v = site.run(&submit).ok()["id"].as_str().unwrap().to_string();
+    site.run(&["assess", "--evidence", &v, "--decision", "proficient"])
+        .ok();
+    site.run(&["award", "--enrollment", &e]).ok();
+}
+
+/// Put settings at the top of a node's config.toml (before any table).
+pub fn configure(node: &Cairn, lines: &str) {
+    let path = node.dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{lines}\n{text}")).unwrap();
+}
+
+/// Poll `check` until it holds; panic after 60 s.
+pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Install the pinned npm packages of `dir` (its package-lock.json), as `npm ci` does.
+pub fn npm_ci(dir: &str) {
+    let npm = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .expect("npm (.ci/run installs node and npm)");
+    assert!(npm.success(), "npm ci in {dir} failed");
 }

@@ -1,6 +1,7 @@
-//! Open Badges 3.0 credentials through the command line: signed where the award is made, the
-//! same file from any node holding the record, verified with no store, refused with the right
-//! words when anything is changed or the signing site is revoked.
+//! Open Badges 3.0 credentials through the command line: signed where the award is made (the
+//! program named as issuer, the site's key endorsed by it), the program's own copy from the hub,
+//! verified with no store, refused with the right words when anything is changed or the signing
+//! site is revoked.
 
 use cairn_tests::*;
 use serde_json::Value;
@@ -68,26 +69,35 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
         cred["@context"][1],
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
     );
-    assert_eq!(cred["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    assert_eq!(cred["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
+    assert_eq!(cred["proof"][1]["cryptosuite"], "eddsa-jcs-2022");
     assert!(
         cred["issuer"]["id"]
             .as_str()
             .unwrap()
             .starts_with("did:key:z6Mk")
     );
+    // The program is the issuer people see; the site only by its key, which the program
+    // endorsed.
+    assert_eq!(cred["issuer"]["name"], "University of Maine System");
+    assert!(cred["issuer"].get("description").is_none());
     assert_eq!(
-        cred["issuer"]["name"],
-        "Southern Maine Women's Reentry Center"
+        cred["issuer"]["endorsement"][0]["credentialSubject"]["id"],
+        cred["issuer"]["id"]
     );
     assert_eq!(cred["validFrom"], record["awarded_at"]);
     let achievement = &cred["credentialSubject"]["achievement"];
     assert_eq!(achievement["name"], "WorkReady");
     assert_eq!(achievement["criteria"]["narrative"], "c");
     assert_eq!(achievement["tag"][0], "Level 1");
-    // The learner by a salted hash only; evidence by reference only (no narrative text).
+    // The learner by a salted hash only; evidence by content hash and a neutral name only (no
+    // narrative text, no file name, no site name).
     let text = serde_json::to_string(&cred).unwrap();
     assert!(
-        !text.contains("SMW-1") && !text.contains("did it"),
+        !text.contains("SMW-1")
+            && !text.contains("did it")
+            && !text.contains("log.txt")
+            && !text.contains("Reentry"),
         "{text}"
     );
     let files: Vec<&Value> = cred["evidence"]
@@ -96,7 +106,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
         .iter()
         .filter(|e| e["genre"] == "File")
         .collect();
-    assert_eq!(files[0]["name"], "log.txt");
+    assert_eq!(files[0]["name"], "Evidence 2 (file)");
     assert!(
         files[0]["id"]
             .as_str()
@@ -108,17 +118,36 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     let r = verify_anywhere(&file, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json["result"]["standing"]["standing"], "not_checked");
-    let r = verify_anywhere(&file, &["--name", "g  smw-1"]);
+    // The name as printed on the certificate ("G SMW-1"), however it is spaced; not folded.
+    let r = verify_anywhere(&file, &["--name", "G  SMW-1"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json["result"]["identity_matches"], true);
+    let r = verify_anywhere(&file, &["--name", "g smw-1"]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(r.json["result"]["identity_matches"], false);
     let r = verify_anywhere(&file, &["--name", "Somebody Else"]);
     assert_eq!(r.code, 3);
     assert_eq!(r.json["result"]["identity_matches"], false);
 
-    // The hub, once it holds the record, hands out the very same credential and knows the site.
+    // The hub, once it holds the record, hands out the program's own copy of the award: same
+    // credential id and content, issued and signed by the hub, no site key. It still knows the
+    // site that signed the first copy.
     sync_through(&hub, &[&site]);
     let at_hub = export(&hub, &award, &root.path().join("from-hub.json"));
-    assert_eq!(at_hub, cred);
+    assert_eq!(at_hub["id"], cred["id"]);
+    assert_eq!(
+        at_hub["credentialSubject"]["achievement"],
+        cred["credentialSubject"]["achievement"]
+    );
+    assert_eq!(
+        at_hub["issuer"]["id"],
+        cred["issuer"]["endorsement"][0]["issuer"]["id"]
+    );
+    assert!(
+        !at_hub
+            .to_string()
+            .contains(cred["issuer"]["id"].as_str().unwrap())
+    );
     let r = hub.run(&["credential", "verify", file.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(
@@ -156,8 +185,28 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     let r = verify_anywhere(&root.path().join("missing.json"), &[]);
     assert_eq!(r.code, 3);
 
-    // Once the hub revokes the site, the program no longer trusts what its key signs.
+    // A second award reaches the hub in a session (the program's copy is made before the next
+    // session or export); then the hub revokes the site.
+    earn(&site, &learner, "css-level-1", "second", &f);
+    let second = award_ids(&site, &learner)
+        .into_iter()
+        .find(|(id, _)| *id != award)
+        .unwrap()
+        .0;
+    sync_through(&hub, &[&site]);
     hub.run(&["site", "revoke", &node_id(&site)]).ok();
+    // The program never vouches for an award of a revoked site: no program copy is made for
+    // it, and the hub hands out only what the site signed, which it calls not valid.
+    let second_file = root.path().join("second.json");
+    let second_cred = export(&hub, &second, &second_file);
+    assert_eq!(second_cred["issuer"]["id"], cred["issuer"]["id"]);
+    let at_hub_record = hub.run(&["learner", "show", &learner]).ok().clone();
+    assert!(at_hub_record["awards"][&second]["program_credential"].is_null());
+    assert!(at_hub_record["awards"][&award]["program_credential"].is_string());
+    let r = hub.run(&["credential", "verify", second_file.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+
+    // Once the hub revokes the site, the program no longer trusts what its key signs.
     let r = hub.run(&["credential", "verify", file.to_str().unwrap()]);
     assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(
@@ -174,93 +223,13 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
 fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_credentials() {
     let root = tempfile::tempdir().unwrap();
     let hub = new_hub(&root.path().join("hub"));
-    for level in 2..=3 {
-        hub.run(&[
-            "catalog",
-            "add",
-            "achievement",
-            "--id",
-            &format!("css-level-{level}"),
-            "--name",
-            &format!("Computer Support Specialist Level {level}"),
-            "--description",
-            "d",
-            "--criteria",
-            "c",
-            "--level",
-            &level.to_string(),
-            "--skill",
-            "Troubleshooting|O*NET|15-1232.00",
-        ])
-        .ok();
-    }
-    hub.run(&[
-        "catalog",
-        "add",
-        "pathway",
-        "--id",
-        "css",
-        "--name",
-        "Computer Support Specialist",
-        "--description",
-        "Levels 1-3",
-        "--part",
-        "css-level-1",
-        "--part",
-        "css-level-2",
-        "--part",
-        "css-level-3",
-    ])
-    .ok();
-    hub.run(&[
-        "catalog",
-        "add",
-        "recognition",
-        "--id",
-        "css-as-cis",
-        "--for",
-        "css",
-        "--recognizer",
-        "University of Maine System",
-        "--description",
-        "9 college credits toward AS Computer Information Systems",
-        "--credits",
-        "9",
-    ])
-    .ok();
+    add_css_pathway(&hub);
     let f = root.path().join("e.txt");
     std::fs::write(&f, b"evidence").unwrap();
     let learner = learner_with_award(&hub, "UMS-7", "css-level-1", &f);
     let other = learner_with_award(&hub, "UMS-8", "workready", &f);
     for level in 2..=3 {
-        let e = hub
-            .run(&[
-                "enroll",
-                "--learner",
-                &learner,
-                "--achievement",
-                &format!("css-level-{level}"),
-            ])
-            .ok()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let v = hub
-            .run(&[
-                "evidence",
-                "submit",
-                "--enrollment",
-                &e,
-                "--file",
-                f.to_str().unwrap(),
-            ])
-            .ok()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        hub.run(&["assess", "--evidence", &v, "--decision", "proficient"])
-            .ok();
-        hub.run(&["award", "--enrollment", &e]).ok();
+        earn(&hub, &learner, &format!("css-level-{level}"), "", &f);
     }
     let awards = award_ids(&hub, &learner);
     // Three levels, the micro-credential, and the recognition of the micro-credential.
@@ -375,6 +344,8 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
     .ok();
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("G UMS-7"));
+    // The QR code links to the verifier page with the credential in it.
+    assert!(page.contains("<svg"));
     assert!(page.contains("Computer Support Specialist Level 2"));
     assert!(page.contains("9 college credits toward AS Computer Information Systems"));
     assert!(page.contains("<svg"));

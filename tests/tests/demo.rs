@@ -9,18 +9,40 @@ fn the_demo_tells_the_whole_story_and_leaves_nodes_that_agree_with_it() {
     let r = Cairn::new(&root.path().join("unused")).run(&["demo", "--keep", dir.to_str().unwrap()]);
     let out = r.ok().clone();
 
-    // The micro-credential verifies with no store, and at the hub names its admitted signer and
-    // the learner it was made out to.
+    // The micro-credential verifies with no store, and at the hub names its signer and the
+    // learner it was made out to. The facility signed it offline; the hub's bundle brought back
+    // the program-signed copy, which is what the facility now hands out: signed by the hub,
+    // with no endorsement and nothing about the facility.
     assert_eq!(out["verification"]["problems"], serde_json::json!([]));
     assert_eq!(out["verification"]["kind"], "OpenBadgeCredential");
     assert_eq!(
         out["verification_at_hub"]["standing"],
-        serde_json::json!({"standing": "admitted", "name": "Southern Maine Women's Reentry Center"})
+        serde_json::json!({"standing": "admitted", "name": "University of Maine System"})
     );
     assert_eq!(out["verification_at_hub"]["identity_matches"], true);
     let cred: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out["credential"].as_str().unwrap()).unwrap())
             .unwrap();
+    assert_eq!(cred["issuer"]["name"], "University of Maine System");
+    assert!(cred["issuer"].get("endorsement").is_none(), "{cred}");
+    assert!(!cred.to_string().contains("Southern Maine"), "{cred}");
+    let hub_id = Cairn::new(&dir.join("hub")).run(&["id"]).ok().clone();
+    let facility = Cairn::new(&dir.join("facility")).acting_as("ada", "222222");
+    let maria = facility
+        .run(&["learner", "show", "SMWRC-0001"])
+        .ok()
+        .clone();
+    let micro = &maria["awards"][out["micro_credential_award"].as_str().unwrap()];
+    let site_copy: serde_json::Value =
+        serde_json::from_str(micro["credential"].as_str().unwrap()).unwrap();
+    let program_copy: serde_json::Value =
+        serde_json::from_str(micro["program_credential"].as_str().unwrap()).unwrap();
+    assert_eq!(program_copy, cred);
+    assert_ne!(site_copy["issuer"]["id"], cred["issuer"]["id"]);
+    assert_eq!(
+        site_copy["issuer"]["endorsement"][0]["issuer"]["id"], cred["issuer"]["id"],
+        "the site's key is endorsed by the program (hub {hub_id})"
+    );
     assert_eq!(
         cred["credentialSubject"]["achievement"]["achievementType"],
         "MicroCredential"

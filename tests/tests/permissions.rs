@@ -308,6 +308,15 @@ impl Fixture {
                 false,
                 s(&["credential", "verify", self.credential.to_str().unwrap()]),
             ),
+            "credential verifier-page" => (
+                false,
+                s(&[
+                    "credential",
+                    "verifier-page",
+                    "--out",
+                    &self.fresh("verify.html"),
+                ]),
+            ),
             "site enroll" => (
                 true,
                 s(&[

@@ -73,7 +73,7 @@ impl App {
             // A new PIN lifts any hold on the account: staff checked who is asking.
             self.gate.release_learner(doc);
         }
-        Ok(Reply::LearnerEdited(edited))
+        Ok(Reply::LearnerEdited(Box::new(edited)))
     }
 
     pub(super) fn learner_transfer(&self, actor: &Actor, learner: &str, to: &str) -> Result<Reply> {
@@ -185,9 +185,17 @@ impl App {
         lifecycle::add_outcome(&self.node, actor, learner, outcome).map(Reply::OutcomeRecorded)
     }
 
+    /// At the hub, sign the program's copies first, so what is handed out is the program's.
+    fn program_copies_first(&self) {
+        if let Err(e) = self.program_upkeep() {
+            tracing::warn!("signing the program's credentials failed: {e}");
+        }
+    }
+
     pub(super) fn credential_export(&self, actor: &Actor, award: &str) -> Result<Reply> {
         let doc = learners::doc_of(&self.node, award)?;
         check_own(actor, &doc)?;
+        self.program_copies_first();
         let (credential, _) = credentials::export_award(&self.node, award)?;
         Ok(Reply::Credential {
             what: "an Open Badges 3.0 credential".into(),
@@ -198,6 +206,7 @@ impl App {
     pub(super) fn credential_bundle(&self, actor: &Actor, learner: &str) -> Result<Reply> {
         let doc = learners::find(&self.node, learner)?;
         check_own(actor, &doc)?;
+        self.program_copies_first();
         let record = learners::record(&self.node, &doc)?;
         Ok(Reply::Credential {
             what: "all of the learner's credentials (a ClrCredential)".into(),
@@ -209,24 +218,53 @@ impl App {
         &self,
         file: &FileSpec,
         name: Option<&str>,
+        payload: Option<&str>,
+        program: Option<&str>,
         io: &mut dyn Transfer,
     ) -> Result<Reply> {
         let limit = cairn_credentials::verify::MAX_FILE as u64;
-        if file.size > limit {
-            return Err(Error::invalid(format!(
-                "{} is {} bytes; a credential file is at most {limit} bytes",
-                text::printable(&file.name),
-                file.size
-            )));
-        }
-        let bytes = read_upload(io.upload(0)?, file.size, "the credential")?;
+        let bytes = match payload {
+            Some(p) if p.len() as u64 > limit => {
+                return Err(Error::invalid("that QR payload is longer than any QR code"));
+            }
+            Some(p) => p.as_bytes().to_vec(),
+            None => {
+                if file.size > limit {
+                    return Err(Error::invalid(format!(
+                        "{} is {} bytes; a credential file is at most {limit} bytes",
+                        text::printable(&file.name),
+                        file.size
+                    )));
+                }
+                read_upload(io.upload(0)?, file.size, "the credential")?
+            }
+        };
         let trust = credentials::ProgramTrust::of(&self.node)?;
-        credentials::verify(&bytes, &trust, name).map(|v| Reply::Verification(Box::new(v)))
+        let checked = credentials::program_check(program, &trust)?;
+        let trust: &dyn cairn_credentials::verify::IssuerTrust = match &checked {
+            Some(p) => p,
+            None => &trust,
+        };
+        credentials::verify(&bytes, trust, name).map(|v| Reply::Verification(Box::new(v)))
+    }
+
+    pub(super) fn credential_verifier_page(&self, programs: &[String]) -> Result<Reply> {
+        let mut trusted = credentials::trusted_programs(&self.node)?;
+        for p in credentials::named_programs(programs)? {
+            if !trusted.iter().any(|t| t.id == p.id) {
+                trusted.push(p);
+            }
+        }
+        Ok(Reply::VerifierPage {
+            html: cairn_credentials::verifier_page::page(&trusted),
+            programs: trusted,
+        })
     }
 
     pub(super) fn credential_certificate(&self, actor: &Actor, award: &str) -> Result<Reply> {
         let doc = learners::doc_of(&self.node, award)?;
         check_own(actor, &doc)?;
+        self.program_copies_first();
         Ok(Reply::Certificate {
             html: credentials::certificate(&self.node, award)?,
         })

@@ -55,6 +55,10 @@ pub trait Transfer: Send {
     fn reporter(&self) -> Reporter;
 }
 
+/// Most program-signed copies one upkeep run makes (about 10 ms each): a session's or an
+/// import's caller does not wait long; the rest is done by the next run.
+pub const UPKEEP_AWARDS: usize = 200;
+
 /// A transfer with no files at all (requests that carry and write none).
 pub struct NoFiles;
 
@@ -82,6 +86,8 @@ pub struct App {
     config_changed: Arc<tokio::sync::Notify>,
     // The hub address the running service was told to use (`cairn run --hub`), if any.
     hub_address: std::sync::Mutex<Option<String>>,
+    // One run of the hub's upkeep at a time (after sessions, imports, admissions).
+    upkeep: std::sync::Mutex<()>,
 }
 
 impl App {
@@ -95,7 +101,18 @@ impl App {
             runtime,
             config_changed: Arc::new(tokio::sync::Notify::new()),
             hub_address: std::sync::Mutex::new(None),
+            upkeep: std::sync::Mutex::new(()),
         })
+    }
+
+    /// The hub's upkeep of what the program signs (program settings published, site keys
+    /// endorsed, program-signed copies of awards that reached it), at most
+    /// [`UPKEEP_AWARDS`] awards a run; nothing on a site. The hub runs it whenever something
+    /// can leave it: before every sync session, before a bundle, before handing out a
+    /// credential or certificate, and when it admits a site.
+    pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
+        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)
     }
 
     /// The node.
@@ -216,9 +233,19 @@ impl App {
             R::CredentialExport { award } => self.credential_export(actor, &award),
             R::CredentialBundle { learner } => self.credential_bundle(actor, &learner),
             R::CredentialCertificate { award } => self.credential_certificate(actor, &award),
-            R::CredentialVerify { file, name } => {
-                self.credential_verify(&file, name.as_deref(), io)
-            }
+            R::CredentialVerify {
+                file,
+                name,
+                payload,
+                program,
+            } => self.credential_verify(
+                &file,
+                name.as_deref(),
+                payload.as_deref(),
+                program.as_deref(),
+                io,
+            ),
+            R::CredentialVerifierPage { programs } => self.credential_verifier_page(&programs),
             R::SiteEnroll {
                 site,
                 name,

@@ -108,6 +108,8 @@ operations! {
     CredentialCertificate = "credential certificate": [Learner, r(Issuer), r(Admin)],
     /// Check a credential file (also with no node at all).
     CredentialVerify = "credential verify": [Operator, Learner, AnyStaff],
+    /// The offline verifier page (also with no node at all).
+    CredentialVerifierPage = "credential verifier-page": [Operator, Learner, AnyStaff],
     /// Admit a site (hub).
     SiteEnroll = "site enroll": [r(Admin)],
     /// Revoke a site (hub).

@@ -239,7 +239,7 @@ pub enum Reply {
         learners: Vec<LearnerSummary>,
     },
     /// `learner edit`.
-    LearnerEdited(Edited),
+    LearnerEdited(Box<Edited>),
     /// `learner transfer`.
     Transferred(Transfer),
     /// `enroll`.
@@ -270,6 +270,13 @@ pub enum Reply {
     Certificate {
         /// The printable page.
         html: String,
+    },
+    /// `credential verifier-page`.
+    VerifierPage {
+        /// The page.
+        html: String,
+        /// The programs it trusts.
+        programs: Vec<cairn_credentials::verifier_page::TrustedProgram>,
     },
     /// `site enroll`.
     SiteEnrolled {

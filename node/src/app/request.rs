@@ -198,10 +198,24 @@ pub enum Request {
     /// Check a credential file against its proof and this node's trust records; its bytes
     /// follow.
     CredentialVerify {
-        /// The file.
+        /// The file (no bytes travel when `payload` is given).
         file: FileSpec,
         /// The learner's name as printed, to check the credential was made out to it.
         name: Option<String>,
+        /// A QR code's content given as it is (the verifier link, or its digits), instead of
+        /// a file.
+        #[serde(default)]
+        payload: Option<String>,
+        /// A program's did:key the credential must come from (signed by it, or by a key it
+        /// endorsed in the credential).
+        #[serde(default)]
+        program: Option<String>,
+    },
+    /// The offline verifier page, trusting this node's program and any others named.
+    CredentialVerifierPage {
+        /// More programs to trust (did:key).
+        #[serde(default)]
+        programs: Vec<String>,
     },
     /// Admit a site (hub).
     SiteEnroll {
@@ -291,6 +305,7 @@ impl Request {
             }
             Request::CredentialCertificate { .. } => O::CredentialCertificate,
             Request::CredentialVerify { .. } => O::CredentialVerify,
+            Request::CredentialVerifierPage { .. } => O::CredentialVerifierPage,
             Request::SiteEnroll { .. } => O::SiteEnroll,
             Request::SiteRevoke { .. } => O::SiteRevoke,
             Request::SiteList => O::SiteList,
@@ -312,7 +327,11 @@ impl Request {
             Request::EvidenceSubmit { files, .. } => files.iter().collect(),
             Request::Join { file }
             | Request::BundleImport { file }
-            | Request::CredentialVerify { file, .. } => vec![file],
+            | Request::CredentialVerify {
+                file,
+                payload: None,
+                ..
+            } => vec![file],
             _ => Vec::new(),
         }
     }
@@ -347,6 +366,7 @@ impl Request {
                 | Request::CredentialBundle { .. }
                 | Request::CredentialCertificate { .. }
                 | Request::CredentialVerify { .. }
+                | Request::CredentialVerifierPage { .. }
                 | Request::SiteList
                 | Request::ReconcileList
                 | Request::ReportCodebook

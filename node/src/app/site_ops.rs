@@ -84,6 +84,10 @@ impl App {
             crate::domain::text::check_line("hub address", a, 253)?;
         }
         let (provisioning, file) = provision::enroll_site(&self.node, actor, site, name, address)?;
+        // Endorse the new site's key now, so the endorsement reaches it with its first sync.
+        if let Err(e) = self.program_upkeep() {
+            tracing::warn!("the site was admitted; endorsing its key failed: {e}");
+        }
         Ok(Reply::SiteEnrolled {
             provisioning,
             file: String::from_utf8_lossy(&file).into_owned(),
@@ -139,6 +143,10 @@ impl App {
             Some(s) => Some(self.resolve_site(s)?.to_string()),
             None => None,
         };
+        // What the program signs travels in the bundle.
+        if let Err(e) = self.program_upkeep() {
+            tracing::warn!("signing the program's credentials failed: {e}");
+        }
         let scratch = tempfile::tempdir_in(&self.node.dir)
             .map_err(|e| Error::storage("making room for the bundle", e))?;
         let path = scratch.path().join("bundle.cairn");
@@ -178,15 +186,18 @@ impl App {
         // The bundle module copies the bytes once into a private file and checks, then applies,
         // that copy; the declared size bounds what is read.
         let mut bounded = (&mut source).take(file.size);
-        crate::bundle::import(&self.node, &mut bounded, &file.name, &mut |done, total| {
-            reporter(Progress {
-                doing: "applying the bundle".into(),
-                done,
-                total: Some(total),
-                unit: "parts".into(),
-            })
-        })
-        .map(Reply::BundleImported)
+        let report =
+            crate::bundle::import(&self.node, &mut bounded, &file.name, &mut |done, total| {
+                reporter(Progress {
+                    doing: "applying the bundle".into(),
+                    done,
+                    total: Some(total),
+                    unit: "parts".into(),
+                })
+            })?;
+        // The program's copies of awards that arrived are made when something next leaves the
+        // hub (a session, a bundle, an export), which is when they can travel.
+        Ok(Reply::BundleImported(report))
     }
 
     pub(super) fn sync_now(&self, hub: Option<&str>, io: &mut dyn Transfer) -> Result<Reply> {

@@ -311,8 +311,9 @@ pub enum CredentialCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write a printable certificate (HTML) for an award, with its credential embedded and a QR
-    /// code that matches the paper to the credential file.
+    /// Write a printable certificate (HTML) for an award: one Letter or A4 page with the signed
+    /// credential embedded, and a QR code that carries the credential itself in a link to the
+    /// program's offline verifier page.
     Certificate {
         /// The award (A- id).
         award: String,
@@ -320,15 +321,36 @@ pub enum CredentialCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Check a credential file: its signature, who signed it, its dates and required fields.
-    /// Needs no store and no network; when --data holds a node, also checks that the signing key
-    /// belongs to an admitted, unrevoked site of this program. Exit status 0 valid, 3 not valid.
+    /// Check a credential file, or a certificate's QR code content (the link, or its digits):
+    /// every proof, who signed it and the program's endorsement of that key, its dates and
+    /// required fields. Needs no store and no network; when --data holds a node, also checks that
+    /// the signing key belongs to an admitted, unrevoked site of this program. Exit status 0
+    /// valid, 3 not valid (or not made out to --name).
+    #[command(
+        after_help = "Examples:\n  cairn credential verify badge.json --name \"María López\"\n  cairn credential verify 'https://verify.example.org/cairn#1048…' --program did:key:z6Mk…"
+    )]
     Verify {
-        /// The credential (or learner bundle) file.
+        /// The credential (or learner bundle) file, or a QR code's content.
         file: PathBuf,
-        /// Also check that the credential was made out to this name (as the learner gives it).
+        /// Also check that the credential was made out to this name, exactly as printed on the
+        /// certificate (accents and capitals count).
         #[arg(long)]
         name: Option<String>,
+        /// Also check that it comes from this program (its did:key): signed by it, or by a key
+        /// it endorsed.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Write the offline verifier page: one HTML file the program hosts (at its verifier_url) or
+    /// hands out, that checks a certificate's QR code on a phone with no network. It trusts this
+    /// node's program, and any named with --program.
+    VerifierPage {
+        /// Where to write the HTML file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Another program to trust (its did:key); may be repeated.
+        #[arg(long)]
+        program: Vec<String>,
     },
 }
 
@@ -557,6 +579,9 @@ pub struct LearnerArgs {
     /// The institution's own id for the learner (helps spot duplicates at the hub).
     #[arg(long)]
     pub institution_id: Option<String>,
+    /// An email address (credentials carry it hashed when the program chooses).
+    #[arg(long)]
+    pub email: Option<String>,
     /// Year of birth.
     #[arg(long)]
     pub year_of_birth: Option<i64>,
@@ -606,6 +631,9 @@ pub struct LearnerEditArgs {
     /// The institution's own id for the learner.
     #[arg(long)]
     pub institution_id: Option<String>,
+    /// An email address (credentials carry it hashed when the program chooses).
+    #[arg(long)]
+    pub email: Option<String>,
     /// Year of birth.
     #[arg(long)]
     pub year_of_birth: Option<i64>,

@@ -611,6 +611,11 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
     d.say(
         "  The return trip carries the hub's receipt, so the next bundle holds only what is new.",
     );
+    {
+        let hub = serve(&d)?;
+        d.run("rural", None, &["sync", "--once", "--hub", &hub.1])?;
+    }
+    d.say("  Both trips also brought back the program-signed copies of the sites' awards (Ellsworth's\n  with its next sync): what a learner takes home now names the program, not the site.");
 
     d.step("Maria's micro-credential, as an Open Badges 3.0 credential");
     let cred = d.path("maria-computer-support-specialist.json");
@@ -633,9 +638,22 @@ pub fn run(keep: Option<PathBuf>, json_output: bool) -> Result<Output> {
         None,
         &["credential", "verify", &cred, "--name", "Maria Lopez"],
     )?;
+    // The facility signed it at the award; the hub's bundle brought back the program's copy.
+    let who = if v["endorsed_by"].as_array().is_some_and(Vec::is_empty) {
+        format!(
+            "the program's own copy, signed by the hub when the award reached it and carried back in its bundle:\n  issuer {} ({}), nothing about the facility, not even its key",
+            v["issuer_name"].as_str().unwrap_or(""),
+            v["issuer"].as_str().unwrap_or("")
+        )
+    } else {
+        format!(
+            "signed at the facility by its key {}, which {} endorsed",
+            v["issuer"].as_str().unwrap_or(""),
+            v["issuer_name"].as_str().unwrap_or("")
+        )
+    };
     d.say(&format!(
-        "  Signed at the facility, offline, with eddsa-jcs-2022 by {}.\n  An employer with no link to anyone checks it: {}.\n  The hub also confirms the signer is an admitted site and that it was made out to Maria Lopez.\n  A printable certificate with a QR code: {}",
-        v["issuer"].as_str().unwrap_or(""),
+        "  Awarded offline at the facility and signed there (eddsa-rdfc-2022 and eddsa-jcs-2022); this is\n  {who}.\n  An employer with no link to anyone checks it: {}.\n  The hub also confirms it knows the signer and that it was made out to Maria Lopez.\n  A printable certificate whose QR code carries the credential to the verifier page: {}",
         if v["problems"].as_array().is_some_and(Vec::is_empty) { "VALID" } else { "NOT VALID" },
         cert
     ));

@@ -181,10 +181,17 @@ fn execute(cli: Cli) -> Result<Output> {
         }
         Command::Restore { from } => return restore(from, &data),
         Command::Demo { keep } => return demo::run(keep.clone(), json),
-        Command::Credential(CredentialCommand::Verify { file, name })
+        Command::Credential(CredentialCommand::Verify {
+            file,
+            name,
+            program,
+        }) if !data.join("config.toml").exists() => {
+            return credential::verify_alone(file, name.as_deref(), program.as_deref());
+        }
+        Command::Credential(CredentialCommand::VerifierPage { out, program })
             if !data.join("config.toml").exists() =>
         {
-            return credential::verify_alone(file, name.as_deref());
+            return credential::verifier_page_alone(out, program);
         }
         Command::Serve { .. } | Command::Run { .. } | Command::Sync { once: false, .. } => {
             let claim = claim(&cli)?;
@@ -233,14 +240,16 @@ fn execute(cli: Cli) -> Result<Output> {
 }
 
 /// Write the small outputs a reply carries, then render it.
-fn finish(plan: &plan::Plan, reply: &crate::app::Reply) -> Result<Output> {
+pub(super) fn finish(plan: &plan::Plan, reply: &crate::app::Reply) -> Result<Output> {
     use crate::app::Reply;
     if let Some(out) = &plan.out {
         let bytes = match reply {
             Reply::Credential { credential, .. } => serde_json::to_string_pretty(credential)
                 .map_err(|e| Error::storage("encoding the credential", e))?
                 .into_bytes(),
-            Reply::Certificate { html } => html.clone().into_bytes(),
+            Reply::Certificate { html } | Reply::VerifierPage { html, .. } => {
+                html.clone().into_bytes()
+            }
             Reply::SiteEnrolled { file, .. } => file.clone().into_bytes(),
             _ => Vec::new(),
         };

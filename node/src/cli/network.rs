@@ -123,11 +123,26 @@ async fn serve(
     // Tests and scripts read the bound address (useful with port 0).
     println!("listening {bound}");
     let _ = std::io::stdout().flush();
+    // The hub's upkeep (program settings, site endorsements, program-signed copies of awards
+    // received): once now, and before every session, so what it signs travels in that session.
+    let upkeep = {
+        let app = app.clone();
+        move || {
+            if let Err(e) = app.program_upkeep() {
+                eprintln!("{}: signing the program's credentials failed: {e}", now());
+            }
+        }
+    };
+    let stats = hub::ServeStats {
+        before_session: hub::SessionHook(Some(Arc::new(upkeep.clone()))),
+        ..Default::default()
+    };
+    let _initial = tokio::task::spawn_blocking(upkeep);
     hub::serve(
         node,
         listener,
         Timing::default(),
-        Default::default(),
+        Arc::new(stats),
         stopped(stop),
     )
     .await?;

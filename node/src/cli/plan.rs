@@ -36,7 +36,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn new(request: Request) -> Plan {
+    pub(super) fn new(request: Request) -> Plan {
         Plan {
             request,
             uploads: Vec::new(),
@@ -85,6 +85,13 @@ fn parse_skill(s: &str) -> Result<Skill> {
         ));
     }
     Ok(skill)
+}
+
+/// A QR code's content given in place of a file (a link ending in `#` and digits, or digits),
+/// when no such file exists.
+pub fn qr_payload(arg: &Path) -> Option<String> {
+    let text = arg.to_str()?;
+    (!arg.exists() && cairn_credentials::qr::looks_like_payload(text)).then(|| text.to_string())
 }
 
 fn with_out(mut p: Plan, out: PathBuf) -> Plan {
@@ -232,6 +239,7 @@ pub fn build(command: Command) -> Result<Option<Plan>> {
                     family_name: a.family_name,
                     institution: a.institution,
                     institution_id: a.institution_id,
+                    email: a.email,
                     year_of_birth: a.year_of_birth,
                     gender: a.gender,
                     race_ethnicity: a.race_ethnicity,
@@ -262,6 +270,7 @@ pub fn build(command: Command) -> Result<Option<Plan>> {
                     family_name: e.family_name,
                     institution: e.institution,
                     institution_id: e.institution_id,
+                    email: e.email,
                     year_of_birth: e.year_of_birth,
                     gender: e.gender,
                     race_ethnicity: (!e.race_ethnicity.is_empty()).then_some(e.race_ethnicity),
@@ -348,14 +357,35 @@ pub fn build(command: Command) -> Result<Option<Plan>> {
         Command::Credential(CredentialCommand::Certificate { award, out }) => {
             with_out(Plan::new(Request::CredentialCertificate { award }), out)
         }
-        Command::Credential(CredentialCommand::Verify { file, name }) => {
-            let mut p = Plan::new(Request::CredentialVerify {
-                file: file_spec(&file)?,
+        Command::Credential(CredentialCommand::Verify {
+            file,
+            name,
+            program,
+        }) => match qr_payload(&file) {
+            Some(payload) => Plan::new(Request::CredentialVerify {
+                file: FileSpec {
+                    name: "QR code".into(),
+                    size: 0,
+                },
                 name,
-            });
-            p.uploads = vec![file];
-            p
-        }
+                payload: Some(payload),
+                program,
+            }),
+            None => {
+                let mut p = Plan::new(Request::CredentialVerify {
+                    file: file_spec(&file)?,
+                    name,
+                    payload: None,
+                    program,
+                });
+                p.uploads = vec![file];
+                p
+            }
+        },
+        Command::Credential(CredentialCommand::VerifierPage { out, program }) => with_out(
+            Plan::new(Request::CredentialVerifierPage { programs: program }),
+            out,
+        ),
         Command::Site(SiteCommand::Enroll {
             site_id,
             name,

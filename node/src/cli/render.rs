@@ -326,6 +326,25 @@ pub fn render(plan: &Plan, reply: &Reply) -> crate::error::Result<Output> {
             }
             t
         }
+        Reply::VerifierPage { programs, .. } => {
+            json = json!({"out": out, "programs": programs});
+            let trusts = if programs.is_empty() {
+                "It trusts no program: it checks signatures only (name one with --program)."
+                    .to_string()
+            } else {
+                format!(
+                    "It trusts {}.",
+                    programs
+                        .iter()
+                        .map(|p| format!("{} ({})", crate::domain::text::printable(&p.name), p.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            format!(
+                "Wrote the offline verifier page to {out}. Host it at the program's verifier_url, or hand it out: it needs no network.\n{trusts}"
+            )
+        }
         Reply::Certificate { .. } => {
             json = json!({"out": out});
             format!(

@@ -2,48 +2,187 @@
 //! the moment of the award, and kept (as signed text) in the learner's document so that any node
 //! holding the record — the hub, the learner's next site — can hand the same credential out.
 //!
-//! What goes in: the issuing organization and the awarding node's `did:key`; the achievement
-//! with its criteria, type, level, skills and recognitions; the learner by a salted hash of their
-//! name (nothing published that identifies a learner to someone who does not already know them);
-//! references to the evidence (file fingerprints and record ids — never the narrative's text); for
-//! a pathway's micro-credential, its part credentials.
+//! Two copies of an award's credential exist (docs/credentials.md):
+//! - the **site-signed copy** (`Award::credential`), made where the award was made: the issuer
+//!   people see is the program (its name, address and description), `issuer.id` is the signing
+//!   site's did:key, and the issuer carries the program's `EndorsementCredential` of that key, so
+//!   a verifier who knows only the program's did:key can check the chain;
+//! - the **program-signed copy** (`Award::program_credential`), made by the hub when the award
+//!   reaches it ([`hub_upkeep`]): issuer = the hub's did:key, no site key anywhere. It travels
+//!   back to the site with the next sync or bundle; exports and certificates prefer it.
+//!
+//! What goes in: the achievement with its criteria, type, level, skills and recognitions; the
+//! learner by salted hashes of their name as printed (and the identities the program chose);
+//! evidence by neutral names and content hashes only (never a file name or a narrative's text);
+//! for a pathway's micro-credential, its part credentials. Nothing names the site.
 
 use super::catalog::Catalog;
 use super::learners;
 use crate::clock::now_rfc3339;
+use crate::config::{DEFAULT_VERIFIER_URL, IdentifierKind, NodeRole};
 use crate::error::{Error, Result};
 use crate::node::Node;
-use crate::records::learner::{Award, AwardKind, LearnerRecord, Profile};
+use crate::payload::{self, ControlRecord};
+use crate::records::catalog::ProgramSettings;
+use crate::records::learner::{self, Award, AwardKind, LearnerRecord, Profile};
 use base64::Engine;
 use cairn_credentials::data_integrity::{self, ProofOptions};
 use cairn_credentials::open_badges::{
-    self, AchievementInfo, Alignment, BadgeCredential, EvidenceRef, Issuer, SubjectIdentity,
+    self, AchievementInfo, Alignment, BadgeCredential, Endorsement, EvidenceRef, HashedIdentity,
+    Issuer, SubjectIdentity, name_as_printed,
 };
-use cairn_credentials::verify::{IssuerTrust, Standing, normalize_identity};
+use cairn_credentials::verifier_page::TrustedProgram;
+use cairn_credentials::verify::{IssuerTrust, Standing};
 use cairn_credentials::{certificate, did_key};
+use cairn_sync_protocol::{BodyKind, DocId, NodeId};
 use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use sha2::Digest;
 
-/// The organization and node that sign.
-fn issuer(node: &Node) -> Issuer {
+/// The program's settings as the hub's configuration gives them (what the hub publishes).
+pub fn program_settings(node: &Node) -> ProgramSettings {
     let config = node.config();
-    let name = config
-        .institution
-        .clone()
-        .unwrap_or_else(|| config.name.clone());
-    Issuer {
-        did: did_key::did_key(&node.key.signing_key().verifying_key()),
-        description: (name != config.name).then(|| config.name.clone()),
-        name,
+    ProgramSettings {
+        name: config
+            .institution
+            .clone()
+            .unwrap_or_else(|| config.name.clone()),
+        url: config.program_url.clone(),
+        description: config.program_description.clone(),
+        verifier_url: config.verifier_url.clone(),
+        identifiers: config
+            .credential_identifiers
+            .iter()
+            .map(|k| match k {
+                IdentifierKind::Email => "email".to_string(),
+                IdentifierKind::StudentId => "student-id".to_string(),
+            })
+            .collect(),
     }
 }
 
-fn learner_identity(profile: &Profile) -> SubjectIdentity {
-    SubjectIdentity::Hashed {
-        identity_type: "name".into(),
-        value: normalize_identity(&profile.full_name()),
-        salt: hex::encode(rand::random::<[u8; 16]>()),
+/// How the program presents itself here: the hub's own configuration; at a site, what the hub
+/// published in the catalog, else the hub's name from the provisioning file, else (a site that
+/// never joined a program) its institution or its name.
+pub fn program(node: &Node, catalog: &Catalog) -> ProgramSettings {
+    if node.config().role == NodeRole::Hub {
+        return program_settings(node);
     }
+    if let Some(p) = &catalog.program {
+        return p.clone();
+    }
+    let config = node.config();
+    ProgramSettings {
+        name: config
+            .hub
+            .as_ref()
+            .map(|h| h.name.clone())
+            .or_else(|| config.institution.clone())
+            .unwrap_or_else(|| config.name.clone()),
+        ..Default::default()
+    }
+}
+
+/// Where certificates' QR codes link: this node's `verifier_url`, else the program's, else a
+/// placeholder that never resolves.
+pub fn verifier_url(node: &Node, catalog: &Catalog) -> String {
+    node.config()
+        .verifier_url
+        .clone()
+        .or_else(|| program(node, catalog).verifier_url)
+        .unwrap_or_else(|| DEFAULT_VERIFIER_URL.to_string())
+}
+
+/// The program's did:key: the hub's (none for a site that never joined one).
+pub fn program_did(node: &Node) -> Option<String> {
+    let hub = node.hub_id()?;
+    hub.verifying_key().ok().map(|k| did_key::did_key(&k))
+}
+
+/// The programs a verifier page made here trusts: this node's program.
+pub fn trusted_programs(node: &Node) -> Result<Vec<TrustedProgram>> {
+    let catalog = super::catalog::read(node)?;
+    Ok(program_did(node)
+        .map(|id| TrustedProgram {
+            id,
+            name: program(node, &catalog).name,
+        })
+        .into_iter()
+        .collect())
+}
+
+fn profile_of(did: String, p: &ProgramSettings, endorsements: Vec<Json>) -> Issuer {
+    Issuer {
+        did,
+        name: p.name.clone(),
+        url: p.url.clone(),
+        description: p.description.clone(),
+        endorsements,
+    }
+}
+
+/// The program's endorsement of this node's key, as the hub recorded it (sites only).
+fn own_endorsement(node: &Node) -> Result<Option<Json>> {
+    if node.config().role == NodeRole::Hub {
+        return Ok(None);
+    }
+    let Some(record) = node.store.site_record(&node.id())? else {
+        return Ok(None);
+    };
+    let own = did_key::did_key(&node.key.signing_key().verifying_key());
+    Ok(record
+        .endorsement
+        .and_then(|text| serde_json::from_str::<Json>(&text).ok())
+        .filter(|e| e.pointer("/credentialSubject/id").and_then(Json::as_str) == Some(&own))
+        // Only its JCS proof travels inside credentials: that keeps every proof in a QR code
+        // checkable on a phone (the full endorsement, both proofs, is in the trust records).
+        .map(|e| data_integrity::jcs_only(&e)))
+}
+
+/// The issuer of what this node signs: the program, with this node's did:key and, at a site,
+/// the program's endorsement of it.
+fn signing_issuer(node: &Node, catalog: &Catalog) -> Result<Issuer> {
+    Ok(profile_of(
+        did_key::did_key(&node.key.signing_key().verifying_key()),
+        &program(node, catalog),
+        own_endorsement(node)?.into_iter().collect(),
+    ))
+}
+
+fn salt() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// The learner as a credential names them: the name exactly as certificates print it, and the
+/// identities the program chose, each hashed with its own salt.
+fn learner_identity(program: &ProgramSettings, profile: &Profile) -> SubjectIdentity {
+    let mut ids = vec![HashedIdentity {
+        identity_type: "name".into(),
+        value: name_as_printed(&profile.full_name()),
+        salt: salt(),
+    }];
+    for kind in &program.identifiers {
+        let (identity_type, value) = match kind.as_str() {
+            "email" => (
+                "emailAddress",
+                profile.email.as_deref().map(|e| e.trim().to_lowercase()),
+            ),
+            "student-id" => (
+                "sisSourcedId",
+                profile.institution_id.as_deref().map(name_as_printed),
+            ),
+            _ => continue,
+        };
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            ids.push(HashedIdentity {
+                identity_type: identity_type.into(),
+                value,
+                salt: salt(),
+            });
+        }
+    }
+    SubjectIdentity::Hashed(ids)
 }
 
 fn sign(node: &Node, unsigned: &Json, created: &str) -> Result<Json> {
@@ -53,8 +192,7 @@ fn sign(node: &Node, unsigned: &Json, created: &str) -> Result<Json> {
         verification_method: did_key::verification_method(&key.verifying_key()),
         proof_purpose: "assertionMethod".into(),
     };
-    data_integrity::sign(unsigned, key, &options)
-        .map(|(signed, _)| signed)
+    data_integrity::secure(unsigned, key, &options)
         .map_err(|e| Error::invalid(format!("cannot sign the credential: {e}")))
 }
 
@@ -63,8 +201,8 @@ pub fn credential_id(award_id: &str) -> String {
     open_badges::urn_uuid(format!("cairn award {award_id}").as_bytes())
 }
 
-/// A named-information URI (RFC 6920) for a file's SHA-256, given in hex.
-fn file_uri(sha256_hex: &str) -> String {
+/// A named-information URI (RFC 6920) for a SHA-256, given in hex.
+fn ni_uri(sha256_hex: &str) -> String {
     let bytes = hex::decode(sha256_hex).unwrap_or_default();
     format!(
         "ni:///sha-256;{}",
@@ -89,12 +227,46 @@ fn recognitions(catalog: &Catalog, target: &str) -> Vec<Alignment> {
         .collect()
 }
 
-/// Make and sign the credential for one award.
+/// Make and sign the credential for one award, as this node (a site: the program's name with
+/// the site's endorsed key; the hub: the program itself).
 pub fn issue(
     node: &Node,
     award: &Award,
     learner: &LearnerRecord,
     catalog: &Catalog,
+) -> Result<Json> {
+    let issuer = signing_issuer(node, catalog)?;
+    let unsigned = unsigned_credential(award, learner, catalog, issuer, &program(node, catalog))?;
+    sign(node, &unsigned, &award.awarded_at)
+}
+
+/// The program-signed copy of an award's credential (the hub): the same content, issued and
+/// signed by the program's own key, carrying no site key. Signed now; valid from the award.
+pub fn issue_program_copy(
+    node: &Node,
+    award: &Award,
+    learner: &LearnerRecord,
+    catalog: &Catalog,
+) -> Result<Json> {
+    if node.config().role != NodeRole::Hub {
+        return Err(Error::rule("only the hub signs as the program"));
+    }
+    let settings = program_settings(node);
+    let issuer = profile_of(
+        did_key::did_key(&node.key.signing_key().verifying_key()),
+        &settings,
+        Vec::new(),
+    );
+    let unsigned = unsigned_credential(award, learner, catalog, issuer, &settings)?;
+    sign(node, &unsigned, &now_rfc3339())
+}
+
+fn unsigned_credential(
+    award: &Award,
+    learner: &LearnerRecord,
+    catalog: &Catalog,
+    issuer: Issuer,
+    program: &ProgramSettings,
 ) -> Result<Json> {
     let missing = |what: &str| Error::not_found(format!("{what} is no longer in the catalog"));
     let (achievement, refs) = match &award.kind {
@@ -196,25 +368,28 @@ pub fn issue(
                 })
                 .collect();
             alignments.extend(recognitions(catalog, achievement));
+            // Evidence by content hash and a neutral name only: a file's name or a narrative's
+            // words can say where it was earned ("DOC48213_resume.txt").
             let mut refs = Vec::new();
-            for e in learner
+            let mut submissions: Vec<_> = learner
                 .evidence
                 .values()
                 .filter(|e| evidence.contains(&e.id))
-            {
-                let when = e.submitted_at.get(..10).unwrap_or(&e.submitted_at);
-                if e.narrative.is_some() {
+                .collect();
+            submissions.sort_by(|a, b| (&a.submitted_at, &a.id).cmp(&(&b.submitted_at, &b.id)));
+            for e in submissions {
+                if let Some(text) = &e.narrative {
                     refs.push(EvidenceRef {
-                        id: Some(format!("urn:cairn:evidence:{}", e.id)),
-                        name: Some(format!("Written narrative, submitted {when}")),
+                        id: Some(ni_uri(&hex::encode(sha2::Sha256::digest(text.as_bytes())))),
+                        name: Some(format!("Evidence {} (written narrative)", refs.len() + 1)),
                         narrative: None,
                         genre: Some("Narrative".into()),
                     });
                 }
                 for f in &e.files {
                     refs.push(EvidenceRef {
-                        id: Some(file_uri(&f.sha256)),
-                        name: Some(f.name.clone()),
+                        id: Some(ni_uri(&f.sha256)),
+                        name: Some(format!("Evidence {} (file)", refs.len() + 1)),
                         narrative: None,
                         genre: Some("File".into()),
                     });
@@ -234,20 +409,19 @@ pub fn issue(
             )
         }
     };
-    let unsigned = open_badges::credential_json(&BadgeCredential {
+    Ok(open_badges::credential_json(&BadgeCredential {
         id: credential_id(&award.id),
-        issuer: issuer(node),
+        issuer,
         valid_from: award.awarded_at.clone(),
         valid_until: None,
         achievement,
-        subject: learner_identity(&learner.profile),
+        subject: learner_identity(program, &learner.profile),
         evidence: refs,
-    });
-    sign(node, &unsigned, &award.awarded_at)
+    }))
 }
 
 fn stored_credential(award: &Award) -> Result<Json> {
-    let text = award.credential.as_deref().ok_or_else(|| {
+    let text = award.preferred_credential().ok_or_else(|| {
         Error::not_found(format!(
             "award {} has no signed credential (it was made before this node issued credentials)",
             award.id
@@ -256,7 +430,8 @@ fn stored_credential(award: &Award) -> Result<Json> {
     serde_json::from_str(text).map_err(|e| Error::storage("a stored credential is unreadable", e))
 }
 
-/// The signed credential of one award, and the learner it belongs to.
+/// The signed credential of one award (the program-signed copy when there is one), and the
+/// learner it belongs to.
 pub fn export_award(node: &Node, award_id: &str) -> Result<(Json, LearnerRecord)> {
     let award_id = award_id.trim();
     let doc = learners::doc_of(node, award_id)?;
@@ -268,7 +443,8 @@ pub fn export_award(node: &Node, award_id: &str) -> Result<(Json, LearnerRecord)
     Ok((stored_credential(award)?, record))
 }
 
-/// All of a learner's credentials in one `ClrCredential`, signed by this node.
+/// All of a learner's credentials (program-signed copies when there are) in one
+/// `ClrCredential`, signed by this node.
 pub fn export_learner(node: &Node, record: &LearnerRecord) -> Result<Json> {
     let credentials = record
         .awards
@@ -278,23 +454,213 @@ pub fn export_learner(node: &Node, record: &LearnerRecord) -> Result<Json> {
     if credentials.is_empty() {
         return Err(Error::not_found("this learner has no awards yet"));
     }
+    let catalog = super::catalog::read(node)?;
+    let settings = program(node, &catalog);
+    let issuer = signing_issuer(node, &catalog)?;
     let now = now_rfc3339();
     let unsigned = open_badges::learner_bundle_json(
         &open_badges::urn_uuid(format!("cairn bundle {} {now}", record.profile.number).as_bytes()),
-        &issuer(node),
+        &issuer,
         &now,
-        &learner_identity(&record.profile),
-        &format!("Credentials earned with {}", issuer(node).name),
+        &learner_identity(&settings, &record.profile),
+        &format!("Credentials earned with {}", settings.name),
         credentials,
     );
     sign(node, &unsigned, &now)
 }
 
-/// A printable certificate for one award, made out to the learner by name.
+/// A printable certificate for one award, made out to the learner by name as the credential
+/// hashed it, its QR code linking to the program's verifier page.
 pub fn certificate(node: &Node, award_id: &str) -> Result<String> {
     let (credential, record) = export_award(node, award_id)?;
-    Ok(certificate::html(&credential, &record.profile.full_name()))
+    let catalog = super::catalog::read(node)?;
+    Ok(certificate::html(
+        &credential,
+        &name_as_printed(&record.profile.full_name()),
+        &verifier_url(node, &catalog),
+    ))
 }
+
+/// The program's endorsement of a site's key (the hub): an `EndorsementCredential` signed with
+/// both proofs, naming the program and the key, nothing about the site.
+pub fn endorse(node: &Node, site: &NodeId) -> Result<String> {
+    let key = site
+        .verifying_key()
+        .map_err(|e| Error::invalid(format!("{site} is not a usable key: {e}")))?;
+    let subject = did_key::did_key(&key);
+    let settings = program_settings(node);
+    let now = now_rfc3339();
+    let unsigned = open_badges::endorsement_json(&Endorsement {
+        id: open_badges::urn_uuid(format!("cairn endorsement {subject} {now}").as_bytes()),
+        program: profile_of(
+            did_key::did_key(&node.key.signing_key().verifying_key()),
+            &settings,
+            Vec::new(),
+        ),
+        key: subject,
+        valid_from: now.clone(),
+    });
+    Ok(sign(node, &unsigned, &now)?.to_string())
+}
+
+/// A program named on the command line (`--program did:key:…`), to check credentials against.
+pub fn program_check<'a>(
+    program: Option<&str>,
+    trust: &'a dyn IssuerTrust,
+) -> Result<Option<cairn_credentials::verify::Program<'a>>> {
+    let Some(did) = program.map(str::trim) else {
+        return Ok(None);
+    };
+    Ok(Some(cairn_credentials::verify::Program {
+        did: checked_did(did)?,
+        inner: trust,
+    }))
+}
+
+fn checked_did(did: &str) -> Result<String> {
+    match did_key::resolve(did) {
+        Ok((d, _)) if d == did => Ok(d),
+        Ok(_) => Err(Error::invalid(format!(
+            "`{}` is a verification method; give the program's did:key alone",
+            crate::domain::text::printable(did)
+        ))),
+        Err(e) => Err(Error::invalid(format!(
+            "`{}` is not a program's identifier: {e}",
+            crate::domain::text::printable(did)
+        ))),
+    }
+}
+
+/// Programs named on the command line for a verifier page to trust.
+pub fn named_programs(programs: &[String]) -> Result<Vec<TrustedProgram>> {
+    programs
+        .iter()
+        .map(|p| {
+            Ok(TrustedProgram {
+                id: checked_did(p.trim())?,
+                name: String::new(),
+            })
+        })
+        .collect()
+}
+
+/// What one run of the hub's upkeep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upkeep {
+    /// Whether the program's settings were (re)published in the catalog.
+    pub published: bool,
+    /// Sites whose keys were endorsed.
+    pub endorsed: usize,
+    /// Program-signed copies made.
+    pub copies: usize,
+    /// Learner documents still holding awards without a copy (another run will do them).
+    pub remaining: usize,
+}
+
+/// The hub's upkeep of what the program signs, bounded to `limit` awards a run: publish the
+/// program's settings when they changed, endorse admitted sites' keys not yet endorsed, and sign
+/// the program's copy of awards that lack one. Nothing to do on a site.
+pub fn hub_upkeep(node: &Node, limit: usize) -> Result<Upkeep> {
+    let mut done = Upkeep::default();
+    if node.config().role != NodeRole::Hub {
+        return Ok(done);
+    }
+    let author = node.author(Default::default())?;
+    let mut catalog = super::catalog::read(node)?;
+    let settings = program_settings(node);
+    if catalog.program.as_ref() != Some(&settings) {
+        node.store.change_doc(
+            &author,
+            super::ids::catalog_doc(),
+            "program settings",
+            |tx| crate::records::catalog::put_program(tx, &settings),
+        )?;
+        catalog.program = Some(settings);
+        done.published = true;
+    }
+    let sites = node.store.site_records()?;
+    for site in sites
+        .iter()
+        .filter(|s| s.revoked.is_none() && s.endorsement.is_none())
+    {
+        let Ok(id) = site.node.parse::<NodeId>() else {
+            continue;
+        };
+        let record = ControlRecord::SiteEndorsed {
+            site: id,
+            endorsement: endorse(node, &id)?,
+        };
+        node.store.author_entry(
+            &author,
+            super::ids::trust_doc(),
+            BodyKind::Control,
+            payload::encode(&record)?,
+        )?;
+        done.endorsed += 1;
+    }
+    // An award from a revoked site is not vouched for: its key may be in the wrong hands.
+    let revoked: Vec<&str> = sites
+        .iter()
+        .filter(|s| s.revoked.is_some())
+        .map(|s| s.node.as_str())
+        .collect();
+    // Documents whose awards cannot be copied (a revoked site's, an item gone from the catalog)
+    // stay in the index: each run starts after the last document the previous one examined, so
+    // they never hold up the rest, and examines at most `limit` documents.
+    let docs: Vec<DocId> = node
+        .store
+        .index_scan(b"copy/")?
+        .into_iter()
+        .filter_map(|(doc, _)| <[u8; 16]>::try_from(doc.as_slice()).ok().map(DocId))
+        .collect();
+    let cursor: Option<String> = node.store.local(COPY_CURSOR)?;
+    let start = cursor
+        .and_then(|c| docs.iter().position(|d| hex::encode(d.0) > c))
+        .unwrap_or(0);
+    let (mut budget, mut examined, mut last) = (limit, 0, None);
+    for doc in docs[start..].iter().chain(&docs[..start]).copied() {
+        if budget == 0 || examined == limit {
+            done.remaining += 1;
+            continue;
+        }
+        examined += 1;
+        last = Some(doc);
+        let record = learners::record(node, &doc)?;
+        let mut copies = Vec::new();
+        for award in record
+            .awards
+            .values()
+            .filter(|a| a.program_credential.is_none())
+            .filter(|a| !revoked.contains(&a.issuer.node.as_str()))
+            .take(budget)
+        {
+            match issue_program_copy(node, award, &record, &catalog) {
+                Ok(c) => copies.push((award.id.clone(), c.to_string())),
+                // A part no longer in the catalog: leave the site's copy as it is.
+                Err(e) => tracing::warn!("no program copy of {}: {e}", award.id),
+            }
+        }
+        if copies.is_empty() {
+            continue;
+        }
+        budget = budget.saturating_sub(copies.len());
+        done.copies += copies.len();
+        node.store
+            .change_doc(&author, doc, "program-signed credentials", |tx| {
+                for (award, text) in &copies {
+                    learner::put_program_credential(tx, award, text)?;
+                }
+                Ok(())
+            })?;
+    }
+    if let Some(doc) = last {
+        node.store.set_local(COPY_CURSOR, &hex::encode(doc.0))?;
+    }
+    Ok(done)
+}
+
+/// Where the hub's next upkeep run starts in the `copy/` index (hex of a document id).
+const COPY_CURSOR: &str = "program_copy_cursor";
 
 /// What this node knows about signing keys: itself, its hub, and the sites the program admitted
 /// or revoked.

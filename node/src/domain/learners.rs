@@ -31,6 +31,15 @@ pub fn validate(profile: &Profile) -> Result<()> {
     text::check_line("family name", &profile.family_name, 100)?;
     text::check_optional_line("institution", profile.institution.as_deref(), 200)?;
     text::check_optional_line("institution's id", profile.institution_id.as_deref(), 64)?;
+    text::check_optional_line("email", profile.email.as_deref(), 254)?;
+    if let Some(e) = profile.email.as_deref().filter(|e| !e.trim().is_empty())
+        && (!e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(Error::invalid(format!(
+            "`{}` is not an email address",
+            text::printable(e)
+        )));
+    }
     text::check_optional_line("primary language", profile.primary_language.as_deref(), 64)?;
     text::check_optional_line(
         "socioeconomic status determination",
@@ -276,6 +285,9 @@ pub struct ProfileChanges {
     /// The institution's own id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<String>,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Year of birth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year_of_birth: Option<i64>,
@@ -321,6 +333,7 @@ impl ProfileChanges {
         set_opt!(
             institution,
             institution_id,
+            email,
             year_of_birth,
             gender,
             primary_language,

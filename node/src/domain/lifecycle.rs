@@ -269,6 +269,7 @@ pub fn award(node: &Node, actor: &Actor, enrollment: &str) -> Result<Vec<Award>>
         issuer: issuer.clone(),
         awarded_at: now.clone(),
         credential: None,
+        program_credential: None,
     };
     let mut awards = vec![made(
         award_id.clone(),
@@ -324,8 +325,12 @@ pub fn award(node: &Node, actor: &Actor, enrollment: &str) -> Result<Vec<Award>>
         }
     }
     for w in awards.iter_mut() {
-        let credential = super::credentials::issue(node, w, &rec, &catalog)?;
-        w.credential = Some(credential.to_string());
+        let credential = super::credentials::issue(node, w, &rec, &catalog)?.to_string();
+        // At the hub the awarding node is the program: its credential is the program's copy.
+        if node.is_hub() {
+            w.program_credential = Some(credential.clone());
+        }
+        w.credential = Some(credential);
     }
     node.store
         .change_doc(&node.author(actor.user_id())?, doc, "award", |tx| {

@@ -2,6 +2,9 @@
 //! and recognitions (what a credential is worth elsewhere), each a map from catalog id to record.
 //! Each item may carry its name and description in other languages (`names`,
 //! `descriptions`: language code → text), shown to learners who read that language.
+//!
+//! `program` (one map, written by the hub from its configuration) says how the program presents
+//! itself on credentials, so every site names the program the same way.
 
 use super::am;
 use crate::error::{Error, Result};
@@ -121,6 +124,25 @@ pub fn in_language<'a>(
         .unwrap_or(own)
 }
 
+/// How the program presents itself on its credentials (the hub's configuration, published).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramSettings {
+    /// The program's name.
+    pub name: String,
+    /// Its web address.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// What it is, in a sentence.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where its verifier page is.
+    #[serde(default)]
+    pub verifier_url: Option<String>,
+    /// Identities credentials carry (hashed) besides the name: `email`, `student-id`.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+}
+
 /// The whole catalog.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
@@ -130,6 +152,9 @@ pub struct Catalog {
     pub pathways: BTreeMap<String, Pathway>,
     /// Recognitions by id.
     pub recognitions: BTreeMap<String, Recognition>,
+    /// How the program presents itself, once the hub published it.
+    #[serde(default)]
+    pub program: Option<ProgramSettings>,
 }
 
 impl Catalog {
@@ -173,7 +198,22 @@ pub fn read(doc: &Automerge) -> Catalog {
         achievements: section(doc, "achievements"),
         pathways: section(doc, "pathways"),
         recognitions: section(doc, "recognitions"),
+        program: am::read_path(doc, &["program"]).and_then(|v| match serde_json::from_value(v) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!("the catalog's program settings are unreadable: {e}");
+                None
+            }
+        }),
     }
+}
+
+/// Publish the program's settings.
+pub fn put_program<T: Transactable + ReadDoc>(tx: &mut T, p: &ProgramSettings) -> Result<()> {
+    let value =
+        serde_json::to_value(p).map_err(|e| Error::storage("encoding the program settings", e))?;
+    am::write(tx, &ROOT, Prop::Map("type".into()), &json!("catalog"))?;
+    am::write(tx, &ROOT, Prop::Map("program".into()), &value)
 }
 
 /// Add an item to a section of the catalog document.

@@ -8,6 +8,7 @@
 //! | `home/<doc>` | the learner's home site (node id text) |
 //! | `conflict/<doc>` | JSON list of concurrent values automerge kept |
 //! | `user/<U- id>` | JSON of a staff user (from every staff document held) |
+//! | `copy/<doc>` | award ids (JSON list) lacking the program-signed copy (the hub makes them) |
 
 use super::am;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
@@ -132,6 +133,27 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
         counts.insert(section, ids.len());
         for rid in ids {
             out.push((key(&[b"id/", rid.as_bytes()]), doc.0.to_vec()));
+        }
+    }
+    // Awards the hub has not yet signed as the program: its upkeep finds them here without
+    // opening every document.
+    if let Ok(Some((automerge::Value::Object(ObjType::Map), awards))) = am.get(ROOT, "awards") {
+        let lacking: Vec<String> = am
+            .keys(&awards)
+            .filter(|id| match am.get(&awards, id.as_str()) {
+                Ok(Some((automerge::Value::Object(ObjType::Map), award))) => am
+                    .get(&award, "program_credential")
+                    .ok()
+                    .flatten()
+                    .is_none(),
+                _ => false,
+            })
+            .collect();
+        if !lacking.is_empty() {
+            out.push((
+                key(&[b"copy/", &doc.0]),
+                serde_json::to_vec(&lacking).unwrap_or_default(),
+            ));
         }
     }
     let count = |s: &str| counts.get(s).copied().unwrap_or(0);

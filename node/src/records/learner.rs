@@ -91,9 +91,14 @@ pub struct Profile {
     /// Institution.
     #[serde(default)]
     pub institution: Option<String>,
-    /// The institution's own identifier, if it chooses to record it (used to spot duplicates).
+    /// The institution's own identifier, if it chooses to record it (used to spot duplicates;
+    /// a credential carries it hashed, as `sisSourcedId`, when the program chooses).
     #[serde(default)]
     pub institution_id: Option<String>,
+    /// An email address, if the learner has one (a credential carries it hashed, as
+    /// `emailAddress`, when the program chooses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Year of birth.
     #[serde(default)]
     pub year_of_birth: Option<i64>,
@@ -303,7 +308,7 @@ pub enum AwardKind {
     },
 }
 
-/// An award, with the signed credential made when it was awarded.
+/// An award, with the signed credentials of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Award {
     /// `A-…`, derived from the learner and what is awarded (one award wherever issued).
@@ -319,12 +324,26 @@ pub struct Award {
     /// When.
     #[serde(default)]
     pub awarded_at: String,
-    /// The Open Badges credential as signed text.
+    /// The Open Badges credential as signed text, signed by the node that awarded (a site's
+    /// key, endorsed by the program, or the hub's own).
     #[serde(default)]
     pub credential: Option<String>,
+    /// The program-signed copy: the same award signed by the hub as the program (issuer = the
+    /// hub's did:key), made when the award reached the hub. It names no site, not even by key;
+    /// exports and certificates prefer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_credential: Option<String>,
 }
 
 impl Award {
+    /// The copy to hand out: the program-signed one when the hub has made it, else the one
+    /// signed where it was awarded.
+    pub fn preferred_credential(&self) -> Option<&str> {
+        self.program_credential
+            .as_deref()
+            .or(self.credential.as_deref())
+    }
+
     /// The catalog id of what was awarded (an achievement, pathway or recognition).
     pub fn catalog_id(&self) -> &str {
         match &self.kind {
@@ -667,6 +686,22 @@ pub fn put_assessment<T: Transactable + ReadDoc>(tx: &mut T, a: &Assessment) -> 
 /// Add an award.
 pub fn put_award<T: Transactable + ReadDoc>(tx: &mut T, a: &Award) -> Result<()> {
     put(tx, "awards", &a.id, a).map(|_| ())
+}
+
+/// Keep the program-signed copy of an award's credential (the hub, once per award).
+pub fn put_program_credential<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    award: &str,
+    credential: &str,
+) -> Result<()> {
+    let awards = am::ensure_map(tx, &ROOT, "awards")?;
+    let a = am::ensure_map(tx, &awards, award)?;
+    am::write(
+        tx,
+        &a,
+        Prop::Map("program_credential".into()),
+        &json!(credential),
+    )
 }
 
 /// Add an outcome.

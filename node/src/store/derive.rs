@@ -20,6 +20,9 @@ pub struct SiteRecord {
     pub name: String,
     /// Revocation reason, if revoked.
     pub revoked: Option<String>,
+    /// The program's signed endorsement of the site's key (JSON text), once the hub made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement: Option<String>,
 }
 
 /// The byte recorded per document entry in the `X` index.
@@ -86,6 +89,23 @@ pub(super) fn derive(
             (doc, DocWork { changes, snapshots })
         })
         .collect();
+    // Site records as this batch leaves them: several control records about one site often
+    // arrive together (admitted, then endorsed), and the store does not hold the batch yet.
+    let mut sites: BTreeMap<[u8; 32], SiteRecord> = BTreeMap::new();
+    let site_record =
+        |sites: &BTreeMap<[u8; 32], SiteRecord>, site: &NodeId| -> Result<SiteRecord> {
+            if let Some(r) = sites.get(&site.0) {
+                return Ok(r.clone());
+            }
+            Ok(store.site_record(site)?.unwrap_or(SiteRecord {
+                node: site.to_string(),
+                site_id: String::new(),
+                name: String::new(),
+                revoked: None,
+                endorsement: None,
+            }))
+        };
+    let mut updates: Vec<(NodeId, SiteRecord)> = Vec::new();
     for (_, rec) in controls {
         match rec {
             ControlRecord::SiteAdmitted {
@@ -98,18 +118,22 @@ pub(super) fn derive(
                     site_id,
                     name,
                     revoked: None,
+                    endorsement: site_record(&sites, &site)?.endorsement,
                 };
-                batch.insert(keys::site(&site.0), json(&record)?);
+                sites.insert(site.0, record.clone());
+                updates.push((site, record));
             }
             ControlRecord::SiteRevoked { site, reason } => {
-                let mut record = store.site_record(&site)?.unwrap_or(SiteRecord {
-                    node: site.to_string(),
-                    site_id: String::new(),
-                    name: String::new(),
-                    revoked: None,
-                });
+                let mut record = site_record(&sites, &site)?;
                 record.revoked = Some(reason);
-                batch.insert(keys::site(&site.0), json(&record)?);
+                sites.insert(site.0, record.clone());
+                updates.push((site, record));
+            }
+            ControlRecord::SiteEndorsed { site, endorsement } => {
+                let mut record = site_record(&sites, &site)?;
+                record.endorsement = Some(endorsement);
+                sites.insert(site.0, record.clone());
+                updates.push((site, record));
             }
             // Merged with the learner's changes of this batch, in the same work item: applying
             // it separately afterwards could reload a document the cache had already let go,
@@ -118,6 +142,9 @@ pub(super) fn derive(
                 learner, snapshot, ..
             } => work.entry(learner).or_default().snapshots.push(snapshot),
         }
+    }
+    for (site, record) in updates {
+        batch.insert(keys::site(&site.0), json(&record)?);
     }
     let touched: Vec<DocId> = work.keys().copied().collect();
     apply_in_parallel(store, w, batch, work)?;

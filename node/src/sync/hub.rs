@@ -50,6 +50,23 @@ pub struct ServeStats {
     pub completed: std::sync::atomic::AtomicUsize,
     /// Connections refused or failed.
     pub failed: std::sync::atomic::AtomicUsize,
+    /// Run before each session with an admitted site (the service signs the program's copies
+    /// of awards received so far, so they travel in this very session).
+    pub before_session: SessionHook,
+}
+
+/// Work the hub does before each session, on a blocking thread.
+#[derive(Clone, Default)]
+pub struct SessionHook(pub Option<Arc<dyn Fn() + Send + Sync>>);
+
+impl std::fmt::Debug for SessionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SessionHook(set)"
+        } else {
+            "SessionHook(none)"
+        })
+    }
 }
 
 /// Serve sites on `listener` until `shutdown` resolves.
@@ -127,6 +144,9 @@ async fn serve_one(
     };
     let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
     stats.peak.fetch_max(now, Ordering::SeqCst);
+    if let Some(hook) = stats.before_session.0.clone() {
+        let _ = tokio::task::spawn_blocking(move || hook()).await;
+    }
     let outcome = driver::run(
         node,
         &mut stream,
