@@ -25,24 +25,46 @@ pub fn validate(profile: &Profile) -> Result<()> {
     {
         return Err(Error::invalid(
             "a learner number has 1 to 32 letters, digits, dashes or underscores",
-        ));
+        )
+        .coded("learner-number", &[]));
     }
-    text::check_line("given name", &profile.given_name, 100)?;
-    text::check_line("family name", &profile.family_name, 100)?;
-    text::check_optional_line("institution", profile.institution.as_deref(), 200)?;
-    text::check_optional_line("institution's id", profile.institution_id.as_deref(), 64)?;
-    text::check_optional_line("primary language", profile.primary_language.as_deref(), 64)?;
+    text::check_line(
+        crate::domain::text::Field::GivenName,
+        &profile.given_name,
+        100,
+    )?;
+    text::check_line(
+        crate::domain::text::Field::FamilyName,
+        &profile.family_name,
+        100,
+    )?;
     text::check_optional_line(
-        "socioeconomic status determination",
+        crate::domain::text::Field::Institution,
+        profile.institution.as_deref(),
+        200,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::InstitutionId,
+        profile.institution_id.as_deref(),
+        64,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::PrimaryLanguage,
+        profile.primary_language.as_deref(),
+        64,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::SesDetermination,
         profile.ses_determination.as_deref(),
         200,
     )?;
     if let Some(y) = profile.year_of_birth
         && !(1900..=2100).contains(&y)
     {
-        return Err(Error::invalid(format!(
-            "{y} is not a plausible year of birth"
-        )));
+        return Err(
+            Error::invalid(format!("{y} is not a plausible year of birth"))
+                .coded("year-of-birth", &[]),
+        );
     }
     if let Some(d) = &profile.first_enrollment {
         parse_date(d)?;
@@ -50,15 +72,17 @@ pub fn validate(profile: &Profile) -> Result<()> {
     if let Some(l) = &profile.interface_language
         && !matches!(l.as_str(), "en" | "es")
     {
-        return Err(Error::invalid("the interface language is en or es"));
+        return Err(Error::invalid("the interface language is en or es").coded("language", &[]));
     }
     Ok(())
 }
 
 /// Check a YYYY-MM-DD date.
 pub fn parse_date(s: &str) -> Result<time::Date> {
-    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Error::invalid(format!("{s} is not a date in the form YYYY-MM-DD")))
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
+        Error::invalid(format!("{s} is not a date in the form YYYY-MM-DD"))
+            .coded("date-format", &[])
+    })
 }
 
 /// Register a learner homed at this node.
@@ -81,7 +105,8 @@ pub fn add(
             "learner number {} is already used by {}",
             profile.number,
             ids::learner_id(&existing)
-        )));
+        ))
+        .coded("number-taken", &[("number", profile.number.clone())]));
     }
     let doc = ids::new_doc();
     let id = ids::learner_id(&doc);
@@ -193,7 +218,8 @@ pub fn require_home(node: &Node, record: &LearnerRecord) -> Result<()> {
     Err(Error::refused(
         crate::error::RefusalKind::Rule,
         "this learner's record lives at another site; only that site (or the hub) can change it",
-    ))
+    )
+    .coded("lives-elsewhere", &[]))
 }
 
 /// The result of a transfer.
