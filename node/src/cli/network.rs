@@ -234,6 +234,13 @@ async fn run_loop(node: Arc<Node>, address: String, backoff: site::Backoff) -> R
                 r.progress.received,
                 r.progress.sent
             ),
+            Err(e @ Error::Refused(r)) if r.kind == crate::error::RefusalKind::Unauthorized => {
+                eprintln!(
+                    "{}: the hub refused this site (next attempt in {} s): {e}",
+                    super::super::domain::lifecycle::now_rfc3339(),
+                    backoff.max.as_secs()
+                )
+            }
             Err(e) => eprintln!(
                 "{}: hub not reached: {e}",
                 super::super::domain::lifecycle::now_rfc3339()

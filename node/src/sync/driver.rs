@@ -9,6 +9,7 @@ use super::scope::SiteScope;
 use crate::error::{Error, RefusalKind, Result};
 use crate::node::{Node, now_ms};
 use crate::store::SyncStore;
+use crate::transport::tls;
 use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
     Event, Everything, Fork, NodeId, Origin, Scope, Session, SessionConfig, SessionError,
@@ -117,23 +118,32 @@ fn session_error(e: SessionError) -> Error {
 /// the client's handshake completes, so a hub refusing a site shows up on the site's first read
 /// as a TLS alert — that is a refusal (exit 3), not an unreachable peer (exit 5).
 pub fn io_error(e: std::io::Error) -> Error {
-    let alert = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| {
-            matches!(
-                r,
-                rustls::Error::AlertReceived(_)
-                    | rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::General(_)
-            )
-        });
-    if alert {
+    let refused = tls::alert_received(&e)
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    if refused {
         Error::unauthorized(format!(
             "the peer refused the connection ({e}); this site may not be admitted, or it was revoked"
         ))
     } else {
         Error::Unreachable(format!("the connection failed: {e}"))
+    }
+}
+
+/// How long a failed write waits for the alert that may explain it.
+const ALERT_WAIT: Duration = Duration::from_secs(2);
+
+/// Classify a failed write. A site sends its first flight right after its side of the TLS 1.3
+/// handshake, before the hub has checked its certificate; if the hub refused it, the refusal is
+/// an alert waiting to be read, and the write may fail first (the hub closed, or reset a
+/// connection with data it never read). So read once, briefly, before calling the peer
+/// unreachable.
+async fn write_error<S: AsyncRead + Unpin>(stream: &mut S, e: std::io::Error) -> Error {
+    let mut buf = [0u8; 4096];
+    match tokio::time::timeout(ALERT_WAIT, stream.read(&mut buf)).await {
+        Ok(Err(read)) if tls::alert_received(&read) => io_error(read),
+        _ => io_error(e),
     }
 }
 
@@ -260,7 +270,9 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             let frame = tokio::task::block_in_place(|| session.poll_transmit(&store, &*scope));
             match frame {
                 Ok(Some(f)) => {
-                    stream.write_all(&f).await.map_err(io_error)?;
+                    if let Err(e) = stream.write_all(&f).await {
+                        return Err(write_error(stream, e).await);
+                    }
                     wrote = true;
                 }
                 Ok(None) => break,
@@ -274,8 +286,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
         }
-        if wrote {
-            stream.flush().await.map_err(io_error)?;
+        if wrote && let Err(e) = stream.flush().await {
+            return Err(write_error(stream, e).await);
         }
         handle_events(node, session, peer, side, report, own_tip_at_start)?;
         if session.is_finished() {

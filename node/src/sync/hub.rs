@@ -100,19 +100,21 @@ pub async fn serve(
 async fn serve_one(
     node: &Node,
     acceptor: tokio_rustls::TlsAcceptor,
-    tcp: tokio::net::TcpStream,
+    mut tcp: tokio::net::TcpStream,
     addr: SocketAddr,
     timing: Timing,
     stats: &ServeStats,
 ) {
     use std::sync::atomic::Ordering;
     let _ = tcp.set_nodelay(true);
-    let mut stream = match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await
-    {
+    // The handshake borrows the socket, so that after a refusal it is still here to close well.
+    let accepted = tokio::time::timeout(Duration::from_secs(15), acceptor.accept(&mut tcp)).await;
+    let mut stream = match accepted {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::warn!(%addr, "refused during the TLS handshake: {e}");
             stats.failed.fetch_add(1, Ordering::Relaxed);
+            linger_close(&mut tcp).await;
             return;
         }
         Err(_) => {
@@ -147,6 +149,35 @@ async fn serve_one(
             "sync with site complete"
         ),
         Err(e) => tracing::warn!(%addr, site = %site.short(), "sync with site ended: {e}"),
+    }
+}
+
+/// How long a refused connection is drained before it is dropped.
+const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes drained from a refused connection: a site's first flight (its `Hello` and up to a
+/// window of batches) fits several times over.
+const LINGER_BYTES: usize = 8 << 20;
+
+/// Close a connection refused during the handshake so that the site reads the alert.
+///
+/// In TLS 1.3 the hub checks the site's certificate only after the site's side of the handshake
+/// is complete, and a site that has entries to send sends them at once. Closing a socket with
+/// unread data makes the kernel answer with a reset, which can reach the site before it reads
+/// the alert (it then reports "connection reset" — unreachable — instead of the refusal). So
+/// send the alert, then a FIN, and read and discard what the site still sends until it closes,
+/// bounded in time and bytes so that a refused peer cannot hold the hub.
+async fn linger_close(tcp: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.flush().await;
+    let _ = tcp.shutdown().await;
+    let deadline = tokio::time::Instant::now() + LINGER;
+    let mut buf = [0u8; 16 * 1024];
+    let mut drained = 0;
+    while drained < LINGER_BYTES {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => drained += n,
+            _ => break,
+        }
     }
 }
 
