@@ -2,7 +2,8 @@
 //!
 //! The protocol crate decides everything; this loop only moves bytes, calls the store (blocking
 //! work, moved off the async worker with `block_in_place`), checks the peer's identity, and keeps
-//! the checkpoint and history when the session ends — however it ends.
+//! the checkpoint as acknowledgements arrive and with the history when the session ends —
+//! however it ends.
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
@@ -13,9 +14,10 @@ use crate::transport::tls;
 use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
     Event, Everything, Fork, NodeId, Origin, Scope, Session, SessionConfig, SessionError,
+    VersionVector,
 };
 use serde::Serialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Which end of a hub–site link this node is.
@@ -147,8 +149,8 @@ async fn write_error<S: AsyncRead + Unpin>(stream: &mut S, e: std::io::Error) ->
     }
 }
 
-/// Run one session with `peer` over `stream`. The checkpoint and a history record are saved
-/// however the session ends.
+/// Run one session with `peer` over `stream`. The checkpoint is saved as the session learns it
+/// (see [`Checkpoint`]) and with a history record when it ends, however it ends.
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     node: &Node,
     stream: &mut S,
@@ -158,7 +160,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let started = now_ms();
-    let mut state = peer::load(&node.store, &peer)?;
+    let state = peer::load(&node.store, &peer)?;
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =
         node.store.local_bin(&format!("bundle_promised/{peer}"))?;
@@ -195,6 +197,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         peer: peer.to_string(),
         ..Default::default()
     };
+    let mut checkpoint = Checkpoint::new(peer, state.known_vector());
     let result = exchange(
         node,
         stream,
@@ -204,29 +207,25 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         &mut session,
         scope.as_mut(),
         &mut report,
+        &mut checkpoint,
         own_tip_at_start,
         progress,
     )
     .await;
 
     // Keep what was acknowledged, whatever happened.
-    if session.peer().is_some() {
-        state.set_known(session.peer_holds());
-        state.last_contact_ms = Some(now_ms());
-    }
     let stats = session.stats();
     report.progress = Progress::from(stats);
     report.messages = stats.messages_sent + stats.messages_received;
     report.complete = result.is_ok() && session.is_finished();
-    if report.complete {
-        state.last_success_ms = Some(now_ms());
-        // The peer's own Hello and acknowledgements are now the authority.
-        if promised.is_some() {
-            node.store
-                .remove_local(&format!("bundle_promised/{peer}"))?;
-        }
+    if report.complete && promised.is_some() {
+        // The peer's own Hello and acknowledgements are now the authority. (Until a session
+        // completes, the promise stays: saved checkpoints come only from the peer's Hello and
+        // acknowledgements, and the next session raises them by the promise again.)
+        node.store
+            .remove_local(&format!("bundle_promised/{peer}"))?;
     }
-    state.record(SyncRecord {
+    let record = SyncRecord {
         started_ms: started,
         ended_ms: now_ms(),
         via: "tls".into(),
@@ -239,9 +238,89 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(()) => "complete".into(),
             Err(e) => e.to_string(),
         },
-    });
-    peer::save(&node.store, &state)?;
+    };
+    let holds = session.peer().is_some().then(|| session.peer_holds());
+    let complete = report.complete;
+    tokio::task::block_in_place(|| {
+        peer::update(&node.store, &peer, |state| {
+            if let Some(holds) = holds {
+                state.set_known(holds);
+                state.last_contact_ms = Some(now_ms());
+            }
+            if complete {
+                state.last_success_ms = Some(now_ms());
+            }
+            state.record(record);
+        })
+    })?;
     result.map(|()| report)
+}
+
+/// Most often a session saves the checkpoint while acknowledgements arrive. Each save is one
+/// small write and a flush of the store; a session sending over a fast link is acknowledged
+/// hundreds of times a second, so saving on each would cost more than the sending. Killed at any
+/// moment, a session loses at most this long of acknowledgements (those entries are sent again).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// What the peer is known to hold, kept durably as the session learns it — at once when the
+/// last save is [`CHECKPOINT_EVERY`] ago (so the peer's `Hello`, when it tells something new, is
+/// saved at once), else that long after it — so a session that is cut, or a process that is
+/// killed, does not make the next session resend what was acknowledged.
+struct Checkpoint {
+    peer: NodeId,
+    /// What was last saved (or loaded).
+    saved: VersionVector,
+    /// When it was last saved.
+    saved_at: Option<Instant>,
+    /// The session knows more than was saved.
+    unsaved: bool,
+}
+
+impl Checkpoint {
+    fn new(peer: NodeId, saved: VersionVector) -> Checkpoint {
+        Checkpoint {
+            peer,
+            saved,
+            saved_at: None,
+            unsaved: false,
+        }
+    }
+
+    /// The session may have learned more of what the peer holds: save it if it did and the
+    /// last save is long enough ago, else leave it for [`Checkpoint::due`]. Nothing is written
+    /// while nothing changes (a peer whose `Hello` matches the checkpoint, as after a clean end).
+    fn learned(&mut self, node: &Node, session: &Session) -> Result<()> {
+        if *session.peer_holds() == self.saved {
+            return Ok(());
+        }
+        self.unsaved = true;
+        if self.due().is_some_and(|at| at <= Instant::now()) {
+            self.save(node, session)?;
+        }
+        Ok(())
+    }
+
+    /// When the unsaved part is due to be saved, if there is one.
+    fn due(&self) -> Option<Instant> {
+        self.unsaved.then(|| {
+            self.saved_at
+                .map_or_else(Instant::now, |at| at + CHECKPOINT_EVERY)
+        })
+    }
+
+    fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
+        let holds = session.peer_holds();
+        tokio::task::block_in_place(|| {
+            peer::update(&node.store, &self.peer, |state| {
+                state.set_known(holds);
+                state.last_contact_ms = Some(now_ms());
+            })
+        })?;
+        self.saved = holds.clone();
+        self.saved_at = Some(Instant::now());
+        self.unsaved = false;
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -255,6 +334,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     // `&mut` so the future stays `Send`: scopes are `Send` but not `Sync`.
     scope: &mut (dyn Scope + Send),
     report: &mut SyncReport,
+    checkpoint: &mut Checkpoint,
     own_tip_at_start: u64,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
@@ -289,12 +369,32 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if wrote && let Err(e) = stream.flush().await {
             return Err(write_error(stream, e).await);
         }
-        handle_events(node, session, peer, side, report, own_tip_at_start)?;
+        handle_events(
+            node,
+            session,
+            peer,
+            side,
+            report,
+            checkpoint,
+            own_tip_at_start,
+        )?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
         }
-        let n = match tokio::time::timeout(timing.idle, stream.read(&mut buf)).await {
+        let read = loop {
+            let read = tokio::time::timeout(timing.idle, stream.read(&mut buf));
+            // Acknowledgements that arrived just after a save are saved soon after, even if
+            // nothing more arrives. (Reading is cancel-safe: nothing read is lost.)
+            let Some(due) = checkpoint.due() else {
+                break read.await;
+            };
+            tokio::select! {
+                r = read => break r,
+                _ = tokio::time::sleep_until(due.into()) => checkpoint.save(node, session)?,
+            }
+        };
+        let n = match read {
             Err(_) => {
                 return Err(Error::Unreachable(format!(
                     "the peer sent nothing for {} s",
@@ -315,9 +415,27 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            handle_events(node, session, peer, side, report, own_tip_at_start)?;
+            handle_events(
+                node,
+                session,
+                peer,
+                side,
+                report,
+                checkpoint,
+                own_tip_at_start,
+            )?;
             return Err(session_error(e));
         }
+        // At once, not after the next writes: on a slow link they can take seconds.
+        handle_events(
+            node,
+            session,
+            peer,
+            side,
+            report,
+            checkpoint,
+            own_tip_at_start,
+        )?;
         if last_progress.elapsed() > Duration::from_millis(200) {
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
@@ -331,6 +449,7 @@ fn handle_events(
     peer: NodeId,
     side: Side,
     report: &mut SyncReport,
+    checkpoint: &mut Checkpoint,
     own_tip_at_start: u64,
 ) -> Result<()> {
     while let Some(event) = session.poll_event() {
@@ -351,7 +470,9 @@ fn handle_events(
                 {
                     report.new_epoch = Some(epoch);
                 }
+                checkpoint.learned(node, session)?;
             }
+            Event::PeerHolds { .. } => checkpoint.learned(node, session)?,
             Event::Duplicate {
                 first_seq,
                 last_seq,
@@ -378,7 +499,7 @@ fn handle_events(
                     .refused
                     .push(format!("could not send {origin} from {seq}"));
             }
-            Event::Stored { .. } | Event::PeerHolds { .. } | Event::Finished => {}
+            Event::Stored { .. } | Event::Finished => {}
         }
     }
     Ok(())
