@@ -141,6 +141,11 @@ pub(super) fn serve(node: Node, listen: Option<String>) -> Result<Output> {
     let address = listen
         .or_else(|| node.config.listen.clone())
         .unwrap_or_else(|| "0.0.0.0:7443".into());
+    #[cfg(unix)]
+    match hub::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!("open file limit: {limit:?}"),
+        Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
+    }
     let node = Arc::new(node);
     runtime()?.block_on(async move {
         let listener = hub::bind(&address).await?;
