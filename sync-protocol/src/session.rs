@@ -593,6 +593,8 @@ impl Session {
         }
         // Equal length, different last entry: resend our last entry so the peer sees the fork
         // (it arrives authenticated, and differs from what the peer holds at that position).
+        // The peer sees the same from our `Hello` and resends its own.
+        let mut tips_differ = false;
         if h.tips.len() == h.vector.len() {
             let theirs: BTreeMap<&Origin, &[u8; 8]> =
                 h.vector.iter().map(|(o, _)| o).zip(h.tips.iter()).collect();
@@ -602,6 +604,7 @@ impl Session {
                     && theirs.get(origin).is_some_and(|t| *t != ours)
                 {
                     self.next.insert(*origin, seq);
+                    tips_differ = true;
                 }
             }
         }
@@ -609,10 +612,13 @@ impl Session {
             self.stopped.insert(*origin);
         }
         self.peer_holds = h.vector.clone();
+        // Each side then holds something the other lacks — its version of the last entry — though
+        // neither vector shows it: both end with `Done` and wait for the other's, so neither
+        // closes the connection while the other's resent entry is still on its way.
         self.peer = Some(Peer {
             node: h.node,
-            expects_done: !h.vector.dominates(&self.target),
-            owes_done: !self.target.dominates(&h.vector),
+            expects_done: tips_differ || !h.vector.dominates(&self.target),
+            owes_done: tips_differ || !self.target.dominates(&h.vector),
         });
         self.events.push_back(Event::PeerHello {
             node: h.node,

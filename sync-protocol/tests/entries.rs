@@ -598,3 +598,87 @@ fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
         "the hub kept what it had"
     );
 }
+
+/// Everything `session` has to send now.
+fn sent(session: &mut Session, store: &MemoryStore) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| session.poll_transmit(store, &Everything).unwrap()).collect()
+}
+
+/// With two equally long versions of a feed, each side resends its last entry so that the
+/// other sees the fork, and each must wait for the other's before finishing. The site answers
+/// the hub's first flight with its acknowledgement and then its resent entry; a hub that read the
+/// acknowledgement alone used to finish on it, close the connection with the entry unread, and
+/// leave the site waiting for its acknowledgement ("the peer closed the connection before the
+/// sync finished").
+#[test]
+fn an_equal_length_fork_is_seen_by_both_sides_whatever_each_read_holds() {
+    let mut original = Replica::new(62);
+    original.write(1, b"one".to_vec(), 1);
+    original.write(1, b"two".to_vec(), 2);
+    let mut restored = Replica::new(62);
+    restored.write(1, b"one".to_vec(), 1);
+    restored.write(1, b"two, written again".to_vec(), 3);
+    let mut hub = Replica::new(63);
+    let none = SessionConfig::default;
+    run_session(
+        Side {
+            replica: &mut original,
+            config: none(),
+            scope: Everything,
+        },
+        Side {
+            replica: &mut hub,
+            config: none(),
+            scope: Everything,
+        },
+        &Faults::none(),
+        100,
+    );
+    // Something of the hub's own the site lacks: the hub has a batch of its own in flight.
+    hub.write(2, b"catalog".to_vec(), 4);
+
+    let mut site = Session::new(none(), restored.id());
+    let mut at_hub = Session::new(none(), hub.id());
+    site.start(&restored.store, 5).unwrap();
+    at_hub.start(&hub.store, 5).unwrap();
+    let site_hello = sent(&mut site, &restored.store);
+    for f in &site_hello {
+        at_hub.receive(f, &mut hub.store).unwrap();
+    }
+    // The hub's Hello and batches reach the site in one read.
+    let to_site: Vec<u8> = sent(&mut at_hub, &hub.store).concat();
+    site.receive(&to_site, &mut restored.store).unwrap();
+    // The site answers: acknowledgements, then its resent last entry. The hub reads one frame at
+    // a time, sends what it has after each, and once finished closes: it reads nothing more.
+    let mut to_hub: std::collections::VecDeque<Vec<u8>> = sent(&mut site, &restored.store).into();
+    for _ in 0..20 {
+        let mut progressed = false;
+        if !at_hub.is_finished()
+            && let Some(f) = to_hub.pop_front()
+        {
+            at_hub.receive(&f, &mut hub.store).unwrap();
+            progressed = true;
+        }
+        let back = sent(&mut at_hub, &hub.store);
+        for f in &back {
+            site.receive(f, &mut restored.store).unwrap();
+        }
+        let more = sent(&mut site, &restored.store);
+        progressed |= !back.is_empty() || !more.is_empty();
+        to_hub.extend(more);
+        if !progressed {
+            break;
+        }
+    }
+    assert!(at_hub.is_finished(), "the hub did not finish");
+    assert!(
+        site.is_finished(),
+        "the hub finished while the site still waited for an acknowledgement"
+    );
+    let forks = |session: &mut Session| {
+        std::iter::from_fn(|| session.poll_event())
+            .any(|e| matches!(e, Event::Fork(f) if f.seq == 2))
+    };
+    assert!(forks(&mut at_hub), "the hub did not see the fork");
+    assert!(forks(&mut site), "the site did not see the fork");
+}
