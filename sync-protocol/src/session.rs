@@ -274,6 +274,12 @@ struct Peer {
 #[derive(Debug)]
 struct InFlight {
     id: u64,
+    /// Each run's origin and last sequence number.
+    runs: Vec<(Origin, u64)>,
+    /// Whether finishing waits for its acknowledgement. Not for a batch sent optimistically
+    /// whose entries the peer's `Hello` then showed it holds: the peer owes nothing and may
+    /// finish, and close the connection, without reading it.
+    awaited: bool,
 }
 
 /// One sync session with one peer.
@@ -459,7 +465,16 @@ impl Session {
         if may_send && self.inflight.len() < self.config.window.max(1) {
             match self.build_batch(store, scope) {
                 Ok(Some(batch)) => {
-                    self.inflight.push_back(InFlight { id: batch.id });
+                    let runs = batch
+                        .runs
+                        .iter()
+                        .map(|r| (r.origin, self.next.get(&r.origin).map_or(0, |n| n - 1)))
+                        .collect();
+                    self.inflight.push_back(InFlight {
+                        id: batch.id,
+                        runs,
+                        awaited: true,
+                    });
                     if let Err(e) = self.queue(&Message::Batch(batch)) {
                         return self.fail(e).map(|_| None);
                     }
@@ -470,7 +485,7 @@ impl Session {
         }
         if let Some(peer) = &self.peer
             && !self.done_sent
-            && self.inflight.is_empty()
+            && !self.awaiting_acks()
             && !self.has_more(scope)
         {
             if peer.expects_done
@@ -516,12 +531,17 @@ impl Session {
         Err(e)
     }
 
+    /// Whether a batch in flight must be acknowledged before this side is done sending.
+    fn awaiting_acks(&self) -> bool {
+        self.inflight.iter().any(|b| b.awaited)
+    }
+
     fn check_finished(&mut self) {
         if self.state != State::Running {
             return;
         }
         let Some(peer) = &self.peer else { return };
-        let sending_done = self.done_sent && self.inflight.is_empty();
+        let sending_done = self.done_sent && !self.awaiting_acks();
         let receiving_done = self.peer_done || !peer.owes_done;
         if sending_done && receiving_done {
             self.state = State::Finished;
@@ -605,6 +625,16 @@ impl Session {
                 {
                     self.next.insert(*origin, seq);
                     tips_differ = true;
+                }
+            }
+        }
+        // Batches sent optimistically that turn out to hold only what the peer holds already (a
+        // checkpoint that lagged): the peer may finish without reading them, so do not wait for
+        // their acknowledgements. Where tips differ the peer waits for our `Done` anyway.
+        if !tips_differ {
+            for batch in &mut self.inflight {
+                if batch.runs.iter().all(|(o, last)| h.vector.get(o) >= *last) {
+                    batch.awaited = false;
                 }
             }
         }

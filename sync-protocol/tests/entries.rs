@@ -682,3 +682,50 @@ fn an_equal_length_fork_is_seen_by_both_sides_whatever_each_read_holds() {
     assert!(forks(&mut at_hub), "the hub did not see the fork");
     assert!(forks(&mut site), "the site did not see the fork");
 }
+
+/// A site whose checkpoint of the hub lags (it was killed before it saved the last
+/// acknowledgements) sends those entries again with its `Hello`. The hub holds them and has
+/// nothing for the site: it finishes on the site's `Hello` and closes, possibly before the
+/// resent batch arrives. The site must then finish too, not wait for acknowledgements of
+/// entries the hub's `Hello` shows it holds.
+#[test]
+fn a_site_resending_what_the_hub_holds_finishes_when_the_hub_closes_early() {
+    let (mut site, _) = authored(20);
+    let mut hub = Replica::new(64);
+    let (sid, hid) = (site.id(), hub.id());
+    assert!(sync_pair(&mut site, &mut hub, false, &Faults::none()).finished);
+    // The checkpoint lost its last acknowledgements.
+    let mut lagging = site.known[&hid].clone();
+    let own = Origin {
+        node: sid,
+        epoch: 0,
+    };
+    lagging = lagging
+        .iter()
+        .map(|(o, s)| (*o, if *o == own { s - 5 } else { *s }))
+        .collect();
+    let mut at_site = Session::new(
+        SessionConfig {
+            known_peer: Some(lagging),
+            ..SessionConfig::default()
+        },
+        sid,
+    );
+    let mut at_hub = Session::new(config_for(&hub, sid, true), hid);
+    at_site.start(&site.store, 5).unwrap();
+    at_hub.start(&hub.store, 5).unwrap();
+    let from_site = sent(&mut at_site, &site.store);
+    assert!(from_site.len() > 1, "the site resends with its Hello");
+    // The hub reads the Hello alone, answers, and is finished: it closes.
+    at_hub.receive(&from_site[0], &mut hub.store).unwrap();
+    let back = sent(&mut at_hub, &hub.store);
+    assert!(at_hub.is_finished());
+    for f in &back {
+        at_site.receive(f, &mut site.store).unwrap();
+    }
+    let _ = sent(&mut at_site, &site.store);
+    assert!(
+        at_site.is_finished(),
+        "the site waits for acknowledgements that cannot come"
+    );
+}
