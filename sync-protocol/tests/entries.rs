@@ -540,33 +540,28 @@ fn a_relay_without_signatures_or_a_vouch_key_sends_only_what_it_can_authenticate
     let _ = (sid, hid);
 }
 
+/// A hub holding a node's two-entry feed, and a copy of that node restored from before its
+/// second entry that then wrote a different second entry: two equally long versions of one feed.
+/// Returns the hub, the restored copy, and the entry the copy lost.
+fn equally_long_versions(seed: u64) -> (Replica, Replica, StoredEntry) {
+    let mut original = Replica::new(seed);
+    original.write(1, b"one".to_vec(), 1);
+    let lost = original.write(1, b"two".to_vec(), 2);
+    let mut restored = Replica::new(seed);
+    restored.write(1, b"one".to_vec(), 1);
+    let rewritten = restored.write(1, b"two, written again".to_vec(), 3);
+    assert_eq!(lost.entry.seq, rewritten.entry.seq);
+    let mut hub = Replica::new(seed + 1);
+    assert!(sync_pair(&mut original, &mut hub, false, &Faults::none()).finished);
+    (hub, restored, lost)
+}
+
 #[test]
 fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
     // A node restored from a backup writes exactly as many entries as it lost: the vectors are
     // equal, but the last entries differ. The tip fingerprints in Hello expose it.
-    let mut original = Replica::new(60);
-    original.write(1, b"one".to_vec(), 1);
-    let lost = original.write(1, b"two".to_vec(), 2);
-    let mut restored = Replica::new(60);
-    restored.write(1, b"one".to_vec(), 1);
-    let rewritten = restored.write(1, b"two, written again".to_vec(), 3);
-    assert_eq!(lost.entry.seq, rewritten.entry.seq);
-    let mut hub = Replica::new(61);
+    let (mut hub, mut restored, lost) = equally_long_versions(60);
     let none = SessionConfig::default;
-    run_session(
-        Side {
-            replica: &mut original,
-            config: none(),
-            scope: Everything,
-        },
-        Side {
-            replica: &mut hub,
-            config: none(),
-            scope: Everything,
-        },
-        &Faults::none(),
-        100,
-    );
     let (outcome, restored_events, hub_events) = run_session(
         Side {
             replica: &mut restored,
@@ -612,28 +607,8 @@ fn sent(session: &mut Session, store: &MemoryStore) -> Vec<Vec<u8>> {
 /// sync finished").
 #[test]
 fn an_equal_length_fork_is_seen_by_both_sides_whatever_each_read_holds() {
-    let mut original = Replica::new(62);
-    original.write(1, b"one".to_vec(), 1);
-    original.write(1, b"two".to_vec(), 2);
-    let mut restored = Replica::new(62);
-    restored.write(1, b"one".to_vec(), 1);
-    restored.write(1, b"two, written again".to_vec(), 3);
-    let mut hub = Replica::new(63);
+    let (mut hub, mut restored, _) = equally_long_versions(62);
     let none = SessionConfig::default;
-    run_session(
-        Side {
-            replica: &mut original,
-            config: none(),
-            scope: Everything,
-        },
-        Side {
-            replica: &mut hub,
-            config: none(),
-            scope: Everything,
-        },
-        &Faults::none(),
-        100,
-    );
     // Something of the hub's own the site lacks: the hub has a batch of its own in flight.
     hub.write(2, b"catalog".to_vec(), 4);
 

@@ -190,28 +190,27 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         Side::Site => Box::new(Everything),
     };
     let mut session = Session::new(config, node.id());
-    // How far this node's own feed reached before the session: the hub's entries of it, arriving
-    // in the same read as the hub's Hello, must not hide that the store was restored.
-    let own_tip_at_start = node.own_tip()?;
-    let mut report = SyncReport {
-        peer: peer.to_string(),
-        ..Default::default()
+    let mut watch = Watch {
+        peer,
+        side,
+        own_tip_at_start: node.own_tip()?,
+        report: SyncReport {
+            peer: peer.to_string(),
+            ..Default::default()
+        },
+        checkpoint: Checkpoint::new(peer, state.known_vector()),
     };
-    let mut checkpoint = Checkpoint::new(peer, state.known_vector());
     let result = exchange(
         node,
         stream,
-        peer,
-        side,
         timing,
         &mut session,
         scope.as_mut(),
-        &mut report,
-        &mut checkpoint,
-        own_tip_at_start,
+        &mut watch,
         progress,
     )
     .await;
+    let mut report = watch.report;
 
     // Keep what was acknowledged, whatever happened.
     let stats = session.stats();
@@ -323,19 +322,26 @@ impl Checkpoint {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the driver keeps beside the session while it runs.
+struct Watch {
+    /// Who the transport authenticated: the peer's `Hello` must name the same node.
+    peer: NodeId,
+    side: Side,
+    /// How far this node's own feed reached before the session: the hub's entries of it,
+    /// arriving in the same read as the hub's Hello, must not hide that the store was restored.
+    own_tip_at_start: u64,
+    report: SyncReport,
+    checkpoint: Checkpoint,
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     node: &Node,
     stream: &mut S,
-    peer: NodeId,
-    side: Side,
     timing: Timing,
     session: &mut Session,
     // `&mut` so the future stays `Send`: scopes are `Send` but not `Sync`.
     scope: &mut (dyn Scope + Send),
-    report: &mut SyncReport,
-    checkpoint: &mut Checkpoint,
-    own_tip_at_start: u64,
+    watch: &mut Watch,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
     let store = SyncStore::new(&node.store);
@@ -369,15 +375,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if wrote && let Err(e) = stream.flush().await {
             return Err(write_error(stream, e).await);
         }
-        handle_events(
-            node,
-            session,
-            peer,
-            side,
-            report,
-            checkpoint,
-            own_tip_at_start,
-        )?;
+        watch.handle_events(node, session)?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -386,12 +384,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             let read = tokio::time::timeout(timing.idle, stream.read(&mut buf));
             // Acknowledgements that arrived just after a save are saved soon after, even if
             // nothing more arrives. (Reading is cancel-safe: nothing read is lost.)
-            let Some(due) = checkpoint.due() else {
+            let Some(due) = watch.checkpoint.due() else {
                 break read.await;
             };
             tokio::select! {
                 r = read => break r,
-                _ = tokio::time::sleep_until(due.into()) => checkpoint.save(node, session)?,
+                _ = tokio::time::sleep_until(due.into()) => watch.checkpoint.save(node, session)?,
             }
         };
         let n = match read {
@@ -415,27 +413,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            handle_events(
-                node,
-                session,
-                peer,
-                side,
-                report,
-                checkpoint,
-                own_tip_at_start,
-            )?;
+            watch.handle_events(node, session)?;
             return Err(session_error(e));
         }
         // At once, not after the next writes: on a slow link they can take seconds.
-        handle_events(
-            node,
-            session,
-            peer,
-            side,
-            report,
-            checkpoint,
-            own_tip_at_start,
-        )?;
+        watch.handle_events(node, session)?;
         if last_progress.elapsed() > Duration::from_millis(200) {
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
@@ -443,66 +425,64 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-fn handle_events(
-    node: &Node,
-    session: &mut Session,
-    peer: NodeId,
-    side: Side,
-    report: &mut SyncReport,
-    checkpoint: &mut Checkpoint,
-    own_tip_at_start: u64,
-) -> Result<()> {
-    while let Some(event) = session.poll_event() {
-        match event {
-            Event::PeerHello {
-                node: claimed,
-                vector,
-                frozen,
-                ..
-            } => {
-                if claimed != peer {
-                    return Err(Error::forged(format!(
-                        "the peer authenticated as {peer} but introduced itself as {claimed}"
-                    )));
+impl Watch {
+    fn handle_events(&mut self, node: &Node, session: &mut Session) -> Result<()> {
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::PeerHello {
+                    node: claimed,
+                    vector,
+                    frozen,
+                    ..
+                } => {
+                    if claimed != self.peer {
+                        return Err(Error::forged(format!(
+                            "the peer authenticated as {} but introduced itself as {claimed}",
+                            self.peer
+                        )));
+                    }
+                    if self.side == Side::Site
+                        && let Some(epoch) =
+                            restore_safety(node, &vector, &frozen, self.own_tip_at_start)?
+                    {
+                        self.report.new_epoch = Some(epoch);
+                    }
+                    self.checkpoint.learned(node, session)?;
                 }
-                if side == Side::Site
-                    && let Some(epoch) = restore_safety(node, &vector, &frozen, own_tip_at_start)?
-                {
-                    report.new_epoch = Some(epoch);
-                }
-                checkpoint.learned(node, session)?;
-            }
-            Event::PeerHolds { .. } => checkpoint.learned(node, session)?,
-            Event::Duplicate {
-                first_seq,
-                last_seq,
-                ..
-            } => report.duplicates += last_seq - first_seq + 1,
-            Event::Fork(f) => {
-                report.forks.push(describe_fork(&f));
-                tracing::error!("{}", describe_fork(&f));
-                if f.origin.node == node.id() {
-                    note_own_fork(node, &f.origin)?;
-                    if f.origin.epoch == node.epoch()? {
-                        report.new_epoch = Some(node.start_new_epoch(&[])?);
+                Event::PeerHolds { .. } => self.checkpoint.learned(node, session)?,
+                Event::Duplicate {
+                    first_seq,
+                    last_seq,
+                    ..
+                } => self.report.duplicates += last_seq - first_seq + 1,
+                Event::Fork(f) => {
+                    self.report.forks.push(describe_fork(&f));
+                    tracing::error!("{}", describe_fork(&f));
+                    if f.origin.node == node.id() {
+                        note_own_fork(node, &f.origin)?;
+                        if f.origin.epoch == node.epoch()? {
+                            self.report.new_epoch = Some(node.start_new_epoch(&[])?);
+                        }
                     }
                 }
-            }
-            Event::Refused { origin, refusal } => report
-                .refused
-                .push(format!("refused {refusal:?} for {origin}")),
-            Event::PeerRefused { origin, refusal } => report
-                .refused
-                .push(format!("peer refused {refusal:?} for {origin}")),
-            Event::CannotSend { origin, seq } => {
-                report
+                Event::Refused { origin, refusal } => self
+                    .report
                     .refused
-                    .push(format!("could not send {origin} from {seq}"));
+                    .push(format!("refused {refusal:?} for {origin}")),
+                Event::PeerRefused { origin, refusal } => self
+                    .report
+                    .refused
+                    .push(format!("peer refused {refusal:?} for {origin}")),
+                Event::CannotSend { origin, seq } => {
+                    self.report
+                        .refused
+                        .push(format!("could not send {origin} from {seq}"));
+                }
+                Event::Stored { .. } | Event::Finished => {}
             }
-            Event::Stored { .. } | Event::Finished => {}
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn describe_fork(f: &Fork) -> String {
