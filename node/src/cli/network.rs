@@ -187,6 +187,11 @@ async fn serve(
     let address = listen
         .or_else(|| node.config().listen.clone())
         .unwrap_or_else(|| "0.0.0.0:7443".into());
+    #[cfg(unix)]
+    match hub::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!("open file limit: {limit:?}"),
+        Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
+    }
     let listener = hub::bind(&address).await?;
     let bound = listener
         .local_addr()
@@ -272,13 +277,13 @@ async fn sync_loop(
         "Site \"{}\": syncing with the hub at {address} whenever it is reachable (Ctrl-C to stop).",
         node.config().name
     );
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let retry = backoff.max.as_secs();
     site::run_loop(
         node,
         address,
         backoff,
         Timing::default(),
-        wake,
+        app.sessions(),
         |r| match r {
             Ok(r) => eprintln!(
                 "{}: synced (received {}, sent {})",
@@ -286,6 +291,12 @@ async fn sync_loop(
                 r.progress.received,
                 r.progress.sent
             ),
+            Err(e @ Error::Refused(r)) if r.kind == crate::error::RefusalKind::Unauthorized => {
+                eprintln!(
+                    "{}: the hub refused this site (next attempt in {retry} s): {e}",
+                    now(),
+                )
+            }
             Err(e) => eprintln!("{}: hub not reached: {e}", now()),
         },
         stopped(stop),
