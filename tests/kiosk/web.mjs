@@ -122,14 +122,14 @@ async function fetchIn(url) {
 }
 const words = {
   en: {signinWrong: 'do not match', tooLarge: 'at most 64 MB', emptyEvidence: 'Write what you did',
-    givenMissing: 'Given name is missing', secret: 'at least 6 digits', registered: 'The learner is registered',
+    givenMissing: 'Given name is missing', rosterLine: 'line 3 of the roster', rosterDone: 'Registered 2 learners', secret: 'at least 6 digits', registered: 'The learner is registered',
     saved: 'The record is saved', pinReset: 'The PIN is reset', enrolled: 'Enrolled', outcome: 'The outcome is recorded',
     sent: 'An assessor will review it', notYet: 'Not yet', earned: 'Earned', awarded: 'Awarded', ago: /Just now|ago/,
     bundleReady: 'is ready', userAdded: 'The staff member is added', applied: 'refused', setupDiffer: 'not the same',
     settled: 'Settled', admitted: 'is admitted', revoked: 'The site is revoked', added: 'Added to the catalog',
     transferred: 'The learner was moved', joined: 'joined the hub', micro: 'Micro-credential earned', pathway: 'Job Ready'},
   es: {signinWrong: 'no coinciden', tooLarge: 'como máximo 64 MB', emptyEvidence: 'Escriba lo que hizo',
-    givenMissing: 'Falta Nombre', secret: 'al menos 6 dígitos', registered: 'El estudiante está inscrito',
+    givenMissing: 'Falta Nombre', rosterLine: 'la línea 3 de la lista', rosterDone: 'Se registraron 2 estudiantes', secret: 'al menos 6 dígitos', registered: 'El estudiante está inscrito',
     saved: 'El registro está guardado', pinReset: 'El PIN está restablecido', enrolled: 'Inscrito', outcome: 'El resultado está registrado',
     sent: 'Un evaluador lo revisará', notYet: 'Todavía no', earned: 'Obtenida', awarded: 'Otorgada', ago: /Ahora mismo|hace/,
     bundleReady: 'está listo', userAdded: 'está añadida', applied: 'rechaz', setupDiffer: 'no son iguales',
@@ -218,6 +218,22 @@ async function siteAdmin(number) {
   await page.click('form[role=search] button');
   await seen('admin-search');
   check((await text()).includes('K-1'), 'search finds learners by name');
+  // A roster: a bad one imports nothing and names the line; a good one registers everyone.
+  // (Names differ per pass, or the hub would see likely duplicates.)
+  await page.locator('#roster-import summary').click();
+  await page.setInputFiles('#roster', {name: 'roster.csv', mimeType: 'text/csv',
+    buffer: Buffer.from(`number,given_name,family_name,year_of_birth\nRO-${lang}-1,Uno,Lista ${lang},1990\nRO-${lang}-2,Dos,Lista ${lang},19x0\n`)});
+  await page.click('#import-roster');
+  await seen('admin-roster-refused');
+  check((await text()).includes(w.rosterLine), 'a bad roster names the line to fix');
+  await page.goto(`${lab}/staff/learners`);
+  await page.locator('#roster-import summary').click();
+  await page.setInputFiles('#roster', {name: 'roster.csv', mimeType: 'text/csv',
+    buffer: Buffer.from(`number,given_name,family_name,year_of_birth\nRO-${lang}-1,Uno,Lista ${lang},1990\nRO-${lang}-2,Dos,Lista ${lang},1991\n`)});
+  await page.click('#import-roster');
+  await page.waitForSelector('#roster-done');
+  await seen('admin-roster-imported');
+  check((await text()).includes(w.rosterDone), 'a roster registers its learners');
   await go(lab, '/staff/learners/new', 'admin-register');
   // A form with its names left empty gets the message that names the fix.
   await withoutBrowserChecks();

@@ -8,7 +8,7 @@ use super::{App, Transfer, read_upload};
 use crate::domain::learners::{self, Profile, ProfileChanges};
 use crate::domain::lifecycle::{self, Decision, OutcomeReport, Upload};
 use crate::domain::people::Actor;
-use crate::domain::{catalog, credentials, files, text};
+use crate::domain::{catalog, credentials, files, roster, text};
 use crate::error::{Error, Result};
 
 impl App {
@@ -36,6 +36,21 @@ impl App {
         pin: Option<&str>,
     ) -> Result<Reply> {
         learners::add(&self.node, actor, profile, pin).map(Reply::LearnerAdded)
+    }
+
+    pub(super) fn learner_import(
+        &self,
+        actor: &Actor,
+        file: &FileSpec,
+        io: &mut dyn Transfer,
+    ) -> Result<Reply> {
+        // The limit is checked on the declared size before a byte is read.
+        if file.size > roster::MAX_BYTES {
+            return Err(roster::too_large());
+        }
+        let bytes = read_upload(io.upload(0)?, file.size, &text::printable(&file.name))?;
+        let rows = roster::parse(&bytes)?;
+        learners::import(&self.node, actor, rows).map(Reply::LearnersImported)
     }
 
     pub(super) fn learner_show(&self, actor: &Actor, learner: &str) -> Result<Reply> {

@@ -82,6 +82,8 @@ operations! {
     CatalogAdd = "catalog add": [r(Developer)],
     /// Register a learner.
     LearnerAdd = "learner add": [r(Admin)],
+    /// Register the learners of a roster.
+    LearnerImport = "learner import": [r(Admin)],
     /// A learner's whole record.
     LearnerShow = "learner show": [Learner, r(Assessor), r(Issuer), r(Admin)],
     /// Learners held here.

@@ -527,6 +527,24 @@ pub struct AchievementArgs {
 pub enum LearnerCommand {
     /// Register a learner at this site (admin).
     Add(Box<LearnerArgs>),
+    /// Register every learner of a roster, a CSV file with one row per learner (admin).
+    ///
+    /// The header row names the columns as `learner add` names its options: number,
+    /// given_name, family_name (required), and any of pin, institution, institution_id,
+    /// year_of_birth, gender, race_ethnicity (several separated by `;`), primary_language,
+    /// pell_eligible (yes/no), ses_determination, enrollment_status, first_generation (yes/no),
+    /// first_enrollment, interface_language. `given-name` or `Given name` work too. Every row
+    /// is checked first: one bad row (or a number already used) imports nothing and names the
+    /// lines to fix. All learners are written in one durable batch. A PIN column costs about a
+    /// tenth of a second per learner (the PIN hash); without it, set PINs later with
+    /// `learner edit --pin`.
+    #[command(
+        after_help = "Example:\n  cairn learner import roster.csv\n\nroster.csv:\n  number,given_name,family_name,year_of_birth,pell_eligible\n  A-1001,Ana,Ríos,1990,yes"
+    )]
+    Import {
+        /// The roster (CSV, UTF-8, at most 16 MiB and 50,000 learners).
+        file: PathBuf,
+    },
     /// Show a learner's whole record (staff, or the learner themself).
     Show {
         /// L- id or learner number.

@@ -130,6 +130,145 @@ pub fn add(
     })
 }
 
+/// What a roster import did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Imported {
+    /// Learners registered.
+    pub registered: usize,
+    /// Of them, with a kiosk PIN set.
+    pub with_pin: usize,
+    /// The learners, in the roster's order.
+    pub learners: Vec<LearnerSummary>,
+}
+
+/// Register every learner of a roster in one durable write (all or none). Each row is checked
+/// as `add` checks one learner — and the numbers against each other — before anything is
+/// written; the first problems are named by their line. PINs are hashed on every core (argon2
+/// makes each take about a tenth of a second, so a roster without PINs is much faster; staff
+/// can set them later).
+pub fn import(node: &Node, actor: &Actor, rows: Vec<super::roster::RosterRow>) -> Result<Imported> {
+    let institution = node.config().institution.clone();
+    let mut seen = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    let mut rows = rows;
+    for r in &mut rows {
+        r.profile.number = r.profile.number.trim().to_string();
+        if r.profile.institution.is_none() {
+            r.profile.institution = institution.clone();
+        }
+        let checked = validate(&r.profile).and_then(|()| match &r.pin {
+            Some(pin) => people::check_learner_pin(pin),
+            None => Ok(()),
+        });
+        let why = match checked {
+            Err(e) => Some(e.to_string()),
+            Ok(()) => match seen.insert(r.profile.number.clone(), r.line) {
+                Some(first) => Some(format!(
+                    "learner number {} is also on line {first}",
+                    r.profile.number
+                )),
+                None => find(node, &r.profile.number).ok().map(|existing| {
+                    format!(
+                        "learner number {} is already used by {}",
+                        r.profile.number,
+                        ids::learner_id(&existing)
+                    )
+                }),
+            },
+        };
+        if let Some(why) = why {
+            problems.push((r.line, why));
+        }
+    }
+    if let Some((line, _)) = problems.first() {
+        let listed: Vec<String> = problems
+            .iter()
+            .take(20)
+            .map(|(l, why)| format!("line {l}: {why}"))
+            .collect();
+        return Err(Error::invalid(format!(
+            "nothing was imported; {} line(s) need fixing:\n{}{}",
+            problems.len(),
+            listed.join("\n"),
+            if problems.len() > 20 {
+                "\nand more"
+            } else {
+                ""
+            }
+        ))
+        .coded(
+            "roster-line",
+            &[
+                ("line", line.to_string()),
+                ("column", String::new()),
+                ("count", problems.len().to_string()),
+            ],
+        ));
+    }
+    let docs: Vec<DocId> = rows.iter().map(|_| ids::new_doc()).collect();
+    let secrets = hash_pins(&docs, &rows)?;
+    let home = node.id().to_string();
+    node.store.create_docs(
+        &node.author(actor.user_id())?,
+        "register learner",
+        &docs,
+        &secrets,
+        |i, tx| learner::create(tx, &ids::learner_id(&docs[i]), &home, &rows[i].profile),
+    )?;
+    let learners: Vec<LearnerSummary> = rows
+        .iter()
+        .zip(&docs)
+        .map(|(r, doc)| LearnerSummary {
+            id: ids::learner_id(doc),
+            number: r.profile.number.clone(),
+            name: r.profile.full_name(),
+            home_site: home.clone(),
+            enrollments: 0,
+            awards: 0,
+        })
+        .collect();
+    Ok(Imported {
+        registered: learners.len(),
+        with_pin: secrets.len(),
+        learners,
+    })
+}
+
+/// The PIN hashes of the rows that give one, computed on every core.
+fn hash_pins(docs: &[DocId], rows: &[super::roster::RosterRow]) -> Result<Vec<(DocId, String)>> {
+    let wanted: Vec<(DocId, &str)> = docs
+        .iter()
+        .zip(rows)
+        .filter_map(|(d, r)| r.pin.as_deref().map(|p| (*d, p)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per = wanted.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = wanted
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(d, pin)| people::hash_secret(pin).map(|h| (*d, h)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(wanted.len());
+        for w in workers {
+            out.extend(
+                w.join()
+                    .map_err(|_| Error::storage_msg("a PIN hashing thread failed"))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
 /// Find a learner by `L-` id or learner number.
 pub fn find(node: &Node, id_or_number: &str) -> Result<DocId> {
     let key = id_or_number.trim();

@@ -28,6 +28,9 @@ pub const CODES: &[&str] = &[
     "text-length",
     "text-control",
     "catalog-id",
+    "roster-line",
+    "roster-too-large",
+    "roster-empty",
     "catalog-taken",
     "level",
     "pathway-parts",
@@ -101,6 +104,7 @@ mod tests {
             include_str!("../domain/people.rs"),
             include_str!("../domain/text.rs"),
             include_str!("../domain/catalog.rs"),
+            include_str!("../domain/roster.rs"),
             include_str!("../sync/provision.rs"),
             include_str!("../app/site_ops.rs"),
         ];

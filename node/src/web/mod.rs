@@ -180,6 +180,7 @@ pub fn router(web: Shared) -> Router {
     let uploads = Router::new()
         .route("/me/evidence", post(learner::submit))
         .route("/staff/bundle/import", post(operate::import_bundle))
+        .route("/staff/learners/import", post(staff::import_roster))
         .route("/staff/join", post(operate::join))
         .layer(DefaultBodyLimit::max(
             crate::payload::MAX_FILE as usize + (1 << 20),

@@ -4,7 +4,7 @@
 //! make and certificates to print.
 
 use super::i18n::Tr;
-use super::layout::{FieldAttrs, Flash, button_form, csrf, empty, field, select};
+use super::layout::{FieldAttrs, Flash, button_form, csrf, empty, field, file_input, select};
 use super::session::{Session, Signed};
 use super::words::{self, catalog_name};
 use super::{Notice, Shared, WebFiles, download, forged};
@@ -20,6 +20,7 @@ use crate::records::learner::{
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -185,6 +186,17 @@ async fn learners(
             button { (tr.t("search")) }
             @if allows(Operation::LearnerAdd, &s.actor) {
                 " " a.button.secondary href="/staff/learners/new" { (tr.t("register-learner")) }
+            }
+        }
+        @if allows(Operation::LearnerImport, &s.actor) {
+            details #roster-import {
+                summary { (tr.t("roster-title")) }
+                p { (tr.t("roster-help")) }
+                form method="post" action="/staff/learners/import" enctype="multipart/form-data" {
+                    (csrf(&s.csrf))
+                    (file_input(&tr, "roster", &tr.t("roster-file-label"), None, false, Some(".csv,text/csv")))
+                    button #import-roster { (tr.t("roster-button")) }
+                }
             }
         }
         @if list.is_empty() { (empty(&tr.t("no-learners-found"))) }
@@ -787,5 +799,40 @@ async fn certificate(
         }
         Ok(_) => web.problem(&s, &Error::storage_msg("no certificate came back")),
         Err(e) => web.problem(&s, &e),
+    }
+}
+
+/// `POST /staff/learners/import`: a roster (CSV) registers many learners at once.
+pub(super) async fn import_roster(
+    State(web): State<Shared>,
+    Signed(s): Signed,
+    form: axum::extract::Multipart,
+) -> Response {
+    let tr = Tr::new(s.lang);
+    let back = "/staff/learners";
+    let (fields, files) = match super::read_multipart(&tr, form).await {
+        Ok(x) => x,
+        Err((status, message)) => return web.refused_because(&s, status, message, back),
+    };
+    if let Some(r) = forged(&s, fields.get("csrf").map_or("", String::as_str)) {
+        return r;
+    }
+    if files.len() != 1 {
+        return web.refused_because(&s, StatusCode::BAD_REQUEST, tr.t("roster-missing"), back);
+    }
+    let (mut specs, mut bytes) = super::uploads(files);
+    let file = specs.remove(0);
+    match web.perform(&s.actor, Request::LearnerImport { file }, &mut bytes) {
+        Ok(Reply::LearnersImported(i)) => {
+            let body = html! {
+                p.msg.done role="status" #roster-done {
+                    (tr.a("roster-done", &[("count", i.registered.to_string()), ("pins", i.with_pin.to_string())]))
+                }
+                p { a.button href=(back) { (tr.t("back")) } }
+            };
+            web.page(&s, tr.t("roster-title"), None, body)
+        }
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(e) => web.refused(&s, &e, back),
     }
 }
