@@ -227,7 +227,7 @@ async function main(o) {
     if (r.docs_written !== all.length) throw new Error(`first sync wrote ${r.docs_written} of ${all.length}`);
     await holds(url, all.length, 'first sync');
     first.push({ batch, s, bytes });
-    console.log(`| ${batch} | ${fmt(r.docs_written)} | ${fmt(s, 2)} | ${fmt(meta.cairn_entries / s)} | ${fmt(r.docs_written / s)} | ${fmt(bytes)} | ${fmt(requests)} | ${connections} |`);
+    console.log(`| ${batch} | ${fmt(r.docs_written)} | ${fmt(s, 2)} | ${fmt(meta.cairn_entries / s)} | ${fmt(r.docs_written / s)} | ${fmt(bytes)} | ${fmt(requests)} | ${fmt(connections)} |`);
   }
   rows.rate = first.map((f) => `${fmt(meta.cairn_entries / f.s)} (batch ${f.batch})`).join(', ');
   rows.bytes = first.map((f) => `${fmt(f.bytes / 1e6, 2)} MB (batch ${f.batch})`).join(', ');
@@ -281,7 +281,7 @@ async function main(o) {
     const docs = sites.reduce((k, x) => k + x.docs.length, 0);
     const entries = sites.reduce((k, x) => k + entriesOf(x.docs), 0);
     await holds(url, docs, `${n} sites`);
-    console.log(`| ${n} | ${fmt(docs)} | ${fmt(entries)} | ${fmt(s, 2)} | ${fmt(entries / s)} | ${fmt(pct(done, 0.5))} | ${fmt(pct(done, 0.95))} | ${fmt(pct(done, 0.99))} | ${fmt(requests)} | ${connections} |`);
+    console.log(`| ${n} | ${fmt(docs)} | ${fmt(entries)} | ${fmt(s, 2)} | ${fmt(entries / s)} | ${fmt(pct(done, 0.5))} | ${fmt(pct(done, 0.95))} | ${fmt(pct(done, 0.99))} | ${fmt(requests)} | ${fmt(connections)} |`);
     at.push(`${fmt(entries / s)}; p99 ${fmt(pct(done, 0.99) / 1000, 2)} s (${n})`);
     for (const x of sites) await within(x.db.close(), 30, 'close a site');
   }
