@@ -11,8 +11,9 @@
 // process between them counts every byte both ways and can delay each direction (a round-trip
 // link). By default the sites' HTTP client is PouchDB's own (node-fetch, which closes the
 // connection after each request when it is given no agent); --keep-alive gives it a keep-alive
-// agent, as a browser would reuse connections. Prints Markdown tables. Every wait is bounded (--timeout-s for the whole run, and each
-// replication); exits non-zero on any failure or mismatch.
+// agent, as a browser would reuse connections. Prints Markdown tables. Every wait is bounded
+// (--timeout-s for the whole run, and each replication); exits non-zero on any failure or
+// mismatch.
 
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
