@@ -74,6 +74,7 @@ impl App {
                 "`{}` is not a node id: {e} (run `cairn id` at the site to get it)",
                 printable(site)
             ))
+            .coded("site-id", &[])
         })?;
         if site == self.node.id() {
             return Err(Error::invalid(
@@ -81,7 +82,7 @@ impl App {
             ));
         }
         if let Some(a) = address {
-            crate::domain::text::check_line("hub address", a, 253)?;
+            crate::domain::text::check_line(crate::domain::text::Field::HubAddress, a, 253)?;
         }
         let (provisioning, file) = provision::enroll_site(&self.node, actor, site, name, address)?;
         // Endorse the new site's key now, so the endorsement reaches it with its first sync.
