@@ -425,6 +425,18 @@ fn a_node_that_knows_the_program_checks_the_signing_site() {
     assert!(v.problems[0].contains("never admitted"), "{:?}", v.problems);
 }
 
+/// An unsigned learner bundle of `credentials` for [`maria`].
+fn bundle_of(issuer: &Issuer, credentials: Vec<Value>) -> Value {
+    learner_bundle_json(
+        &urn_uuid(b"bundle"),
+        issuer,
+        "2026-06-01T00:00:00Z",
+        &maria(),
+        "Credentials of a learner",
+        credentials,
+    )
+}
+
 /// The learner of the bundles here, by a salted hash of her name.
 fn maria() -> SubjectIdentity {
     SubjectIdentity::Hashed(vec![HashedIdentity {
@@ -442,17 +454,9 @@ fn a_learner_bundle_verifies_each_credential_inside() {
         name: "University of Maine System".into(),
         ..Default::default()
     };
-    let subject = maria();
     let mut damaged = badge(&signer);
     damaged["name"] = "Something else".into();
-    let unsigned = learner_bundle_json(
-        &urn_uuid(b"bundle"),
-        &issuer,
-        "2026-06-01T00:00:00Z",
-        &subject,
-        "Credentials of a learner",
-        vec![badge(&signer), damaged],
-    );
+    let unsigned = bundle_of(&issuer, vec![badge(&signer), damaged]);
     let bundle = badge_resigned(&unsigned, &signer);
     let v = check(&bundle);
     assert_eq!(v.kind, "ClrCredential");
@@ -470,7 +474,6 @@ fn a_learner_bundle_verifies_each_credential_inside() {
 /// dozen awards once passed a flat limit of 4096 rounds, and could be neither signed nor checked.
 #[test]
 fn a_bundle_of_many_site_signed_credentials_signs_and_verifies() {
-    let subject = maria();
     // With program key 20 the proof's node sorts first (12 copies and the bundle's own, about
     // 13 x 721 rounds); with 22 its graph's (a few dozen).
     for program in [20, 22] {
@@ -490,14 +493,7 @@ fn a_bundle_of_many_site_signed_credentials_signs_and_verifies() {
             endorsements: vec![endorsement],
             ..Default::default()
         };
-        let unsigned = learner_bundle_json(
-            &urn_uuid(b"bundle"),
-            &issuer,
-            "2026-06-01T00:00:00Z",
-            &subject,
-            "Credentials of a learner",
-            credentials,
-        );
+        let unsigned = bundle_of(&issuer, credentials);
         let bundle = badge_resigned(&unsigned, &site);
         let v = check(&bundle);
         assert!(v.is_valid(), "program key {program}: {:?}", v.problems);

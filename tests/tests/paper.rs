@@ -89,7 +89,7 @@ fn a_phone_checks_the_paper_certificate_offline() {
         "Southern Maine Women's Reentry Center",
     );
     sync_through(&hub, &[&site]);
-    let learner = add_learner(&site, "SMW-1", "María José", "O'Neil", &[]);
+    let learner = add_learner(&site, "SMW-1", "María José", "O'Neil", &["--pin", "4321"]);
     let file = root.path().join("ticket-log.txt");
     std::fs::write(&file, b"ticket log").unwrap();
     for level in 1..=3 {

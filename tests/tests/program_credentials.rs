@@ -108,7 +108,7 @@ credential_identifiers = ["student-id"]"#,
         "SMW-7",
         "María José",
         "O'Neil",
-        &["--institution-id", "DOC-48213"],
+        &["--institution-id", "DOC-48213", "--pin", "4321"],
     );
     let file = root.path().join(FILE_NAME);
     std::fs::write(&file, b"resume of a learner").unwrap();

@@ -15,21 +15,6 @@ use std::process::Command;
 /// Learners at the lab for the attack checks and the charts: number, PIN, language.
 const KIOSK: [(&str, &str, &str); 2] = [("K-1", "1111", "en"), ("K-2", "2222", "es")];
 
-fn learner(site: &Cairn, number: &str, given: &str, family: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "learner",
-        "add",
-        "--number",
-        number,
-        "--given-name",
-        given,
-        "--family-name",
-        family,
-    ];
-    args.extend_from_slice(extra);
-    site.run(&args).ok()["id"].as_str().unwrap().to_string()
-}
-
 fn enroll(site: &Cairn, learner: &str, achievement: &str) -> String {
     site.run(&["enroll", "--learner", learner, "--achievement", achievement])
         .ok()["id"]
@@ -107,7 +92,7 @@ fn every_workflow_in_the_browser_in_english_and_spanish() {
     }
     let mut kiosk_enrollments = Vec::new();
     for (number, pin, lang) in KIOSK {
-        let l = learner(
+        let l = add_learner(
             &lab,
             number,
             "Kiosk",
@@ -130,7 +115,7 @@ fn every_workflow_in_the_browser_in_english_and_spanish() {
     // language's pass.
     for (n, given) in [("1", "Dana"), ("2", "Eli")] {
         for (site, prefix) in [(&lab, "DL"), (&ells, "DE")] {
-            learner(
+            add_learner(
                 site,
                 &format!("{prefix}-{n}"),
                 given,
@@ -141,12 +126,12 @@ fn every_workflow_in_the_browser_in_english_and_spanish() {
     }
     let conflicted: Vec<String> = ["C-1", "C-2"]
         .iter()
-        .map(|n| learner(&lab, n, "Casey", n, &["--primary-language", "Tagalog"]))
+        .map(|n| add_learner(&lab, n, "Casey", n, &["--primary-language", "Tagalog"]))
         .collect();
     let twice: Vec<String> = ["T-1", "T-2"]
         .iter()
         .map(|n| {
-            let l = learner(&lab, n, "Toni", n, &[]);
+            let l = add_learner(&lab, n, "Toni", n, &[]);
             submit(&lab, &enroll(&lab, &l, "css-level-1"))
         })
         .collect();
