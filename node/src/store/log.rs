@@ -69,10 +69,12 @@ impl Store {
         if entry.entry.body.kind != BodyKind::Change {
             touched.extend(derive(self, w, &mut batch, &[&entry])?);
         } else {
-            batch.insert(
-                keys::doc_entry(&entry.entry.body.doc, &origin, entry.entry.seq),
-                &[super::derive::kind_byte(BodyKind::Change)],
+            let mut listed = super::derive::DocEntries::new();
+            listed.insert(
+                (entry.entry.body.doc, origin),
+                vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
             );
+            super::derive::list_doc_entries(self, &mut batch, listed)?;
         }
         self.apply(batch)?;
         Ok(entry)
@@ -141,7 +143,9 @@ impl Store {
         let mut writes = Writes::default();
         write_doc(self, &mut writes, doc, &am, &[], history)?;
         let mut batch = sled::Batch::default();
-        writes.into_batch(&mut batch);
+        let mut counts = super::derive::Counts::new();
+        writes.into_batch(&mut batch, &mut counts);
+        super::derive::write_counts(self, &mut batch, counts)?;
         let mut touched = vec![];
         match self.commit_local(&mut w, author, body, batch, &mut touched) {
             Ok(entry) => {
