@@ -21,10 +21,14 @@ fn roster(rows: usize, first: usize, pins: usize) -> String {
     csv
 }
 
+/// Learners listed, checked against the count `status` keeps (a maintained counter).
 fn count(site: &Cairn) -> usize {
-    site.run(&["learner", "list"]).ok()["learners"]
+    let listed = site.run(&["learner", "list"]).ok()["learners"]
         .as_array()
-        .map_or(0, Vec::len)
+        .map_or(0, Vec::len);
+    let status = site.run(&["status"]).ok().clone();
+    assert_eq!(status["learners"], listed, "{status}");
+    listed
 }
 
 #[test]

@@ -62,7 +62,7 @@ impl App {
                     own: *o == own,
                 })
                 .collect(),
-            learners: node.store.index_scan(b"learner/")?.len(),
+            learners: node.store.index_count(b"learner/")? as usize,
             forks: node
                 .store
                 .forks()?

@@ -54,6 +54,10 @@ impl crate::store::Indexer for DocumentIndex {
     fn conflict_key(&self, doc: &DocId) -> Vec<u8> {
         conflict_key(doc)
     }
+
+    fn counted(&self) -> &'static [&'static [u8]] {
+        &[b"learner/"]
+    }
 }
 
 /// The index key (without the store's `I` prefix) listing a document's conflicts.

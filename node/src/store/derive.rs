@@ -47,12 +47,13 @@ pub(super) fn derive(
         .and_then(|s| s.parse().ok());
     let mut changes: BTreeMap<DocId, Vec<Change>> = BTreeMap::new();
     let mut controls = Vec::new();
+    let mut listed: DocEntries = BTreeMap::new();
     for se in entries {
         let e = &se.entry;
-        batch.insert(
-            keys::doc_entry(&e.body.doc, &e.origin, e.seq),
-            &[kind_byte(e.body.kind)],
-        );
+        listed
+            .entry((e.body.doc, e.origin))
+            .or_default()
+            .push((e.seq, kind_byte(e.body.kind)));
         match e.body.kind {
             BodyKind::Change => match Change::from_bytes(e.body.data.clone()) {
                 Ok(c) => changes.entry(e.body.doc).or_default().push(c),
@@ -146,9 +147,103 @@ pub(super) fn derive(
     for (site, record) in updates {
         batch.insert(keys::site(&site.0), json(&record)?);
     }
+    list_doc_entries(store, batch, listed)?;
     let touched: Vec<DocId> = work.keys().copied().collect();
-    apply_in_parallel(store, w, batch, work)?;
+    let mut counts = Counts::new();
+    apply_in_parallel(store, w, batch, work, &mut counts)?;
+    write_counts(store, batch, counts)?;
     Ok(touched)
+}
+
+/// New entries per (document, origin): (seq, kind byte), in order.
+pub(super) type DocEntries = BTreeMap<(DocId, cairn_sync_protocol::Origin), Vec<(u64, u8)>>;
+
+/// Record new entries in the `X` lists: appended to the last list of their (document, origin)
+/// while it has room, else in a new one starting at their first sequence number.
+pub(super) fn list_doc_entries(
+    store: &Store,
+    batch: &mut sled::Batch,
+    listed: DocEntries,
+) -> Result<()> {
+    const ITEM: usize = 9;
+    for ((doc, origin), new) in listed {
+        let prefix = keys::doc_origin(&doc, &origin);
+        // The list being filled: key, value, and whether this batch changed it.
+        let mut open: Option<(Vec<u8>, Vec<u8>, bool)> = None;
+        if let Some(kv) = store.tree.scan_prefix(&prefix).next_back() {
+            let (k, v) = kv?;
+            // A one-byte value is the earlier one-key-per-entry form: never appended to.
+            if v.len() >= ITEM
+                && v.len().is_multiple_of(ITEM)
+                && v.len() / ITEM < keys::DOC_ENTRIES_PER_KEY
+            {
+                open = Some((k.to_vec(), v.to_vec(), false));
+            }
+        }
+        for (seq, kind) in new {
+            let (k, mut v) = match open.take() {
+                Some((k, v, _)) if v.len() / ITEM < keys::DOC_ENTRIES_PER_KEY => (k, v),
+                Some((k, v, dirty)) => {
+                    if dirty {
+                        batch.insert(k, v);
+                    }
+                    (keys::doc_entry(&doc, &origin, seq), Vec::new())
+                }
+                None => (keys::doc_entry(&doc, &origin, seq), Vec::new()),
+            };
+            v.extend_from_slice(&seq.to_be_bytes());
+            v.push(kind);
+            open = Some((k, v, true));
+        }
+        if let Some((k, v, true)) = open {
+            batch.insert(k, v);
+        }
+    }
+    Ok(())
+}
+
+/// Parse one `X` key and value into (origin, seq, kind) items (both the merged form and the
+/// earlier one key per entry).
+pub(super) fn parse_doc_entries(
+    prefix_len: usize,
+    k: &[u8],
+    v: &[u8],
+) -> Option<Vec<(cairn_sync_protocol::Origin, u64, u8)>> {
+    let rest = k.get(prefix_len..)?;
+    let origin = keys::parse_origin(rest)?;
+    if v.len() == 1 {
+        return Some(vec![(origin, keys::parse_u64(rest.get(36..)?)?, v[0])]);
+    }
+    if v.is_empty() || !v.len().is_multiple_of(9) {
+        return None;
+    }
+    v.chunks(9)
+        .map(|c| Some((origin, keys::parse_u64(c)?, c[8])))
+        .collect()
+}
+
+/// Changes to the maintained counts of index keys, by counted prefix.
+pub(super) type Counts = BTreeMap<Vec<u8>, i64>;
+
+/// The maintained count of index keys under `prefix`, if the store keeps one.
+pub(super) fn read_count(store: &Store, prefix: &[u8]) -> Result<Option<u64>> {
+    Ok(store
+        .tree
+        .get(keys::count(prefix))?
+        .and_then(|v| keys::parse_u64(&v)))
+}
+
+/// Add counted changes to the counters, in `batch`.
+pub(super) fn write_counts(store: &Store, batch: &mut sled::Batch, counts: Counts) -> Result<()> {
+    for (prefix, delta) in counts {
+        if delta == 0 {
+            continue;
+        }
+        let now = read_count(store, &prefix)?.unwrap_or(0) as i64;
+        let next = (now + delta).max(0) as u64;
+        batch.insert(keys::count(&prefix), next.to_be_bytes().to_vec());
+    }
+    Ok(())
 }
 
 /// What one batch brings to one document: automerge changes, and learner snapshots transferred
@@ -244,25 +339,33 @@ fn apply_tolerantly(am: &mut Automerge, changes: Vec<Change>) {
 
 /// Writes to the store gathered outside a `sled::Batch`, so that documents can be derived on
 /// several threads and their writes added to the one batch afterwards, in order.
+/// Changes to counted index keys travel with them.
 #[derive(Default)]
-pub(super) struct Writes(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+pub(super) struct Writes {
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    counts: Counts,
+}
 
 impl Writes {
     fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.0.push((key.into(), Some(value.into())));
+        self.writes.push((key.into(), Some(value.into())));
     }
 
     fn remove(&mut self, key: impl Into<Vec<u8>>) {
-        self.0.push((key.into(), None));
+        self.writes.push((key.into(), None));
     }
 
-    /// Add these writes to `batch`, later writes to a key replacing earlier ones.
-    pub(super) fn into_batch(self, batch: &mut sled::Batch) {
-        for (k, v) in self.0 {
+    /// Add these writes to `batch`, later writes to a key replacing earlier ones, and their
+    /// changes to counts to `counts` (written by [`write_counts`] once the batch is complete).
+    pub(super) fn into_batch(self, batch: &mut sled::Batch, counts: &mut Counts) {
+        for (k, v) in self.writes {
             match v {
                 Some(v) => batch.insert(k, v),
                 None => batch.remove(k),
             }
+        }
+        for (prefix, delta) in self.counts {
+            *counts.entry(prefix).or_default() += delta;
         }
     }
 }
@@ -282,11 +385,12 @@ fn apply_in_parallel(
     w: &mut Writer,
     batch: &mut sled::Batch,
     work: BTreeMap<DocId, DocWork>,
+    counts: &mut Counts,
 ) -> Result<()> {
     let mut rest: Vec<(DocId, DocWork)> = work.into_iter().collect();
     while !rest.is_empty() {
         let later = rest.split_off(rest.len().min(DOCS_AT_ONCE));
-        apply_group(store, w, batch, std::mem::replace(&mut rest, later))?;
+        apply_group(store, w, batch, std::mem::replace(&mut rest, later), counts)?;
     }
     Ok(())
 }
@@ -296,6 +400,7 @@ fn apply_group(
     w: &mut Writer,
     batch: &mut sled::Batch,
     group: Vec<(DocId, DocWork)>,
+    counts: &mut Counts,
 ) -> Result<()> {
     let total: usize = group.iter().map(|(_, dw)| dw.changes.len()).sum();
     let threads = std::thread::available_parallelism()
@@ -353,7 +458,7 @@ fn apply_group(
         done
     };
     for (doc, am, writes) in done {
-        writes.into_batch(batch);
+        writes.into_batch(batch, counts);
         w.docs.put(doc, am);
     }
     Ok(())
@@ -466,6 +571,16 @@ fn reindex(
     let had_conflicts = old.iter().any(|k| k.as_slice() == conflict_key.as_slice());
     let find_conflicts = history != History::Linear || had_conflicts;
     let new: Vec<(Vec<u8>, Vec<u8>)> = store.indexer.index(&doc, am, find_conflicts);
+    for prefix in store.indexer.counted() {
+        let under = |ks: &mut dyn Iterator<Item = &[u8]>| {
+            ks.filter(|k| k.starts_with(prefix)).count() as i64
+        };
+        let delta = under(&mut new.iter().map(|(k, _)| k.as_slice()))
+            - under(&mut old.iter().map(|k| k.as_slice()));
+        if delta != 0 {
+            *batch.counts.entry(prefix.to_vec()).or_default() += delta;
+        }
+    }
     for k in &old {
         if !new.iter().any(|(nk, _)| nk.as_slice() == k.as_slice()) {
             let mut full = vec![keys::INDEX];

@@ -5,16 +5,20 @@
 //! | `E` | origin(36) seq(8) | feed item (entry or elided range ending at seq) | log |
 //! | `T` | origin(36) | tip: seq(8) hash(32) | derived |
 //! | `F` | origin(36) | fork evidence (origin frozen) | local |
-//! | `X` | doc(16) origin(36) seq(8) | body kind (1) | derived |
+//! | `X` | doc(16) origin(36) first seq(8) | up to 64 × (seq(8) body kind(1)) of the document's entries from that origin | derived |
 //! | `S` | doc(16) | automerge snapshot | derived |
 //! | `Q` | doc(16) | changes waiting for their dependencies | derived |
 //! | `C` | file(32) index(4) | origin(36) seq(8) of the chunk entry | derived |
 //! | `I` | index name, key | value | derived (see `index.rs`) |
 //! | `J` | doc(16) | the `I` keys this document produced | derived |
 //! | `R` | node(32) | site record from control entries | derived |
+//! | `N` | index key prefix | how many `I` keys start with it (u64), for counts without scans | derived |
 //! | `L` | name | local state (clock, epoch, peer checkpoints) | local |
 //! | `P` | principal(16) | argon2 hash of a PIN or password | local |
 //! | `A` | time ms(8) random(8) | audit event (sign-ins, refusals), JSON | local |
+//!
+//! Stores written before `X` keys were merged hold one `X` key per entry (`doc origin seq` with a
+//! one-byte value); both forms are read, `rebuild` writes the merged one.
 //!
 //! "derived" keys are rebuilt from `E` by `cairn rebuild`; "local" keys are this node's own state.
 
@@ -30,6 +34,7 @@ pub const CHUNK: u8 = b'C';
 pub const INDEX: u8 = b'I';
 pub const DOC_INDEX_KEYS: u8 = b'J';
 pub const SITE: u8 = b'R';
+pub const COUNT: u8 = b'N';
 pub const LOCAL: u8 = b'L';
 pub const SECRET: u8 = b'P';
 pub const AUDIT: u8 = b'A';
@@ -44,7 +49,13 @@ pub const DERIVED: &[u8] = &[
     INDEX,
     DOC_INDEX_KEYS,
     SITE,
+    COUNT,
 ];
+
+/// Most entries listed under one `X` key: a document's entries from one origin are grouped, so
+/// the store holds one key per 64 of them instead of one per entry, and a write rewrites at most
+/// one small value.
+pub const DOC_ENTRIES_PER_KEY: usize = 64;
 
 pub fn entry(origin: &Origin, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(45);
@@ -67,6 +78,22 @@ pub fn doc_entry(doc: &DocId, origin: &Origin, seq: u64) -> Vec<u8> {
     k.extend_from_slice(&doc.0);
     k.extend_from_slice(&origin.to_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The prefix of a document's `X` keys for one origin.
+pub fn doc_origin(doc: &DocId, origin: &Origin) -> Vec<u8> {
+    let mut k = Vec::with_capacity(61);
+    k.push(DOC_ENTRY);
+    k.extend_from_slice(&doc.0);
+    k.extend_from_slice(&origin.to_bytes());
+    k
+}
+
+/// The counter of `I` keys starting with `prefix`.
+pub fn count(prefix: &[u8]) -> Vec<u8> {
+    let mut k = vec![COUNT];
+    k.extend_from_slice(prefix);
     k
 }
 

@@ -86,10 +86,12 @@ impl Store {
         if entry.entry.body.kind != BodyKind::Change {
             touched.extend(derive(self, w, &mut batch, &[&entry])?);
         } else {
-            batch.insert(
-                keys::doc_entry(&entry.entry.body.doc, &origin, entry.entry.seq),
-                &[super::derive::kind_byte(BodyKind::Change)],
+            let mut listed = super::derive::DocEntries::new();
+            listed.insert(
+                (entry.entry.body.doc, origin),
+                vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
             );
+            super::derive::list_doc_entries(self, &mut batch, listed)?;
         }
         self.apply(batch)?;
         Ok(entry)
@@ -146,7 +148,9 @@ impl Store {
         let mut writes = Writes::default();
         write_doc(self, &mut writes, doc, &am, &[], history)?;
         let mut batch = sled::Batch::default();
-        writes.into_batch(&mut batch);
+        let mut counts = super::derive::Counts::new();
+        writes.into_batch(&mut batch, &mut counts);
+        super::derive::write_counts(self, &mut batch, counts)?;
         let mut touched = vec![];
         match self.commit_local(&mut w, author, body, batch, &mut touched) {
             Ok(entry) => {
@@ -183,6 +187,7 @@ impl Store {
         let secs = (author.now_ms / 1000) as i64;
         let mut batch = sled::Batch::default();
         let mut writes = Writes::default();
+        let mut listed = super::derive::DocEntries::new();
         let mut values = Vec::with_capacity(docs.len());
         for (i, doc) in docs.iter().enumerate() {
             if self.tree.contains_key(keys::doc_key(keys::SNAPSHOT, doc))? {
@@ -217,9 +222,9 @@ impl Store {
                 keys::entry(&origin, entry.entry.seq),
                 encode_item(&FeedItem::Entry(entry.clone()))?,
             );
-            batch.insert(
-                keys::doc_entry(doc, &origin, entry.entry.seq),
-                &[super::derive::kind_byte(BodyKind::Change)],
+            listed.insert(
+                (*doc, origin),
+                vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
             );
             prev = Some((entry.entry.seq, entry.hash));
         }
@@ -237,7 +242,11 @@ impl Store {
         for (doc, hash) in secrets {
             batch.insert(keys::secret(&doc.0), hash.as_bytes());
         }
-        writes.into_batch(&mut batch);
+        super::derive::list_doc_entries(self, &mut batch, listed)?;
+        // One `Writes` for every document: the learner count moves by their sum, written once.
+        let mut counts = super::derive::Counts::new();
+        writes.into_batch(&mut batch, &mut counts);
+        super::derive::write_counts(self, &mut batch, counts)?;
         self.apply(batch)?;
         Ok(values)
     }

@@ -39,6 +39,12 @@ pub trait Indexer: Send + Sync {
 
     /// The key (without the `I` prefix) under which a document's conflicts are listed.
     fn conflict_key(&self, doc: &DocId) -> Vec<u8>;
+
+    /// Index key prefixes whose keys the store counts as it writes them, so that
+    /// [`Store::index_count`] answers without scanning (`status` counts learners this way).
+    fn counted(&self) -> &'static [&'static [u8]] {
+        &[]
+    }
 }
 
 /// The store of one node.
@@ -79,14 +85,44 @@ impl Store {
                 other => Error::storage(&format!("could not open the store at {}", dir.display()), other),
             })?;
         let tree = db.open_tree("cairn")?;
-        Ok(Store {
+        let store = Store {
             db,
             tree,
             indexer,
             writer: Mutex::new(Writer {
                 docs: DocCache::new(DOC_CACHE_CAPACITY),
             }),
-        })
+        };
+        store.start_counts()?;
+        Ok(store)
+    }
+
+    /// A store written before counts were kept (or a new one) counts once, here. Not flushed:
+    /// if it is lost, the next open counts again.
+    fn start_counts(&self) -> Result<()> {
+        for prefix in self.indexer.counted() {
+            if derive::read_count(self, prefix)?.is_none() {
+                let mut full = vec![keys::INDEX];
+                full.extend_from_slice(prefix);
+                let n = self.tree.scan_prefix(&full).count() as u64;
+                self.tree
+                    .insert(keys::count(prefix), n.to_be_bytes().to_vec())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many index keys start with `prefix`: a maintained count when the indexer asked for
+    /// one (see [`Indexer::counted`]), else a scan.
+    pub fn index_count(&self, prefix: &[u8]) -> Result<u64> {
+        if self.indexer.counted().contains(&prefix)
+            && let Some(n) = derive::read_count(self, prefix)?
+        {
+            return Ok(n);
+        }
+        let mut full = vec![keys::INDEX];
+        full.extend_from_slice(prefix);
+        Ok(self.tree.scan_prefix(&full).count() as u64)
     }
 
     fn writer(&self) -> MutexGuard<'_, Writer> {
@@ -315,11 +351,10 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix(&prefix) {
             let (k, v) = kv?;
-            let rest = &k[prefix.len()..];
-            let origin = keys::parse_origin(rest).ok_or_else(|| corrupt("a document index key"))?;
-            let seq =
-                keys::parse_u64(&rest[36..]).ok_or_else(|| corrupt("a document index key"))?;
-            out.push((origin, seq, v.first().copied().unwrap_or(0)));
+            out.extend(
+                derive::parse_doc_entries(prefix.len(), &k, &v)
+                    .ok_or_else(|| corrupt("a document's entry list"))?,
+            );
         }
         Ok(out)
     }
@@ -356,7 +391,7 @@ impl Store {
     }
 }
 
-pub use derive::SiteRecord;
+pub use derive::{SiteRecord, kind_byte};
 
 fn decode_tip(v: &[u8]) -> Result<Tip> {
     if v.len() != 40 {
