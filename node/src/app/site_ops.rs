@@ -11,6 +11,21 @@ use crate::sync::{peer, provision, site};
 use cairn_sync_protocol::NodeId;
 use std::io::{Read, Write};
 
+/// A node id as typed, in the form prefixes are compared in: no dashes or spaces, upper case,
+/// and the look-alike digits read as the letters they stand for (as `NodeId` parses them).
+fn fold_id(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            '0' => 'O',
+            '1' => 'I',
+            '8' => 'B',
+            c => c,
+        })
+        .collect()
+}
+
 impl App {
     /// A node id from what a person typed: the whole id, any unambiguous beginning of it (as
     /// `status` prints), or, at the hub, an admitted site's name.
@@ -19,18 +34,17 @@ impl App {
         if let Ok(id) = typed.parse::<NodeId>() {
             return Ok(id);
         }
-        let fold = |s: &str| s.replace('-', "").to_ascii_uppercase();
-        let want = fold(typed);
+        let want = fold_id(typed);
         let sites = self.node.store.site_records()?;
         let mut candidates: Vec<(String, String)> = Vec::new();
         if want.len() >= 4 {
             for s in &sites {
-                if fold(&s.node).starts_with(&want) {
+                if fold_id(&s.node).starts_with(&want) {
                     candidates.push((s.node.clone(), s.name.clone()));
                 }
             }
             if let Some(hub) = self.node.config().hub.as_ref()
-                && fold(&hub.id).starts_with(&want)
+                && fold_id(&hub.id).starts_with(&want)
             {
                 candidates.push((hub.id.clone(), hub.name.clone()));
             }
@@ -69,9 +83,11 @@ impl App {
         name: &str,
         address: Option<&str>,
     ) -> Result<Reply> {
+        // The hub does not know this node yet, so a beginning of its id cannot be looked up:
+        // admitting takes the whole id, whose checksum catches a typo.
         let site: NodeId = site.trim().parse().map_err(|e| {
             Error::invalid(format!(
-                "`{}` is not a node id: {e} (run `cairn id` at the site to get it)",
+                "`{}` is not a whole node id: {e}. Admitting a site takes all 56 characters of its id, as `cairn id` prints them at the site",
                 printable(site)
             ))
         })?;

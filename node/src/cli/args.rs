@@ -386,8 +386,10 @@ pub enum ReportCommand {
 pub enum SiteCommand {
     /// Admit a site and write its provisioning file (hub, admin).
     Enroll {
-        /// The site's node id (run `cairn id` at the site).
-        #[arg(long)]
+        /// The site's whole node id, as `cairn id` prints it at the site. Unlike the commands
+        /// that name a site the hub already knows, this needs all 56 characters (dashes
+        /// optional): the checksum in them catches a mistyped id.
+        #[arg(long, value_name = "ID")]
         site_id: String,
         /// The site's name.
         #[arg(long)]
