@@ -8,23 +8,8 @@ use crate::domain::people::Actor;
 use crate::domain::text::printable;
 use crate::error::{Error, Result};
 use crate::sync::{peer, provision, site};
-use cairn_sync_protocol::NodeId;
+use cairn_sync_protocol::{NodeId, fold_typed_id as fold_id};
 use std::io::{Read, Write};
-
-/// A node id as typed, in the form prefixes are compared in: no dashes or spaces, upper case,
-/// and the look-alike digits read as the letters they stand for (as `NodeId` parses them).
-fn fold_id(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .map(|c| match c.to_ascii_uppercase() {
-            '0' => 'O',
-            '1' => 'I',
-            '8' => 'B',
-            c => c,
-        })
-        .collect()
-}
 
 impl App {
     /// A node id from what a person typed: the whole id, any unambiguous beginning of it (as
