@@ -1,7 +1,8 @@
 //! The workspace's `rust-version` is one it really builds with.
 //!
-//! Only one toolchain is available here and in CI, so the MSRV is not checked by building with
-//! an old compiler. It is checked by what decides it:
+//! CI builds the Debian package with that toolchain (`.ci/run`, docs/packaging.md): that is the
+//! proof for the shipped code. The tests run on the current toolchain, so this test checks the
+//! claim by what decides it, for every crate the workspace builds, tests included:
 //! - every dependency declares the oldest Rust it builds with: ours must be at least the highest
 //!   of those (`cargo metadata`, resolved for this platform, dev- and build-dependencies
 //!   included);
