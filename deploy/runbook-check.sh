@@ -21,10 +21,15 @@
 #     has no running systemd, so they start the installed unit's ExecStart= as its User= with its
 #     Environment= (and UMask=), stop it with its KillSignal (SIGTERM), and print its log. The
 #     units themselves are checked by `systemd-analyze verify` (.ci/run).
+#   - a browser on the site's machine: when `systemctl enable --now cairn-site` starts on an
+#     empty folder, the first-run page is filled in (with curl) as the runbook says: the site's
+#     name and institution (RUNBOOK_SETUP_SITE, RUNBOOK_SETUP_INSTITUTION), its first staff
+#     member `ada` (RUNBOOK_SETUP_STAFF) and the machine's secret as the PIN;
 #   - typing a secret: CAIRN_NEW_SECRET (new accounts and PINs) and CAIRN_SECRET (signing in);
 #   - reading an id out to the hub operator: $SITE_ID and $NEW_SITE_ID are the `site` and `site2`
 #     nodes' ids; carrying the stick: $USB is one scratch folder; addresses: $HUB_ADDRESS is
-#     127.0.0.1:7443 and $SITE_ADDRESS 127.0.0.1:8080 (the units' ports, which must be free).
+#     127.0.0.1:7443 and $SITE_ADDRESS 127.0.0.1:8080 (the units' ports, which must be free, as
+#     must the hub's web app's 127.0.0.1:7080).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -39,7 +44,7 @@ if [ -z "$deb" ] || [ ! -f "$deb" ]; then
   exit 2
 fi
 deb="$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")"
-for port in 7443 8080; do
+for port in 7443 7080 8080; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "error: something already listens on port $port, which the units use" >&2
     exit 2
@@ -117,12 +122,18 @@ _unit_start() {
   exec="$(_unit_key "$file" ExecStart)"
   # One node per port: the machine this one replaces is down.
   _unit_stop "$unit"
+  local fresh=no
+  [ -e "$data/config.toml" ] || fresh=yes
   (
     umask "$(_unit_key "$file" UMask)"
     # shellcheck disable=SC2086
     exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${envs[@]}" $exec
   ) >>"$RUNBOOK_RUN/$unit.log" 2>&1 </dev/null &
   echo $! >"$RUNBOOK_RUN/$unit.pid"
+  if [ "$fresh" = yes ]; then
+    # An empty folder: the service serves the first-run page, and the person fills it in.
+    _first_run "http://127.0.0.1:$(printf '%s\n' "$exec" | sed -n 's/.*--web [^ ]*:\([0-9]*\).*/\1/p')" || return 1
+  fi
   for _ in $(seq 1 300); do
     if ! kill -0 "$(cat "$RUNBOOK_RUN/$unit.pid")" 2>/dev/null; then
       echo "stand-in systemctl: $unit exited:" >&2; cat "$RUNBOOK_RUN/$unit.log" >&2; return 1
@@ -133,6 +144,26 @@ _unit_start() {
   echo "stand-in systemctl: $unit did not come up in 30 s" >&2
   cat "$RUNBOOK_RUN/$unit.log" >&2
   return 1
+}
+# The person at a browser on the site's machine, on the first-run page: the site's name and
+# institution, its first staff member and their PIN (RUNBOOK_SETUP_*, the machine's secret).
+_first_run() {
+  local url="$1" jar="$RUNBOOK_RUN/first-run.cookies" page="$RUNBOOK_RUN/first-run.html" csrf
+  for _ in $(seq 1 300); do
+    curl -fsS --max-time 5 -c "$jar" -o "$page" "$url/setup" 2>/dev/null && break
+    sleep 0.1
+  done
+  csrf="$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$page" 2>/dev/null | head -n 1)"
+  [ -n "$csrf" ] || { echo "stand-in browser: no first-run page at $url/setup" >&2; return 1; }
+  curl -fsS --max-time 30 -b "$jar" -H "Origin: $url" -o "$page" \
+    --data-urlencode "csrf=$csrf" --data-urlencode lang=en \
+    --data-urlencode "site=$RUNBOOK_SETUP_SITE" --data-urlencode "institution=$RUNBOOK_SETUP_INSTITUTION" \
+    --data-urlencode "name=$RUNBOOK_SETUP_STAFF" \
+    --data-urlencode "pin=$CAIRN_NEW_SECRET" --data-urlencode "pin2=$CAIRN_NEW_SECRET" \
+    "$url/setup" || { echo "stand-in browser: the first-run page refused the form" >&2; return 1; }
+  grep -q 'id="set-up"' "$page" || { echo "stand-in browser: the first-run page did not set the site up:" >&2; cat "$page" >&2; return 1; }
+  echo "(stand-in browser: $url/setup filled in: $RUNBOOK_SETUP_SITE, $RUNBOOK_SETUP_STAFF)"
+  rm -f "$jar" "$page"
 }
 _systemctl() {
   case "${1:-} ${2:-}" in
@@ -208,6 +239,8 @@ for block in "${blocks[@]}"; do
     SITE_ID="$(node_id "$scratch/site")" NEW_SITE_ID="$(node_id "$scratch/site2")"
     CAIRN_NEW_SECRET="$secret" CAIRN_SECRET="$secret"
     RUNBOOK_RUN="$run" MACHINE_DATA="$data" PS4="[$machine] \$ "
+    RUNBOOK_SETUP_SITE="Southern Maine Women's Reentry Center"
+    RUNBOOK_SETUP_INSTITUTION="University of Maine System" RUNBOOK_SETUP_STAFF=ada
   )
   [ -n "$data" ] && vars+=(CAIRN_DATA="$data")
   runner=()

@@ -6,6 +6,10 @@
 //! command opens the store, signs in, writes, flushes), then with `cairn run` holding the folder
 //! (the command hands the request to it over the control socket). Prints a Markdown table for
 //! docs/benchmarks.md.
+//!
+//! `cargo bench -p cairn-node --bench live -- import`: a roster of `CAIRN_BENCH_ROSTER` (default
+//! 10,000) learners imported with one `cairn learner import` into a new site, against the same
+//! learners' share of `learner add` runs measured the same way (one process and flush each).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -51,17 +55,74 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// A new site with an admin, `ada`.
+fn new_site(dir: &Path) {
+    ok(cairn(dir).args(["init", "--role", "site", "--name", "Bench"]));
+    ok(cairn(dir).args([
+        "user", "add", "--name", "ada", "--role", "admin", "--pin", "246810",
+    ]));
+}
+
+fn roster_import() {
+    let n: usize = std::env::var("CAIRN_BENCH_ROSTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("roster.csv");
+    let mut csv = String::from(
+        "number,given_name,family_name,year_of_birth,gender,race_ethnicity,pell_eligible\n",
+    );
+    for i in 0..n {
+        csv.push_str(&format!(
+            "R-{i},Learner {i},Family {i},{},female,hispanic-latino;white,yes\n",
+            1960 + i % 40
+        ));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let dir = root.path().join("site");
+    new_site(&dir);
+    let started = Instant::now();
+    ok(cairn(&dir)
+        .env("CAIRN_AS", "ada")
+        .env("CAIRN_SECRET", "246810")
+        .args(["learner", "import", file.to_str().unwrap()]));
+    let import = started.elapsed();
+    let one_by_one = root.path().join("one-by-one");
+    new_site(&one_by_one);
+    let mut adds = timed(&one_by_one, "add", 50);
+    adds.sort();
+    let add = quantile(&adds, 0.5);
+    let bytes = std::fs::metadata(&file).unwrap().len();
+    println!("| roster of {n} learners ({bytes} bytes of CSV) | time | learners/s |");
+    println!("|---|---|---|");
+    println!(
+        "| `cairn learner import` (one process, one durable batch) | {:.2} s | {:.0} |",
+        import.as_secs_f64(),
+        n as f64 / import.as_secs_f64()
+    );
+    println!(
+        "| `cairn learner add` per learner (median of 50, times {n}) | {:.1} s | {:.0} |",
+        add.as_secs_f64() * n as f64,
+        1.0 / add.as_secs_f64()
+    );
+    println!(
+        "| ratio | {:.0}× faster | |",
+        add.as_secs_f64() * n as f64 / import.as_secs_f64()
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "import") {
+        return roster_import();
+    }
     let n: usize = std::env::var("CAIRN_BENCH_COMMANDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("site");
-    ok(cairn(&dir).args(["init", "--role", "site", "--name", "Bench"]));
-    ok(cairn(&dir).args([
-        "user", "add", "--name", "ada", "--role", "admin", "--pin", "246810",
-    ]));
+    new_site(&dir);
     let mut stopped = timed(&dir, "stopped", n);
     let mut service = cairn(&dir)
         .args(["run", "--web", "127.0.0.1:0", "--hub", "127.0.0.1:9"])

@@ -68,8 +68,20 @@ impl Failure {
 pub struct Refusal {
     /// A stable machine-readable kind, for `--json` output and tests.
     pub kind: RefusalKind,
-    /// What happened, in plain words.
+    /// What happened, in plain words (English, for the command line and logs).
     pub message: String,
+    /// What happened as a message key and its values, for interfaces that speak the person's
+    /// language (the web maps `key` to `error-KEY` in its message catalogs).
+    pub code: Option<Code>,
+}
+
+/// A refusal's message key and values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Code {
+    /// The key, e.g. `evidence-empty`.
+    pub key: &'static str,
+    /// Named values for the message.
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl fmt::Display for Refusal {
@@ -162,7 +174,27 @@ impl Error {
         Error::Refused(Refusal {
             kind,
             message: message.into(),
+            code: None,
         })
+    }
+
+    /// This refusal with a message key (and values) for interfaces in the person's language.
+    pub fn coded(mut self, key: &'static str, args: &[(&'static str, String)]) -> Error {
+        if let Error::Refused(r) = &mut self {
+            r.code = Some(Code {
+                key,
+                args: args.to_vec(),
+            });
+        }
+        self
+    }
+
+    /// The message key of a refusal, if it has one.
+    pub fn code(&self) -> Option<&Code> {
+        match self {
+            Error::Refused(r) => r.code.as_ref(),
+            _ => None,
+        }
     }
 
     /// Storage failure with context, keeping the error underneath as its source.

@@ -60,9 +60,12 @@ impl Node {
         name: &str,
         institution: Option<String>,
     ) -> Result<Node> {
-        if name.trim().is_empty() {
-            return Err(Error::Usage("the node needs a name (--name)".into()));
-        }
+        crate::domain::text::check_line(crate::domain::text::Field::SiteName, name.trim(), 200)?;
+        crate::domain::text::check_optional_line(
+            crate::domain::text::Field::Institution,
+            institution.as_deref(),
+            200,
+        )?;
         if dir.join("config.toml").exists() || key_path(dir).exists() {
             return Err(Error::Usage(format!(
                 "{} already holds a Cairn node; choose another folder or remove it first",

@@ -274,6 +274,12 @@ struct Peer {
 #[derive(Debug)]
 struct InFlight {
     id: u64,
+    /// Each run's origin and last sequence number.
+    runs: Vec<(Origin, u64)>,
+    /// Whether finishing waits for its acknowledgement. Not for a batch sent optimistically
+    /// whose entries the peer's `Hello` then showed it holds: the peer owes nothing and may
+    /// finish, and close the connection, without reading it.
+    awaited: bool,
 }
 
 /// One sync session with one peer.
@@ -459,7 +465,16 @@ impl Session {
         if may_send && self.inflight.len() < self.config.window.max(1) {
             match self.build_batch(store, scope) {
                 Ok(Some(batch)) => {
-                    self.inflight.push_back(InFlight { id: batch.id });
+                    let runs = batch
+                        .runs
+                        .iter()
+                        .map(|r| (r.origin, self.next.get(&r.origin).map_or(0, |n| n - 1)))
+                        .collect();
+                    self.inflight.push_back(InFlight {
+                        id: batch.id,
+                        runs,
+                        awaited: true,
+                    });
                     if let Err(e) = self.queue(&Message::Batch(batch)) {
                         return self.fail(e).map(|_| None);
                     }
@@ -470,7 +485,7 @@ impl Session {
         }
         if let Some(peer) = &self.peer
             && !self.done_sent
-            && self.inflight.is_empty()
+            && !self.awaiting_acks()
             && !self.has_more(scope)
         {
             if peer.expects_done
@@ -516,12 +531,17 @@ impl Session {
         Err(e)
     }
 
+    /// Whether a batch in flight must be acknowledged before this side is done sending.
+    fn awaiting_acks(&self) -> bool {
+        self.inflight.iter().any(|b| b.awaited)
+    }
+
     fn check_finished(&mut self) {
         if self.state != State::Running {
             return;
         }
         let Some(peer) = &self.peer else { return };
-        let sending_done = self.done_sent && self.inflight.is_empty();
+        let sending_done = self.done_sent && !self.awaiting_acks();
         let receiving_done = self.peer_done || !peer.owes_done;
         if sending_done && receiving_done {
             self.state = State::Finished;
@@ -593,6 +613,8 @@ impl Session {
         }
         // Equal length, different last entry: resend our last entry so the peer sees the fork
         // (it arrives authenticated, and differs from what the peer holds at that position).
+        // The peer sees the same from our `Hello` and resends its own.
+        let mut tips_differ = false;
         if h.tips.len() == h.vector.len() {
             let theirs: BTreeMap<&Origin, &[u8; 8]> =
                 h.vector.iter().map(|(o, _)| o).zip(h.tips.iter()).collect();
@@ -602,6 +624,17 @@ impl Session {
                     && theirs.get(origin).is_some_and(|t| *t != ours)
                 {
                     self.next.insert(*origin, seq);
+                    tips_differ = true;
+                }
+            }
+        }
+        // Batches sent optimistically that turn out to hold only what the peer holds already (a
+        // checkpoint that lagged): the peer may finish without reading them, so do not wait for
+        // their acknowledgements. Where tips differ the peer waits for our `Done` anyway.
+        if !tips_differ {
+            for batch in &mut self.inflight {
+                if batch.runs.iter().all(|(o, last)| h.vector.get(o) >= *last) {
+                    batch.awaited = false;
                 }
             }
         }
@@ -609,10 +642,13 @@ impl Session {
             self.stopped.insert(*origin);
         }
         self.peer_holds = h.vector.clone();
+        // Each side then holds something the other lacks — its version of the last entry — though
+        // neither vector shows it: both end with `Done` and wait for the other's, so neither
+        // closes the connection while the other's resent entry is still on its way.
         self.peer = Some(Peer {
             node: h.node,
-            expects_done: !h.vector.dominates(&self.target),
-            owes_done: !self.target.dominates(&h.vector),
+            expects_done: tips_differ || !h.vector.dominates(&self.target),
+            owes_done: tips_differ || !self.target.dominates(&h.vector),
         });
         self.events.push_back(Event::PeerHello {
             node: h.node,

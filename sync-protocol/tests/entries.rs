@@ -540,33 +540,28 @@ fn a_relay_without_signatures_or_a_vouch_key_sends_only_what_it_can_authenticate
     let _ = (sid, hid);
 }
 
+/// A hub holding a node's two-entry feed, and a copy of that node restored from before its
+/// second entry that then wrote a different second entry: two equally long versions of one feed.
+/// Returns the hub, the restored copy, and the entry the copy lost.
+fn equally_long_versions(seed: u64) -> (Replica, Replica, StoredEntry) {
+    let mut original = Replica::new(seed);
+    original.write(1, b"one".to_vec(), 1);
+    let lost = original.write(1, b"two".to_vec(), 2);
+    let mut restored = Replica::new(seed);
+    restored.write(1, b"one".to_vec(), 1);
+    let rewritten = restored.write(1, b"two, written again".to_vec(), 3);
+    assert_eq!(lost.entry.seq, rewritten.entry.seq);
+    let mut hub = Replica::new(seed + 1);
+    assert!(sync_pair(&mut original, &mut hub, false, &Faults::none()).finished);
+    (hub, restored, lost)
+}
+
 #[test]
 fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
     // A node restored from a backup writes exactly as many entries as it lost: the vectors are
     // equal, but the last entries differ. The tip fingerprints in Hello expose it.
-    let mut original = Replica::new(60);
-    original.write(1, b"one".to_vec(), 1);
-    let lost = original.write(1, b"two".to_vec(), 2);
-    let mut restored = Replica::new(60);
-    restored.write(1, b"one".to_vec(), 1);
-    let rewritten = restored.write(1, b"two, written again".to_vec(), 3);
-    assert_eq!(lost.entry.seq, rewritten.entry.seq);
-    let mut hub = Replica::new(61);
+    let (mut hub, mut restored, lost) = equally_long_versions(60);
     let none = SessionConfig::default;
-    run_session(
-        Side {
-            replica: &mut original,
-            config: none(),
-            scope: Everything,
-        },
-        Side {
-            replica: &mut hub,
-            config: none(),
-            scope: Everything,
-        },
-        &Faults::none(),
-        100,
-    );
     let (outcome, restored_events, hub_events) = run_session(
         Side {
             replica: &mut restored,
@@ -596,5 +591,116 @@ fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
         hub.store.hash_at(&lost.entry.origin, 2).unwrap(),
         Some(lost.hash),
         "the hub kept what it had"
+    );
+}
+
+/// Everything `session` has to send now.
+fn sent(session: &mut Session, store: &MemoryStore) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| session.poll_transmit(store, &Everything).unwrap()).collect()
+}
+
+/// With two equally long versions of a feed, each side resends its last entry so that the
+/// other sees the fork, and each must wait for the other's before finishing. The site answers
+/// the hub's first flight with its acknowledgement and then its resent entry; a hub that read the
+/// acknowledgement alone used to finish on it, close the connection with the entry unread, and
+/// leave the site waiting for its acknowledgement ("the peer closed the connection before the
+/// sync finished").
+#[test]
+fn an_equal_length_fork_is_seen_by_both_sides_whatever_each_read_holds() {
+    let (mut hub, mut restored, _) = equally_long_versions(62);
+    let none = SessionConfig::default;
+    // Something of the hub's own the site lacks: the hub has a batch of its own in flight.
+    hub.write(2, b"catalog".to_vec(), 4);
+
+    let mut site = Session::new(none(), restored.id());
+    let mut at_hub = Session::new(none(), hub.id());
+    site.start(&restored.store, 5).unwrap();
+    at_hub.start(&hub.store, 5).unwrap();
+    let site_hello = sent(&mut site, &restored.store);
+    for f in &site_hello {
+        at_hub.receive(f, &mut hub.store).unwrap();
+    }
+    // The hub's Hello and batches reach the site in one read.
+    let to_site: Vec<u8> = sent(&mut at_hub, &hub.store).concat();
+    site.receive(&to_site, &mut restored.store).unwrap();
+    // The site answers: acknowledgements, then its resent last entry. The hub reads one frame at
+    // a time, sends what it has after each, and once finished closes: it reads nothing more.
+    let mut to_hub: std::collections::VecDeque<Vec<u8>> = sent(&mut site, &restored.store).into();
+    for _ in 0..20 {
+        let mut progressed = false;
+        if !at_hub.is_finished()
+            && let Some(f) = to_hub.pop_front()
+        {
+            at_hub.receive(&f, &mut hub.store).unwrap();
+            progressed = true;
+        }
+        let back = sent(&mut at_hub, &hub.store);
+        for f in &back {
+            site.receive(f, &mut restored.store).unwrap();
+        }
+        let more = sent(&mut site, &restored.store);
+        progressed |= !back.is_empty() || !more.is_empty();
+        to_hub.extend(more);
+        if !progressed {
+            break;
+        }
+    }
+    assert!(at_hub.is_finished(), "the hub did not finish");
+    assert!(
+        site.is_finished(),
+        "the hub finished while the site still waited for an acknowledgement"
+    );
+    let forks = |session: &mut Session| {
+        std::iter::from_fn(|| session.poll_event())
+            .any(|e| matches!(e, Event::Fork(f) if f.seq == 2))
+    };
+    assert!(forks(&mut at_hub), "the hub did not see the fork");
+    assert!(forks(&mut site), "the site did not see the fork");
+}
+
+/// A site whose checkpoint of the hub lags (it was killed before it saved the last
+/// acknowledgements) sends those entries again with its `Hello`. The hub holds them and has
+/// nothing for the site: it finishes on the site's `Hello` and closes, possibly before the
+/// resent batch arrives. The site must then finish too, not wait for acknowledgements of
+/// entries the hub's `Hello` shows it holds.
+#[test]
+fn a_site_resending_what_the_hub_holds_finishes_when_the_hub_closes_early() {
+    let (mut site, _) = authored(20);
+    let mut hub = Replica::new(64);
+    let (sid, hid) = (site.id(), hub.id());
+    assert!(sync_pair(&mut site, &mut hub, false, &Faults::none()).finished);
+    // The checkpoint lost its last acknowledgements.
+    let mut lagging = site.known[&hid].clone();
+    let own = Origin {
+        node: sid,
+        epoch: 0,
+    };
+    lagging = lagging
+        .iter()
+        .map(|(o, s)| (*o, if *o == own { s - 5 } else { *s }))
+        .collect();
+    let mut at_site = Session::new(
+        SessionConfig {
+            known_peer: Some(lagging),
+            ..SessionConfig::default()
+        },
+        sid,
+    );
+    let mut at_hub = Session::new(config_for(&hub, sid, true), hid);
+    at_site.start(&site.store, 5).unwrap();
+    at_hub.start(&hub.store, 5).unwrap();
+    let from_site = sent(&mut at_site, &site.store);
+    assert!(from_site.len() > 1, "the site resends with its Hello");
+    // The hub reads the Hello alone, answers, and is finished: it closes.
+    at_hub.receive(&from_site[0], &mut hub.store).unwrap();
+    let back = sent(&mut at_hub, &hub.store);
+    assert!(at_hub.is_finished());
+    for f in &back {
+        at_site.receive(f, &mut site.store).unwrap();
+    }
+    let _ = sent(&mut at_site, &site.store);
+    assert!(
+        at_site.is_finished(),
+        "the site waits for acknowledgements that cannot come"
     );
 }

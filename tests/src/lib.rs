@@ -174,7 +174,10 @@ impl Cairn {
 /// A running `cairn serve`, killed when dropped.
 pub struct Hub {
     pub child: std::process::Child,
+    /// `HOST:PORT` sites sync with.
     pub addr: String,
+    /// `127.0.0.1:PORT` of the hub operators' web app.
+    pub web: String,
 }
 
 impl Drop for Hub {
@@ -197,7 +200,7 @@ pub fn start_hub(dir: &Path) -> Hub {
     start_hub_on(dir, "127.0.0.1:0")
 }
 
-/// Start `cairn serve` on a given address.
+/// Start `cairn serve` on a given address, its web app on an ephemeral loopback port.
 pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
     use std::io::BufRead;
     let mut child = Command::new(bin())
@@ -205,6 +208,7 @@ pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
         .env_remove("CAIRN_SECRET")
         .env("CAIRN_LOG", "warn")
         .args(["--data", dir.to_str().unwrap(), "serve", "--listen", listen])
+        .args(["--web", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -213,19 +217,28 @@ pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = std::io::BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
+        for line in lines.by_ref().take(2).map_while(Result::ok) {
             let _ = tx.send(line);
         }
         for _ in lines {}
     });
+    let wait = std::time::Duration::from_secs(30);
     let line = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
+        .recv_timeout(wait)
         .expect("the hub did not start listening");
     let addr = line
         .strip_prefix("listening ")
         .expect("listening line")
         .to_string();
-    Hub { child, addr }
+    let line = rx
+        .recv_timeout(wait)
+        .expect("the hub did not start its web app");
+    let web = line
+        .strip_prefix("web http://")
+        .expect("web line")
+        .trim_end_matches('/')
+        .to_string();
+    Hub { child, addr, web }
 }
 
 /// Node ids of a folder.
@@ -515,12 +528,12 @@ pub fn sync_through(hub: &Cairn, sites: &[&Cairn]) -> Vec<Value> {
     reports
 }
 
-/// The SHA-256 of the first file of the first evidence in a learner record.
+/// The SHA-256 of the first file of the first evidence in a learner record that has a file
+/// (evidence ids are random, so a narrative-only evidence may sort first).
 pub fn first_evidence_sha(record: &Value) -> String {
     record["evidence"]
         .as_object()
-        .and_then(|e| e.values().next())
-        .and_then(|v| v["files"][0]["sha256"].as_str())
+        .and_then(|e| e.values().find_map(|v| v["files"][0]["sha256"].as_str()))
         .expect("the record has evidence with a file")
         .to_string()
 }
@@ -594,8 +607,12 @@ impl Drop for RunningSite {
 }
 
 fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    if let Ok(Some(s)) = child.try_wait() {
+        return s;
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
+        .stderr(std::process::Stdio::null())
         .status();
     for _ in 0..200 {
         if let Ok(Some(s)) = child.try_wait() {
@@ -616,19 +633,19 @@ pub fn start_site(dir: &Path, extra: &[&str]) -> RunningSite {
 /// Start `cairn run` for the site in `dir`, syncing with the hub at `hub`, its web interface on
 /// an ephemeral loopback port, plus `extra` arguments.
 pub fn run_site(dir: &Path, hub: &str, extra: &[&str]) -> RunningSite {
+    run_site_on(dir, hub, "127.0.0.1:0", extra)
+}
+
+/// Start `cairn run` for the site in `dir`, syncing with the hub at `hub`, its web interface on
+/// `web` (an address a test chose), plus `extra` arguments.
+pub fn run_site_on(dir: &Path, hub: &str, web: &str, extra: &[&str]) -> RunningSite {
     use std::io::BufRead;
     let mut child = Command::new(bin())
         .env_remove("CAIRN_AS")
         .env_remove("CAIRN_SECRET")
         .env_remove("CAIRN_DATA")
         .env("CAIRN_LOG", "warn")
-        .args([
-            "--data",
-            dir.to_str().unwrap(),
-            "run",
-            "--web",
-            "127.0.0.1:0",
-        ])
+        .args(["--data", dir.to_str().unwrap(), "run", "--web", web])
         .args(["--hub", hub])
         .args(extra)
         .stdout(std::process::Stdio::piped())
@@ -645,7 +662,7 @@ pub fn run_site(dir: &Path, hub: &str, extra: &[&str]) -> RunningSite {
     std::thread::spawn(move || {
         let mut lines = std::io::BufReader::new(stdout).lines();
         for line in lines.by_ref().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("kiosk http://") {
+            if let Some(url) = line.strip_prefix("web http://") {
                 let _ = tx.send(url.trim_end_matches('/').to_string());
                 break;
             }

@@ -418,15 +418,27 @@ fn pages_never_show_server_paths() {
     let session = r.cookies().join("; ");
     let staff = send(&web, &Request::get("/staff").cookie(&session)).unwrap();
     let token = csrf_field(&staff).unwrap_or_default();
-    let page = send(
+    let started = send(
         &web,
         &Request::form("/staff/bundle", &[("csrf", &token)])
             .cookie(&session)
             .header("origin", format!("http://{web}")),
     )
     .unwrap();
+    assert_eq!(started.status, 303, "{started:?}");
+    // The bundle is made in the background; its page reports progress, then the file.
+    let job = started.header("location").unwrap().to_string();
+    let mut page = send(&web, &Request::get(&job).cookie(&session)).unwrap();
+    for _ in 0..300 {
+        if page.text().contains("bundle-done") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        page = send(&web, &Request::get(&job).cookie(&session)).unwrap();
+    }
     let text = page.text();
     assert_eq!(page.status, 200, "{text}");
+    assert!(text.contains("bundle-done"), "{text}");
     let root_text = root.path().to_string_lossy();
     assert!(
         !text.contains(root_text.as_ref()),

@@ -97,25 +97,10 @@ fn the_wait_follows_a_node_that_starts_later() {
     };
     std::thread::sleep(Duration::from_millis(1500));
     let up = Instant::now();
-    let mut node = Command::new(bin())
-        .env_remove("CAIRN_DATA")
-        .env("CAIRN_LOG", "warn")
-        .args([
-            "--data",
-            dir.to_str().unwrap(),
-            "run",
-            "--hub",
-            "127.0.0.1:9",
-        ])
-        .args(["--web", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let node = run_site_on(&dir, "127.0.0.1:9", &format!("127.0.0.1:{port}"), &[]);
     let (out, _) = waiting.join().unwrap();
     let after = up.elapsed();
-    let _ = node.kill();
-    let _ = node.wait();
+    node.stop();
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         after < Duration::from_secs(10),

@@ -132,14 +132,16 @@ fn the_units_are_hardened_valid_and_start_what_the_package_installs() {
             ["/var/lib/cairn"],
             "{name}"
         );
-        // ExecStart is a command this binary takes: on a folder with no node yet it stops with
-        // exit status 2 (which the unit does not restart), not with an argument error.
+        // ExecStart is a command this binary takes: on a folder that holds something but no
+        // node it stops with exit status 2 (which the unit does not restart), not with an
+        // argument error.
         let exec = setting(&u, "ExecStart")[0];
         let args: Vec<&str> = exec.split_whitespace().collect();
         assert_eq!(args[0], "/usr/bin/cairn", "{name}");
-        let empty = tempfile::tempdir().unwrap();
+        let stray = tempfile::tempdir().unwrap();
+        std::fs::write(stray.path().join("notes.txt"), "not a node").unwrap();
         let out = Command::new(bin())
-            .env("CAIRN_DATA", empty.path())
+            .env("CAIRN_DATA", stray.path())
             .args(&args[1..])
             .output()
             .unwrap();
@@ -150,7 +152,8 @@ fn the_units_are_hardened_valid_and_start_what_the_package_installs() {
             said(&out)
         );
     }
-
+    // On the empty folder the package makes, the site's unit serves the first-run page.
+    the_site_unit_on_an_empty_folder_serves_the_first_run_page();
     // systemd's own check, on copies that start this build's binary (the installed units are
     // checked after `dpkg -i` in CI, where /usr/bin/cairn exists).
     if Command::new("systemd-analyze")
@@ -183,6 +186,28 @@ fn the_units_are_hardened_valid_and_start_what_the_package_installs() {
         "systemd-analyze verify: {}",
         said(&out)
     );
+}
+
+/// The site unit's `cairn run` (its arguments, on a loopback port of the system's choosing) on an
+/// empty folder, such as the package's /var/lib/cairn, serves the page that sets the site up:
+/// starting the unit is the first step of provisioning a site (RUNBOOK.md).
+fn the_site_unit_on_an_empty_folder_serves_the_first_run_page() {
+    let u = unit("cairn-site.service");
+    let args: Vec<&str> = setting(&u, "ExecStart")[0].split_whitespace().collect();
+    let web = args.iter().position(|a| *a == "--web").expect("--web");
+    let mut rest: Vec<&str> = args[web + 2..].to_vec();
+    rest.extend(&args[2..web]);
+    assert_eq!(args[1], "run");
+    let root = tempfile::tempdir().unwrap();
+    let site = run_site(&root.path().join("empty"), "127.0.0.1:9", &rest);
+    let page = http::send(&site.web, &http::Request::get("/")).unwrap();
+    assert_eq!(page.location(), "/setup", "{page:?}");
+    let page = http::send(&site.web, &http::Request::get("/setup")).unwrap();
+    assert_eq!(page.status, 200);
+    for field in ["name=\"site\"", "name=\"name\"", "name=\"pin2\""] {
+        assert!(page.text().contains(field), "{field}: {}", page.text());
+    }
+    assert!(http::csrf_field(&page).is_some());
 }
 
 #[test]

@@ -233,6 +233,15 @@ impl Fixture {
                     "N",
                 ]),
             ),
+            "learner import" => {
+                let roster = self.fresh("roster.csv");
+                std::fs::write(
+                    &roster,
+                    format!("number,given_name,family_name\nI-{n},I,N\n"),
+                )
+                .unwrap();
+                (false, s(&["learner", "import", &roster]))
+            }
             "learner show" => (false, s(&["learner", "show", "K-1"])),
             "learner list" => (false, s(&["learner", "list"])),
             "learner edit" => (

@@ -1,14 +1,14 @@
 //! The catalog, learners and the credential lifecycle, with the learner's own-record check for
 //! what learners may do.
 
-use super::policy::check_own;
+use super::policy::owned;
 use super::reply::Reply;
 use super::request::{CatalogItem, FileSpec};
 use super::{App, Transfer, read_upload};
 use crate::domain::learners::{self, Profile, ProfileChanges};
 use crate::domain::lifecycle::{self, Decision, OutcomeReport, Upload};
 use crate::domain::people::Actor;
-use crate::domain::{catalog, credentials, files, text};
+use crate::domain::{catalog, credentials, files, roster, text};
 use crate::error::{Error, Result};
 
 impl App {
@@ -38,9 +38,23 @@ impl App {
         learners::add(&self.node, actor, profile, pin).map(Reply::LearnerAdded)
     }
 
+    pub(super) fn learner_import(
+        &self,
+        actor: &Actor,
+        file: &FileSpec,
+        io: &mut dyn Transfer,
+    ) -> Result<Reply> {
+        // The limit is checked on the declared size before a byte is read.
+        if file.size > roster::MAX_BYTES {
+            return Err(roster::too_large());
+        }
+        let bytes = read_upload(io.upload(0)?, file.size, &text::printable(&file.name))?;
+        let rows = roster::parse(&bytes)?;
+        learners::import(&self.node, actor, rows).map(Reply::LearnersImported)
+    }
+
     pub(super) fn learner_show(&self, actor: &Actor, learner: &str) -> Result<Reply> {
-        let doc = learners::find(&self.node, learner)?;
-        check_own(actor, &doc)?;
+        let doc = owned(actor, learners::find(&self.node, learner))?;
         Ok(Reply::Learner(Box::new(learners::record(
             &self.node, &doc,
         )?)))
@@ -106,8 +120,7 @@ impl App {
         files: &[FileSpec],
         io: &mut dyn Transfer,
     ) -> Result<Reply> {
-        let doc = learners::doc_of(&self.node, enrollment)?;
-        check_own(actor, &doc)?;
+        owned(actor, learners::doc_of(&self.node, enrollment))?;
         // Every limit is checked on what was declared before a byte is read.
         let declared: Vec<(String, u64)> = files.iter().map(|f| (f.name.clone(), f.size)).collect();
         lifecycle::check_submission(narrative, &declared)?;
@@ -186,8 +199,7 @@ impl App {
     }
 
     pub(super) fn credential_export(&self, actor: &Actor, award: &str) -> Result<Reply> {
-        let doc = learners::doc_of(&self.node, award)?;
-        check_own(actor, &doc)?;
+        owned(actor, learners::doc_of(&self.node, award))?;
         let (credential, _) = credentials::export_award(&self.node, award)?;
         Ok(Reply::Credential {
             what: "an Open Badges 3.0 credential".into(),
@@ -196,8 +208,7 @@ impl App {
     }
 
     pub(super) fn credential_bundle(&self, actor: &Actor, learner: &str) -> Result<Reply> {
-        let doc = learners::find(&self.node, learner)?;
-        check_own(actor, &doc)?;
+        let doc = owned(actor, learners::find(&self.node, learner))?;
         let record = learners::record(&self.node, &doc)?;
         Ok(Reply::Credential {
             what: "all of the learner's credentials (a ClrCredential)".into(),
@@ -225,8 +236,7 @@ impl App {
     }
 
     pub(super) fn credential_certificate(&self, actor: &Actor, award: &str) -> Result<Reply> {
-        let doc = learners::doc_of(&self.node, award)?;
-        check_own(actor, &doc)?;
+        owned(actor, learners::doc_of(&self.node, award))?;
         Ok(Reply::Certificate {
             html: credentials::certificate(&self.node, award)?,
         })

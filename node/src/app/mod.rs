@@ -229,6 +229,7 @@ impl App {
             R::Join { file } => self.join(&file, io),
             R::BundleExport { for_site, full } => self.bundle_export(for_site.as_deref(), full, io),
             R::BundleImport { file } => self.bundle_import(&file, io),
+            R::LearnerImport { file } => self.learner_import(actor, &file, io),
             R::SyncNow { hub } => self.sync_now(hub.as_deref(), io),
             R::ReconcileList => self.reconcile_list(),
             R::Reconcile { settle } => self.reconcile(actor, settle),

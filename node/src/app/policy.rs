@@ -82,6 +82,8 @@ operations! {
     CatalogAdd = "catalog add": [r(Developer)],
     /// Register a learner.
     LearnerAdd = "learner add": [r(Admin)],
+    /// Register the learners of a roster.
+    LearnerImport = "learner import": [r(Admin)],
     /// A learner's whole record.
     LearnerShow = "learner show": [Learner, r(Assessor), r(Issuer), r(Admin)],
     /// Learners held here.
@@ -181,12 +183,33 @@ pub fn check(op: Operation, actor: &Actor) -> Result<()> {
 
 /// For an operation a learner may perform on their own record: refuse a learner acting on
 /// someone else's.
-pub fn check_own(actor: &Actor, learner: &cairn_sync_protocol::DocId) -> Result<()> {
+fn check_own(actor: &Actor, learner: &cairn_sync_protocol::DocId) -> Result<()> {
     match actor {
         Actor::Learner { doc, .. } if doc != learner => Err(Error::unauthorized(
             "a learner can act only on their own record",
         )),
         _ => Ok(()),
+    }
+}
+
+/// A learner record that was looked up (by learner, enrollment or award id), checked as the
+/// actor's own. A learner asking for an id that does not exist is refused exactly as for one
+/// that belongs to someone else, so the kiosk is no oracle for which ids exist.
+pub fn owned(
+    actor: &Actor,
+    found: Result<cairn_sync_protocol::DocId>,
+) -> Result<cairn_sync_protocol::DocId> {
+    match found {
+        Ok(doc) => check_own(actor, &doc).map(|()| doc),
+        Err(Error::Refused(r))
+            if r.kind == crate::error::RefusalKind::NotFound
+                && matches!(actor, Actor::Learner { .. }) =>
+        {
+            Err(Error::unauthorized(
+                "a learner can act only on their own record",
+            ))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -231,6 +231,8 @@ pub enum Reply {
     CatalogItem(super::request::CatalogItem),
     /// `learner add`.
     LearnerAdded(LearnerSummary),
+    /// `learner import`.
+    LearnersImported(crate::domain::learners::Imported),
     /// `learner show`.
     Learner(Box<LearnerRecord>),
     /// `learner list`.

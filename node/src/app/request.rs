@@ -110,6 +110,11 @@ pub enum Request {
         /// Kiosk PIN.
         pin: Option<String>,
     },
+    /// Register every learner of a roster (a CSV file), all or none.
+    LearnerImport {
+        /// The roster.
+        file: FileSpec,
+    },
     /// A learner's record.
     LearnerShow {
         /// `L-` id or number.
@@ -297,6 +302,7 @@ impl Request {
             Request::Join { .. } => O::Join,
             Request::BundleExport { .. } => O::BundleExport,
             Request::BundleImport { .. } => O::BundleImport,
+            Request::LearnerImport { .. } => O::LearnerImport,
             Request::SyncNow { .. } => O::SyncNow,
             Request::ReconcileList => O::ReconcileList,
             Request::Reconcile { .. } => O::Reconcile,
@@ -312,6 +318,7 @@ impl Request {
             Request::EvidenceSubmit { files, .. } => files.iter().collect(),
             Request::Join { file }
             | Request::BundleImport { file }
+            | Request::LearnerImport { file }
             | Request::CredentialVerify { file, .. } => vec![file],
             _ => Vec::new(),
         }

@@ -75,6 +75,7 @@ impl App {
                 "`{}` is not a whole node id: {e}. Admitting a site takes all 56 characters of its id, as `cairn id` prints them at the site",
                 printable(site)
             ))
+            .coded("site-id", &[])
         })?;
         if site == self.node.id() {
             return Err(Error::invalid(
@@ -82,7 +83,7 @@ impl App {
             ));
         }
         if let Some(a) = address {
-            crate::domain::text::check_line("hub address", a, 253)?;
+            crate::domain::text::check_line(crate::domain::text::Field::HubAddress, a, 253)?;
         }
         let (provisioning, file) = provision::enroll_site(&self.node, actor, site, name, address)?;
         Ok(Reply::SiteEnrolled {

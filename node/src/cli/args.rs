@@ -102,11 +102,25 @@ pub enum Command {
         /// The provisioning file from `cairn site enroll`.
         file: PathBuf,
     },
-    /// Accept sites over mutually authenticated TLS (hub). Runs until interrupted.
+    /// Accept sites over mutually authenticated TLS and serve the hub operators' web app (hub).
+    /// Runs until interrupted.
     Serve {
         /// Address to listen on (default from config.toml, 0.0.0.0:7443).
         #[arg(long)]
         listen: Option<String>,
+        /// Where the hub operators' web app listens: plain HTTP, so loopback by default (use a
+        /// reverse proxy with TLS, or an SSH tunnel, to reach it from elsewhere).
+        #[arg(long, default_value = "127.0.0.1:7080", value_name = "HOST:PORT")]
+        web: String,
+        /// Do not serve the web app (sync only).
+        #[arg(long)]
+        no_web: bool,
+        /// Seconds without activity after which a web session signs itself out.
+        #[arg(long, default_value_t = 900)]
+        idle: u64,
+        /// Folder where the web app writes USB bundles for sites (default: DATA/bundles).
+        #[arg(long, value_name = "DIR")]
+        bundle_dir: Option<PathBuf>,
     },
     /// Sync with the hub now (site). Without --once, keeps syncing until interrupted.
     Sync {
@@ -128,16 +142,19 @@ pub enum Command {
         /// Longest wait, in seconds, between attempts while the hub is unreachable.
         #[arg(long, default_value_t = 60)]
         max_backoff: u64,
-        /// Where the kiosk and staff web interface listens (use 0.0.0.0:8080 to serve the LAN).
+        /// Where the web app (the learners' kiosk and staff pages) listens; use 0.0.0.0:8080 to
+        /// serve the lab's LAN. On an empty data folder it first serves the page that sets the
+        /// site up.
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
         web: String,
         /// Do not serve the web interface (sync only).
         #[arg(long)]
         no_web: bool,
-        /// Seconds without activity after which a kiosk session signs itself out.
+        /// Seconds without activity after which a web session signs itself out (a shared kiosk
+        /// screen returns to the sign-in page).
         #[arg(long, default_value_t = 120)]
         idle: u64,
-        /// Folder where the web interface writes USB bundles (default: DATA/bundles).
+        /// Folder where the web app writes USB bundles (default: DATA/bundles).
         #[arg(long, value_name = "DIR")]
         bundle_dir: Option<PathBuf>,
     },
@@ -523,6 +540,24 @@ pub struct AchievementArgs {
 pub enum LearnerCommand {
     /// Register a learner at this site (admin).
     Add(Box<LearnerArgs>),
+    /// Register every learner of a roster, a CSV file with one row per learner (admin).
+    ///
+    /// The header row names the columns as `learner add` names its options: number,
+    /// given_name, family_name (required), and any of pin, institution, institution_id,
+    /// year_of_birth, gender, race_ethnicity (several separated by `;`), primary_language,
+    /// pell_eligible (yes/no), ses_determination, enrollment_status, first_generation (yes/no),
+    /// first_enrollment, interface_language. `given-name` or `Given name` work too. Every row
+    /// is checked first: one bad row (or a number already used) imports nothing and names the
+    /// lines to fix. All learners are written in one durable batch. A PIN column costs about a
+    /// tenth of a second per learner (the PIN hash); without it, set PINs later with
+    /// `learner edit --pin`.
+    #[command(
+        after_help = "Example:\n  cairn learner import roster.csv\n\nroster.csv:\n  number,given_name,family_name,year_of_birth,pell_eligible\n  A-1001,Ana,Ríos,1990,yes"
+    )]
+    Import {
+        /// The roster (CSV, UTF-8, at most 16 MiB and 50,000 learners).
+        file: PathBuf,
+    },
     /// Show a learner's whole record (staff, or the learner themself).
     Show {
         /// L- id or learner number.

@@ -111,7 +111,7 @@ impl Drop for Serving {
 fn serve(d: &Demo) -> Result<Serving> {
     let mut child = d
         .cmd("hub", None)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-web"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,5 +1,6 @@
-//! The long-running commands: `cairn serve` (the hub), `cairn run` (a site: kiosk and sync) and a
-//! looping `cairn sync`. Whichever runs holds the store, so it also answers the control socket:
+//! The long-running commands: `cairn serve` (the hub: sync and the operators' web app), `cairn
+//! run` (a site: the web app and sync; on an empty folder, first the page that sets the site up)
+//! and a looping `cairn sync`. Whichever runs holds the store, so it also answers the control socket:
 //! every other command on the data folder is carried out by it.
 
 use super::Output;
@@ -45,13 +46,74 @@ fn now() -> String {
     crate::clock::now_rfc3339()
 }
 
+/// The web app a service serves.
+struct WebOptions {
+    listen: String,
+    idle: Duration,
+    bundles: std::path::PathBuf,
+}
+
+impl WebOptions {
+    fn of(
+        listen: String,
+        no_web: bool,
+        idle: u64,
+        bundle_dir: Option<std::path::PathBuf>,
+        data: &std::path::Path,
+    ) -> Option<WebOptions> {
+        (!no_web).then(|| WebOptions {
+            listen,
+            idle: Duration::from_secs(idle.max(5)),
+            bundles: bundle_dir.unwrap_or_else(|| data.join("bundles")),
+        })
+    }
+}
+
+async fn bind_web(listen: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot listen on {listen} for the web app: {e}")))
+}
+
 /// Start the service the command names; runs until interrupted.
 pub(super) fn service(cli: Cli, _claim: Option<SignIn>) -> Result<Output> {
-    let node = Arc::new(Node::open(&cli.data)?);
     let rt = runtime()?;
+    let mut web = match &cli.command {
+        Command::Serve {
+            web,
+            no_web,
+            idle,
+            bundle_dir,
+            ..
+        }
+        | Command::Run {
+            web,
+            no_web,
+            idle,
+            bundle_dir,
+            ..
+        } => WebOptions::of(web.clone(), *no_web, *idle, bundle_dir.clone(), &cli.data),
+        _ => None,
+    };
+    // First run: `cairn run` on an empty folder sets the site up in the browser, then goes on.
+    if let (Command::Run { .. }, Some(w)) = (&cli.command, web.as_mut())
+        && crate::web::first_run::is_empty_folder(&cli.data)
+    {
+        let made = rt.block_on(async {
+            let listener = bind_web(&w.listen).await?;
+            crate::web::serve_first_run(cli.data.clone(), listener, interrupted()).await
+        })?;
+        match made {
+            // The service takes over the address the browser is on (the same port, even when
+            // it was chosen by the system).
+            Some(bound) => w.listen = bound.to_string(),
+            None => return Ok(Output::new(json!({"stopped": true}), "Stopped.")),
+        }
+    }
+    let node = Arc::new(Node::open(&cli.data)?);
     let app = App::new(node.clone(), Some(rt.handle().clone()));
     let socket_path = crate::control::client::socket_path(&cli.data);
-    // One signal stops everything: the control socket, the kiosk, sync.
+    // One signal stops everything: the control socket, the web app, sync.
     let stop = Arc::new(tokio::sync::watch::channel(false).0);
     rt.block_on(async {
         let listener = crate::control::server::bind(&socket_path)?;
@@ -67,23 +129,13 @@ pub(super) fn service(cli: Cli, _claim: Option<SignIn>) -> Result<Output> {
             let _ = signal_stop.send(true);
         });
         let outcome = match cli.command {
-            Command::Serve { listen } => serve(&app, listen, stop.clone()).await,
+            Command::Serve { listen, .. } => serve(&app, listen, web, stop.clone()).await,
             Command::Run {
                 hub,
                 interval,
                 max_backoff,
-                web,
-                no_web,
-                idle,
-                bundle_dir,
-            } => {
-                let web = (!no_web).then(|| Web {
-                    listen: web,
-                    idle: Duration::from_secs(idle.max(5)),
-                    bundles: bundle_dir.unwrap_or_else(|| cli.data.join("bundles")),
-                });
-                run(&app, hub, interval, max_backoff, web, stop.clone()).await
-            }
+                ..
+            } => run(&app, hub, interval, max_backoff, web, stop.clone()).await,
             Command::Sync { hub, .. } => {
                 let backoff = site::Backoff::default();
                 sync_loop(&app, hub, backoff, stop.clone()).await
@@ -97,9 +149,33 @@ pub(super) fn service(cli: Cli, _claim: Option<SignIn>) -> Result<Output> {
     })
 }
 
+/// Serve the web app in the background until `stop`; prints `web http://ADDRESS/` (scripts and
+/// tests read it, useful with port 0).
+async fn start_web(
+    app: &Arc<App>,
+    options: WebOptions,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> Result<()> {
+    let listener = bind_web(&options.listen).await?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::storage("reading the bound address", e))?;
+    // Written, not printed: a reader that stopped reading must not stop the service.
+    let _ =
+        writeln!(std::io::stdout(), "web http://{bound}/").and_then(|_| std::io::stdout().flush());
+    let web = crate::web::Web::new(app.clone(), options.idle, options.bundles);
+    tokio::spawn(async move {
+        if let Err(e) = crate::web::serve(web, listener, stopped(stop)).await {
+            eprintln!("the web app stopped: {e}");
+        }
+    });
+    Ok(())
+}
+
 async fn serve(
     app: &Arc<App>,
     listen: Option<String>,
+    web: Option<WebOptions>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
 ) -> Result<Output> {
     let node = app.node().clone();
@@ -111,6 +187,11 @@ async fn serve(
     let address = listen
         .or_else(|| node.config().listen.clone())
         .unwrap_or_else(|| "0.0.0.0:7443".into());
+    #[cfg(unix)]
+    match hub::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!("open file limit: {limit:?}"),
+        Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
+    }
     let listener = hub::bind(&address).await?;
     let bound = listener
         .local_addr()
@@ -121,8 +202,11 @@ async fn serve(
         node.config().name
     );
     // Tests and scripts read the bound address (useful with port 0).
-    println!("listening {bound}");
-    let _ = std::io::stdout().flush();
+    let _ =
+        writeln!(std::io::stdout(), "listening {bound}").and_then(|_| std::io::stdout().flush());
+    if let Some(web) = web {
+        start_web(app, web, stop.clone()).await?;
+    }
     hub::serve(
         node,
         listener,
@@ -134,19 +218,12 @@ async fn serve(
     Ok(Output::new(json!({"stopped": true}), "Stopped."))
 }
 
-/// The web interface `cairn run` serves.
-struct Web {
-    listen: String,
-    idle: Duration,
-    bundles: std::path::PathBuf,
-}
-
 async fn run(
     app: &Arc<App>,
     hub_addr: Option<String>,
     interval: u64,
     max_backoff: u64,
-    web: Option<Web>,
+    web: Option<WebOptions>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
 ) -> Result<Output> {
     if app.node().is_hub() {
@@ -160,21 +237,7 @@ async fn run(
         interval: Duration::from_secs(interval.max(1)),
     };
     if let Some(web) = web {
-        let listener = tokio::net::TcpListener::bind(&web.listen)
-            .await
-            .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", web.listen)))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| Error::storage("reading the bound address", e))?;
-        println!("kiosk http://{bound}/");
-        let _ = std::io::stdout().flush();
-        let kiosk = crate::kiosk::Kiosk::new(app.clone(), web.idle, web.bundles);
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::kiosk::serve(kiosk, listener, stopped(stop)).await {
-                eprintln!("the web interface stopped: {e}");
-            }
-        });
+        start_web(app, web, stop.clone()).await?;
     }
     sync_loop(app, hub_addr, backoff, stop).await
 }
@@ -197,7 +260,7 @@ async fn sync_loop(
             Err(e) => {
                 if !said {
                     eprintln!(
-                        "Not syncing over the network ({e}); the kiosk runs and USB bundles work."
+                        "Not syncing over the network ({e}); the web app runs and USB bundles work."
                     );
                     said = true;
                 }
@@ -214,13 +277,13 @@ async fn sync_loop(
         "Site \"{}\": syncing with the hub at {address} whenever it is reachable (Ctrl-C to stop).",
         node.config().name
     );
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let retry = backoff.max.as_secs();
     site::run_loop(
         node,
         address,
         backoff,
         Timing::default(),
-        wake,
+        app.sessions(),
         |r| match r {
             Ok(r) => eprintln!(
                 "{}: synced (received {}, sent {})",
@@ -228,6 +291,12 @@ async fn sync_loop(
                 r.progress.received,
                 r.progress.sent
             ),
+            Err(e @ Error::Refused(r)) if r.kind == crate::error::RefusalKind::Unauthorized => {
+                eprintln!(
+                    "{}: the hub refused this site (next attempt in {retry} s): {e}",
+                    now(),
+                )
+            }
             Err(e) => eprintln!("{}: hub not reached: {e}", now()),
         },
         stopped(stop),

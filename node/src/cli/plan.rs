@@ -246,6 +246,13 @@ pub fn build(command: Command) -> Result<Option<Plan>> {
                 pin,
             })
         }
+        Command::Learner(LearnerCommand::Import { file }) => {
+            let mut p = Plan::new(Request::LearnerImport {
+                file: file_spec(&file)?,
+            });
+            p.uploads = vec![file];
+            p
+        }
         Command::Learner(LearnerCommand::Show { id }) => {
             Plan::new(Request::LearnerShow { learner: id })
         }

@@ -253,6 +253,13 @@ pub fn render(plan: &Plan, reply: &Reply) -> crate::error::Result<Output> {
         Reply::LearnerAdded(l) => {
             format!("Registered {} (number {}) as {}.", l.name, l.number, l.id)
         }
+        Reply::LearnersImported(i) => format!(
+            "Registered {} learners ({} with a kiosk PIN), {} to {}.",
+            i.registered,
+            i.with_pin,
+            i.learners.first().map_or("", |l| l.id.as_str()),
+            i.learners.last().map_or("", |l| l.id.as_str()),
+        ),
         Reply::Learner(r) => learner_text(r),
         Reply::Learners { learners } => {
             let mut t = String::new();

@@ -17,7 +17,8 @@ fn check_id(id: &str) -> Result<()> {
     {
         return Err(Error::invalid(format!(
             "`{id}` is not a catalog id: use 1 to 64 lower-case letters, digits and dashes"
-        )));
+        ))
+        .coded("catalog-id", &[]));
     }
     Ok(())
 }
@@ -26,10 +27,18 @@ use super::text::{check_line, check_optional_line, check_paragraphs};
 
 fn check_skills(skills: &[Skill]) -> Result<()> {
     for s in skills {
-        check_line("skill name", &s.name, 200)?;
-        check_optional_line("skill framework", s.framework.as_deref(), 200)?;
-        check_optional_line("skill code", s.code.as_deref(), 64)?;
-        check_optional_line("skill address", s.url.as_deref(), 500)?;
+        check_line(crate::domain::text::Field::SkillName, &s.name, 200)?;
+        check_optional_line(
+            crate::domain::text::Field::SkillFramework,
+            s.framework.as_deref(),
+            200,
+        )?;
+        check_optional_line(crate::domain::text::Field::SkillCode, s.code.as_deref(), 64)?;
+        check_optional_line(
+            crate::domain::text::Field::SkillAddress,
+            s.url.as_deref(),
+            500,
+        )?;
     }
     Ok(())
 }
@@ -76,28 +85,45 @@ pub fn add_achievement(node: &Node, actor: &Actor, mut a: Achievement) -> Result
         a.achievement_type = badge();
     }
     check_id(&a.id)?;
-    check_line("name", &a.name, 200)?;
-    check_paragraphs("description", &a.description, 4000)?;
-    check_paragraphs("criteria", &a.criteria, 8000)?;
+    check_line(crate::domain::text::Field::Name, &a.name, 200)?;
+    check_paragraphs(
+        crate::domain::text::Field::Description,
+        &a.description,
+        4000,
+    )?;
+    check_paragraphs(crate::domain::text::Field::Criteria, &a.criteria, 8000)?;
     if !a.evidence_requirements.is_empty() {
-        check_paragraphs("evidence requirements", &a.evidence_requirements, 4000)?;
+        check_paragraphs(
+            crate::domain::text::Field::EvidenceRequirements,
+            &a.evidence_requirements,
+            4000,
+        )?;
     }
-    check_line("achievement type", &a.achievement_type, 64)?;
-    check_optional_line("program", a.program.as_deref(), 200)?;
+    check_line(
+        crate::domain::text::Field::AchievementType,
+        &a.achievement_type,
+        64,
+    )?;
+    check_optional_line(
+        crate::domain::text::Field::Program,
+        a.program.as_deref(),
+        200,
+    )?;
     check_skills(&a.skills)?;
     if let Some(l) = a.level
         && !(1..=3).contains(&l)
     {
         return Err(Error::invalid(
             "the level is 1 (foundations), 2 (competency assessment) or 3 (work-based application)",
-        ));
+        )
+        .coded("level", &[]));
     }
     let catalog = read(node)?;
     if catalog.achievements.contains_key(&a.id) || catalog.pathways.contains_key(&a.id) {
-        return Err(Error::duplicate(format!(
-            "the catalog already has {}",
-            a.id
-        )));
+        return Err(
+            Error::duplicate(format!("the catalog already has {}", a.id))
+                .coded("catalog-taken", &[("id", a.id.clone())]),
+        );
     }
     put(node, actor, "achievements", &a.id, &a)?;
     Ok(a)
@@ -107,20 +133,29 @@ pub fn add_achievement(node: &Node, actor: &Actor, mut a: Achievement) -> Result
 pub fn add_pathway(node: &Node, actor: &Actor, p: Pathway) -> Result<Pathway> {
     require_authoring(node)?;
     check_id(&p.id)?;
-    check_line("name", &p.name, 200)?;
-    check_paragraphs("description", &p.description, 4000)?;
-    check_optional_line("program", p.program.as_deref(), 200)?;
+    check_line(crate::domain::text::Field::Name, &p.name, 200)?;
+    check_paragraphs(
+        crate::domain::text::Field::Description,
+        &p.description,
+        4000,
+    )?;
+    check_optional_line(
+        crate::domain::text::Field::Program,
+        p.program.as_deref(),
+        200,
+    )?;
     let catalog = read(node)?;
     if catalog.achievements.contains_key(&p.id) || catalog.pathways.contains_key(&p.id) {
-        return Err(Error::duplicate(format!(
-            "the catalog already has {}",
-            p.id
-        )));
+        return Err(
+            Error::duplicate(format!("the catalog already has {}", p.id))
+                .coded("catalog-taken", &[("id", p.id.clone())]),
+        );
     }
     if p.parts.is_empty() {
-        return Err(Error::invalid(
-            "a pathway needs its parts (--part ACHIEVEMENT, in order)",
-        ));
+        return Err(
+            Error::invalid("a pathway needs its parts (--part ACHIEVEMENT, in order)")
+                .coded("pathway-parts", &[]),
+        );
     }
     for part in &p.parts {
         if !catalog.achievements.contains_key(part) {
@@ -137,14 +172,18 @@ pub fn add_pathway(node: &Node, actor: &Actor, p: Pathway) -> Result<Pathway> {
 pub fn add_recognition(node: &Node, actor: &Actor, r: Recognition) -> Result<Recognition> {
     require_authoring(node)?;
     check_id(&r.id)?;
-    check_line("recognizer", &r.recognizer, 200)?;
-    check_paragraphs("description", &r.description, 2000)?;
+    check_line(crate::domain::text::Field::Recognizer, &r.recognizer, 200)?;
+    check_paragraphs(
+        crate::domain::text::Field::Description,
+        &r.description,
+        2000,
+    )?;
     let catalog = read(node)?;
     if catalog.recognitions.contains_key(&r.id) {
-        return Err(Error::duplicate(format!(
-            "the catalog already has recognition {}",
-            r.id
-        )));
+        return Err(
+            Error::duplicate(format!("the catalog already has recognition {}", r.id))
+                .coded("catalog-taken", &[("id", r.id.clone())]),
+        );
     }
     if !catalog.achievements.contains_key(&r.target) && !catalog.pathways.contains_key(&r.target) {
         return Err(Error::not_found(format!(
@@ -155,7 +194,7 @@ pub fn add_recognition(node: &Node, actor: &Actor, r: Recognition) -> Result<Rec
     if let Some(c) = r.credits
         && !(c.is_finite() && (0.0..=1000.0).contains(&c))
     {
-        return Err(Error::invalid("credits are a number from 0 to 1000"));
+        return Err(Error::invalid("credits are a number from 0 to 1000").coded("credits", &[]));
     }
     put(node, actor, "recognitions", &r.id, &r)?;
     Ok(r)

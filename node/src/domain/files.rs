@@ -28,7 +28,7 @@ pub fn clean_name(name: &str) -> Result<String> {
             super::text::printable(name)
         )));
     }
-    super::text::check_line("file name", last, 255)?;
+    super::text::check_line(crate::domain::text::Field::FileName, last, 255)?;
     Ok(last.to_string())
 }
 

@@ -25,24 +25,46 @@ pub fn validate(profile: &Profile) -> Result<()> {
     {
         return Err(Error::invalid(
             "a learner number has 1 to 32 letters, digits, dashes or underscores",
-        ));
+        )
+        .coded("learner-number", &[]));
     }
-    text::check_line("given name", &profile.given_name, 100)?;
-    text::check_line("family name", &profile.family_name, 100)?;
-    text::check_optional_line("institution", profile.institution.as_deref(), 200)?;
-    text::check_optional_line("institution's id", profile.institution_id.as_deref(), 64)?;
-    text::check_optional_line("primary language", profile.primary_language.as_deref(), 64)?;
+    text::check_line(
+        crate::domain::text::Field::GivenName,
+        &profile.given_name,
+        100,
+    )?;
+    text::check_line(
+        crate::domain::text::Field::FamilyName,
+        &profile.family_name,
+        100,
+    )?;
     text::check_optional_line(
-        "socioeconomic status determination",
+        crate::domain::text::Field::Institution,
+        profile.institution.as_deref(),
+        200,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::InstitutionId,
+        profile.institution_id.as_deref(),
+        64,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::PrimaryLanguage,
+        profile.primary_language.as_deref(),
+        64,
+    )?;
+    text::check_optional_line(
+        crate::domain::text::Field::SesDetermination,
         profile.ses_determination.as_deref(),
         200,
     )?;
     if let Some(y) = profile.year_of_birth
         && !(1900..=2100).contains(&y)
     {
-        return Err(Error::invalid(format!(
-            "{y} is not a plausible year of birth"
-        )));
+        return Err(
+            Error::invalid(format!("{y} is not a plausible year of birth"))
+                .coded("year-of-birth", &[]),
+        );
     }
     if let Some(d) = &profile.first_enrollment {
         parse_date(d)?;
@@ -50,15 +72,17 @@ pub fn validate(profile: &Profile) -> Result<()> {
     if let Some(l) = &profile.interface_language
         && !matches!(l.as_str(), "en" | "es")
     {
-        return Err(Error::invalid("the interface language is en or es"));
+        return Err(Error::invalid("the interface language is en or es").coded("language", &[]));
     }
     Ok(())
 }
 
 /// Check a YYYY-MM-DD date.
 pub fn parse_date(s: &str) -> Result<time::Date> {
-    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Error::invalid(format!("{s} is not a date in the form YYYY-MM-DD")))
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
+        Error::invalid(format!("{s} is not a date in the form YYYY-MM-DD"))
+            .coded("date-format", &[])
+    })
 }
 
 /// Register a learner homed at this node.
@@ -81,7 +105,8 @@ pub fn add(
             "learner number {} is already used by {}",
             profile.number,
             ids::learner_id(&existing)
-        )));
+        ))
+        .coded("number-taken", &[("number", profile.number.clone())]));
     }
     let doc = ids::new_doc();
     let id = ids::learner_id(&doc);
@@ -102,6 +127,145 @@ pub fn add(
         home_site: home,
         enrollments: 0,
         awards: 0,
+    })
+}
+
+/// What a roster import did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Imported {
+    /// Learners registered.
+    pub registered: usize,
+    /// Of them, with a kiosk PIN set.
+    pub with_pin: usize,
+    /// The learners, in the roster's order.
+    pub learners: Vec<LearnerSummary>,
+}
+
+/// Register every learner of a roster in one durable write (all or none). Each row is checked
+/// as `add` checks one learner — and the numbers against each other — before anything is
+/// written; the first problems are named by their line. PINs are hashed on every core (argon2
+/// makes each take about a tenth of a second, so a roster without PINs is much faster; staff
+/// can set them later).
+pub fn import(node: &Node, actor: &Actor, rows: Vec<super::roster::RosterRow>) -> Result<Imported> {
+    let institution = node.config().institution.clone();
+    let mut seen = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    let mut rows = rows;
+    for r in &mut rows {
+        r.profile.number = r.profile.number.trim().to_string();
+        if r.profile.institution.is_none() {
+            r.profile.institution = institution.clone();
+        }
+        let checked = validate(&r.profile).and_then(|()| match &r.pin {
+            Some(pin) => people::check_learner_pin(pin),
+            None => Ok(()),
+        });
+        let why = match checked {
+            Err(e) => Some(e.to_string()),
+            Ok(()) => match seen.insert(r.profile.number.clone(), r.line) {
+                Some(first) => Some(format!(
+                    "learner number {} is also on line {first}",
+                    r.profile.number
+                )),
+                None => find(node, &r.profile.number).ok().map(|existing| {
+                    format!(
+                        "learner number {} is already used by {}",
+                        r.profile.number,
+                        ids::learner_id(&existing)
+                    )
+                }),
+            },
+        };
+        if let Some(why) = why {
+            problems.push((r.line, why));
+        }
+    }
+    if let Some((line, _)) = problems.first() {
+        let listed: Vec<String> = problems
+            .iter()
+            .take(20)
+            .map(|(l, why)| format!("line {l}: {why}"))
+            .collect();
+        return Err(Error::invalid(format!(
+            "nothing was imported; {} line(s) need fixing:\n{}{}",
+            problems.len(),
+            listed.join("\n"),
+            if problems.len() > 20 {
+                "\nand more"
+            } else {
+                ""
+            }
+        ))
+        .coded(
+            "roster-line",
+            &[
+                ("line", line.to_string()),
+                ("column", String::new()),
+                ("count", problems.len().to_string()),
+            ],
+        ));
+    }
+    let docs: Vec<DocId> = rows.iter().map(|_| ids::new_doc()).collect();
+    let secrets = hash_pins(&docs, &rows)?;
+    let home = node.id().to_string();
+    node.store.create_docs(
+        &node.author(actor.user_id())?,
+        "register learner",
+        &docs,
+        &secrets,
+        |i, tx| learner::create(tx, &ids::learner_id(&docs[i]), &home, &rows[i].profile),
+    )?;
+    let learners: Vec<LearnerSummary> = rows
+        .iter()
+        .zip(&docs)
+        .map(|(r, doc)| LearnerSummary {
+            id: ids::learner_id(doc),
+            number: r.profile.number.clone(),
+            name: r.profile.full_name(),
+            home_site: home.clone(),
+            enrollments: 0,
+            awards: 0,
+        })
+        .collect();
+    Ok(Imported {
+        registered: learners.len(),
+        with_pin: secrets.len(),
+        learners,
+    })
+}
+
+/// The PIN hashes of the rows that give one, computed on every core.
+fn hash_pins(docs: &[DocId], rows: &[super::roster::RosterRow]) -> Result<Vec<(DocId, String)>> {
+    let wanted: Vec<(DocId, &str)> = docs
+        .iter()
+        .zip(rows)
+        .filter_map(|(d, r)| r.pin.as_deref().map(|p| (*d, p)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per = wanted.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = wanted
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(d, pin)| people::hash_secret(pin).map(|h| (*d, h)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(wanted.len());
+        for w in workers {
+            out.extend(
+                w.join()
+                    .map_err(|_| Error::storage_msg("a PIN hashing thread failed"))??,
+            );
+        }
+        Ok(out)
     })
 }
 
@@ -193,7 +357,8 @@ pub fn require_home(node: &Node, record: &LearnerRecord) -> Result<()> {
     Err(Error::refused(
         crate::error::RefusalKind::Rule,
         "this learner's record lives at another site; only that site (or the hub) can change it",
-    ))
+    )
+    .coded("lives-elsewhere", &[]))
 }
 
 /// The result of a transfer.

@@ -89,17 +89,19 @@ pub struct Upload {
 pub fn check_submission(narrative: Option<&str>, files: &[(String, u64)]) -> Result<()> {
     let narrative = narrative.map(str::trim).filter(|n| !n.is_empty());
     if narrative.is_none() && files.is_empty() {
-        return Err(Error::invalid(
-            "evidence needs a narrative or at least one file",
-        ));
+        return Err(
+            Error::invalid("evidence needs a narrative or at least one file")
+                .coded("evidence-empty", &[]),
+        );
     }
     if let Some(n) = narrative {
-        text::check_paragraphs("narrative", n, MAX_TEXT)?;
+        text::check_paragraphs(crate::domain::text::Field::Narrative, n, MAX_TEXT)?;
     }
     if files.len() > MAX_FILES {
-        return Err(Error::invalid(format!(
-            "at most {MAX_FILES} files per submission"
-        )));
+        return Err(
+            Error::invalid(format!("at most {MAX_FILES} files per submission"))
+                .coded("too-many-files", &[("max", MAX_FILES.to_string())]),
+        );
     }
     for (name, size) in files {
         files::clean_name(name)?;
@@ -108,7 +110,14 @@ pub fn check_submission(narrative: Option<&str>, files: &[(String, u64)]) -> Res
                 "{} is larger than the {} MiB limit for one evidence file",
                 text::printable(name),
                 crate::payload::MAX_FILE >> 20
-            )));
+            ))
+            .coded(
+                "file-too-large",
+                &[
+                    ("name", name.clone()),
+                    ("limit", (crate::payload::MAX_FILE >> 20).to_string()),
+                ],
+            ));
         }
     }
     Ok(())
@@ -130,9 +139,10 @@ pub fn submit_evidence(
         ))
     })?;
     if enr.status == EnrollmentState::Completed {
-        return Err(Error::rule(
-            "this achievement is already awarded; no more evidence is needed",
-        ));
+        return Err(
+            Error::rule("this achievement is already awarded; no more evidence is needed")
+                .coded("already-awarded", &[]),
+        );
     }
     let sizes: Vec<(String, u64)> = uploads
         .iter()
@@ -188,18 +198,21 @@ pub fn assess(
                 Decision::NotYet => "not yet",
             },
             prior.id,
-        )));
+        ))
+        .coded("already-assessed", &[]));
     }
     if rec
         .enrollments
         .get(&ev.enrollment)
         .is_some_and(|e| e.status == EnrollmentState::Completed)
     {
-        return Err(Error::rule("this achievement is already awarded"));
+        return Err(
+            Error::rule("this achievement is already awarded").coded("already-awarded", &[])
+        );
     }
     let feedback = feedback.map(str::trim).filter(|f| !f.is_empty());
     if let Some(f) = feedback {
-        text::check_paragraphs("feedback", f, MAX_TEXT)?;
+        text::check_paragraphs(crate::domain::text::Field::Feedback, f, MAX_TEXT)?;
     }
     let assessment = Assessment {
         id: ids::random('S'),
@@ -232,9 +245,10 @@ pub fn award(node: &Node, actor: &Actor, enrollment: &str) -> Result<Vec<Award>>
     let achievement = enr.achievement.clone();
     let award_id = ids::derived('A', &[&doc.0, achievement.as_bytes()]);
     if rec.awards.contains_key(&award_id) {
-        return Err(Error::duplicate(format!(
-            "{achievement} was already awarded ({award_id})"
-        )));
+        return Err(
+            Error::duplicate(format!("{achievement} was already awarded ({award_id})"))
+                .coded("already-awarded", &[]),
+        );
     }
     let mut proficient: Vec<&Assessment> = rec
         .assessments
@@ -245,7 +259,8 @@ pub fn award(node: &Node, actor: &Actor, enrollment: &str) -> Result<Vec<Award>>
     let Some(assessment) = proficient.first() else {
         return Err(Error::rule(format!(
             "no award without a proficient assessment: {enrollment} has none yet"
-        )));
+        ))
+        .coded("award-needs-proficient", &[]));
     };
     let catalog = catalog::read(node)?;
     let a = catalog
@@ -365,7 +380,11 @@ pub fn add_outcome(
     if let Some(d) = &report.date {
         learners::parse_date(d)?;
     }
-    text::check_optional_line("detail", report.detail.as_deref(), 500)?;
+    text::check_optional_line(
+        crate::domain::text::Field::Detail,
+        report.detail.as_deref(),
+        500,
+    )?;
     if let Some(d) = &report.degree
         && !matches!(
             d.as_str(),

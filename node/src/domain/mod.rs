@@ -9,4 +9,5 @@ pub mod lifecycle;
 pub mod people;
 pub mod reconcile;
 pub mod reports;
+pub mod roster;
 pub mod text;

@@ -110,12 +110,14 @@ pub fn check_secret(secret: &str, roles: &[Role]) -> Result<()> {
             )
         } else {
             format!("a PIN has {min} to 12 digits")
-        }));
+        })
+        .coded("staff-secret", &[("min", min.to_string())]));
     }
     if !is_pin && !(8..=128).contains(&secret.chars().count()) {
         return Err(Error::invalid(format!(
             "a password has 8 to 128 characters (or use a PIN of {min} to 12 digits)"
-        )));
+        ))
+        .coded("staff-secret", &[("min", min.to_string())]));
     }
     if secret.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -128,7 +130,7 @@ pub fn check_secret(secret: &str, roles: &[Role]) -> Result<()> {
 /// Check a learner's kiosk PIN: 4 to 12 digits.
 pub fn check_learner_pin(pin: &str) -> Result<()> {
     if !(4..=12).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid("a learner PIN has 4 to 12 digits"));
+        return Err(Error::invalid("a learner PIN has 4 to 12 digits").coded("learner-pin", &[]));
     }
     Ok(())
 }
@@ -177,14 +179,15 @@ pub fn add_user(
         ));
     }
     let name = name.trim();
-    text::check_line("user name", name, 64)?;
+    text::check_line(crate::domain::text::Field::UserName, name, 64)?;
     if roles.is_empty() {
-        return Err(Error::invalid("give the user at least one role"));
+        return Err(Error::invalid("give the user at least one role").coded("no-role", &[]));
     }
     if existing.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
-        return Err(Error::duplicate(format!(
-            "there is already a user named {name}"
-        )));
+        return Err(
+            Error::duplicate(format!("there is already a user named {name}"))
+                .coded("user-exists", &[("name", name.to_string())]),
+        );
     }
     check_secret(secret, roles)?;
     let (id, bytes) = ids::new_user();
@@ -247,7 +250,8 @@ pub fn edit_user(
     if admins_left == 0 {
         return Err(Error::rule(
             "this would leave the node without an active admin; make someone else admin first",
-        ));
+        )
+        .coded("last-admin", &[]));
     }
     let bytes =
         ids::user_bytes(&user.id).ok_or_else(|| Error::storage_msg("a user id is corrupt"))?;

@@ -40,24 +40,111 @@ fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+macro_rules! fields {
+    ($($(#[$doc:meta])* $f:ident = $key:literal, $english:literal;)*) => {
+        /// A field people type into, named for messages in any language.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Field {
+            $($(#[$doc])* $f,)*
+        }
+
+        impl Field {
+            /// Every field.
+            pub const ALL: &'static [Field] = &[$(Field::$f),*];
+
+            /// Its name in English messages.
+            pub fn english(self) -> &'static str {
+                match self { $(Field::$f => $english,)* }
+            }
+
+            /// Its message key (`field-KEY` in the web's catalogs).
+            pub fn key(self) -> &'static str {
+                match self { $(Field::$f => $key,)* }
+            }
+        }
+    };
+}
+
+fields! {
+    /// A learner's given name.
+    GivenName = "given-name", "given name";
+    /// A learner's family name.
+    FamilyName = "family-name", "family name";
+    /// An institution.
+    Institution = "institution", "institution";
+    /// The institution's own id for a learner.
+    InstitutionId = "institution-id", "institution's id";
+    /// A primary language.
+    PrimaryLanguage = "primary-language", "primary language";
+    /// How socioeconomic status was determined.
+    SesDetermination = "ses-determination", "socioeconomic status determination";
+    /// A staff user's name.
+    UserName = "user-name", "user name";
+    /// A site's name.
+    SiteName = "site-name", "site name";
+    /// Why something was done.
+    Reason = "reason", "reason";
+    /// A catalog item's name.
+    Name = "name", "name";
+    /// A description.
+    Description = "description", "description";
+    /// An achievement's criteria.
+    Criteria = "criteria", "criteria";
+    /// What evidence to submit.
+    EvidenceRequirements = "evidence-requirements", "evidence requirements";
+    /// An Open Badges achievement type.
+    AchievementType = "achievement-type", "achievement type";
+    /// A program.
+    Program = "program", "program";
+    /// Who recognizes.
+    Recognizer = "recognizer", "recognizer";
+    /// A skill's name.
+    SkillName = "skill-name", "skill name";
+    /// A skill's framework.
+    SkillFramework = "skill-framework", "skill framework";
+    /// A skill's code.
+    SkillCode = "skill-code", "skill code";
+    /// A skill's address.
+    SkillAddress = "skill-address", "skill address";
+    /// A learner's narrative.
+    Narrative = "narrative", "narrative";
+    /// An assessor's feedback.
+    Feedback = "feedback", "feedback";
+    /// An outcome's details.
+    Detail = "detail", "detail";
+    /// A file's name.
+    FileName = "file-name", "file name";
+    /// The hub's network address.
+    HubAddress = "hub-address", "hub address";
+}
+
 /// Check a one-line field: 1 to `max` characters (after trimming), no control characters.
-pub fn check_line(field: &str, value: &str, max: usize) -> Result<()> {
+pub fn check_line(field: Field, value: &str, max: usize) -> Result<()> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
-        return Err(Error::invalid(format!(
-            "the {field} has 1 to {max} characters"
-        )));
+        return Err(
+            Error::invalid(format!("the {} has 1 to {max} characters", field.english())).coded(
+                "text-length",
+                &[("field", field.key().into()), ("max", max.to_string())],
+            ),
+        );
     }
     if value.chars().any(is_steering) {
-        return Err(Error::invalid(format!(
-            "the {field} contains control characters (such as a terminal escape); type it again as plain text"
-        )));
+        return Err(control(field));
     }
     Ok(())
 }
 
+fn control(field: Field) -> Error {
+    Error::invalid(format!(
+        "the {} contains control characters (such as a terminal escape); type it again as plain text",
+        field.english()
+    ))
+    .coded("text-control", &[("field", field.key().into())])
+}
+
 /// Check an optional one-line field: when given, as [`check_line`].
-pub fn check_optional_line(field: &str, value: Option<&str>, max: usize) -> Result<()> {
+pub fn check_optional_line(field: Field, value: Option<&str>, max: usize) -> Result<()> {
     match value {
         Some(v) => check_line(field, v, max),
         None => Ok(()),
@@ -66,19 +153,20 @@ pub fn check_optional_line(field: &str, value: Option<&str>, max: usize) -> Resu
 
 /// Check a paragraph: 1 to `max` characters; line breaks and tabs allowed, other control
 /// characters not.
-pub fn check_paragraphs(field: &str, value: &str, max: usize) -> Result<()> {
+pub fn check_paragraphs(field: Field, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > max {
-        return Err(Error::invalid(format!(
-            "the {field} has 1 to {max} characters"
-        )));
+        return Err(
+            Error::invalid(format!("the {} has 1 to {max} characters", field.english())).coded(
+                "text-length",
+                &[("field", field.key().into()), ("max", max.to_string())],
+            ),
+        );
     }
     if value
         .chars()
         .any(|c| is_steering(c) && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(Error::invalid(format!(
-            "the {field} contains control characters (such as a terminal escape); type it again as plain text"
-        )));
+        return Err(control(field));
     }
     Ok(())
 }
@@ -104,12 +192,12 @@ mod tests {
 
     #[test]
     fn escapes_are_refused_and_plain_text_accepted() {
-        assert!(check_line("name", "Forklift \u{1b}[31mSafety", 100).is_err());
-        assert!(check_line("name", "Lab\u{202e}gnp.exe", 100).is_err());
-        assert!(check_line("name", "a\nb", 100).is_err());
-        assert!(check_line("name", "María José O'Neil", 100).is_ok());
-        assert!(check_line("name", &"x".repeat(101), 100).is_err());
-        assert!(check_paragraphs("criteria", "line one\nline two\ttab", 100).is_ok());
-        assert!(check_paragraphs("criteria", "bell\u{7}", 100).is_err());
+        assert!(check_line(Field::Name, "Forklift \u{1b}[31mSafety", 100).is_err());
+        assert!(check_line(Field::Name, "Lab\u{202e}gnp.exe", 100).is_err());
+        assert!(check_line(Field::Name, "a\nb", 100).is_err());
+        assert!(check_line(Field::Name, "María José O'Neil", 100).is_ok());
+        assert!(check_line(Field::Name, &"x".repeat(101), 100).is_err());
+        assert!(check_paragraphs(Field::Criteria, "line one\nline two\ttab", 100).is_ok());
+        assert!(check_paragraphs(Field::Criteria, "bell\u{7}", 100).is_err());
     }
 }

@@ -32,6 +32,23 @@ impl Author<'_> {
     }
 }
 
+/// The body of an entry carrying an automerge change, refused over the entry size limit.
+fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
+    if change.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
+        return Err(Error::invalid(format!(
+            "this change is {} bytes, over the {}-byte limit for one entry",
+            change.len(),
+            cairn_sync_protocol::limits::MAX_PAYLOAD
+        )));
+    }
+    Ok(Body {
+        doc,
+        user: author.user,
+        kind: BodyKind::Change,
+        data: change.to_vec(),
+    })
+}
+
 impl Store {
     fn next_hlc(&self, now_ms: u64) -> Result<Hlc> {
         let last: Hlc = self.local("hlc")?.unwrap_or_default();
@@ -125,19 +142,7 @@ impl Store {
         let Some(change) = am.get_change_by_hash(&hash) else {
             return Err(Error::storage_msg("automerge lost the change it just made"));
         };
-        let body = Body {
-            doc,
-            user: author.user,
-            kind: BodyKind::Change,
-            data: change.raw_bytes().to_vec(),
-        };
-        if body.data.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
-            return Err(Error::invalid(format!(
-                "this change is {} bytes, over the {}-byte limit for one entry",
-                body.data.len(),
-                cairn_sync_protocol::limits::MAX_PAYLOAD
-            )));
-        }
+        let body = change_body(author, doc, change.raw_bytes())?;
         let mut writes = Writes::default();
         write_doc(self, &mut writes, doc, &am, &[], history)?;
         let mut batch = sled::Batch::default();
@@ -155,6 +160,86 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Make new documents as `author`, many at once (a roster import): `edit(i, tx)` fills
+    /// document `docs[i]`. Every document gets its own signed entry, chained in order, and all of
+    /// them — entries, snapshots, indexes and the `secrets` (kiosk PIN hashes) — land in one sled
+    /// batch with one flush: all or nothing, durable before this returns. Nothing is written if
+    /// any edit fails, a document already exists, or a change is over the entry size limit.
+    pub fn create_docs<T>(
+        &self,
+        author: &Author<'_>,
+        message: &str,
+        docs: &[DocId],
+        secrets: &[(DocId, String)],
+        mut edit: impl FnMut(usize, &mut Transaction<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let _w = self.writer();
+        let origin = author.origin();
+        let mut prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
+        let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
+        let actor = ActorId::from(&author.origin().to_bytes()[..]);
+        let secs = (author.now_ms / 1000) as i64;
+        let mut batch = sled::Batch::default();
+        let mut writes = Writes::default();
+        let mut values = Vec::with_capacity(docs.len());
+        for (i, doc) in docs.iter().enumerate() {
+            if self.tree.contains_key(keys::doc_key(keys::SNAPSHOT, doc))? {
+                return Err(Error::duplicate("a document with this id already exists"));
+            }
+            let mut am = Automerge::new();
+            am.set_actor(actor.clone());
+            let done = am
+                .transact_with(
+                    |_| {
+                        CommitOptions::default()
+                            .with_message(message)
+                            .with_time(secs)
+                    },
+                    |tx| edit(i, tx),
+                )
+                .map_err(|f| f.error)?;
+            values.push(done.result);
+            let Some(change) = done.hash.and_then(|h| am.get_change_by_hash(&h)) else {
+                continue;
+            };
+            let body = change_body(author, *doc, change.raw_bytes())?;
+            write_doc(self, &mut writes, *doc, &am, &[], History::Linear)?;
+            let entry = StoredEntry::author(
+                author.key,
+                author.epoch,
+                prev,
+                clock.tick(author.now_ms),
+                body,
+            );
+            batch.insert(
+                keys::entry(&origin, entry.entry.seq),
+                encode_item(&FeedItem::Entry(entry.clone()))?,
+            );
+            batch.insert(
+                keys::doc_entry(doc, &origin, entry.entry.seq),
+                &[super::derive::kind_byte(BodyKind::Change)],
+            );
+            prev = Some((entry.entry.seq, entry.hash));
+        }
+        if let Some((seq, hash)) = prev {
+            batch.insert(
+                keys::origin_key(keys::TIP, &origin),
+                encode_tip(&Tip { seq, hash }),
+            );
+        }
+        batch.insert(
+            keys::local("hlc"),
+            serde_json::to_vec(&clock.last())
+                .map_err(|e| Error::storage("encoding the clock", e))?,
+        );
+        for (doc, hash) in secrets {
+            batch.insert(keys::secret(&doc.0), hash.as_bytes());
+        }
+        writes.into_batch(&mut batch);
+        self.apply(batch)?;
+        Ok(values)
     }
 
     /// Author a control record or a file chunk (an entry that is not an automerge change).

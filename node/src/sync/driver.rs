@@ -2,19 +2,22 @@
 //!
 //! The protocol crate decides everything; this loop only moves bytes, calls the store (blocking
 //! work, moved off the async worker with `block_in_place`), checks the peer's identity, and keeps
-//! the checkpoint and history when the session ends — however it ends.
+//! the checkpoint as acknowledgements arrive and with the history when the session ends —
+//! however it ends.
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
 use crate::error::{Error, RefusalKind, Result};
 use crate::node::{Node, now_ms};
 use crate::store::SyncStore;
+use crate::transport::tls;
 use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
     Event, Everything, Fork, NodeId, Origin, Scope, Session, SessionConfig, SessionError,
+    VersionVector,
 };
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Which end of a hub–site link this node is.
@@ -117,18 +120,11 @@ fn session_error(e: SessionError) -> Error {
 /// the client's handshake completes, so a hub refusing a site shows up on the site's first read
 /// as a TLS alert — that is a refusal (exit 3), not an unreachable peer (exit 5).
 pub fn io_error(e: std::io::Error) -> Error {
-    let alert = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| {
-            matches!(
-                r,
-                rustls::Error::AlertReceived(_)
-                    | rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::General(_)
-            )
-        });
-    if alert {
+    let refused = tls::alert_received(&e)
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    if refused {
         Error::unauthorized(format!(
             "the peer refused the connection ({e}); this site may not be admitted, or it was revoked"
         ))
@@ -137,8 +133,24 @@ pub fn io_error(e: std::io::Error) -> Error {
     }
 }
 
-/// Run one session with `peer` over `stream`. The checkpoint and a history record are saved
-/// however the session ends.
+/// How long a failed write waits for the alert that may explain it.
+const ALERT_WAIT: Duration = Duration::from_secs(2);
+
+/// Classify a failed write. A site sends its first flight right after its side of the TLS 1.3
+/// handshake, before the hub has checked its certificate; if the hub refused it, the refusal is
+/// an alert waiting to be read, and the write may fail first (the hub closed, or reset a
+/// connection with data it never read). So read once, briefly, before calling the peer
+/// unreachable.
+async fn write_error<S: AsyncRead + Unpin>(stream: &mut S, e: std::io::Error) -> Error {
+    let mut buf = [0u8; 4096];
+    match tokio::time::timeout(ALERT_WAIT, stream.read(&mut buf)).await {
+        Ok(Err(read)) if tls::alert_received(&read) => io_error(read),
+        _ => io_error(e),
+    }
+}
+
+/// Run one session with `peer` over `stream`. The checkpoint is saved as the session learns it
+/// (see [`Checkpoint`]) and with a history record when it ends, however it ends.
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     node: &Node,
     stream: &mut S,
@@ -148,7 +160,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let started = now_ms();
-    let mut state = peer::load(&node.store, &peer)?;
+    let state = peer::load(&node.store, &peer)?;
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =
         node.store.local_bin(&format!("bundle_promised/{peer}"))?;
@@ -178,45 +190,41 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         Side::Site => Box::new(Everything),
     };
     let mut session = Session::new(config, node.id());
-    // How far this node's own feed reached before the session: the hub's entries of it, arriving
-    // in the same read as the hub's Hello, must not hide that the store was restored.
-    let own_tip_at_start = node.own_tip()?;
-    let mut report = SyncReport {
-        peer: peer.to_string(),
-        ..Default::default()
+    let mut watch = Watch {
+        peer,
+        side,
+        own_tip_at_start: node.own_tip()?,
+        report: SyncReport {
+            peer: peer.to_string(),
+            ..Default::default()
+        },
+        checkpoint: Checkpoint::new(peer, state.known_vector()),
     };
     let result = exchange(
         node,
         stream,
-        peer,
-        side,
         timing,
         &mut session,
         scope.as_mut(),
-        &mut report,
-        own_tip_at_start,
+        &mut watch,
         progress,
     )
     .await;
+    let mut report = watch.report;
 
     // Keep what was acknowledged, whatever happened.
-    if session.peer().is_some() {
-        state.set_known(session.peer_holds());
-        state.last_contact_ms = Some(now_ms());
-    }
     let stats = session.stats();
     report.progress = Progress::from(stats);
     report.messages = stats.messages_sent + stats.messages_received;
     report.complete = result.is_ok() && session.is_finished();
-    if report.complete {
-        state.last_success_ms = Some(now_ms());
-        // The peer's own Hello and acknowledgements are now the authority.
-        if promised.is_some() {
-            node.store
-                .remove_local(&format!("bundle_promised/{peer}"))?;
-        }
+    if report.complete && promised.is_some() {
+        // The peer's own Hello and acknowledgements are now the authority. (Until a session
+        // completes, the promise stays: saved checkpoints come only from the peer's Hello and
+        // acknowledgements, and the next session raises them by the promise again.)
+        node.store
+            .remove_local(&format!("bundle_promised/{peer}"))?;
     }
-    state.record(SyncRecord {
+    let record = SyncRecord {
         started_ms: started,
         ended_ms: now_ms(),
         via: "tls".into(),
@@ -229,23 +237,111 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(()) => "complete".into(),
             Err(e) => e.to_string(),
         },
-    });
-    peer::save(&node.store, &state)?;
+    };
+    let holds = session.peer().is_some().then(|| session.peer_holds());
+    let complete = report.complete;
+    tokio::task::block_in_place(|| {
+        peer::update(&node.store, &peer, |state| {
+            if let Some(holds) = holds {
+                state.set_known(holds);
+                state.last_contact_ms = Some(now_ms());
+            }
+            if complete {
+                state.last_success_ms = Some(now_ms());
+            }
+            state.record(record);
+        })
+    })?;
     result.map(|()| report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Most often a session saves the checkpoint while acknowledgements arrive. Each save is one
+/// small write and a flush of the store; a session sending over a fast link is acknowledged
+/// hundreds of times a second, so saving on each would cost more than the sending. Killed at any
+/// moment, a session loses at most this long of acknowledgements (those entries are sent again).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// What the peer is known to hold, kept durably as the session learns it — at once when the
+/// last save is [`CHECKPOINT_EVERY`] ago (so the peer's `Hello`, when it tells something new, is
+/// saved at once), else that long after it — so a session that is cut, or a process that is
+/// killed, does not make the next session resend what was acknowledged.
+struct Checkpoint {
+    peer: NodeId,
+    /// What was last saved (or loaded).
+    saved: VersionVector,
+    /// When it was last saved.
+    saved_at: Option<Instant>,
+    /// The session knows more than was saved.
+    unsaved: bool,
+}
+
+impl Checkpoint {
+    fn new(peer: NodeId, saved: VersionVector) -> Checkpoint {
+        Checkpoint {
+            peer,
+            saved,
+            saved_at: None,
+            unsaved: false,
+        }
+    }
+
+    /// The session may have learned more of what the peer holds: save it if it did and the
+    /// last save is long enough ago, else leave it for [`Checkpoint::due`]. Nothing is written
+    /// while nothing changes (a peer whose `Hello` matches the checkpoint, as after a clean end).
+    fn learned(&mut self, node: &Node, session: &Session) -> Result<()> {
+        if *session.peer_holds() == self.saved {
+            return Ok(());
+        }
+        self.unsaved = true;
+        if self.due().is_some_and(|at| at <= Instant::now()) {
+            self.save(node, session)?;
+        }
+        Ok(())
+    }
+
+    /// When the unsaved part is due to be saved, if there is one.
+    fn due(&self) -> Option<Instant> {
+        self.unsaved.then(|| {
+            self.saved_at
+                .map_or_else(Instant::now, |at| at + CHECKPOINT_EVERY)
+        })
+    }
+
+    fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
+        let holds = session.peer_holds();
+        tokio::task::block_in_place(|| {
+            peer::update(&node.store, &self.peer, |state| {
+                state.set_known(holds);
+                state.last_contact_ms = Some(now_ms());
+            })
+        })?;
+        self.saved = holds.clone();
+        self.saved_at = Some(Instant::now());
+        self.unsaved = false;
+        Ok(())
+    }
+}
+
+/// What the driver keeps beside the session while it runs.
+struct Watch {
+    /// Who the transport authenticated: the peer's `Hello` must name the same node.
+    peer: NodeId,
+    side: Side,
+    /// How far this node's own feed reached before the session: the hub's entries of it,
+    /// arriving in the same read as the hub's Hello, must not hide that the store was restored.
+    own_tip_at_start: u64,
+    report: SyncReport,
+    checkpoint: Checkpoint,
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     node: &Node,
     stream: &mut S,
-    peer: NodeId,
-    side: Side,
     timing: Timing,
     session: &mut Session,
     // `&mut` so the future stays `Send`: scopes are `Send` but not `Sync`.
     scope: &mut (dyn Scope + Send),
-    report: &mut SyncReport,
-    own_tip_at_start: u64,
+    watch: &mut Watch,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
     let store = SyncStore::new(&node.store);
@@ -260,7 +356,9 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             let frame = tokio::task::block_in_place(|| session.poll_transmit(&store, &*scope));
             match frame {
                 Ok(Some(f)) => {
-                    stream.write_all(&f).await.map_err(io_error)?;
+                    if let Err(e) = stream.write_all(&f).await {
+                        return Err(write_error(stream, e).await);
+                    }
                     wrote = true;
                 }
                 Ok(None) => break,
@@ -274,15 +372,27 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
         }
-        if wrote {
-            stream.flush().await.map_err(io_error)?;
+        if wrote && let Err(e) = stream.flush().await {
+            return Err(write_error(stream, e).await);
         }
-        handle_events(node, session, peer, side, report, own_tip_at_start)?;
+        watch.handle_events(node, session)?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
         }
-        let n = match tokio::time::timeout(timing.idle, stream.read(&mut buf)).await {
+        let read = loop {
+            let read = tokio::time::timeout(timing.idle, stream.read(&mut buf));
+            // Acknowledgements that arrived just after a save are saved soon after, even if
+            // nothing more arrives. (Reading is cancel-safe: nothing read is lost.)
+            let Some(due) = watch.checkpoint.due() else {
+                break read.await;
+            };
+            tokio::select! {
+                r = read => break r,
+                _ = tokio::time::sleep_until(due.into()) => watch.checkpoint.save(node, session)?,
+            }
+        };
+        let n = match read {
             Err(_) => {
                 return Err(Error::Unreachable(format!(
                     "the peer sent nothing for {} s",
@@ -303,9 +413,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            handle_events(node, session, peer, side, report, own_tip_at_start)?;
+            watch.handle_events(node, session)?;
             return Err(session_error(e));
         }
+        // At once, not after the next writes: on a slow link they can take seconds.
+        watch.handle_events(node, session)?;
         if last_progress.elapsed() > Duration::from_millis(200) {
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
@@ -313,63 +425,64 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-fn handle_events(
-    node: &Node,
-    session: &mut Session,
-    peer: NodeId,
-    side: Side,
-    report: &mut SyncReport,
-    own_tip_at_start: u64,
-) -> Result<()> {
-    while let Some(event) = session.poll_event() {
-        match event {
-            Event::PeerHello {
-                node: claimed,
-                vector,
-                frozen,
-                ..
-            } => {
-                if claimed != peer {
-                    return Err(Error::forged(format!(
-                        "the peer authenticated as {peer} but introduced itself as {claimed}"
-                    )));
+impl Watch {
+    fn handle_events(&mut self, node: &Node, session: &mut Session) -> Result<()> {
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::PeerHello {
+                    node: claimed,
+                    vector,
+                    frozen,
+                    ..
+                } => {
+                    if claimed != self.peer {
+                        return Err(Error::forged(format!(
+                            "the peer authenticated as {} but introduced itself as {claimed}",
+                            self.peer
+                        )));
+                    }
+                    if self.side == Side::Site
+                        && let Some(epoch) =
+                            restore_safety(node, &vector, &frozen, self.own_tip_at_start)?
+                    {
+                        self.report.new_epoch = Some(epoch);
+                    }
+                    self.checkpoint.learned(node, session)?;
                 }
-                if side == Side::Site
-                    && let Some(epoch) = restore_safety(node, &vector, &frozen, own_tip_at_start)?
-                {
-                    report.new_epoch = Some(epoch);
-                }
-            }
-            Event::Duplicate {
-                first_seq,
-                last_seq,
-                ..
-            } => report.duplicates += last_seq - first_seq + 1,
-            Event::Fork(f) => {
-                report.forks.push(describe_fork(&f));
-                tracing::error!("{}", describe_fork(&f));
-                if f.origin.node == node.id() {
-                    note_own_fork(node, &f.origin)?;
-                    if f.origin.epoch == node.epoch()? {
-                        report.new_epoch = Some(node.start_new_epoch(&[])?);
+                Event::PeerHolds { .. } => self.checkpoint.learned(node, session)?,
+                Event::Duplicate {
+                    first_seq,
+                    last_seq,
+                    ..
+                } => self.report.duplicates += last_seq - first_seq + 1,
+                Event::Fork(f) => {
+                    self.report.forks.push(describe_fork(&f));
+                    tracing::error!("{}", describe_fork(&f));
+                    if f.origin.node == node.id() {
+                        note_own_fork(node, &f.origin)?;
+                        if f.origin.epoch == node.epoch()? {
+                            self.report.new_epoch = Some(node.start_new_epoch(&[])?);
+                        }
                     }
                 }
-            }
-            Event::Refused { origin, refusal } => report
-                .refused
-                .push(format!("refused {refusal:?} for {origin}")),
-            Event::PeerRefused { origin, refusal } => report
-                .refused
-                .push(format!("peer refused {refusal:?} for {origin}")),
-            Event::CannotSend { origin, seq } => {
-                report
+                Event::Refused { origin, refusal } => self
+                    .report
                     .refused
-                    .push(format!("could not send {origin} from {seq}"));
+                    .push(format!("refused {refusal:?} for {origin}")),
+                Event::PeerRefused { origin, refusal } => self
+                    .report
+                    .refused
+                    .push(format!("peer refused {refusal:?} for {origin}")),
+                Event::CannotSend { origin, seq } => {
+                    self.report
+                        .refused
+                        .push(format!("could not send {origin} from {seq}"));
+                }
+                Event::Stored { .. } | Event::Finished => {}
             }
-            Event::Stored { .. } | Event::PeerHolds { .. } | Event::Finished => {}
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn describe_fork(f: &Fork) -> String {

@@ -10,8 +10,20 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Most sessions served at once; further connections wait for a free slot.
+/// Most sessions served at once; further sites wait for a free slot after their handshake.
 pub const MAX_SESSIONS: usize = 512;
+
+/// Most TLS handshakes under way at once. Generous — a site's handshake takes a few round trips
+/// — so only a flood reaches it; then a new connection ends the oldest silent one (see
+/// [`Handshakes`]).
+pub const MAX_HANDSHAKES: usize = 1024;
+
+/// How long a new connection may stay silent: a site sends its ClientHello as soon as it is
+/// connected, so a connection that says nothing for this long is not a site.
+const CLIENT_HELLO_WAIT: Duration = Duration::from_secs(3);
+
+/// Longest a handshake may take, from the connection's arrival.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 /// The hub admits a key when its control entries admitted that site and did not revoke it.
 /// Consulted at every handshake, so a revocation takes effect on the site's next attempt.
@@ -53,6 +65,10 @@ pub struct ServeStats {
 }
 
 /// Serve sites on `listener` until `shutdown` resolves.
+///
+/// A connection holds a session slot only once its handshake has completed: connections that
+/// never begin one (a flood of half-open connections) cannot keep sites out. They are bounded
+/// by their own limits instead ([`CLIENT_HELLO_WAIT`], [`HANDSHAKE_LIMIT`], [`MAX_HANDSHAKES`]).
 pub async fn serve(
     node: Arc<Node>,
     listener: TcpListener,
@@ -65,6 +81,7 @@ pub async fn serve(
         tls::server_config(&node.key, policy).map_err(|e| Error::storage_msg(e.to_string()))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    let handshakes = Arc::new(Handshakes::default());
     tokio::pin!(shutdown);
     loop {
         let (tcp, addr) = tokio::select! {
@@ -86,43 +103,74 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return Ok(());
-        };
-        let (node, acceptor, stats) = (node.clone(), acceptor.clone(), stats.clone());
+        let handshake = handshakes.admit(MAX_HANDSHAKES);
+        let (node, acceptor, stats, slots) =
+            (node.clone(), acceptor.clone(), stats.clone(), slots.clone());
         tokio::spawn(async move {
-            let _permit = permit;
-            serve_one(&node, acceptor, tcp, addr, timing, &stats).await;
+            serve_one(
+                &node, acceptor, tcp, addr, handshake, &slots, timing, &stats,
+            )
+            .await;
         });
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve_one(
     node: &Node,
     acceptor: tokio_rustls::TlsAcceptor,
-    tcp: tokio::net::TcpStream,
+    mut tcp: tokio::net::TcpStream,
     addr: SocketAddr,
+    mut handshake: Handshake,
+    slots: &tokio::sync::Semaphore,
     timing: Timing,
     stats: &ServeStats,
 ) {
     use std::sync::atomic::Ordering;
     let _ = tcp.set_nodelay(true);
-    let mut stream = match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_LIMIT;
+    let mut first = [0u8; 1];
+    let spoke = handshake
+        .unless_ended(tokio::time::timeout(
+            CLIENT_HELLO_WAIT,
+            tcp.peek(&mut first),
+        ))
+        .await;
+    if !matches!(spoke, Some(Ok(Ok(n))) if n > 0) {
+        tracing::debug!(%addr, "the connection stayed silent");
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    handshake.begun();
+    // The handshake borrows the socket, so that after a refusal it is still here to close well.
+    let accepted = handshake
+        .unless_ended(tokio::time::timeout_at(deadline, acceptor.accept(&mut tcp)))
+        .await;
+    let mut stream = match accepted {
+        Some(Ok(Ok(s))) => s,
+        Some(Ok(Err(e))) => {
             tracing::warn!(%addr, "refused during the TLS handshake: {e}");
             stats.failed.fetch_add(1, Ordering::Relaxed);
+            handshake.unless_ended(linger_close(&mut tcp)).await;
             return;
         }
-        Err(_) => {
+        Some(Err(_)) => {
             tracing::warn!(%addr, "TLS handshake timed out");
             stats.failed.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        None => {
+            tracing::warn!(%addr, "TLS handshake given up: too many under way");
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
     };
+    drop(handshake);
     let Some(site) = tls::peer_key(stream.get_ref().1.peer_certificates()) else {
         tracing::warn!(%addr, "no usable client certificate");
+        return;
+    };
+    let Ok(_slot) = slots.acquire().await else {
         return;
     };
     let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
@@ -150,9 +198,165 @@ async fn serve_one(
     }
 }
 
+/// How long a refused connection is drained before it is dropped.
+const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes drained from a refused connection: a site's first flight (its `Hello` and up to a
+/// window of batches) fits several times over.
+const LINGER_BYTES: usize = 8 << 20;
+
+/// Close a connection refused during the handshake so that the site reads the alert.
+///
+/// In TLS 1.3 the hub checks the site's certificate only after the site's side of the handshake
+/// is complete, and a site that has entries to send sends them at once. Closing a socket with
+/// unread data makes the kernel answer with a reset, which can reach the site before it reads
+/// the alert (it then reports "connection reset" — unreachable — instead of the refusal). So
+/// send the alert, then a FIN, and read and discard what the site still sends until it closes,
+/// bounded in time and bytes so that a refused peer cannot hold the hub.
+async fn linger_close(tcp: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.flush().await;
+    let _ = tcp.shutdown().await;
+    let deadline = tokio::time::Instant::now() + LINGER;
+    let mut buf = [0u8; 16 * 1024];
+    let mut drained = 0;
+    while drained < LINGER_BYTES {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => drained += n,
+            _ => break,
+        }
+    }
+}
+
+/// The handshakes under way, so that a flood of connections cannot crowd out sites. When
+/// `limit` are under way, a new connection ends the oldest one that has not sent a byte (a site
+/// sends its ClientHello as soon as it is connected; connections that stay silent are the
+/// flood), or, if every one has begun, the oldest of all. A site is then ended only if more new
+/// connections arrive during its few round trips than the limit.
+#[derive(Debug, Default)]
+struct Handshakes {
+    state: std::sync::Mutex<HandshakesState>,
+}
+
+#[derive(Debug, Default)]
+struct HandshakesState {
+    next: u64,
+    /// Connections that have not sent a byte yet, oldest first; dropping the sender ends one.
+    silent: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<()>>,
+    /// Connections whose handshake has begun, oldest first.
+    begun: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Handshakes {
+    fn state(&self) -> std::sync::MutexGuard<'_, HandshakesState> {
+        // The state stays consistent across a panic elsewhere: every change is one call.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Count a new connection in, ending the oldest silent (else the oldest) one if `limit` are
+    /// under way.
+    fn admit(self: &Arc<Self>, limit: usize) -> Handshake {
+        let mut state = self.state();
+        if state.silent.len() + state.begun.len() >= limit && state.silent.pop_first().is_none() {
+            state.begun.pop_first();
+        }
+        let id = state.next;
+        state.next += 1;
+        let (tx, ended) = tokio::sync::oneshot::channel();
+        state.silent.insert(id, tx);
+        Handshake {
+            handshakes: self.clone(),
+            id,
+            ended,
+        }
+    }
+}
+
+/// One connection counted among the handshakes under way, until dropped.
+#[derive(Debug)]
+struct Handshake {
+    handshakes: Arc<Handshakes>,
+    id: u64,
+    /// Resolves when the connection was ended to make room.
+    ended: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Handshake {
+    /// The connection sent its first bytes.
+    fn begun(&self) {
+        let mut state = self.handshakes.state();
+        if let Some(tx) = state.silent.remove(&self.id) {
+            state.begun.insert(self.id, tx);
+        }
+    }
+
+    /// Run `work` unless this connection is ended to make room first (then `None`).
+    async fn unless_ended<T>(&mut self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            done = work => Some(done),
+            _ = &mut self.ended => None,
+        }
+    }
+}
+
+impl Drop for Handshake {
+    fn drop(&mut self) {
+        let mut state = self.handshakes.state();
+        state.silent.remove(&self.id);
+        state.begun.remove(&self.id);
+    }
+}
+
+/// Raise this process's limit on open files (the soft limit) to the most it may have (the hard
+/// limit): each connection is a file, and the usual soft limit (1024) is below what
+/// [`MAX_SESSIONS`] sessions plus [`MAX_HANDSHAKES`] handshakes need. Returns the limit now in
+/// force (`None`: unlimited).
+#[cfg(unix)]
+pub fn raise_open_file_limit() -> std::io::Result<Option<u64>> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        setrlimit(Resource::Nofile, limit)?;
+    }
+    Ok(limit.current)
+}
+
 /// Bind the hub's listening address.
 pub async fn bind(address: &str) -> Result<TcpListener> {
     TcpListener::bind(address)
         .await
         .map_err(|e| Error::storage_msg(format!("cannot listen on {address}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot::error::TryRecvError;
+
+    fn ended(h: &mut Handshake) -> bool {
+        matches!(h.ended.try_recv(), Err(TryRecvError::Closed))
+    }
+
+    #[test]
+    fn a_full_table_ends_the_oldest_silent_connection_first() {
+        let table = Arc::new(Handshakes::default());
+        let mut a = table.admit(3);
+        let mut b = table.admit(3);
+        let mut c = table.admit(3);
+        b.begun();
+        // Full: the oldest silent one (a) makes room, not the older site that began (b).
+        let mut d = table.admit(3);
+        assert!(ended(&mut a));
+        assert!(!ended(&mut b) && !ended(&mut c) && !ended(&mut d));
+        c.begun();
+        d.begun();
+        // Every one has begun: the oldest of all (b) makes room.
+        let mut e = table.admit(3);
+        assert!(ended(&mut b));
+        assert!(!ended(&mut c) && !ended(&mut d) && !ended(&mut e));
+        // A connection that finished its handshake no longer counts.
+        drop(c);
+        let mut f = table.admit(3);
+        assert!(!ended(&mut d) && !ended(&mut e) && !ended(&mut f));
+    }
 }

@@ -111,6 +111,16 @@ pub fn save(store: &Store, state: &PeerState) -> Result<()> {
     store.set_local(&format!("peer/{}", state.id), state)
 }
 
+/// Change what is remembered about `peer`, durably, starting from what is stored now: a session
+/// saves its checkpoint many times while other sessions or bundles with the same peer may save
+/// theirs, and each keeps the others' history records instead of overwriting them with a copy
+/// read when it began.
+pub fn update(store: &Store, peer: &NodeId, change: impl FnOnce(&mut PeerState)) -> Result<()> {
+    let mut state = load(store, peer)?;
+    change(&mut state);
+    save(store, &state)
+}
+
 /// Every peer this node remembers.
 pub fn all(store: &Store) -> Result<Vec<PeerState>> {
     store.locals_with_prefix("peer/")

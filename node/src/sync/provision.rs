@@ -86,14 +86,15 @@ pub fn enroll_site(
         ));
     }
     let name = name.trim();
-    crate::domain::text::check_line("site name", name, 200)?;
+    crate::domain::text::check_line(crate::domain::text::Field::SiteName, name, 200)?;
     if let Some(r) = node.store.site_record(&site)?
         && r.revoked.is_some()
     {
         return Err(Error::refused(
             crate::error::RefusalKind::Rule,
             "that site was revoked; a revoked site stays revoked (give the facility a new node with `cairn init`)",
-        ));
+        )
+        .coded("site-revoked", &[]));
     }
     let record = ControlRecord::SiteAdmitted {
         site,
@@ -145,7 +146,7 @@ pub fn revoke_site(node: &Node, actor: &Actor, site: NodeId, reason: &str) -> Re
         }
         Some(_) => {}
     }
-    crate::domain::text::check_line("reason", reason, 500)?;
+    crate::domain::text::check_line(crate::domain::text::Field::Reason, reason, 500)?;
     let record = ControlRecord::SiteRevoked {
         site,
         reason: reason.trim().to_string(),
@@ -169,8 +170,10 @@ pub fn parse(bytes: &[u8]) -> Result<Provisioning> {
             "that file is too large to be a provisioning file",
         ));
     }
-    let file: SignedFile = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(format!("that is not a Cairn provisioning file: {e}")))?;
+    let file: SignedFile = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(format!("that is not a Cairn provisioning file: {e}"))
+            .coded("not-provisioning", &[])
+    })?;
     let p = file.provisioning;
     if p.cairn_provisioning != FORMAT {
         return Err(Error::invalid(format!(
@@ -205,7 +208,8 @@ pub fn join(node: &Node, file: &[u8]) -> Result<Provisioning> {
             p.site.name,
             p.site.id,
             node.id()
-        )));
+        ))
+        .coded("provisioning-other-site", &[("site", p.site.name.clone())]));
     }
     node.update_config(|config| {
         if let Some(existing) = &config.hub

@@ -73,18 +73,11 @@ pub async fn connect(node: &Node, address: &str) -> Result<(NodeId, HubStream)> 
             Ok(Err(e)) => {
                 // Our own verifier refusing the server is a forged/wrong hub; an alert from the
                 // server is a refusal of this site; anything else is a network failure.
-                let ours = e
-                    .get_ref()
-                    .and_then(|i| i.downcast_ref::<rustls::Error>())
-                    .is_some_and(
-                        |r| matches!(r, rustls::Error::General(m) if m.contains("unknown node")),
-                    );
-                return Err(if ours {
-                    Error::forged(format!(
-                        "the server at {address} is not this site's hub: {e}"
-                    ))
-                } else {
-                    driver::io_error(e)
+                return Err(match tls::refusal_of(&e) {
+                    Some(r) => Error::forged(format!(
+                        "the server at {address} is not this site's hub: {r}"
+                    )),
+                    None => driver::io_error(e),
                 });
             }
             Err(_) => {
@@ -137,19 +130,31 @@ pub async fn run_loop(
     address: String,
     backoff: Backoff,
     timing: Timing,
-    wake: Arc<tokio::sync::Notify>,
+    sessions: &tokio::sync::Mutex<()>,
     mut report: impl FnMut(&Result<SyncReport>) + Send,
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
     let mut failures = 0u32;
     loop {
-        let outcome = sync_once(&node, &address, timing, &mut |_| {}).await;
+        // One session with the hub at a time: "Sync now" (web or command line) takes the same
+        // lock, so two sessions never save this node's checkpoint against each other.
+        let outcome = {
+            let _one_at_a_time = sessions.lock().await;
+            sync_once(&node, &address, timing, &mut |_| {}).await
+        };
         report(&outcome);
         let delay = match &outcome {
             Ok(_) => {
                 failures = 0;
                 backoff.interval
+            }
+            // A refusal (this site is not admitted, or was revoked; or the server is not its
+            // hub) does not go away by asking again soon: wait the longest delay, not the
+            // shortest, so a revoked site does not hammer the hub.
+            Err(Error::Refused(_)) => {
+                failures = failures.saturating_add(1);
+                backoff.max
             }
             Err(_) => {
                 let d = backoff.delay(failures);
@@ -160,7 +165,6 @@ pub async fn run_loop(
         tokio::select! {
             _ = &mut stop => return,
             _ = tokio::time::sleep(delay) => {}
-            _ = wake.notified() => { failures = 0; }
         }
     }
 }

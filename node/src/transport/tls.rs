@@ -110,9 +110,27 @@ pub fn key_of(cert: &CertificateDer<'_>) -> Result<NodeId, Refusal> {
     Ok(id)
 }
 
+/// A refusal as rustls carries it: typed, so the caller can tell its own verifier's refusal from
+/// anything else by downcasting (see [`refusal_of`]) instead of matching words.
 fn refuse(side: &str, r: Refusal) -> rustls::Error {
     tracing::warn!("TLS handshake refused ({side}): {r}");
-    rustls::Error::General(r.to_string())
+    rustls::Error::Other(rustls::OtherError(Arc::new(r)))
+}
+
+/// The refusal this node's own verifier made, if that is what ended a handshake.
+pub fn refusal_of(e: &std::io::Error) -> Option<&Refusal> {
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::Other(other) => other.0.downcast_ref::<Refusal>(),
+        _ => None,
+    }
+}
+
+/// Whether the peer ended the handshake with a TLS alert: in TLS 1.3 that is how a hub refuses
+/// a site whose certificate it does not admit.
+pub fn alert_received(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::AlertReceived(_)))
 }
 
 fn algorithms() -> WebPkiSupportedAlgorithms {

@@ -160,6 +160,9 @@ pub fn run_session<FA: Scope, FB: Scope>(
     let (mut held_ab, mut held_ba) = (Vec::new(), Vec::new());
     let mut last_direction = None;
     let mut cut = false;
+    // A side that is finished once it has sent everything closes the connection, as the node's
+    // driver does: it reads nothing more, so the other side must finish with what it has.
+    let (mut a_closed, mut b_closed) = (false, false);
     for _ in 0..max_steps {
         let mut progressed = false;
         // a → b
@@ -184,8 +187,9 @@ pub fn run_session<FA: Scope, FB: Scope>(
             outcome.messages += frames.len() as u64;
             outcome.bytes_a_to_b += frames.iter().map(|f| f.len() as u64).sum::<u64>();
         }
+        a_closed |= sa.is_finished();
         let (chunks, was_cut) = deliver(frames, faults, &mut rng, &mut delivered, &mut held_ab);
-        for c in chunks {
+        for c in chunks.into_iter().filter(|_| !b_closed) {
             if let Err(e) = sb.receive(&c, &mut b.replica.store) {
                 outcome.failed = true;
                 outcome.error.get_or_insert(format!("b: {e}"));
@@ -223,8 +227,9 @@ pub fn run_session<FA: Scope, FB: Scope>(
             outcome.messages += frames.len() as u64;
             outcome.bytes_b_to_a += frames.iter().map(|f| f.len() as u64).sum::<u64>();
         }
+        b_closed |= sb.is_finished();
         let (chunks, was_cut) = deliver(frames, faults, &mut rng, &mut delivered, &mut held_ba);
-        for c in chunks {
+        for c in chunks.into_iter().filter(|_| !a_closed) {
             if let Err(e) = sa.receive(&c, &mut a.replica.store) {
                 outcome.failed = true;
                 outcome.error.get_or_insert(format!("a: {e}"));

@@ -1,8 +1,8 @@
 //! What every response and every form of the web interface is guarded by.
 //!
 //! - **Headers on every response**: nothing is cached (`no-store`: Back after sign-out must not
-//!   show the previous learner's page on a shared kiosk), a Content-Security-Policy that allows no
-//!   script, no framing and no outside resources, `nosniff`, and no referrer sent to other sites
+//!   show the previous learner's page on a shared kiosk), a Content-Security-Policy that allows
+//!   no script but the app's own file, no framing and no outside resources, `nosniff`, and no referrer sent to other sites
 //!   (`same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
 //!   every form, which the origin check below must refuse).
 //! - **Forms from this origin only**: a POST whose `Origin` (or, failing that, `Referer`) is not
@@ -17,14 +17,19 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The policy for pages: styles from our own stylesheet, images inline (QR codes), forms to
-/// ourselves, nothing else.
-pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy for pages: styles from our own stylesheet, our one script file (`/app.js`: Print,
+/// the idle return and its warning) and the requests it makes to ourselves, images inline (QR
+/// codes), forms to ourselves, nothing else — no inline script, so a name that escaped its
+/// escaping still could not run.
+pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+base-uri 'none'";
 
-/// The policy for the printable certificate, which carries its own inline styles.
-pub const CERTIFICATE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy for the printable certificate, which carries its own inline styles; its toolbar
+/// uses the same script file and signs out with a form.
+pub const CERTIFICATE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline' 'self'; \
+script-src 'self'; connect-src 'self'; img-src data:; form-action 'self'; \
+frame-ancestors 'none'; base-uri 'none'";
 
 /// The cookie that carries the sign-in form's token before anyone has signed in.
 pub const PRE_SESSION_COOKIE: &str = "cairn_form";

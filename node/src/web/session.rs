@@ -21,10 +21,12 @@ pub struct Session {
     pub lang: Lang,
     /// The token every form of this session sends back.
     pub csrf: String,
+    /// The cookie's token (to change the session).
+    pub token: String,
     last_seen: Instant,
 }
 
-/// All sessions and failure counts.
+/// All sessions.
 pub struct Sessions {
     idle: Duration,
     live: Mutex<HashMap<String, Session>>,
@@ -64,6 +66,7 @@ impl Sessions {
                 actor,
                 lang,
                 csrf: super::guard::new_token(),
+                token: token.clone(),
                 last_seen: now,
             },
         );
@@ -87,12 +90,44 @@ impl Sessions {
         }
     }
 
+    /// Change a session's language.
+    pub fn set_lang(&self, token: &str, lang: Lang) {
+        if let Some(s) = self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(token)
+        {
+            s.lang = lang;
+        }
+    }
+
     /// End a session.
     pub fn end(&self, token: &str) {
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(token);
+    }
+}
+
+/// The signed-in person of a request: every page that needs someone takes this, and a request
+/// without a live session goes back to sign-in (saying so when the session timed out).
+pub struct Signed(pub Session);
+
+impl axum::extract::FromRequestParts<super::Shared> for Signed {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        web: &super::Shared,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::response::{IntoResponse, Redirect};
+        match super::guard::cookie(&parts.headers, super::COOKIE).map(|t| web.sessions.get(&t)) {
+            Some(Ok(s)) => Ok(Signed(s)),
+            Some(Err(true)) => Err(Redirect::to("/signin?expired=1").into_response()),
+            _ => Err(Redirect::to("/signin").into_response()),
+        }
     }
 }
 

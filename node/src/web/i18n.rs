@@ -1,0 +1,218 @@
+//! The web app's words: Fluent message catalogs (`locales/en.ftl`, `locales/es.ftl`), built into
+//! the binary, chosen per person (a learner's profile language, or the language picked on the
+//! sign-in page or in the header). A message missing from a catalog shows as `⟦key⟧`, which the
+//! browser tests look for; a unit test fails when the two catalogs do not hold the same messages
+//! or when the code asks for one that neither holds.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::sync::LazyLock;
+
+/// A language the web app speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Spanish.
+    Es,
+}
+
+impl Lang {
+    /// From a code such as `es` or `es-MX`; English otherwise.
+    pub fn from_code(code: &str) -> Lang {
+        if code.trim().to_lowercase().starts_with("es") {
+            Lang::Es
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The code for `lang=` attributes.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    /// Every language.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+}
+
+const SOURCES: [(&str, &str); 2] = [
+    ("en", include_str!("locales/en.ftl")),
+    ("es", include_str!("locales/es.ftl")),
+];
+
+static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|(code, text)| {
+            let lang: unic_langid::LanguageIdentifier = code.parse().unwrap_or_default();
+            let mut bundle = FluentBundle::new_concurrent(vec![lang]);
+            // Plain text out: no invisible isolation marks around values.
+            bundle.set_use_isolating(false);
+            let resource =
+                FluentResource::try_new(text.to_string()).unwrap_or_else(|(r, errors)| {
+                    tracing::error!("the {code} message catalog has errors: {errors:?}");
+                    r
+                });
+            if let Err(errors) = bundle.add_resource(resource) {
+                tracing::error!("the {code} message catalog repeats messages: {errors:?}");
+            }
+            bundle
+        })
+        .collect()
+});
+
+/// Messages in one language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tr {
+    /// The language.
+    pub lang: Lang,
+}
+
+impl Tr {
+    /// Messages in `lang`.
+    pub fn new(lang: Lang) -> Tr {
+        Tr { lang }
+    }
+
+    fn bundle(&self) -> &'static FluentBundle<FluentResource> {
+        &BUNDLES[match self.lang {
+            Lang::En => 0,
+            Lang::Es => 1,
+        }]
+    }
+
+    /// The message `id`.
+    pub fn t(&self, id: &str) -> String {
+        self.format(id, None)
+    }
+
+    /// The message `id` with named values.
+    pub fn a(&self, id: &str, args: &[(&str, String)]) -> String {
+        let mut fa = FluentArgs::new();
+        for (k, v) in args {
+            // Numbers stay numbers, so plurals choose their form.
+            match v.parse::<f64>() {
+                Ok(n) if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) => {
+                    fa.set(*k, FluentValue::from(n))
+                }
+                _ => fa.set(*k, FluentValue::from(v.clone())),
+            }
+        }
+        self.format(id, Some(&fa))
+    }
+
+    fn format(&self, id: &str, args: Option<&FluentArgs>) -> String {
+        let bundle = self.bundle();
+        let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
+            return format!("⟦{id}⟧");
+        };
+        let mut errors = vec![];
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!("message {id} in {}: {errors:?}", self.lang.code());
+        }
+        text.into_owned()
+    }
+}
+
+/// Whether the catalogs hold a message `id`.
+pub fn has(id: &str) -> bool {
+    BUNDLES[0].has_message(id)
+}
+
+/// The message ids a catalog defines.
+pub fn ids(lang: Lang) -> Vec<String> {
+    let text = SOURCES[match lang {
+        Lang::En => 0,
+        Lang::Es => 1,
+    }]
+    .1;
+    text.lines()
+        .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn both_catalogs_hold_the_same_messages_and_parse_cleanly() {
+        let en: BTreeSet<String> = ids(Lang::En).into_iter().collect();
+        let es: BTreeSet<String> = ids(Lang::Es).into_iter().collect();
+        let only_en: Vec<_> = en.difference(&es).collect();
+        let only_es: Vec<_> = es.difference(&en).collect();
+        assert!(
+            only_en.is_empty() && only_es.is_empty(),
+            "missing in Spanish: {only_en:?}; missing in English: {only_es:?}"
+        );
+        for (code, text) in SOURCES {
+            assert!(
+                FluentResource::try_new(text.to_string()).is_ok(),
+                "the {code} catalog does not parse"
+            );
+        }
+        for id in &en {
+            for lang in Lang::ALL {
+                let t = Tr::new(lang).a(id, &[]);
+                assert!(!t.contains('⟦'), "{id} in {lang:?}");
+            }
+        }
+    }
+
+    /// Every message the code asks for by a literal id exists (ids built at run time — errors,
+    /// fields, enum values — are checked by their own tests).
+    #[test]
+    fn every_message_the_code_names_exists() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("layout.rs"),
+            include_str!("learner.rs"),
+            include_str!("staff.rs"),
+            include_str!("hub.rs"),
+            include_str!("operate.rs"),
+            include_str!("first_run.rs"),
+            include_str!("errors.rs"),
+            include_str!("words.rs"),
+        ];
+        let known: BTreeSet<String> = ids(Lang::En).into_iter().collect();
+        let mut missing = BTreeSet::new();
+        for src in sources {
+            for pat in [".t(\"", ".a(\""] {
+                for (i, _) in src.match_indices(pat) {
+                    let rest = &src[i + pat.len()..];
+                    if let Some(end) = rest.find('"') {
+                        let id = &rest[..end];
+                        if !id.contains('{') && !known.contains(id) {
+                            missing.insert(id.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "messages the code names but no catalog holds: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn values_and_plurals_fill_in() {
+        let en = Tr::new(Lang::En);
+        assert!(
+            !en.a("entries-count", &[("count", "1".into())])
+                .contains('⟦')
+        );
+        assert_ne!(
+            en.a("entries-count", &[("count", "1".into())]),
+            en.a("entries-count", &[("count", "2".into())])
+        );
+    }
+}
