@@ -127,19 +127,32 @@ impl fmt::Debug for NodeId {
     }
 }
 
+/// One character of a node id as a person typed it, read as the id means it: upper case, the
+/// look-alike digits 0, 1 and 8 as the letters O, I and B (the alphabet has no such digits), and
+/// `None` for the dashes and spaces that group it.
+fn typed_char(c: char) -> Option<char> {
+    match c.to_ascii_uppercase() {
+        '-' | ' ' => None,
+        '0' => Some('O'),
+        '1' => Some('I'),
+        '8' => Some('B'),
+        c => Some(c),
+    }
+}
+
+/// What a person typed for a node id — whole or its beginning — in the form ids are compared
+/// in: what `parse` reads, without the grouping. The beginning of an id, typed in any of the
+/// ways `parse` accepts, folds to a beginning of the id's own folded form.
+pub fn fold_typed_id(typed: &str) -> String {
+    typed.chars().filter_map(typed_char).collect()
+}
+
 impl FromStr for NodeId {
     type Err = IdentityError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut chars = Vec::with_capacity(56);
-        for c in s.chars() {
-            let c = match c.to_ascii_uppercase() {
-                '-' | ' ' => continue,
-                '0' => 'O',
-                '1' => 'I',
-                '8' => 'B',
-                c => c,
-            };
+        for c in s.chars().filter_map(typed_char) {
             if !c.is_ascii() || !ALPHABET.contains(&(c as u8)) {
                 return Err(IdentityError::BadCharacter(c));
             }
@@ -282,6 +295,43 @@ mod tests {
             chars.swap(i, i + 1);
             let typo = String::from_utf8(chars).unwrap();
             prop_assert!(typo.parse::<NodeId>().is_err());
+        }
+
+        #[test]
+        fn any_typed_beginning_folds_to_a_beginning_of_the_id(
+            seed in any::<u64>(),
+            len in 1usize..=63,
+            lower in any::<u64>(),
+            lookalike in any::<u64>(),
+            spaces in any::<bool>(),
+        ) {
+            let id = key(seed).id();
+            let whole = fold_typed_id(&id.to_string());
+            // The beginning as a person might type it: some letters lower case, O, I and B as
+            // 0, 1 and 8, the dashes as spaces.
+            let typed: String = id.to_string()[..len]
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    let c = match (c, (lookalike >> (i % 64)) & 1 == 1) {
+                        ('O', true) => '0',
+                        ('I', true) => '1',
+                        ('B', true) => '8',
+                        (c, _) => c,
+                    };
+                    match c {
+                        '-' if spaces => ' ',
+                        c if (lower >> (i % 64)) & 1 == 1 => c.to_ascii_lowercase(),
+                        c => c,
+                    }
+                })
+                .collect();
+            let folded = fold_typed_id(&typed);
+            prop_assert!(whole.starts_with(&folded), "{typed} -> {folded}, not a beginning of {whole}");
+            prop_assert_eq!(folded.len(), len - len / 8);
+            if len == 63 {
+                prop_assert_eq!(typed.parse::<NodeId>(), Ok(id));
+            }
         }
 
         #[test]

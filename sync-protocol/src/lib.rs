@@ -56,7 +56,7 @@ pub use entry::{Auth, Body, BodyKind, DocId, Entry, Origin, StoredEntry, UserId}
 pub use frame::{FrameDecoder, FrameError, encode_frame, encode_frame_with};
 pub use hash::Hash32;
 pub use hlc::{Hlc, HybridClock};
-pub use identity::{IdentityError, NodeId, NodeKey, Signature};
+pub use identity::{IdentityError, NodeId, NodeKey, Signature, fold_typed_id};
 pub use limits::Limits;
 pub use message::{Message, PROTOCOL_VERSION, Refusal};
 pub use session::{

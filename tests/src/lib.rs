@@ -616,19 +616,19 @@ pub fn start_site(dir: &Path, extra: &[&str]) -> RunningSite {
 /// Start `cairn run` for the site in `dir`, syncing with the hub at `hub`, its web interface on
 /// an ephemeral loopback port, plus `extra` arguments.
 pub fn run_site(dir: &Path, hub: &str, extra: &[&str]) -> RunningSite {
+    run_site_on(dir, hub, "127.0.0.1:0", extra)
+}
+
+/// Start `cairn run` for the site in `dir`, syncing with the hub at `hub`, its web interface on
+/// `web` (an address a test chose), plus `extra` arguments.
+pub fn run_site_on(dir: &Path, hub: &str, web: &str, extra: &[&str]) -> RunningSite {
     use std::io::BufRead;
     let mut child = Command::new(bin())
         .env_remove("CAIRN_AS")
         .env_remove("CAIRN_SECRET")
         .env_remove("CAIRN_DATA")
         .env("CAIRN_LOG", "warn")
-        .args([
-            "--data",
-            dir.to_str().unwrap(),
-            "run",
-            "--web",
-            "127.0.0.1:0",
-        ])
+        .args(["--data", dir.to_str().unwrap(), "run", "--web", web])
         .args(["--hub", hub])
         .args(extra)
         .stdout(std::process::Stdio::piped())

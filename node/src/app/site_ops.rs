@@ -8,7 +8,7 @@ use crate::domain::people::Actor;
 use crate::domain::text::printable;
 use crate::error::{Error, Result};
 use crate::sync::{peer, provision, site};
-use cairn_sync_protocol::NodeId;
+use cairn_sync_protocol::{NodeId, fold_typed_id as fold_id};
 use std::io::{Read, Write};
 
 impl App {
@@ -19,18 +19,17 @@ impl App {
         if let Ok(id) = typed.parse::<NodeId>() {
             return Ok(id);
         }
-        let fold = |s: &str| s.replace('-', "").to_ascii_uppercase();
-        let want = fold(typed);
+        let want = fold_id(typed);
         let sites = self.node.store.site_records()?;
         let mut candidates: Vec<(String, String)> = Vec::new();
         if want.len() >= 4 {
             for s in &sites {
-                if fold(&s.node).starts_with(&want) {
+                if fold_id(&s.node).starts_with(&want) {
                     candidates.push((s.node.clone(), s.name.clone()));
                 }
             }
             if let Some(hub) = self.node.config().hub.as_ref()
-                && fold(&hub.id).starts_with(&want)
+                && fold_id(&hub.id).starts_with(&want)
             {
                 candidates.push((hub.id.clone(), hub.name.clone()));
             }
@@ -69,9 +68,11 @@ impl App {
         name: &str,
         address: Option<&str>,
     ) -> Result<Reply> {
+        // The hub does not know this node yet, so a beginning of its id cannot be looked up:
+        // admitting takes the whole id, whose checksum catches a typo.
         let site: NodeId = site.trim().parse().map_err(|e| {
             Error::invalid(format!(
-                "`{}` is not a node id: {e} (run `cairn id` at the site to get it)",
+                "`{}` is not a whole node id: {e}. Admitting a site takes all 56 characters of its id, as `cairn id` prints them at the site",
                 printable(site)
             ))
             .coded("site-id", &[])

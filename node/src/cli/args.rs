@@ -6,6 +6,15 @@ use crate::records::staff::Role;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The data folder when neither --data nor CAIRN_DATA names one: the Debian package's
+/// `/var/lib/cairn` in the binary it installs (built with the `packaged` feature), so commands
+/// run with sudo or from cron need no --data; else `./cairn-data`.
+pub const DEFAULT_DATA: &str = if cfg!(feature = "packaged") {
+    "/var/lib/cairn"
+} else {
+    "./cairn-data"
+};
+
 /// Cairn: offline-first records of learners' micro-credentials, synced between sites and a hub.
 #[derive(Parser, Debug)]
 #[command(
@@ -19,12 +28,14 @@ USB stick.\n\nExit status: 0 success, 2 usage error, 3 input refused (invalid, f
     after_help = "Start with `cairn demo` to see the whole story, or `cairn init --role site --name NAME`."
 )]
 pub struct Cli {
-    /// The node's data folder.
+    /// The node's data folder. Run by root on a folder that belongs to another user (the
+    /// service's user, `cairn`), a command that finds no running node to carry it out does its
+    /// work as that user, so the service can read everything it writes.
     #[arg(
         long,
         global = true,
         env = "CAIRN_DATA",
-        default_value = "./cairn-data",
+        default_value = DEFAULT_DATA,
         value_name = "DIR"
     )]
     pub data: PathBuf,
@@ -425,8 +436,10 @@ pub enum ReportCommand {
 pub enum SiteCommand {
     /// Admit a site and write its provisioning file (hub, admin).
     Enroll {
-        /// The site's node id (run `cairn id` at the site).
-        #[arg(long)]
+        /// The site's whole node id, as `cairn id` prints it at the site. Unlike the commands
+        /// that name a site the hub already knows, this needs all 56 characters (dashes
+        /// optional): the checksum in them catches a mistyped id.
+        #[arg(long, value_name = "ID")]
         site_id: String,
         /// The site's name.
         #[arg(long)]
@@ -792,6 +805,20 @@ pub enum DebugCommand {
     },
     /// Print the keys written by write-stream (JSON).
     ReadStream,
+    /// Write the manual pages, one per command (cairn.1, cairn-site-enroll.1, …), into a
+    /// folder. Needs no node. The Debian package is built with these (deploy/build-deb.sh).
+    Man {
+        /// The folder to write them into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write shell completions (cairn.bash, _cairn for zsh, cairn.fish) into a folder. Needs no
+    /// node.
+    Completions {
+        /// The folder to write them into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write this node's TLS certificate and key as PEM (for checks with openssl).
     TlsIdentity {
         /// Folder to write cert.pem and key.pem into.

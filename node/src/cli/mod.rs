@@ -7,7 +7,9 @@ mod credential;
 mod demo;
 mod files;
 mod network;
+mod owner;
 mod plan;
+mod reference;
 mod render;
 mod secrets;
 
@@ -167,6 +169,7 @@ fn execute(cli: Cli) -> Result<Output> {
             name,
             institution,
         } => {
+            owner::become_owner_of(&data)?;
             let node = Node::init(&data, *role, name, institution.clone())?;
             let id = node.id().to_string();
             return Ok(Output::new(
@@ -194,6 +197,7 @@ fn execute(cli: Cli) -> Result<Output> {
             return credential::verifier_page_alone(out, program);
         }
         Command::Serve { .. } | Command::Run { .. } | Command::Sync { once: false, .. } => {
+            owner::become_owner_of(&data)?;
             let claim = claim(&cli)?;
             return network::service(cli, claim);
         }
@@ -211,6 +215,8 @@ fn execute(cli: Cli) -> Result<Output> {
         files::LocalFiles::finish(&mut files)?;
         return finish(&plan, &reply);
     }
+    // No running node: this process opens the store, as the folder's owner.
+    owner::become_owner_of(&data)?;
     let node = match Node::open(&data) {
         Ok(n) => n,
         // The service may be starting: its socket appears just after it takes the store.
@@ -286,7 +292,14 @@ fn restore(from: &std::path::Path, data: &std::path::Path) -> Result<Output> {
             data.display()
         )));
     }
+    // Root restoring into the service's folder: copy as root (the backup may be root's), then
+    // give the copy to the folder's owner and open it as that user.
+    let owner = owner::foreign_owner(data);
     copy_dir(from, data)?;
+    if let Some((uid, gid)) = owner {
+        owner::give_tree(data, uid, gid)?;
+        owner::become_owner_of(data)?;
+    }
     // Opening sees the backup marker and moves the node to a new epoch before anything else.
     let node = Node::open(data)?;
     let epoch = node.epoch()?;
@@ -307,8 +320,18 @@ fn debug(cli: Cli) -> Result<Output> {
     let Command::Debug(cmd) = cli.command else {
         return Err(Error::Usage("not a debug command".into()));
     };
+    // The reference pages need no node.
+    let cmd = match cmd {
+        DebugCommand::Man { out } => return reference::man_pages(&out),
+        DebugCommand::Completions { out } => return reference::completions(&out),
+        other => other,
+    };
+    owner::become_owner_of(&cli.data)?;
     let node = Node::open(&cli.data)?;
     match cmd {
+        DebugCommand::Man { .. } | DebugCommand::Completions { .. } => {
+            Err(Error::Usage("not a command on a node".into()))
+        }
         DebugCommand::WriteStream { count, tag } => write_stream(&node, count, &tag),
         DebugCommand::ReadStream => {
             let doc = node.store.doc(&DEBUG_DOC)?;
