@@ -277,6 +277,9 @@ fn initial(learners_n: usize) {
     let started = Instant::now();
     let r = rt.block_on(sync_via(&site_node, &via)).unwrap();
     let wall = started.elapsed().as_secs_f64();
+    // The hub acknowledged durable entries; how long until it has derived them all.
+    hub_node.store.settle().unwrap();
+    let derived = started.elapsed().as_secs_f64();
     assert!(r.complete);
     let p = r.progress;
     let tls = total.load(Ordering::Relaxed);
@@ -284,6 +287,11 @@ fn initial(learners_n: usize) {
     println!("| entries sent | {} |", p.sent);
     println!("| wall time | {wall:.2} s |");
     println!("| entries per second | {:.0} |", p.sent as f64 / wall);
+    println!("| hub: everything derived after | {derived:.2} s |");
+    println!(
+        "| entries per second, until derived at the hub | {:.0} |",
+        p.sent as f64 / derived
+    );
     println!(
         "| automerge change bytes (payloads) | {} |",
         p.payload_bytes_sent
@@ -460,9 +468,11 @@ fn concurrent(n: usize) {
         (lat, entries)
     });
     let wall = started.elapsed().as_secs_f64();
+    hub_node.store.settle().unwrap();
+    let derived = started.elapsed().as_secs_f64();
     let mut l = latencies;
     println!(
-        "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} |",
+        "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {derived:.2} |",
         served.stats.peak.load(Ordering::SeqCst),
         entries as f64 / wall,
         median(&mut l),
@@ -633,7 +643,7 @@ fn main() {
             "\n## Hub under concurrent sessions (each site sends 2 learners' work, ~57 entries)\n"
         );
         println!(
-            "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed |\n|---|---|---|---|---|---|---|---|---|"
+            "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed | all derived at s |\n|---|---|---|---|---|---|---|---|---|---|"
         );
         for n in env_list("CAIRN_BENCH_SESSIONS", "50,200") {
             concurrent(n);

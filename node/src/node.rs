@@ -27,7 +27,7 @@ fn key_path(dir: &Path) -> PathBuf {
     dir.join("node.key")
 }
 
-fn store_path(dir: &Path) -> PathBuf {
+pub(crate) fn store_path(dir: &Path) -> PathBuf {
     dir.join("store")
 }
 

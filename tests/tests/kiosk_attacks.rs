@@ -274,8 +274,12 @@ fn a_crowd_of_sign_ins_checks_secrets_a_few_at_a_time() {
         }
     });
     let peak_mb = running.memory_kb("VmHWM").saturating_sub(before) / 1024;
+    // Unbounded, this was 1.45 GB (argon2's 19 MiB on every thread that asked). Bounded, the
+    // peak depends on how glibc spreads the crowd's threads over its malloc arenas: on the
+    // project's 2-core machine it measured 140-160 MB on a quiet machine and 216-254 MB with
+    // other work running or one more thread in the process, in two clusters a whole arena apart.
     assert!(
-        peak_mb < 200,
+        peak_mb < 320,
         "100 concurrent sign-ins raised the service's peak memory by {peak_mb} MB"
     );
 }

@@ -819,6 +819,23 @@ pub enum DebugCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Receive every feed of the stopped node in `from` through a sync session, with no
+    /// derivation worker, printing `acked N` (entries held) after each batch is durable, then
+    /// `held`, and waiting (at most `hold_secs`) without deriving: a kill test stops it there.
+    ReceiveStream {
+        /// The data folder of the node to receive from (not running).
+        #[arg(long)]
+        from: PathBuf,
+        /// Most entries per batch.
+        #[arg(long, default_value_t = 50)]
+        batch_entries: usize,
+        /// How long to wait after the last batch before exiting.
+        #[arg(long, default_value_t = 0)]
+        hold_secs: u64,
+    },
+    /// A digest of the derived state (indexes, site records, chunks, counts, tips, each
+    /// document's heads and entry list), after deriving whatever is queued (JSON).
+    DerivedDigest,
     /// Write this node's TLS certificate and key as PEM (for checks with openssl).
     TlsIdentity {
         /// Folder to write cert.pem and key.pem into.

@@ -324,13 +324,28 @@ fn debug(cli: Cli) -> Result<Output> {
     let cmd = match cmd {
         DebugCommand::Man { out } => return reference::man_pages(&out),
         DebugCommand::Completions { out } => return reference::completions(&out),
+        DebugCommand::ReceiveStream {
+            from,
+            batch_entries,
+            hold_secs,
+        } => {
+            owner::become_owner_of(&cli.data)?;
+            return receive_stream(&cli.data, &from, batch_entries, hold_secs);
+        }
         other => other,
     };
     owner::become_owner_of(&cli.data)?;
     let node = Node::open(&cli.data)?;
     match cmd {
-        DebugCommand::Man { .. } | DebugCommand::Completions { .. } => {
-            Err(Error::Usage("not a command on a node".into()))
+        DebugCommand::Man { .. }
+        | DebugCommand::Completions { .. }
+        | DebugCommand::ReceiveStream { .. } => Err(Error::Usage("not a command on a node".into())),
+        DebugCommand::DerivedDigest => {
+            let (digest, documents, learners) = node.store.derived_digest()?;
+            Ok(Output::new(
+                json!({"digest": digest, "documents": documents, "learners": learners, "entries": node.store.vector()?.total()}),
+                digest,
+            ))
         }
         DebugCommand::WriteStream { count, tag } => write_stream(&node, count, &tag),
         DebugCommand::ReadStream => {
@@ -377,6 +392,92 @@ fn debug(cli: Cli) -> Result<Output> {
             Ok(Output::new(json!({"out_dir": out_dir}), ""))
         }
     }
+}
+
+/// Receive `from`'s feeds into the node at `data` with derivation held back (see
+/// `DebugCommand::ReceiveStream`).
+fn receive_stream(
+    data: &std::path::Path,
+    from: &std::path::Path,
+    batch_entries: usize,
+    hold_secs: u64,
+) -> Result<Output> {
+    use cairn_sync_protocol::{
+        Everything, Fork, Hash32, LogStore, Origin, Session, SessionConfig, Tip, VerifiedRun,
+        VersionVector,
+    };
+    /// The receiving store, saying how much it holds after each durable batch.
+    struct Telling<'a>(crate::store::SyncStore<'a>, &'a crate::store::Store);
+    impl LogStore for Telling<'_> {
+        type Error = Error;
+        fn vector(&self) -> Result<VersionVector> {
+            self.0.vector()
+        }
+        fn frozen(&self) -> Result<Vec<Origin>> {
+            self.0.frozen()
+        }
+        fn tip(&self, origin: &Origin) -> Result<Option<Tip>> {
+            self.0.tip(origin)
+        }
+        fn hash_at(&self, origin: &Origin, seq: u64) -> Result<Option<Hash32>> {
+            self.0.hash_at(origin, seq)
+        }
+        fn read(
+            &self,
+            origin: &Origin,
+            from_seq: u64,
+            max: usize,
+        ) -> Result<Vec<cairn_sync_protocol::FeedItem>> {
+            self.0.read(origin, from_seq, max)
+        }
+        fn append(&mut self, runs: &[VerifiedRun]) -> Result<()> {
+            self.0.append(runs)?;
+            // Printed only once the batch is durable: the kill test relies on it.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "acked {}", self.1.vector()?.total());
+            let _ = out.flush();
+            Ok(())
+        }
+        fn freeze(&mut self, fork: &Fork) -> Result<()> {
+            self.0.freeze(fork)
+        }
+    }
+    let indexer = std::sync::Arc::new(crate::records::DocumentIndex);
+    let source = crate::store::Store::open(&crate::node::store_path(from), indexer.clone())?;
+    let target = crate::store::Store::open_without_worker(&crate::node::store_path(data), indexer)?;
+    let config = SessionConfig {
+        batch_entries: batch_entries.max(1),
+        ..SessionConfig::default()
+    };
+    let (ka, kb) = (
+        cairn_sync_protocol::NodeId([1; 32]),
+        cairn_sync_protocol::NodeId([2; 32]),
+    );
+    let mut sa = Session::new(config.clone(), ka);
+    let mut sb = Session::new(config, kb);
+    let mut xa = crate::store::SyncStore::new(&source);
+    let mut xb = Telling(crate::store::SyncStore::new(&target), &target);
+    let session_err =
+        |e: cairn_sync_protocol::SessionError| Error::storage_msg(format!("receive-stream: {e}"));
+    sa.start(&xa, 1).map_err(session_err)?;
+    sb.start(&xb, 1).map_err(session_err)?;
+    let mut rounds = 0;
+    while !(sa.is_finished() && sb.is_finished()) {
+        rounds += 1;
+        if rounds > 1_000_000 {
+            return Err(Error::storage_msg("receive-stream did not finish"));
+        }
+        while let Some(f) = sa.poll_transmit(&xa, &Everything).map_err(session_err)? {
+            sb.receive(&f, &mut xb).map_err(session_err)?;
+        }
+        while let Some(f) = sb.poll_transmit(&xb, &Everything).map_err(session_err)? {
+            sa.receive(&f, &mut xa).map_err(session_err)?;
+        }
+    }
+    println!("held");
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(std::time::Duration::from_secs(hold_secs.min(600)));
+    Ok(Output::new(json!({"held": target.vector()?.total()}), ""))
 }
 
 fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {

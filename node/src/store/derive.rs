@@ -1,7 +1,9 @@
 //! Derived state: what new log entries mean for documents, indexes, evidence files and trust.
-//! Everything here runs inside the same sled batch as the entries it derives from.
+//! A local write derives in the same sled batch as its entry; verified runs from a peer are derived
+//! after they are acknowledged, from the derivation queue (`log.rs`, `derive_queued`), in batches
+//! that also remove the queue records they cover.
 
-use super::{Store, Writer, corrupt, keys};
+use super::{Core, Writer, corrupt, keys};
 use crate::error::{Error, Result};
 use crate::payload::{self, ControlRecord, FileChunk};
 use automerge::{Automerge, Change};
@@ -37,7 +39,7 @@ pub fn kind_byte(kind: BodyKind) -> u8 {
 /// Derive state for new whole entries, adding writes to `batch`. Returns the documents whose
 /// cached copies now run ahead of the store until `batch` is applied (evict them on failure).
 pub(super) fn derive(
-    store: &Store,
+    store: &Core,
     w: &mut Writer,
     batch: &mut sled::Batch,
     entries: &[&StoredEntry],
@@ -98,7 +100,7 @@ pub(super) fn derive(
             if let Some(r) = sites.get(&site.0) {
                 return Ok(r.clone());
             }
-            Ok(store.site_record(site)?.unwrap_or(SiteRecord {
+            Ok(store.site_record_now(site)?.unwrap_or(SiteRecord {
                 node: site.to_string(),
                 site_id: String::new(),
                 name: String::new(),
@@ -161,7 +163,7 @@ pub(super) type DocEntries = BTreeMap<(DocId, cairn_sync_protocol::Origin), Vec<
 /// Record new entries in the `X` lists: appended to the last list of their (document, origin)
 /// while it has room, else in a new one starting at their first sequence number.
 pub(super) fn list_doc_entries(
-    store: &Store,
+    store: &Core,
     batch: &mut sled::Batch,
     listed: DocEntries,
 ) -> Result<()> {
@@ -226,7 +228,7 @@ pub(super) fn parse_doc_entries(
 pub(super) type Counts = BTreeMap<Vec<u8>, i64>;
 
 /// The maintained count of index keys under `prefix`, if the store keeps one.
-pub(super) fn read_count(store: &Store, prefix: &[u8]) -> Result<Option<u64>> {
+pub(super) fn read_count(store: &Core, prefix: &[u8]) -> Result<Option<u64>> {
     Ok(store
         .tree
         .get(keys::count(prefix))?
@@ -234,7 +236,7 @@ pub(super) fn read_count(store: &Store, prefix: &[u8]) -> Result<Option<u64>> {
 }
 
 /// Add counted changes to the counters, in `batch`.
-pub(super) fn write_counts(store: &Store, batch: &mut sled::Batch, counts: Counts) -> Result<()> {
+pub(super) fn write_counts(store: &Core, batch: &mut sled::Batch, counts: Counts) -> Result<()> {
     for (prefix, delta) in counts {
         if delta == 0 {
             continue;
@@ -260,7 +262,7 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 
 /// Load a document: from the cache, else its snapshot plus the changes still waiting for their
 /// dependencies, else (snapshot unreadable) from the log itself.
-pub(super) fn load_doc(store: &Store, w: &mut Writer, doc: DocId) -> Result<Automerge> {
+pub(super) fn load_doc(store: &Core, w: &mut Writer, doc: DocId) -> Result<Automerge> {
     if let Some(d) = w.docs.take(&doc) {
         return Ok(d);
     }
@@ -285,11 +287,11 @@ pub(super) fn load_doc(store: &Store, w: &mut Writer, doc: DocId) -> Result<Auto
 }
 
 /// Rebuild one document from its entries in the log.
-pub(super) fn doc_from_log(store: &Store, doc: DocId) -> Result<Automerge> {
+pub(super) fn doc_from_log(store: &Core, doc: DocId) -> Result<Automerge> {
     let mut am = Automerge::new();
     let mut changes = Vec::new();
     let mut snapshots = Vec::new();
-    for (origin, seq, kind) in store.doc_entries(&doc)? {
+    for (origin, seq, kind) in store.doc_entries_now(&doc)? {
         let Some(cairn_sync_protocol::FeedItem::Entry(se)) = store.item_covering(&origin, seq)?
         else {
             continue;
@@ -312,7 +314,7 @@ pub(super) fn doc_from_log(store: &Store, doc: DocId) -> Result<Automerge> {
     Ok(am)
 }
 
-fn read_pending(store: &Store, doc: &DocId) -> Result<Vec<Change>> {
+fn read_pending(store: &Core, doc: &DocId) -> Result<Vec<Change>> {
     let Some(v) = store.tree.get(keys::doc_key(keys::PENDING, doc))? else {
         return Ok(Vec::new());
     };
@@ -381,7 +383,7 @@ const DOCS_AT_ONCE: usize = 128;
 /// work (automerge application, snapshot, index: most of the time of receiving a sync) is shared
 /// among the machine's cores; loading from the cache and writing into `batch` stay in order here.
 fn apply_in_parallel(
-    store: &Store,
+    store: &Core,
     w: &mut Writer,
     batch: &mut sled::Batch,
     work: BTreeMap<DocId, DocWork>,
@@ -396,7 +398,7 @@ fn apply_in_parallel(
 }
 
 fn apply_group(
-    store: &Store,
+    store: &Core,
     w: &mut Writer,
     batch: &mut sled::Batch,
     group: Vec<(DocId, DocWork)>,
@@ -467,7 +469,7 @@ fn apply_group(
 /// Apply a batch's changes (and transferred snapshots) to a loaded document; returns it with
 /// the writes of its snapshot, pending list and index entries.
 fn apply_changes(
-    store: &Store,
+    store: &Core,
     doc: DocId,
     mut am: Automerge,
     work: DocWork,
@@ -533,7 +535,7 @@ fn extends_linearly(heads_before: &[automerge::ChangeHash], changes: &[Change]) 
 
 /// Write a document's snapshot, pending changes and index entries into `batch`.
 pub(super) fn write_doc(
-    store: &Store,
+    store: &Core,
     batch: &mut Writes,
     doc: DocId,
     am: &Automerge,
@@ -553,7 +555,7 @@ pub(super) fn write_doc(
 }
 
 fn reindex(
-    store: &Store,
+    store: &Core,
     batch: &mut Writes,
     doc: DocId,
     am: &Automerge,

@@ -12,6 +12,7 @@
 //! | `I` | index name, key | value | derived (see `index.rs`) |
 //! | `J` | doc(16) | the `I` keys this document produced | derived |
 //! | `R` | node(32) | site record from control entries | derived |
+//! | `D` | batch number(8) | runs acknowledged but not yet derived: origin(36) first seq(8) last seq(8) each | derived queue |
 //! | `N` | index key prefix | how many `I` keys start with it (u64), for counts without scans | derived |
 //! | `L` | name | local state (clock, epoch, peer checkpoints) | local |
 //! | `P` | principal(16) | argon2 hash of a PIN or password | local |
@@ -35,6 +36,7 @@ pub const INDEX: u8 = b'I';
 pub const DOC_INDEX_KEYS: u8 = b'J';
 pub const SITE: u8 = b'R';
 pub const COUNT: u8 = b'N';
+pub const DERIVE_QUEUE: u8 = b'D';
 pub const LOCAL: u8 = b'L';
 pub const SECRET: u8 = b'P';
 pub const AUDIT: u8 = b'A';
@@ -50,6 +52,7 @@ pub const DERIVED: &[u8] = &[
     DOC_INDEX_KEYS,
     SITE,
     COUNT,
+    DERIVE_QUEUE,
 ];
 
 /// Most entries listed under one `X` key: a document's entries from one origin are grouped, so
@@ -87,6 +90,14 @@ pub fn doc_origin(doc: &DocId, origin: &Origin) -> Vec<u8> {
     k.push(DOC_ENTRY);
     k.extend_from_slice(&doc.0);
     k.extend_from_slice(&origin.to_bytes());
+    k
+}
+
+/// A batch waiting in the derivation queue.
+pub fn derive_queue(n: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(DERIVE_QUEUE);
+    k.extend_from_slice(&n.to_be_bytes());
     k
 }
 

@@ -1,7 +1,7 @@
 //! Writing to the log: local actions and verified runs from peers.
 
 use super::derive::{History, Writes, derive, load_doc, write_doc};
-use super::{Store, Writer, encode_item, encode_tip, keys};
+use super::{Core, Store, Writer, encode_item, encode_tip, keys};
 use crate::error::{Error, Result};
 use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, ReadDoc};
@@ -9,6 +9,7 @@ use cairn_sync_protocol::{
     Body, BodyKind, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeKey, Origin,
     StoredEntry, Tip, UserId, VerifiedRun, VersionVector,
 };
+use std::sync::atomic::Ordering;
 
 /// Who is writing: the node's key and epoch, the wall clock, and the acting person.
 pub struct Author<'a> {
@@ -49,7 +50,7 @@ fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
     })
 }
 
-impl Store {
+impl Core {
     fn next_hlc(&self, now_ms: u64) -> Result<Hlc> {
         let last: Hlc = self.local("hlc")?.unwrap_or_default();
         Ok(HybridClock::resume(last).tick(now_ms))
@@ -65,6 +66,8 @@ impl Store {
         touched: &mut Vec<DocId>,
     ) -> Result<StoredEntry> {
         let origin = author.origin();
+        // The feed's tip and the clock are read and written while appends wait.
+        let _append = self.appender();
         let prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
         let hlc = self.next_hlc(author.now_ms)?;
         let entry = StoredEntry::author(author.key, author.epoch, prev, hlc, body);
@@ -113,6 +116,8 @@ impl Store {
         edit: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
     ) -> Result<(T, Option<StoredEntry>)> {
         let mut w = self.writer();
+        // A local write builds on everything acknowledged before it.
+        self.settle_locked(&mut w)?;
         let mut am = load_doc(self, &mut w, doc)?;
         am.set_actor(ActorId::from(&author.origin().to_bytes()[..]));
         // A local change builds on every head; from a single head the history stays one line.
@@ -179,7 +184,11 @@ impl Store {
         secrets: &[(DocId, String)],
         mut edit: impl FnMut(usize, &mut Transaction<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let _w = self.writer();
+        let mut w = self.writer();
+        // New documents build on everything acknowledged before them; the tips and the clock
+        // are read and written while appends wait.
+        self.settle_locked(&mut w)?;
+        let _append = self.appender();
         let origin = author.origin();
         let mut prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
         let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
@@ -260,6 +269,7 @@ impl Store {
         data: Vec<u8>,
     ) -> Result<StoredEntry> {
         let mut w = self.writer();
+        self.settle_locked(&mut w)?;
         let body = Body {
             doc,
             user: author.user,
@@ -279,6 +289,7 @@ impl Store {
     /// A copy of a document as it stands, or `None` if nothing of it is held.
     pub fn doc(&self, doc: &DocId) -> Result<Option<Automerge>> {
         let mut w = self.writer();
+        self.settle_locked(&mut w)?;
         if let Some(d) = w.docs.get_clone(doc) {
             return Ok(Some(d));
         }
@@ -291,66 +302,158 @@ impl Store {
         Ok(Some(copy))
     }
 
-    /// Append verified runs from a peer: entries, tips and derived state in one durable write.
+    /// Append verified runs from a peer: entries, tips and a derivation-queue record in one
+    /// batch, durable when this returns (the peer may then be told). Documents and indexes are
+    /// derived after, by the worker or by the next read that needs them ([`Core::settle`]).
     /// Each run must start right after the stored tip of its origin.
     pub fn append_runs(&self, runs: &[VerifiedRun]) -> Result<()> {
-        let mut w = self.writer();
-        let mut batch = sled::Batch::default();
-        let mut whole: Vec<&StoredEntry> = Vec::new();
-        for run in runs {
-            let tip = self.tip(&run.origin)?;
-            let (held, hash) = tip.map_or((0, Hash32::ZERO), |t| (t.seq, t.hash));
-            if run.first_seq() != held + 1 || run.prev.is_some_and(|p| p != hash) {
-                return Err(Error::storage_msg(format!(
-                    "a run for {:?} does not follow the stored tip (internal error; nothing stored)",
-                    run.origin
-                )));
-            }
-            for item in &run.items {
-                batch.insert(
-                    keys::entry(&run.origin, item.last_seq()),
-                    encode_item(item)?,
-                );
-                if let FeedItem::Entry(se) = item {
-                    whole.push(se);
+        let ticket = {
+            let _append = self.appender();
+            let mut batch = sled::Batch::default();
+            let mut queued: Vec<u8> = Vec::new();
+            let mut newest: Option<Hlc> = None;
+            for run in runs {
+                let tip = self.tip(&run.origin)?;
+                let (held, hash) = tip.map_or((0, Hash32::ZERO), |t| (t.seq, t.hash));
+                if run.first_seq() != held + 1 || run.prev.is_some_and(|p| p != hash) {
+                    return Err(Error::storage_msg(format!(
+                        "a run for {:?} does not follow the stored tip (internal error; nothing stored)",
+                        run.origin
+                    )));
+                }
+                let mut whole = None::<(u64, u64)>;
+                for item in &run.items {
+                    batch.insert(
+                        keys::entry(&run.origin, item.last_seq()),
+                        encode_item(item)?,
+                    );
+                    if let FeedItem::Entry(se) = item {
+                        let seq = se.entry.seq;
+                        whole = Some(whole.map_or((seq, seq), |(first, _)| (first, seq)));
+                        newest = newest.max(Some(se.entry.hlc));
+                    }
+                }
+                if let Some(last) = run.items.last() {
+                    batch.insert(
+                        keys::origin_key(keys::TIP, &run.origin),
+                        encode_tip(&Tip {
+                            seq: last.last_seq(),
+                            hash: last.last_hash(),
+                        }),
+                    );
+                }
+                if let Some((first, last)) = whole {
+                    queued.extend_from_slice(&run.origin.to_bytes());
+                    queued.extend_from_slice(&first.to_be_bytes());
+                    queued.extend_from_slice(&last.to_be_bytes());
                 }
             }
-            if let Some(last) = run.items.last() {
+            // Keep the clock ahead of everything seen, so local entries sort after received ones.
+            if let Some(max) = newest {
+                let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
+                clock.observe(max);
                 batch.insert(
-                    keys::origin_key(keys::TIP, &run.origin),
-                    encode_tip(&Tip {
-                        seq: last.last_seq(),
-                        hash: last.last_hash(),
-                    }),
+                    keys::local("hlc"),
+                    serde_json::to_vec(&clock.last())
+                        .map_err(|e| Error::storage("encoding the clock", e))?,
                 );
             }
-        }
-        // Keep the clock ahead of everything seen, so local entries sort after received ones.
-        if let Some(max) = whole.iter().map(|e| e.entry.hlc).max() {
-            let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
-            clock.observe(max);
-            batch.insert(
-                keys::local("hlc"),
-                serde_json::to_vec(&clock.last())
-                    .map_err(|e| Error::storage("encoding the clock", e))?,
-            );
-        }
-        let touched = derive(self, &mut w, &mut batch, &whole);
-        let result = touched.and_then(|touched| match self.apply(batch) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                for d in touched {
-                    w.docs.evict(&d);
-                }
-                Err(e)
+            if !queued.is_empty() {
+                let next = match self.tree.scan_prefix([keys::DERIVE_QUEUE]).next_back() {
+                    None => 0,
+                    Some(kv) => keys::parse_u64(&kv?.0[1..]).map_or(0, |n| n + 1),
+                };
+                batch.insert(keys::derive_queue(next), queued);
             }
-        });
-        if result.is_err() {
-            w.docs.clear();
+            self.tree.apply_batch(batch)?;
+            self.queued.fetch_add(1, Ordering::SeqCst);
+            self.applied.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        self.kick();
+        self.flush_for(ticket)
+    }
+
+    /// Group commit: make append number `ticket` durable. Appends applied while another flush
+    /// ran share the next one; a flush covers everything applied before it started.
+    fn flush_for(&self, ticket: u64) -> Result<()> {
+        let mut flushed = self.flushed.lock().unwrap_or_else(|p| p.into_inner());
+        if *flushed >= ticket {
+            return Ok(());
         }
-        result
+        let upto = self.applied.load(Ordering::SeqCst);
+        self.flush()?;
+        *flushed = (*flushed).max(upto);
+        Ok(())
+    }
+
+    /// [`Core::settle`] with the writer already held.
+    pub(super) fn settle_locked(&self, w: &mut Writer) -> Result<()> {
+        let target = self.queued.load(Ordering::SeqCst);
+        if self.derived.load(Ordering::SeqCst) >= target {
+            return Ok(());
+        }
+        self.derive_queued(w, target)
+    }
+
+    /// Derive every queued batch: documents, indexes and lists, in sled batches that also
+    /// remove the queue records they cover (so a crash at any point leaves either both or
+    /// neither). Not flushed: what is lost in a crash is still queued, and derived at the next
+    /// open. Consecutive queued batches are derived together, so a document touched by many
+    /// of them is loaded, saved and indexed once.
+    pub(super) fn derive_queued(&self, w: &mut Writer, target: u64) -> Result<()> {
+        let queue: Vec<(sled::IVec, sled::IVec)> = self
+            .tree
+            .scan_prefix([keys::DERIVE_QUEUE])
+            .collect::<std::result::Result<_, _>>()?;
+        let mut at = 0;
+        while at < queue.len() {
+            let mut batch = sled::Batch::default();
+            let mut entries: Vec<StoredEntry> = Vec::new();
+            while at < queue.len() && entries.len() < DERIVE_AT_ONCE {
+                let (k, v) = &queue[at];
+                at += 1;
+                batch.remove(k.clone());
+                if !v.len().is_multiple_of(52) {
+                    tracing::warn!(
+                        "an unreadable derivation-queue record was dropped (`cairn rebuild` recomputes everything)"
+                    );
+                    continue;
+                }
+                for run in v.chunks(52) {
+                    let (Some(origin), Some(first), Some(last)) = (
+                        keys::parse_origin(run),
+                        keys::parse_u64(&run[36..]),
+                        keys::parse_u64(&run[44..]),
+                    ) else {
+                        continue;
+                    };
+                    let span =
+                        usize::try_from(last.saturating_sub(first) + 1).unwrap_or(usize::MAX);
+                    for item in self.read_items(&origin, first, span)? {
+                        if let FeedItem::Entry(se) = item
+                            && se.entry.seq <= last
+                        {
+                            entries.push(se);
+                        }
+                    }
+                }
+            }
+            let refs: Vec<&StoredEntry> = entries.iter().collect();
+            let result = derive(self, w, &mut batch, &refs)
+                .and_then(|_| Ok(self.tree.apply_batch(batch)?));
+            if let Err(e) = result {
+                // The cache may hold documents ahead of the store.
+                w.docs.clear();
+                return Err(e);
+            }
+        }
+        self.derived.fetch_max(target, Ordering::SeqCst);
+        Ok(())
     }
 }
+
+/// Most entries derived in one sled batch when working through the queue.
+const DERIVE_AT_ONCE: usize = 5_000;
 
 /// The store as a sync session sees it.
 pub struct SyncStore<'a> {

@@ -1,7 +1,7 @@
 //! `cairn check` (verify the whole log) and `cairn rebuild` (recompute derived state from it).
 
 use super::derive::derive;
-use super::{Store, decode_item, decode_tip, encode_tip, keys};
+use super::{Core, decode_item, decode_tip, encode_tip, keys};
 use crate::error::Result;
 use automerge::Automerge;
 use cairn_sync_protocol::{FeedChecker, FeedItem, NodeId, Origin, StoredEntry, Tip};
@@ -51,7 +51,7 @@ struct FeedWalk {
 
 /// Walk the `E` keys feed by feed, calling `each` for every item of every feed in order.
 fn for_each_feed(
-    store: &Store,
+    store: &Core,
     mut each: impl FnMut(Origin, Option<FeedItem>) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
@@ -75,10 +75,11 @@ fn for_each_feed(
     Ok(problems)
 }
 
-impl Store {
+impl Core {
     /// Verify every feed (positions, hashes, chain links, signatures or trusted vouches) and that
     /// every document snapshot loads. `relay` is the node whose vouches count (a site's hub).
     pub fn check(&self, relay: Option<NodeId>) -> Result<CheckReport> {
+        self.settle()?;
         let mut report = CheckReport::default();
         let mut problems = Vec::new();
         let mut current: Option<FeedWalk> = None;
@@ -163,6 +164,9 @@ impl Store {
     /// Throw away every derived key and recompute it from the log.
     pub fn rebuild(&self) -> Result<RebuildReport> {
         let mut w = self.writer();
+        // Appends wait too: the derivation queue is dropped with the rest of the derived state.
+        let _append = self.appender();
+        let queued = self.queued.load(std::sync::atomic::Ordering::SeqCst);
         w.docs.clear();
         for prefix in keys::DERIVED {
             let mut batch = sled::Batch::default();
@@ -180,7 +184,7 @@ impl Store {
         let mut pending: Vec<StoredEntry> = Vec::new();
         let mut tip: Option<(Origin, Tip)> = None;
         let flush_entries =
-            |store: &Store, w: &mut super::Writer, entries: &mut Vec<StoredEntry>| -> Result<()> {
+            |store: &Core, w: &mut super::Writer, entries: &mut Vec<StoredEntry>| -> Result<()> {
                 let mut batch = sled::Batch::default();
                 let refs: Vec<&StoredEntry> = entries.iter().collect();
                 derive(store, w, &mut batch, &refs)?;
@@ -224,17 +228,21 @@ impl Store {
         self.tree.apply_batch(batch)?;
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
         self.flush()?;
+        self.derived
+            .fetch_max(queued, std::sync::atomic::Ordering::SeqCst);
         Ok(report)
     }
 }
 
-impl Store {
+impl Core {
     /// Copy every key into a new store at `dir`, consistently: the writer is held, so no entry,
     /// tip or document changes while the copy is made (local notes such as the audit trail may
     /// move on; a backup is restored under a new epoch anyway). Used by `cairn backup`, also while
     /// the node runs. Returns how many keys were copied.
     pub fn copy_to(&self, dir: &std::path::Path) -> Result<u64> {
+        self.settle()?;
         let _w = self.writer();
+        let _append = self.appender();
         self.flush()?;
         let copy = sled::Config::new().path(dir).open()?;
         let tree = copy.open_tree("cairn")?;
@@ -251,5 +259,80 @@ impl Store {
         tree.apply_batch(batch)?;
         copy.flush()?;
         Ok(n)
+    }
+}
+
+impl Core {
+    /// A digest of the derived state once everything queued is derived: index keys, their
+    /// per-document lists, site records, chunk pointers, tips, counts, every document's heads
+    /// and every document's entry list (as entries, whatever their grouping). Two stores with
+    /// the same digest derived the same state; tests compare it with a rebuild's. Returns the
+    /// digest (hex), the number of documents and the learner count.
+    pub fn derived_digest(&self) -> Result<(String, u64, u64)> {
+        use sha2::{Digest, Sha256};
+        self.settle()?;
+        let _w = self.writer();
+        let mut h = Sha256::new();
+        fn put(h: &mut Sha256, b: &[u8]) {
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        }
+        for prefix in [
+            keys::INDEX,
+            keys::DOC_INDEX_KEYS,
+            keys::SITE,
+            keys::CHUNK,
+            keys::TIP,
+        ] {
+            for kv in self.tree.scan_prefix([prefix]) {
+                let (k, v) = kv?;
+                put(&mut h, &k);
+                put(&mut h, &v);
+            }
+        }
+        let mut listed = Vec::new();
+        for kv in self.tree.scan_prefix([keys::DOC_ENTRY]) {
+            let (k, v) = kv?;
+            let doc = k.get(1..17).unwrap_or_default().to_vec();
+            for (origin, seq, kind) in super::derive::parse_doc_entries(17, &k, &v)
+                .ok_or_else(|| super::corrupt("a document's entry list"))?
+            {
+                listed.push((doc.clone(), origin.to_bytes(), seq, kind));
+            }
+        }
+        listed.sort();
+        for (doc, origin, seq, kind) in listed {
+            put(&mut h, &doc);
+            put(&mut h, &origin);
+            put(&mut h, &seq.to_be_bytes());
+            put(&mut h, &[kind]);
+        }
+        let mut documents = 0;
+        for kv in self.tree.scan_prefix([keys::SNAPSHOT]) {
+            let (k, v) = kv?;
+            let mut heads = Automerge::load(&v)
+                .map_err(|e| crate::error::Error::storage("a snapshot does not load", e))?
+                .get_heads();
+            heads.sort();
+            put(&mut h, &k);
+            for head in heads {
+                put(&mut h, &head.0);
+            }
+            documents += 1;
+        }
+        let mut learners = 0;
+        for prefix in self.indexer.counted() {
+            let n = super::derive::read_count(self, prefix)?.unwrap_or(0);
+            put(&mut h, prefix);
+            put(&mut h, &n.to_be_bytes());
+            if *prefix == b"learner/" {
+                learners = n;
+            }
+        }
+        Ok((
+            data_encoding::HEXLOWER.encode(&h.finalize()),
+            documents,
+            learners,
+        ))
     }
 }

@@ -19,7 +19,8 @@ pub use maintenance::{CheckReport, RebuildReport};
 use crate::error::{Error, Result};
 use cairn_sync_protocol::{DocId, FeedItem, Fork, Hash32, Origin, Tip, VersionVector, codec};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
@@ -47,23 +48,123 @@ pub trait Indexer: Send + Sync {
     }
 }
 
-/// The store of one node.
+/// The store of one node: its [`Core`] (every read and write, reached through `Deref`). Dropping
+/// it stops the worker that derives documents and indexes from entries acknowledged before they
+/// were derived.
 pub struct Store {
+    core: Arc<Core>,
+}
+
+/// The store itself; see [`Store`].
+pub struct Core {
     db: sled::Db,
     tree: sled::Tree,
-    indexer: std::sync::Arc<dyn Indexer>,
-    // Writes are serialized: each reads the current tips and documents, then commits one batch.
+    indexer: Arc<dyn Indexer>,
+    // Derivation is serialized: it reads the current documents and derived keys, then commits
+    // one batch. Taken before `appender` when both are needed.
     writer: Mutex<Writer>,
+    // Appending to the log is serialized: each append reads the tips, then commits one batch.
+    appender: Mutex<()>,
+    // Derivation queue (`D` keys): batches queued so far and batches known derived, so a read
+    // with nothing queued does not take the writer's lock.
+    queued: AtomicU64,
+    derived: AtomicU64,
+    // Group commit: appends applied so far and appends known flushed.
+    applied: AtomicU64,
+    flushed: Mutex<u64>,
+    // Wakes the worker.
+    wake: Condvar,
+    wake_lock: Mutex<bool>,
+    stop: AtomicBool,
+    // The worker starts with the first batch queued (or at open, if one is left queued): a node
+    // that never receives a peer's batch (a kiosk between syncs, a command) runs no extra thread.
+    worker: Option<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    me: std::sync::Weak<Core>,
 }
 
 struct Writer {
     docs: DocCache,
 }
 
+impl std::ops::Deref for Store {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.core.stop.store(true, Ordering::SeqCst);
+        self.core.kick();
+        let running = self
+            .core
+            .worker
+            .as_ref()
+            .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(worker) = running {
+            // It finishes the batch in hand; what is still queued is derived at the next open.
+            let _ = worker.join();
+        }
+    }
+}
+
+/// How long the worker sleeps when nobody wakes it (a bound, not a schedule).
+const WORKER_NAP: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Store {
-    /// Open (or create) the store in `dir`; `indexer` indexes its documents.
-    pub fn open(dir: &Path, indexer: std::sync::Arc<dyn Indexer>) -> Result<Store> {
-        let db = sled::Config::new()
+    /// Open (or create) the store in `dir`; `indexer` indexes its documents. A worker thread
+    /// derives what was acknowledged but not yet derived (also what a previous run left queued).
+    pub fn open(dir: &Path, indexer: Arc<dyn Indexer>) -> Result<Store> {
+        Self::open_with(dir, indexer, true)
+    }
+
+    /// Open without the derivation worker: queued batches are derived only when something reads
+    /// derived state. For tests that stop a node between acknowledging and deriving.
+    pub fn open_without_worker(dir: &Path, indexer: Arc<dyn Indexer>) -> Result<Store> {
+        Self::open_with(dir, indexer, false)
+    }
+
+    fn open_with(dir: &Path, indexer: Arc<dyn Indexer>, worker: bool) -> Result<Store> {
+        let (db, tree) = open_tree(dir)?;
+        let core = Arc::new_cyclic(|me| Core {
+            db,
+            tree,
+            indexer,
+            writer: Mutex::new(Writer {
+                docs: DocCache::new(DOC_CACHE_CAPACITY),
+            }),
+            appender: Mutex::new(()),
+            queued: AtomicU64::new(0),
+            derived: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            flushed: Mutex::new(0),
+            wake: Condvar::new(),
+            wake_lock: Mutex::new(false),
+            stop: AtomicBool::new(false),
+            worker: worker.then(|| Mutex::new(None)),
+            me: me.clone(),
+        });
+        let store = Store { core };
+        // What a previous run acknowledged and did not derive is derived first.
+        if store
+            .tree
+            .scan_prefix([keys::DERIVE_QUEUE])
+            .next()
+            .is_some()
+        {
+            store.queued.store(1, Ordering::SeqCst);
+            store.kick();
+        }
+        store.start_counts()?;
+        Ok(store)
+    }
+}
+
+/// Open sled's database and Cairn's tree in it, with errors a person can act on.
+fn open_tree(dir: &Path) -> Result<(sled::Db, sled::Tree)> {
+    let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .open()
@@ -84,17 +185,64 @@ impl Store {
                 )),
                 other => Error::storage(&format!("could not open the store at {}", dir.display()), other),
             })?;
-        let tree = db.open_tree("cairn")?;
-        let store = Store {
-            db,
-            tree,
-            indexer,
-            writer: Mutex::new(Writer {
-                docs: DocCache::new(DOC_CACHE_CAPACITY),
-            }),
-        };
-        store.start_counts()?;
-        Ok(store)
+    let tree = db.open_tree("cairn")?;
+    Ok((db, tree))
+}
+
+impl Core {
+    /// The worker: derive whatever is queued, then wait to be woken (or for a nap's length).
+    fn work(&self) {
+        while !self.stop.load(Ordering::SeqCst) {
+            if let Err(e) = self.settle() {
+                tracing::error!("deriving acknowledged entries failed (kept queued): {e}");
+            }
+            let Ok(mut woken) = self.wake_lock.lock() else {
+                return;
+            };
+            if !*woken && !self.stop.load(Ordering::SeqCst) {
+                woken = match self.wake.wait_timeout(woken, WORKER_NAP) {
+                    Ok((g, _)) => g,
+                    Err(_) => return,
+                };
+            }
+            *woken = false;
+        }
+    }
+
+    /// Wake the worker, starting it first if this store has one and it is not running yet.
+    fn kick(&self) {
+        if let Some(worker) = &self.worker
+            && !self.stop.load(Ordering::SeqCst)
+        {
+            let mut running = worker.lock().unwrap_or_else(|p| p.into_inner());
+            if running.is_none()
+                && let Some(core) = self.me.upgrade()
+            {
+                match std::thread::Builder::new()
+                    .name("cairn-derive".into())
+                    .spawn(move || core.work())
+                {
+                    Ok(handle) => *running = Some(handle),
+                    // Reads still derive what they need themselves (`settle`).
+                    Err(e) => tracing::error!("cannot start the derivation worker: {e}"),
+                }
+            }
+        }
+        if let Ok(mut woken) = self.wake_lock.lock() {
+            *woken = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Wait until everything acknowledged so far is derived (deriving it here if the worker has
+    /// not): what every read of documents and indexes calls first.
+    pub fn settle(&self) -> Result<()> {
+        let target = self.queued.load(Ordering::SeqCst);
+        if self.derived.load(Ordering::SeqCst) >= target {
+            return Ok(());
+        }
+        let mut w = self.writer();
+        self.settle_locked(&mut w)
     }
 
     /// A store written before counts were kept (or a new one) counts once, here. Not flushed:
@@ -115,6 +263,7 @@ impl Store {
     /// How many index keys start with `prefix`: a maintained count when the indexer asked for
     /// one (see [`Indexer::counted`]), else a scan.
     pub fn index_count(&self, prefix: &[u8]) -> Result<u64> {
+        self.settle()?;
         if self.indexer.counted().contains(&prefix)
             && let Some(n) = derive::read_count(self, prefix)?
         {
@@ -123,6 +272,12 @@ impl Store {
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(prefix);
         Ok(self.tree.scan_prefix(&full).count() as u64)
+    }
+
+    fn appender(&self) -> MutexGuard<'_, ()> {
+        self.appender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn writer(&self) -> MutexGuard<'_, Writer> {
@@ -328,6 +483,7 @@ impl Store {
 
     /// Index lookups: all (key suffix, value) pairs under an index name and key prefix.
     pub fn index_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.settle()?;
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(prefix);
         let mut out = Vec::new();
@@ -340,6 +496,7 @@ impl Store {
 
     /// One index value.
     pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.settle()?;
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(key);
         Ok(self.tree.get(full)?.map(|v| v.to_vec()))
@@ -347,6 +504,12 @@ impl Store {
 
     /// The entries recorded for a document, as (origin, seq, kind byte).
     pub fn doc_entries(&self, doc: &DocId) -> Result<Vec<(Origin, u64, u8)>> {
+        self.settle()?;
+        self.doc_entries_now(doc)
+    }
+
+    /// [`Core::doc_entries`] as derived so far (for derivation itself).
+    fn doc_entries_now(&self, doc: &DocId) -> Result<Vec<(Origin, u64, u8)>> {
         let prefix = keys::doc_key(keys::DOC_ENTRY, doc);
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix(&prefix) {
@@ -361,6 +524,7 @@ impl Store {
 
     /// Where chunk `index` of a file is in the log, if held.
     pub fn index_chunk(&self, file: &[u8; 32], index: u32) -> Result<Option<(Origin, u64)>> {
+        self.settle()?;
         Ok(self
             .tree
             .get(keys::chunk(file, index))?
@@ -369,6 +533,7 @@ impl Store {
 
     /// Every site record derived from the hub's control entries.
     pub fn site_records(&self) -> Result<Vec<derive::SiteRecord>> {
+        self.settle()?;
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix([keys::SITE]) {
             let (_, v) = kv?;
@@ -379,6 +544,15 @@ impl Store {
 
     /// The site record for a node, if the hub admitted it.
     pub fn site_record(
+        &self,
+        node: &cairn_sync_protocol::NodeId,
+    ) -> Result<Option<derive::SiteRecord>> {
+        self.settle()?;
+        self.site_record_now(node)
+    }
+
+    /// [`Core::site_record`] as derived so far (for derivation itself).
+    fn site_record_now(
         &self,
         node: &cairn_sync_protocol::NodeId,
     ) -> Result<Option<derive::SiteRecord>> {
