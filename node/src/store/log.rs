@@ -102,7 +102,7 @@ impl Core {
 
     fn apply(&self, batch: sled::Batch) -> Result<()> {
         self.tree.apply_batch(batch)?;
-        self.flush()
+        self.written()
     }
 
     /// Change a document as `author`: `edit` runs in an automerge transaction; its change, the
@@ -370,6 +370,13 @@ impl Core {
             self.applied.fetch_add(1, Ordering::SeqCst) + 1
         };
         self.kick();
+        self.flush_for(ticket)
+    }
+
+    /// Make a write just applied to the tree durable, sharing the flush with concurrent writers
+    /// (see [`Core::flush_for`]). Call it after the write, never before.
+    pub(super) fn written(&self) -> Result<()> {
+        let ticket = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
         self.flush_for(ticket)
     }
 

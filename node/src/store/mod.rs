@@ -69,7 +69,8 @@ pub struct Core {
     // with nothing queued does not take the writer's lock.
     queued: AtomicU64,
     derived: AtomicU64,
-    // Group commit: appends applied so far and appends known flushed.
+    // Group commit: writes applied so far (appends, local writes, local state) and how many of
+    // them a finished flush is known to cover.
     applied: AtomicU64,
     flushed: Mutex<u64>,
     // Wakes the worker.
@@ -373,7 +374,7 @@ impl Core {
         if self.tree.get(&key)?.is_none() {
             let v = codec::encode(fork).map_err(|e| Error::storage("encoding a fork", e))?;
             self.tree.insert(key, v)?;
-            self.flush()?;
+            self.written()?;
         }
         Ok(())
     }
@@ -392,7 +393,7 @@ impl Core {
     pub fn set_local<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let v = serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
         self.tree.insert(keys::local(name), v)?;
-        self.flush()
+        self.written()
     }
 
     /// Read a piece of local state stored in the binary codec (for values JSON cannot key, such
@@ -410,13 +411,13 @@ impl Core {
     pub fn set_local_bin<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let v = codec::encode(value).map_err(|e| Error::storage("encoding local state", e))?;
         self.tree.insert(keys::local(name), v)?;
-        self.flush()
+        self.written()
     }
 
     /// Forget a piece of local state, durably.
     pub fn remove_local(&self, name: &str) -> Result<()> {
         self.tree.remove(keys::local(name))?;
-        self.flush()
+        self.written()
     }
 
     /// Every piece of local state whose name starts with `prefix`.
@@ -446,7 +447,7 @@ impl Core {
     /// Store a secret hash for a principal, durably.
     pub fn set_secret(&self, principal: &[u8; 16], hash: &str) -> Result<()> {
         self.tree.insert(keys::secret(principal), hash.as_bytes())?;
-        self.flush()
+        self.written()
     }
 
     /// Append an audit event (not flushed: the trail is for people, and sled flushes on its own
