@@ -765,3 +765,19 @@ pub fn npm_ci(dir: &str) {
         .expect("npm (.ci/run installs node and npm)");
     assert!(npm.success(), "npm ci in {dir} failed");
 }
+
+/// Unpack into `root` the three nodes (`hub`, `facility`, `rural`) that `cairn demo --keep` left
+/// behind at commit 9a2a1de, before records were typed; returns their folder.
+pub fn legacy_demo(root: &Path) -> PathBuf {
+    let archive = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/legacy-demo-9a2a1de.tar.gz"
+    );
+    let status = std::process::Command::new("tar")
+        .args(["-xzf", archive, "-C"])
+        .arg(root)
+        .status()
+        .expect("tar");
+    assert!(status.success(), "unpacking {archive}");
+    root.join("legacy-demo")
+}

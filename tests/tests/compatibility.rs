@@ -3,27 +3,11 @@
 //! `check`, read as typed records with nothing unreadable, and sync with nodes of this version.
 
 use cairn_tests::*;
-use std::path::Path;
-
-/// Unpack the old release's demo into `root` and return its folder.
-fn legacy(root: &Path) -> std::path::PathBuf {
-    let archive = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/legacy-demo-9a2a1de.tar.gz"
-    );
-    let status = std::process::Command::new("tar")
-        .args(["-xzf", archive, "-C"])
-        .arg(root)
-        .status()
-        .expect("tar");
-    assert!(status.success());
-    root.join("legacy-demo")
-}
 
 #[test]
 fn stores_written_by_the_earlier_release_open_check_read_and_sync() {
     let root = tempfile::tempdir().unwrap();
-    let demo = legacy(root.path());
+    let demo = legacy_demo(root.path());
     // The earlier release's staff PINs (4 digits) still sign in: only new secrets are held to
     // the longer rule.
     let hub = Cairn::new(&demo.join("hub")).acting_as("op", "1111");

@@ -115,21 +115,6 @@ fn sigkill_during_writes_never_loses_an_acknowledged_write() {
     );
 }
 
-/// Unpack the earlier release's demo (a hub holding three nodes' feeds) into `root`.
-fn legacy_hub(root: &std::path::Path) -> std::path::PathBuf {
-    let archive = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/legacy-demo-9a2a1de.tar.gz"
-    );
-    let status = std::process::Command::new("tar")
-        .args(["-xzf", archive, "-C"])
-        .arg(root)
-        .status()
-        .expect("tar");
-    assert!(status.success());
-    root.join("legacy-demo").join("hub")
-}
-
 #[test]
 fn sigkill_between_acknowledging_and_deriving_loses_nothing_and_restart_derives_as_a_rebuild() {
     // A node receives a hub's feeds batch by batch with its derivation worker off, so every
@@ -137,7 +122,7 @@ fn sigkill_between_acknowledging_and_deriving_loses_nothing_and_restart_derives_
     // acknowledged. After restart, nothing acknowledged is missing, the queue is derived, and
     // the derived state equals what `cairn rebuild` makes from the log.
     let root = tempfile::tempdir().unwrap();
-    let source = legacy_hub(root.path());
+    let source = legacy_demo(root.path()).join("hub");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0xDE1A7);
     let started = Instant::now();
     for cycle in 0..6 {
