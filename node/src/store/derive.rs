@@ -160,6 +160,9 @@ pub(super) fn derive(
 /// New entries per (document, origin): (seq, kind byte), in order.
 pub(super) type DocEntries = BTreeMap<(DocId, cairn_sync_protocol::Origin), Vec<(u64, u8)>>;
 
+/// Bytes of one entry in an `X` list: seq(8) kind(1).
+const LISTED_ENTRY: usize = 9;
+
 /// Record new entries in the `X` lists: appended to the last list of their (document, origin)
 /// while it has room, else in a new one starting at their first sequence number.
 pub(super) fn list_doc_entries(
@@ -167,7 +170,6 @@ pub(super) fn list_doc_entries(
     batch: &mut sled::Batch,
     listed: DocEntries,
 ) -> Result<()> {
-    const ITEM: usize = 9;
     for ((doc, origin), new) in listed {
         let prefix = keys::doc_origin(&doc, &origin);
         // The list being filled: key, value, and whether this batch changed it.
@@ -175,16 +177,16 @@ pub(super) fn list_doc_entries(
         if let Some(kv) = store.tree.scan_prefix(&prefix).next_back() {
             let (k, v) = kv?;
             // A one-byte value is the earlier one-key-per-entry form: never appended to.
-            if v.len() >= ITEM
-                && v.len().is_multiple_of(ITEM)
-                && v.len() / ITEM < keys::DOC_ENTRIES_PER_KEY
+            if v.len() >= LISTED_ENTRY
+                && v.len().is_multiple_of(LISTED_ENTRY)
+                && v.len() / LISTED_ENTRY < keys::DOC_ENTRIES_PER_KEY
             {
                 open = Some((k.to_vec(), v.to_vec(), false));
             }
         }
         for (seq, kind) in new {
             let (k, mut v) = match open.take() {
-                Some((k, v, _)) if v.len() / ITEM < keys::DOC_ENTRIES_PER_KEY => (k, v),
+                Some((k, v, _)) if v.len() / LISTED_ENTRY < keys::DOC_ENTRIES_PER_KEY => (k, v),
                 Some((k, v, dirty)) => {
                     if dirty {
                         batch.insert(k, v);
@@ -216,10 +218,10 @@ pub(super) fn parse_doc_entries(
     if v.len() == 1 {
         return Some(vec![(origin, keys::parse_u64(rest.get(36..)?)?, v[0])]);
     }
-    if v.is_empty() || !v.len().is_multiple_of(9) {
+    if v.is_empty() || !v.len().is_multiple_of(LISTED_ENTRY) {
         return None;
     }
-    v.chunks(9)
+    v.chunks(LISTED_ENTRY)
         .map(|c| Some((origin, keys::parse_u64(c)?, c[8])))
         .collect()
 }

@@ -101,6 +101,34 @@ pub fn derive_queue(n: u64) -> Vec<u8> {
     k
 }
 
+/// Bytes of one run in a derivation-queue record: origin(36) first seq(8) last seq(8).
+pub const QUEUED_RUN: usize = 52;
+
+/// One run of a derivation-queue record: the entries `first..=last` of `origin`.
+pub fn queued_run(origin: &Origin, first: u64, last: u64) -> [u8; QUEUED_RUN] {
+    let mut run = [0u8; QUEUED_RUN];
+    run[..36].copy_from_slice(&origin.to_bytes());
+    run[36..44].copy_from_slice(&first.to_be_bytes());
+    run[44..].copy_from_slice(&last.to_be_bytes());
+    run
+}
+
+/// The runs of a derivation-queue record, or `None` if it is not whole runs.
+pub fn parse_queued_runs(v: &[u8]) -> Option<Vec<(Origin, u64, u64)>> {
+    if !v.len().is_multiple_of(QUEUED_RUN) {
+        return None;
+    }
+    v.chunks(QUEUED_RUN)
+        .map(|run| {
+            Some((
+                parse_origin(run)?,
+                parse_u64(&run[36..])?,
+                parse_u64(&run[44..])?,
+            ))
+        })
+        .collect()
+}
+
 /// The counter of `I` keys starting with `prefix`.
 pub fn count(prefix: &[u8]) -> Vec<u8> {
     let mut k = vec![COUNT];

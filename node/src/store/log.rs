@@ -343,9 +343,7 @@ impl Core {
                     );
                 }
                 if let Some((first, last)) = whole {
-                    queued.extend_from_slice(&run.origin.to_bytes());
-                    queued.extend_from_slice(&first.to_be_bytes());
-                    queued.extend_from_slice(&last.to_be_bytes());
+                    queued.extend_from_slice(&keys::queued_run(&run.origin, first, last));
                 }
             }
             // Keep the clock ahead of everything seen, so local entries sort after received ones.
@@ -420,20 +418,13 @@ impl Core {
                 let (k, v) = &queue[at];
                 at += 1;
                 batch.remove(k.clone());
-                if !v.len().is_multiple_of(52) {
+                let Some(runs) = keys::parse_queued_runs(v) else {
                     tracing::warn!(
                         "an unreadable derivation-queue record was dropped (`cairn rebuild` recomputes everything)"
                     );
                     continue;
-                }
-                for run in v.chunks(52) {
-                    let (Some(origin), Some(first), Some(last)) = (
-                        keys::parse_origin(run),
-                        keys::parse_u64(&run[36..]),
-                        keys::parse_u64(&run[44..]),
-                    ) else {
-                        continue;
-                    };
+                };
+                for (origin, first, last) in runs {
                     let span =
                         usize::try_from(last.saturating_sub(first) + 1).unwrap_or(usize::MAX);
                     for item in self.read_items(&origin, first, span)? {
@@ -459,8 +450,8 @@ impl Core {
     }
 }
 
-/// Most entries derived in one sled batch when working through the queue.
-const DERIVE_AT_ONCE: usize = 5_000;
+/// Most entries derived in one sled batch, working through the queue or rebuilding.
+pub(super) const DERIVE_AT_ONCE: usize = 5_000;
 
 /// The store as a sync session sees it.
 pub struct SyncStore<'a> {

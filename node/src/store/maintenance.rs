@@ -211,7 +211,7 @@ impl Core {
             if let FeedItem::Entry(se) = item {
                 report.entries += 1;
                 pending.push(se);
-                if pending.len() >= 5_000 {
+                if pending.len() >= super::log::DERIVE_AT_ONCE {
                     flush_entries(self, &mut w, &mut pending)?;
                 }
             }
