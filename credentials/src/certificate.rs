@@ -5,28 +5,17 @@
 //!
 //! The page's `<head>` and `<body>` tags are plain: the web interface inserts its toolbar after
 //! `<body>` and a refresh before `</head>`.
+//!
+//! Its words are the reader's: the caller supplies them through [`Words`] (the node from its
+//! message catalogs), so this crate holds no translations; [`MESSAGES`] lists the ones it asks
+//! for, and the node's tests check both catalogs hold each.
 
 use crate::qr;
 use base64::Engine;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use serde_json::Value;
-
-/// Escape text for HTML content and quoted attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     let mut cur = v;
@@ -71,26 +60,71 @@ fn suites(credential: &Value) -> String {
         Some(p) => vec![s(p, &["cryptosuite"])],
         None => vec![],
     };
-    list.join(" and ")
+    list.join(", ")
 }
+
+/// The certificate's words in the reader's language.
+pub trait Words {
+    /// The language's code, for the page's `lang` attribute.
+    fn lang(&self) -> &str;
+    /// The message `id` (one of [`MESSAGES`]) with its named values filled in, as plain text
+    /// (the page escapes it).
+    fn say(&self, id: &str, args: &[(&str, String)]) -> String;
+}
+
+/// Every message the certificate asks [`Words`] for, and the values each takes.
+pub const MESSAGES: &[(&str, &[&str])] = &[
+    ("certificate-certifies", &["issuer"]),
+    ("certificate-issuer-unnamed", &[]),
+    ("certificate-has-earned", &[]),
+    ("certificate-level", &["level"]),
+    ("certificate-criteria", &[]),
+    ("certificate-made-of", &[]),
+    ("certificate-skills", &[]),
+    ("certificate-recognized-for", &[]),
+    ("certificate-awarded", &["date"]),
+    ("certificate-credential-id", &["id"]),
+    ("certificate-program-id", &["id"]),
+    ("certificate-signed", &["suites"]),
+    ("certificate-how-to-check", &[]),
+    ("certificate-save-file", &[]),
+];
 
 /// The certificate page for one signed credential, for the learner named `learner_name` (printed
 /// exactly as the credential's name identity was hashed), whose QR code links to the verifier
-/// page at `verifier_url`.
-pub fn html(credential: &Value, learner_name: &str, verifier_url: &str) -> String {
+/// page at `verifier_url`, in the words of `words`.
+pub fn html(
+    credential: &Value,
+    learner_name: &str,
+    verifier_url: &str,
+    words: &dyn Words,
+) -> String {
+    let say = |id: &str| words.say(id, &[]);
     let achievement = credential
         .pointer("/credentialSubject/achievement")
         .cloned()
         .unwrap_or(Value::Null);
+    let title = s(&achievement, &["name"]);
     let date = s(credential, &["validFrom"]).get(..10).unwrap_or("");
-    let level = achievement
+    // The level travels as a tag written "Level N" (OB 3.0 has no level member); the reader
+    // gets it in their own words, and any other tag as it is.
+    let level = match achievement
         .get("tag")
         .and_then(Value::as_array)
         .and_then(|t| t.first())
         .and_then(Value::as_str)
-        .unwrap_or("");
-    let mut skills = String::new();
-    let mut recognized = String::new();
+    {
+        None | Some("") => String::new(),
+        Some(tag) => match tag.strip_prefix("Level ").map(str::parse::<u8>) {
+            Some(Ok(n)) => format!(
+                "{} ",
+                words.say("certificate-level", &[("level", n.to_string())])
+            ),
+            _ => format!("{tag}. "),
+        },
+    };
+    let mut skills = Vec::new();
+    let mut recognized = Vec::new();
     for a in achievement
         .get("alignment")
         .and_then(Value::as_array)
@@ -98,35 +132,29 @@ pub fn html(credential: &Value, learner_name: &str, verifier_url: &str) -> Strin
         .flatten()
     {
         let line = match s(a, &["targetDescription"]) {
-            "" => escape_html(s(a, &["targetName"])),
-            d => format!(
-                "{} — {}",
-                escape_html(s(a, &["targetName"])),
-                escape_html(d)
-            ),
+            "" => s(a, &["targetName"]).to_string(),
+            d => format!("{} — {d}", s(a, &["targetName"])),
         };
-        let list = if s(a, &["targetType"]) == "ceterms:Credential" {
-            &mut recognized
+        if s(a, &["targetType"]) == "ceterms:Credential" {
+            recognized.push(line);
         } else {
-            &mut skills
-        };
-        list.push_str(&format!("<li>{line}</li>"));
+            skills.push(line);
+        }
     }
-    let mut parts = String::new();
-    for e in credential
+    let parts: Vec<String> = credential
         .get("evidence")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter(|e| s(e, &["genre"]) == "Credential")
-    {
-        parts.push_str(&format!("<li>{}</li>", escape_html(s(e, &["name"]))));
-    }
-    let section = |title: &str, items: &str| {
-        if items.is_empty() {
-            String::new()
-        } else {
-            format!("<h2>{title}</h2><ul>{items}</ul>")
+        .map(|e| s(e, &["name"]).to_string())
+        .collect();
+    let section = |title: String, items: &[String]| -> Markup {
+        html! {
+            @if !items.is_empty() {
+                h2 { (title) }
+                ul { @for item in items { li { (item) } } }
+            }
         }
     };
     let pretty = serde_json::to_string_pretty(credential).unwrap_or_default();
@@ -142,64 +170,153 @@ pub fn html(credential: &Value, learner_name: &str, verifier_url: &str) -> Strin
         .ok()
         .and_then(|c| qr_svg(&c))
         .unwrap_or_default();
+    let issuer = match s(credential, &["issuer", "name"]) {
+        "" => say("certificate-issuer-unnamed"),
+        n => n.to_string(),
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang=(words.lang()) {
+            head {
+                meta charset="utf-8";
+                title { (title) " — " (learner_name) }
+                style { (PreEscaped(STYLE)) }
+                script type="application/vc+ld+json" id="credential" {
+                    "\n" (PreEscaped(embedded)) "\n"
+                }
+            }
+            body {
+                div.frame {
+                    p { (words.say("certificate-certifies", &[("issuer", issuer)])) }
+                    p.who { strong { (learner_name) } }
+                    p { (say("certificate-has-earned")) }
+                    h1 { (title) }
+                    p { (level) (s(&achievement, &["description"])) }
+                    h2 { (say("certificate-criteria")) }
+                    p { (s(&achievement, &["criteria", "narrative"])) }
+                    (section(say("certificate-made-of"), &parts))
+                    (section(say("certificate-skills"), &skills))
+                    (section(say("certificate-recognized-for"), &recognized))
+                    div.row {
+                        div {
+                            p { (words.say("certificate-awarded", &[("date", date.to_string())])) }
+                            p.small.ids {
+                                (words.say("certificate-credential-id", &[("id", s(credential, &["id"]).to_string())]))
+                                br;
+                                (words.say("certificate-program-id", &[("id", program_id(credential).to_string())]))
+                                br;
+                                (words.say("certificate-signed", &[("suites", suites(credential))]))
+                            }
+                            p.small { (say("certificate-how-to-check")) }
+                        }
+                        // The QR code is SVG that `qrcode` drew from the payload: markup, not text.
+                        div.qr { (PreEscaped(qr)) }
+                    }
+                    p.noprint {
+                        a download="credential.json" href=(format!("data:application/json;base64,{download}")) {
+                            (say("certificate-save-file"))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
+}
 
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{title} — {learner}</title>
-<style>
-@page {{ margin: 12mm; }}
-html, body {{ margin: 0; }}
-body {{ font-family: Georgia, "Times New Roman", serif; color: #111; max-width: 184mm; margin: auto; font-size: 10.5pt; }}
-.frame {{ border: 3px double #333; padding: 8mm 10mm; }}
-h1 {{ font-size: 22pt; margin: 0 0 3mm; }} h2 {{ font-size: 11.5pt; margin: 4mm 0 1mm; }}
-ul {{ margin: 0; padding-left: 6mm; }} p {{ margin: 2mm 0; }}
-.who {{ font-size: 18pt; margin: 4mm 0; }} .small {{ font-size: 8pt; color: #444; word-break: break-all; }}
-.row {{ display: flex; justify-content: space-between; align-items: flex-end; gap: 6mm; margin-top: 4mm; }}
-.qr svg {{ width: 52mm; height: 52mm; display: block; }}
-@media print {{ .noprint {{ display: none; }} }}
-</style>
-<script type="application/vc+ld+json" id="credential">
-{embedded}
-</script>
-</head>
-<body><div class="frame">
-<p>{issuer} certifies that</p>
-<p class="who"><strong>{learner}</strong></p>
-<p>has earned</p>
-<h1>{title}</h1>
-<p>{level_line}{description}</p>
-<h2>Criteria</h2><p>{criteria}</p>
-{parts}{skills}{recognized}
-<div class="row">
-<div><p>Awarded {date}</p>
-<p class="small">Credential {id}<br>Program {program}<br>Open Badges 3.0, signed {suites}</p>
-<p class="small">To check this certificate, scan the code: it holds the signed credential and opens
-the program's verifier page, which checks it on the phone, offline. The credential file can also
-be checked with <code>cairn credential verify</code> or any Open Badges 3.0 verifier.</p></div>
-<div class="qr">{qr}</div>
-</div>
-<p class="noprint"><a download="credential.json" href="data:application/json;base64,{download}">Save the credential file</a></p>
-</div></body></html>
-"#,
-        title = escape_html(s(&achievement, &["name"])),
-        learner = escape_html(learner_name),
-        issuer = escape_html(match s(credential, &["issuer", "name"]) {
-            "" => "The issuer",
-            n => n,
-        }),
-        level_line = if level.is_empty() {
-            String::new()
-        } else {
-            format!("{}. ", escape_html(level))
-        },
-        description = escape_html(s(&achievement, &["description"])),
-        criteria = escape_html(s(&achievement, &["criteria", "narrative"])),
-        parts = section("Made of", &parts),
-        skills = section("Skills", &skills),
-        recognized = section("Recognized for", &recognized),
-        id = escape_html(s(credential, &["id"])),
-        program = escape_html(program_id(credential)),
-        suites = escape_html(&suites(credential)),
-    )
+const STYLE: &str = r#"
+@page { margin: 12mm; }
+html, body { margin: 0; }
+body { font-family: Georgia, "Times New Roman", serif; color: #111; max-width: 184mm; margin: auto; font-size: 10.5pt; }
+.frame { border: 3px double #333; padding: 8mm 10mm; }
+h1 { font-size: 22pt; margin: 0 0 3mm; } h2 { font-size: 11.5pt; margin: 4mm 0 1mm; }
+ul { margin: 0; padding-left: 6mm; } p { margin: 2mm 0; }
+.who { font-size: 18pt; margin: 4mm 0; } .small { font-size: 8pt; color: #444; }
+.ids { word-break: break-all; }
+.row { display: flex; justify-content: space-between; align-items: flex-end; gap: 6mm; margin-top: 4mm; }
+.qr svg { width: 52mm; height: 52mm; display: block; }
+@media print { .noprint { display: none; } }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Words that show which message was asked for, with its values.
+    struct Marked;
+    impl Words for Marked {
+        fn lang(&self) -> &str {
+            "xx"
+        }
+        fn say(&self, id: &str, args: &[(&str, String)]) -> String {
+            let values: String = args.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            format!("«{id}{values}»")
+        }
+    }
+
+    fn credential(learner_data: &str) -> Value {
+        json!({
+            "id": "urn:uuid:1",
+            "validFrom": "2026-11-30T10:00:00Z",
+            "issuer": {"id": "did:key:z6MkProgram", "name": learner_data},
+            "credentialSubject": {"achievement": {
+                "name": learner_data, "description": learner_data,
+                "criteria": {"narrative": learner_data}, "tag": ["Level 2"],
+                "alignment": [{"targetName": learner_data, "targetType": "ceterms:Credential"}]
+            }},
+            "evidence": [{"genre": "Credential", "name": learner_data}],
+            "proof": [{"cryptosuite": "eddsa-rdfc-2022"}, {"cryptosuite": "eddsa-jcs-2022"}]
+        })
+    }
+
+    #[test]
+    fn every_fixed_word_comes_from_the_readers_words_and_data_is_escaped() {
+        let hostile = "<script>alert(1)</script>";
+        let page = html(&credential(hostile), hostile, "https://v.example/", &Marked);
+        assert!(page.starts_with("<!DOCTYPE html><html lang=\"xx\">"));
+        for (id, _) in MESSAGES {
+            let optional = [
+                "certificate-issuer-unnamed",
+                "certificate-made-of",
+                "certificate-skills",
+            ];
+            assert!(
+                optional.contains(id) || page.contains(&format!("«{id}")),
+                "{id} is not on the page"
+            );
+        }
+        assert!(page.contains("«certificate-level level=2»"));
+        assert!(page.contains("«certificate-signed suites=eddsa-rdfc-2022, eddsa-jcs-2022»"));
+        assert!(page.contains("«certificate-awarded date=2026-11-30»"));
+        // No English left in the page's own words.
+        for english in [
+            "certifies that",
+            "has earned",
+            "Criteria",
+            "Awarded",
+            "Save the",
+            "scan the",
+        ] {
+            assert!(!page.contains(english), "{english} is printed in English");
+        }
+        // Every piece of data is text, never markup; the embedded credential cannot end its
+        // element.
+        assert!(!page.contains(hostile));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert_eq!(page.matches("</script>").count(), 1);
+        // The web app inserts its bar and refresh at the plain tags.
+        assert_eq!(page.matches("<body>").count(), 1);
+        assert_eq!(page.matches("</head>").count(), 1);
+    }
+
+    #[test]
+    fn an_unnamed_issuer_and_an_unknown_tag_still_read() {
+        let mut c = credential("Welding");
+        c["issuer"]["name"] = json!("");
+        c["credentialSubject"]["achievement"]["tag"] = json!(["Advanced"]);
+        let page = html(&c, "Ana", "https://v.example/", &Marked);
+        assert!(page.contains("«certificate-certifies issuer=«certificate-issuer-unnamed»»"));
+        assert!(page.contains("<p>Advanced. Welding</p>"));
+    }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod control;
 pub mod domain;
 pub mod error;
+pub mod i18n;
 pub mod node;
 pub mod payload;
 pub mod records;

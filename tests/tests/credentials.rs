@@ -356,4 +356,62 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
     let json_text = &body[body.find('\n').unwrap()..body.find("</script>").unwrap()];
     let embedded: Value = serde_json::from_str(json_text).unwrap();
     assert_eq!(embedded, micro_cred);
+    assert!(page.contains("<html lang=\"en\">") && page.contains("has earned"));
+
+    // In the learner's language: asked for, or the learner's own interface language.
+    let certificate = |extra: &[&str], name: &str| -> String {
+        let out = root.path().join(name);
+        let mut args = vec!["credential", "certificate", micro_id, "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        hub.run(&args).ok();
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let english_words = [
+        "certifies that",
+        "has earned",
+        "Criteria",
+        "Awarded",
+        "Save the",
+    ];
+    let spanish = |page: &str| {
+        assert!(page.contains("<html lang=\"es\">"));
+        for w in [
+            "certifica que",
+            "ha obtenido",
+            "Criterios",
+            "Otorgado el",
+            "Reconocido para",
+        ] {
+            assert!(
+                page.contains(w),
+                "{w} is missing from the Spanish certificate"
+            );
+        }
+        for w in english_words {
+            assert!(
+                !page.contains(w),
+                "{w} is in English on the Spanish certificate"
+            );
+        }
+        assert!(page.contains("G UMS-7"));
+    };
+    spanish(&certificate(&["--lang", "es"], "es.html"));
+    hub.run(&["learner", "edit", &learner, "--interface-language", "es"])
+        .ok();
+    spanish(&certificate(&[], "own.html"));
+    let asked = certificate(&["--lang", "en"], "en.html");
+    assert!(english_words.iter().all(|w| asked.contains(w)));
+    let r = hub.run(&[
+        "credential",
+        "certificate",
+        micro_id,
+        "--lang",
+        "fr",
+        "--out",
+        root.path().join("fr.html").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("en") && r.stderr.contains("es"));
+    assert!(!root.path().join("fr.html").exists());
 }

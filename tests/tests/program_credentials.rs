@@ -357,7 +357,7 @@ credential_identifiers = ["student-id"]"#,
         );
     }
     // The certificate names the learner as the credential hashed the name, and the program.
-    assert!(certificate.contains("María José O&#39;Neil"));
+    assert!(certificate.contains("<strong>María José O'Neil</strong>"));
     assert!(certificate.contains("University of Maine System"));
 
     // 1EdTech's JSON Schemas.

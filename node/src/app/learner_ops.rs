@@ -272,11 +272,16 @@ impl App {
         })
     }
 
-    pub(super) fn credential_certificate(&self, actor: &Actor, award: &str) -> Result<Reply> {
+    pub(super) fn credential_certificate(
+        &self,
+        actor: &Actor,
+        award: &str,
+        lang: Option<&str>,
+    ) -> Result<Reply> {
         owned(actor, learners::doc_of(&self.node, award))?;
         self.program_copies_first();
         Ok(Reply::Certificate {
-            html: credentials::certificate(&self.node, award)?,
+            html: credentials::certificate(&self.node, award, lang)?,
         })
     }
 }

@@ -232,7 +232,9 @@ impl App {
             R::OutcomeAdd { learner, outcome } => self.outcome_add(actor, &learner, &outcome),
             R::CredentialExport { award } => self.credential_export(actor, &award),
             R::CredentialBundle { learner } => self.credential_bundle(actor, &learner),
-            R::CredentialCertificate { award } => self.credential_certificate(actor, &award),
+            R::CredentialCertificate { award, lang } => {
+                self.credential_certificate(actor, &award, lang.as_deref())
+            }
             R::CredentialVerify {
                 file,
                 name,

@@ -199,6 +199,9 @@ pub enum Request {
     CredentialCertificate {
         /// `A-` id.
         award: String,
+        /// Its language (`en`, `es`); the learner's own interface language when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
     },
     /// Check a credential file against its proof and this node's trust records; its bytes
     /// follow.

@@ -348,6 +348,10 @@ pub enum CredentialCommand {
         /// Where to write the HTML file (print it from any browser).
         #[arg(long)]
         out: PathBuf,
+        /// The certificate's language; the learner's own interface language when not given,
+        /// else English.
+        #[arg(long, value_parser = ["en", "es"])]
+        lang: Option<String>,
     },
     /// Check a credential file, or a certificate's QR code content (the link, or its digits):
     /// every proof, who signed it and the program's endorsement of that key, its dates and

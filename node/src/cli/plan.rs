@@ -361,9 +361,10 @@ pub fn build(command: Command) -> Result<Option<Plan>> {
             }),
             out,
         ),
-        Command::Credential(CredentialCommand::Certificate { award, out }) => {
-            with_out(Plan::new(Request::CredentialCertificate { award }), out)
-        }
+        Command::Credential(CredentialCommand::Certificate { award, out, lang }) => with_out(
+            Plan::new(Request::CredentialCertificate { award, lang }),
+            out,
+        ),
         Command::Credential(CredentialCommand::Verify {
             file,
             name,

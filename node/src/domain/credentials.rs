@@ -21,6 +21,7 @@ use super::learners;
 use crate::clock::now_rfc3339;
 use crate::config::{DEFAULT_VERIFIER_URL, IdentifierKind, NodeRole};
 use crate::error::{Error, Result};
+use crate::i18n::{Lang, Tr};
 use crate::node::Node;
 use crate::payload::{self, ControlRecord};
 use crate::records::catalog::ProgramSettings;
@@ -470,14 +471,34 @@ pub fn export_learner(node: &Node, record: &LearnerRecord) -> Result<Json> {
 }
 
 /// A printable certificate for one award, made out to the learner by name as the credential
-/// hashed it, its QR code linking to the program's verifier page.
-pub fn certificate(node: &Node, award_id: &str) -> Result<String> {
+/// hashed it, its QR code linking to the program's verifier page, in `lang` (`en` or `es`) or,
+/// when none is asked for, in the learner's own interface language.
+pub fn certificate(node: &Node, award_id: &str, lang: Option<&str>) -> Result<String> {
+    let asked = match lang {
+        Some(code @ ("en" | "es")) => Some(Lang::from_code(code)),
+        Some(_) => {
+            return Err(
+                Error::invalid("the certificate's language is en or es").coded("language", &[])
+            );
+        }
+        None => None,
+    };
     let (credential, record) = export_award(node, award_id)?;
+    let lang = asked
+        .or_else(|| {
+            record
+                .profile
+                .interface_language
+                .as_deref()
+                .map(Lang::from_code)
+        })
+        .unwrap_or_default();
     let catalog = super::catalog::read(node)?;
     Ok(certificate::html(
         &credential,
         &name_as_printed(&record.profile.full_name()),
         &verifier_url(node, &catalog),
+        &Tr::new(lang),
     ))
 }
 

@@ -139,7 +139,7 @@ pub fn chart(tr: &Tr, id: &str, title: &str, bars: &[Bar], small_below: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::Lang;
+    use crate::i18n::Lang;
     use proptest::prelude::*;
 
     fn bars(n: usize) -> Vec<Bar> {

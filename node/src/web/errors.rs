@@ -81,7 +81,7 @@ pub fn message(tr: &Tr, e: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::{Lang, ids};
+    use crate::i18n::{Lang, ids};
 
     #[test]
     fn every_code_has_a_message_in_both_languages() {

@@ -321,7 +321,8 @@ async fn certificate(
     Signed(s): Signed,
     Path(award): Path<String>,
 ) -> Response {
-    match web.ask(&s.actor, Request::CredentialCertificate { award }) {
+    let lang = Some(s.lang.code().to_string());
+    match web.ask(&s.actor, Request::CredentialCertificate { award, lang }) {
         Ok(Reply::Certificate { html }) => certificate_page(&web, &s, html, "/me/credentials"),
         Ok(_) => web.problem(&s, &Error::storage_msg("no certificate came back")),
         Err(e) => web.problem(&s, &e),
@@ -408,6 +409,7 @@ async fn takeaway(State(web): State<Shared>, Signed(s): Signed) -> Response {
                 &s.actor,
                 Request::CredentialCertificate {
                     award: a.id.clone(),
+                    lang: Some(s.lang.code().to_string()),
                 },
             )? {
                 put(format!("{stem}-certificate.html"), html.as_bytes())?;

@@ -10,7 +10,7 @@
 
 pub mod errors;
 pub mod guard;
-pub mod i18n;
+pub use crate::i18n;
 pub mod jobs;
 pub mod layout;
 pub mod session;

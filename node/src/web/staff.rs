@@ -796,7 +796,8 @@ async fn certificate(
     Signed(s): Signed,
     Path(award): Path<String>,
 ) -> Response {
-    match web.ask(&s.actor, Request::CredentialCertificate { award }) {
+    let lang = Some(s.lang.code().to_string());
+    match web.ask(&s.actor, Request::CredentialCertificate { award, lang }) {
         Ok(Reply::Certificate { html }) => {
             super::learner::certificate_page(&web, &s, html, "/staff/awards")
         }

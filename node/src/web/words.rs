@@ -107,7 +107,7 @@ pub fn date(rfc3339: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::Lang;
+    use crate::i18n::Lang;
 
     /// Every value an enum can take has a name in both languages.
     #[test]

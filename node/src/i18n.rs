@@ -1,8 +1,9 @@
-//! The web app's words: Fluent message catalogs (`locales/en.ftl`, `locales/es.ftl`), built into
-//! the binary, chosen per person (a learner's profile language, or the language picked on the
-//! sign-in page or in the header). A message missing from a catalog shows as `⟦key⟧`, which the
-//! browser tests look for; a unit test fails when the two catalogs do not hold the same messages
-//! or when the code asks for one that neither holds.
+//! Cairn's words for people: Fluent message catalogs (`locales/en.ftl`, `locales/es.ftl`), built
+//! into the binary, used by the web app and the printed certificate, chosen per person (a
+//! learner's profile language, or the language picked on the sign-in page or in the header). A
+//! message missing from a catalog shows as `⟦key⟧`, which the browser tests look for; a unit test
+//! fails when the two catalogs do not hold the same messages or when the code asks for one that
+//! neither holds.
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -120,6 +121,17 @@ impl Tr {
     }
 }
 
+/// The printed certificate speaks through the same catalogs.
+impl cairn_credentials::certificate::Words for Tr {
+    fn lang(&self) -> &str {
+        self.lang.code()
+    }
+
+    fn say(&self, id: &str, args: &[(&str, String)]) -> String {
+        self.a(id, args)
+    }
+}
+
 /// Whether the catalogs hold a message `id`.
 pub fn has(id: &str) -> bool {
     BUNDLES[0].has_message(id)
@@ -172,15 +184,16 @@ mod tests {
     #[test]
     fn every_message_the_code_names_exists() {
         let sources = [
-            include_str!("mod.rs"),
-            include_str!("layout.rs"),
-            include_str!("learner.rs"),
-            include_str!("staff.rs"),
-            include_str!("hub.rs"),
-            include_str!("operate.rs"),
-            include_str!("first_run.rs"),
-            include_str!("errors.rs"),
-            include_str!("words.rs"),
+            include_str!("web/mod.rs"),
+            include_str!("web/layout.rs"),
+            include_str!("web/learner.rs"),
+            include_str!("web/staff.rs"),
+            include_str!("web/hub.rs"),
+            include_str!("web/operate.rs"),
+            include_str!("web/first_run.rs"),
+            include_str!("web/errors.rs"),
+            include_str!("web/words.rs"),
+            include_str!("domain/credentials.rs"),
         ];
         let known: BTreeSet<String> = ids(Lang::En).into_iter().collect();
         let mut missing = BTreeSet::new();
@@ -201,6 +214,33 @@ mod tests {
             missing.is_empty(),
             "messages the code names but no catalog holds: {missing:?}"
         );
+    }
+
+    /// The certificate's messages, named in another crate, are in both catalogs and take the
+    /// values the certificate gives them (a value the catalog does not use, or one it uses that
+    /// is not given, is a mistake in one of the two).
+    #[test]
+    fn the_certificates_messages_are_in_both_catalogs_with_their_values() {
+        for (id, values) in cairn_credentials::certificate::MESSAGES {
+            for lang in Lang::ALL {
+                let tr = Tr::new(lang);
+                let bare = tr.t(id);
+                assert!(!bare.contains('⟦'), "{id} is missing in {lang:?}");
+                let args: Vec<(&str, String)> =
+                    values.iter().map(|v| (*v, format!("<{v}>"))).collect();
+                let filled = tr.a(id, &args);
+                for v in *values {
+                    assert!(
+                        filled.contains(&format!("<{v}>")),
+                        "{id} in {lang:?} drops ${v}"
+                    );
+                }
+                assert!(
+                    !filled.contains("{$"),
+                    "{id} in {lang:?} wants a value not given: {filled}"
+                );
+            }
+        }
     }
 
     #[test]

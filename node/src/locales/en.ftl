@@ -487,3 +487,19 @@ setup-pin-again = The PIN again
 setup-pins-differ = The two PINs are not the same. Type them again.
 setup-button = Set up the site
 setup-done = { $name } is set up. Sign in with your name and PIN.
+
+## The printed certificate (credentials/src/certificate.rs)
+certificate-certifies = { $issuer } certifies that
+certificate-issuer-unnamed = The issuer
+certificate-has-earned = has earned
+certificate-level = Level { $level }.
+certificate-criteria = Criteria
+certificate-made-of = Made of
+certificate-skills = Skills
+certificate-recognized-for = Recognized for
+certificate-awarded = Awarded { $date }
+certificate-credential-id = Credential { $id }
+certificate-program-id = Program { $id }
+certificate-signed = Open Badges 3.0, signed with { $suites }
+certificate-how-to-check = To check this certificate, scan the code: it holds the signed credential and opens the program's verifier page, which checks it on the phone, offline. The credential file can also be checked with "cairn credential verify" or any Open Badges 3.0 verifier.
+certificate-save-file = Save the credential file

@@ -487,3 +487,19 @@ setup-pin-again = El PIN otra vez
 setup-pins-differ = Los dos PIN no son iguales. Escríbalos de nuevo.
 setup-button = Configurar el sitio
 setup-done = { $name } está configurado. Entre con su nombre y su PIN.
+
+## El certificado impreso (credentials/src/certificate.rs)
+certificate-certifies = { $issuer } certifica que
+certificate-issuer-unnamed = El emisor
+certificate-has-earned = ha obtenido
+certificate-level = Nivel { $level }.
+certificate-criteria = Criterios
+certificate-made-of = Compuesto por
+certificate-skills = Habilidades
+certificate-recognized-for = Reconocido para
+certificate-awarded = Otorgado el { $date }
+certificate-credential-id = Credencial { $id }
+certificate-program-id = Programa { $id }
+certificate-signed = Open Badges 3.0, firmado con { $suites }
+certificate-how-to-check = Para comprobar este certificado, escanee el código: contiene la credencial firmada y abre la página de verificación del programa, que la comprueba en el teléfono, sin internet. El archivo de la credencial también se puede comprobar con "cairn credential verify" o con cualquier verificador de Open Badges 3.0.
+certificate-save-file = Guardar el archivo de la credencial
