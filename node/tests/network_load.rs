@@ -77,7 +77,24 @@ fn the_hub_serves_fifty_sites_at_once() {
         .enable_all()
         .build()
         .unwrap();
-    let stats = Arc::new(hub::ServeStats::default());
+    // Each session waits before it begins until all of them have begun (at most a minute), so
+    // the hub is seen holding all of them however fast each one is.
+    let begun = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    let stats = Arc::new(hub::ServeStats {
+        before_session: hub::SessionHook(Some(Arc::new({
+            let begun = begun.clone();
+            move |_site: &cairn_sync_protocol::NodeId| {
+                let (count, all) = &*begun;
+                let mut n = count.lock().unwrap();
+                *n += 1;
+                all.notify_all();
+                let _ = all
+                    .wait_timeout_while(n, std::time::Duration::from_secs(60), |n| *n < SITES)
+                    .unwrap();
+            }
+        }))),
+        ..Default::default()
+    });
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();

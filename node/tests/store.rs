@@ -505,3 +505,91 @@ proptest::proptest! {
         assert_entry_lists_and_counts(&reopened);
     }
 }
+
+/// A learner document homed at `home`, written by `key`.
+fn learner(store: &Store, key: &NodeKey, doc: DocId, home: &NodeId, now: u64) -> StoredEntry {
+    let (_, entry) = store
+        .change_doc(&author(key, now), doc, "test", |tx| {
+            let err =
+                |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+            tx.put(ROOT, "type", "learner").map_err(err)?;
+            tx.put(ROOT, "id", format!("L-{}", doc.0[0])).map_err(err)?;
+            tx.put(ROOT, "home_site", home.to_string()).map_err(err)?;
+            tx.put(ROOT, "written", now).map_err(err)?;
+            Ok(())
+        })
+        .unwrap();
+    entry.expect("a change")
+}
+
+/// The hub decides what a site may see on derived state that may lag the log
+/// (`sync::scope`): a session with one site does not wait for another site's queued batch, and
+/// does wait for the site's own and the hub's; the admission check waits only for the hub's.
+#[test]
+fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
+    use cairn_node::sync::scope::SiteScope;
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kb, kx) = (key(1), key(2), key(3));
+    let hub = Store::open_without_worker(
+        &dir.path().join("hub"),
+        std::sync::Arc::new(cairn_node::records::DocumentIndex),
+    )
+    .unwrap();
+    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let site_b = open_store(&dir.path().join("b")).unwrap();
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    let (doc_b, doc_x) = (DocId([0xb; 16]), DocId([0xc; 16]));
+    let on_b = learner(&site_b, &kb, doc_b, &kb.id(), 10);
+    let on_x = learner(&site_x, &kx, doc_x, &kx.id(), 10);
+
+    // B's learner reaches the hub and is derived; X's arrives and stays queued.
+    sync(&site_b, &kb, &hub, &kh);
+    hub.settle().unwrap();
+    sync(&site_x, &kx, &hub, &kh);
+    assert!(hub.behind(), "X's batch is queued (no worker)");
+
+    // B's session starts without deriving X's batch, and decides as before.
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    assert!(hub.behind(), "B's session waited for X's batch");
+    assert!(for_b.visible(&on_b.entry));
+    assert!(!for_b.visible(&on_x.entry));
+    assert!(for_b.send_origin(&on_b.entry.origin));
+    assert!(!for_b.send_origin(&on_x.entry.origin));
+    // Nor does the admission check: site records come only from the hub's entries.
+    assert_eq!(hub.site_record(&kx.id()).unwrap(), None);
+    assert!(hub.behind(), "the admission check waited for X's batch");
+
+    // The hub's upkeep before B's session runs in the background; before X's, it waits.
+    use cairn_node::app::{UpkeepWhen, upkeep_when};
+    assert_eq!(upkeep_when(&hub, &kb.id()), UpkeepWhen::Background);
+    assert_eq!(upkeep_when(&hub, &kx.id()), UpkeepWhen::Here);
+    assert!(hub.behind());
+
+    // X's own session waits for X's batch: its learner is homed there once derived.
+    let for_x = SiteScope::new(&hub, kh.id(), kx.id()).unwrap();
+    assert!(!hub.behind(), "X's session did not settle X's own batch");
+    assert_eq!(upkeep_when(&hub, &kb.id()), UpkeepWhen::Background);
+    assert!(for_x.visible(&on_x.entry));
+    assert!(!for_x.visible(&on_b.entry));
+
+    // Entries of the hub itself (a restored hub receiving its feed back) are waited for by
+    // every session and by the admission check.
+    let old_hub = open_store(&dir.path().join("old-hub")).unwrap();
+    learner(&old_hub, &kh, DocId([0xd; 16]), &kb.id(), 20);
+    sync(&old_hub, &kh, &hub, &kb);
+    assert!(hub.behind());
+    hub.site_record(&kx.id()).unwrap();
+    assert!(
+        !hub.behind(),
+        "the admission check did not wait for the hub's own entries"
+    );
+    learner(&old_hub, &kh, DocId([0xe; 16]), &kb.id(), 30);
+    sync(&old_hub, &kh, &hub, &kb);
+    assert!(hub.behind());
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    assert!(
+        !hub.behind(),
+        "B's session did not wait for the hub's own entries"
+    );
+    assert!(for_b.visible(&learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40).entry));
+}

@@ -74,6 +74,52 @@ impl Transfer for NoFiles {
     }
 }
 
+/// Where the upkeep before a session with a site runs ([`App::upkeep_before_session`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpkeepWhen {
+    /// Before the session: it has work for this site (the site's own batches are still queued,
+    /// or awards homed there wait for the program's copy, or its key for the endorsement).
+    Here,
+    /// Not before the session: nothing of it is for this site, which does not wait (the rest
+    /// runs in the background, if there is any).
+    Background,
+}
+
+/// [`UpkeepWhen`] for a session with `site`. Reads derived state as it stands (waiting only
+/// for the authority's queued entries, for the site record): work for other sites, and other
+/// sites' batches still being derived, never make this site wait.
+pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::NodeId) -> UpkeepWhen {
+    let here = || -> crate::error::Result<bool> {
+        if store.queued_from(|n| n == site)? {
+            return Ok(true);
+        }
+        if store
+            .site_record(site)?
+            .is_some_and(|r| r.revoked.is_none() && r.endorsement.is_none())
+        {
+            return Ok(true);
+        }
+        let derived = store.as_derived();
+        let home = site.to_string();
+        for (doc, _) in derived.index_scan(b"copy/")? {
+            let key = [b"home/".as_slice(), &doc].concat();
+            if derived
+                .index_get(&key)?
+                .is_some_and(|h| h == home.as_bytes())
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    // When in doubt (a read failed), run it before the session, as before.
+    if here().unwrap_or(true) {
+        UpkeepWhen::Here
+    } else {
+        UpkeepWhen::Background
+    }
+}
+
 /// A running (or opened) node and everything its operations share.
 pub struct App {
     node: Arc<Node>,
@@ -88,6 +134,10 @@ pub struct App {
     hub_address: std::sync::Mutex<Option<String>>,
     // One run of the hub's upkeep at a time (after sessions, imports, admissions).
     upkeep: std::sync::Mutex<()>,
+    // A background run of the upkeep has been asked for and has not started yet.
+    upkeep_asked: std::sync::atomic::AtomicBool,
+    // The program settings the last upkeep run published (none before the first run).
+    published: std::sync::Mutex<Option<crate::records::catalog::ProgramSettings>>,
 }
 
 impl App {
@@ -102,6 +152,8 @@ impl App {
             config_changed: Arc::new(tokio::sync::Notify::new()),
             hub_address: std::sync::Mutex::new(None),
             upkeep: std::sync::Mutex::new(()),
+            upkeep_asked: std::sync::atomic::AtomicBool::new(false),
+            published: std::sync::Mutex::new(None),
         })
     }
 
@@ -112,7 +164,72 @@ impl App {
     /// credential or certificate, and when it admits a site.
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)
+        let settings = crate::domain::credentials::program_settings(&self.node);
+        let done = crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)?;
+        *self.published.lock().unwrap_or_else(|e| e.into_inner()) = Some(settings);
+        Ok(done)
+    }
+
+    /// Whether the upkeep has anything to do, as far as derived state shows without waiting:
+    /// awards without the program's copy, admitted sites not yet endorsed, or program settings
+    /// not yet published.
+    fn upkeep_pending(&self) -> Result<bool> {
+        let settings = crate::domain::credentials::program_settings(&self.node);
+        if self
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            != Some(&settings)
+        {
+            return Ok(true);
+        }
+        let store = &self.node.store;
+        if !store.as_derived().index_scan(b"copy/")?.is_empty() {
+            return Ok(true);
+        }
+        Ok(store
+            .site_records_as_derived()?
+            .iter()
+            .any(|r| r.revoked.is_none() && r.endorsement.is_none()))
+    }
+
+    /// The upkeep before a sync session with `site`: run here, so what it signs travels in
+    /// this session, when it has work for this site ([`upkeep_when`]); otherwise, if it has
+    /// work at all, in the background (one run however many sessions ask), so a crowd of sites
+    /// arriving together never waits for each other's batches to be derived or for work that is
+    /// not theirs.
+    pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
+        use std::sync::atomic::Ordering;
+        if upkeep_when(&self.node.store, site) == UpkeepWhen::Here {
+            if let Err(e) = self.program_upkeep() {
+                tracing::warn!("signing the program's credentials failed: {e}");
+            }
+            return;
+        }
+        // Nothing to do (most sessions): no thread, and an award this session brings is copied
+        // by the next run that has a reason to start.
+        if !self.upkeep_pending().unwrap_or(true) || self.upkeep_asked.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let app = self.clone();
+        let started = std::thread::Builder::new()
+            .name("cairn-upkeep".into())
+            .spawn(move || {
+                // Signing for other sites yields to answering sites, like derivation.
+                crate::store::background_priority();
+                // Cleared before the run: a session that asks after this point is served by
+                // the next run, not by this one.
+                app.upkeep_asked.store(false, Ordering::SeqCst);
+                if let Err(e) = app.program_upkeep() {
+                    tracing::warn!("signing the program's credentials failed: {e}");
+                }
+            });
+        if let Err(e) = started {
+            self.upkeep_asked.store(false, Ordering::SeqCst);
+            tracing::warn!("cannot start the program's upkeep: {e}");
+        }
     }
 
     /// The node.

@@ -208,20 +208,23 @@ async fn serve(
         start_web(app, web, stop.clone()).await?;
     }
     // The hub's upkeep (program settings, site endorsements, program-signed copies of awards
-    // received): once now, and before every session, so what it signs travels in that session.
-    let upkeep = {
+    // received): once now, and before every session, so what it signs travels in that session
+    // (or in the next one, when sites arrive together: see `App::upkeep_before_session`).
+    let stats = hub::ServeStats {
+        before_session: hub::SessionHook(Some(Arc::new({
+            let app = app.clone();
+            move |site: &cairn_sync_protocol::NodeId| app.upkeep_before_session(site)
+        }))),
+        ..Default::default()
+    };
+    let _initial = tokio::task::spawn_blocking({
         let app = app.clone();
         move || {
             if let Err(e) = app.program_upkeep() {
                 eprintln!("{}: signing the program's credentials failed: {e}", now());
             }
         }
-    };
-    let stats = hub::ServeStats {
-        before_session: hub::SessionHook(Some(Arc::new(upkeep.clone()))),
-        ..Default::default()
-    };
-    let _initial = tokio::task::spawn_blocking(upkeep);
+    });
     hub::serve(
         node,
         listener,

@@ -96,13 +96,10 @@ impl Core {
             );
             super::derive::list_doc_entries(self, &mut batch, listed)?;
         }
-        self.apply(batch)?;
-        Ok(entry)
-    }
-
-    fn apply(&self, batch: sled::Batch) -> Result<()> {
+        // Applied, not yet flushed: the caller flushes once it has let go of the locks, so
+        // that peers' batches append (and share the flush) meanwhile.
         self.tree.apply_batch(batch)?;
-        self.written()
+        Ok(entry)
     }
 
     /// Change a document as `author`: `edit` runs in an automerge transaction; its change, the
@@ -160,6 +157,8 @@ impl Core {
         match self.commit_local(&mut w, author, body, batch, &mut touched) {
             Ok(entry) => {
                 w.docs.put(doc, am);
+                drop(w);
+                self.written()?;
                 Ok((value, Some(entry)))
             }
             Err(e) => {
@@ -256,7 +255,11 @@ impl Core {
         let mut counts = super::derive::Counts::new();
         writes.into_batch(&mut batch, &mut counts);
         super::derive::write_counts(self, &mut batch, counts)?;
-        self.apply(batch)?;
+        self.tree.apply_batch(batch)?;
+        // Flushed once the locks are let go, so peers' batches append meanwhile.
+        drop(_append);
+        drop(w);
+        self.written()?;
         Ok(values)
     }
 
@@ -277,13 +280,19 @@ impl Core {
             data,
         };
         let mut touched = vec![];
-        let out = self.commit_local(&mut w, author, body, sled::Batch::default(), &mut touched);
-        if out.is_err() {
-            for d in touched {
-                w.docs.evict(&d);
+        match self.commit_local(&mut w, author, body, sled::Batch::default(), &mut touched) {
+            Ok(entry) => {
+                drop(w);
+                self.written()?;
+                Ok(entry)
+            }
+            Err(e) => {
+                for d in touched {
+                    w.docs.evict(&d);
+                }
+                Err(e)
             }
         }
-        out
     }
 
     /// A copy of a document as it stands, or `None` if nothing of it is held.

@@ -111,6 +111,26 @@ impl Drop for Store {
     }
 }
 
+/// The derivation worker yields the processor to acknowledging: on a busy hub, sites' sessions
+/// (verify, append, flush, answer) run first and derivation takes what is left, so a crowd of
+/// sites is answered before its batches are derived rather than together with them. Reads that
+/// need derived state derive on their own thread when the worker is not holding the writer lock.
+#[cfg(target_os = "linux")]
+pub(crate) fn background_priority() {
+    // SAFETY: plain system calls with no pointers; on Linux, PRIO_PROCESS with a thread id sets
+    // that thread's nice value only.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+    if rc != 0 {
+        tracing::debug!(
+            "a background thread keeps its priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn background_priority() {}
+
 /// How long the worker sleeps when nobody wakes it (a bound, not a schedule).
 const WORKER_NAP: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -193,6 +213,7 @@ fn open_tree(dir: &Path) -> Result<(sled::Db, sled::Tree)> {
 impl Core {
     /// The worker: derive whatever is queued, then wait to be woken (or for a nap's length).
     fn work(&self) {
+        background_priority();
         while !self.stop.load(Ordering::SeqCst) {
             if let Err(e) = self.settle() {
                 tracing::error!("deriving acknowledged entries failed (kept queued): {e}");
@@ -485,6 +506,10 @@ impl Core {
     /// Index lookups: all (key suffix, value) pairs under an index name and key prefix.
     pub fn index_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.settle()?;
+        self.index_scan_now(prefix)
+    }
+
+    fn index_scan_now(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(prefix);
         let mut out = Vec::new();
@@ -498,6 +523,10 @@ impl Core {
     /// One index value.
     pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.settle()?;
+        self.index_get_now(key)
+    }
+
+    fn index_get_now(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(key);
         Ok(self.tree.get(full)?.map(|v| v.to_vec()))
@@ -535,6 +564,12 @@ impl Core {
     /// Every site record derived from the hub's control entries.
     pub fn site_records(&self) -> Result<Vec<derive::SiteRecord>> {
         self.settle()?;
+        self.site_records_as_derived()
+    }
+
+    /// [`Core::site_records`] as derived so far, without waiting (for decisions that a lagging
+    /// answer only delays).
+    pub fn site_records_as_derived(&self) -> Result<Vec<derive::SiteRecord>> {
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix([keys::SITE]) {
             let (_, v) = kv?;
@@ -543,13 +578,58 @@ impl Core {
         Ok(out)
     }
 
-    /// The site record for a node, if the hub admitted it.
+    /// The site record for a node, if the hub admitted it. Site records come only from the
+    /// authority's control entries (`derive.rs` ignores anyone else's), so this waits only when
+    /// entries of the authority are queued: a hub's handshakes do not queue behind the sites'
+    /// batches.
     pub fn site_record(
         &self,
         node: &cairn_sync_protocol::NodeId,
     ) -> Result<Option<derive::SiteRecord>> {
-        self.settle()?;
+        match self
+            .local::<String>("authority")?
+            .and_then(|a| a.parse::<cairn_sync_protocol::NodeId>().ok())
+        {
+            Some(authority) => self.settle_for(|n| *n == authority)?,
+            None => self.settle()?,
+        }
         self.site_record_now(node)
+    }
+
+    /// Whether acknowledged entries are still waiting to be derived.
+    pub fn behind(&self) -> bool {
+        self.derived.load(Ordering::SeqCst) < self.queued.load(Ordering::SeqCst)
+    }
+
+    /// Whether entries authored by a node `of` picks are queued and not yet derived.
+    pub fn queued_from(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> Result<bool> {
+        if !self.behind() {
+            return Ok(false);
+        }
+        for kv in self.tree.scan_prefix([keys::DERIVE_QUEUE]) {
+            let (_, v) = kv?;
+            // An unreadable record is derived (and dropped) by `settle`: count it as a match.
+            match keys::parse_queued_runs(&v) {
+                Some(runs) if !runs.iter().any(|(origin, _, _)| of(&origin.node)) => {}
+                _ => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+
+    /// [`Core::settle`], but only when entries authored by a node `of` picks are queued: for
+    /// reads of derived state that only those nodes' entries can change.
+    pub fn settle_for(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> Result<()> {
+        if self.queued_from(of)? {
+            self.settle()?;
+        }
+        Ok(())
+    }
+
+    /// Derived state as it stands, without waiting for what is queued: only for decisions the
+    /// caller has shown are safe on state that may lag the log (see `sync::scope`).
+    pub fn as_derived(&self) -> AsDerived<'_> {
+        AsDerived { core: self }
     }
 
     /// [`Core::site_record`] as derived so far (for derivation itself).
@@ -567,6 +647,30 @@ impl Core {
 }
 
 pub use derive::{SiteRecord, kind_byte};
+
+/// Reads of derived state as it stands ([`Core::as_derived`]): each sees the state between
+/// two derivation batches (each batch is applied atomically), possibly behind the log.
+#[derive(Clone, Copy)]
+pub struct AsDerived<'a> {
+    core: &'a Core,
+}
+
+impl AsDerived<'_> {
+    /// [`Core::index_scan`] without waiting.
+    pub fn index_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.core.index_scan_now(prefix)
+    }
+
+    /// [`Core::index_get`] without waiting.
+    pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.core.index_get_now(key)
+    }
+
+    /// [`Core::doc_entries`] without waiting.
+    pub fn doc_entries(&self, doc: &DocId) -> Result<Vec<(Origin, u64, u8)>> {
+        self.core.doc_entries_now(doc)
+    }
+}
 
 fn decode_tip(v: &[u8]) -> Result<Tip> {
     if v.len() != 40 {

@@ -186,7 +186,10 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         },
     };
     let mut scope: Box<dyn Scope + Send> = match side {
-        Side::Hub { site } => Box::new(SiteScope::new(&node.store, node.id(), site)?),
+        // It may wait for the site's own queued batches to be derived.
+        Side::Hub { site } => Box::new(tokio::task::block_in_place(|| {
+            SiteScope::new(&node.store, node.id(), site)
+        })?),
         Side::Site => Box::new(Everything),
     };
     let mut session = Session::new(config, node.id());
@@ -375,7 +378,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if wrote && let Err(e) = stream.flush().await {
             return Err(write_error(stream, e).await);
         }
-        watch.handle_events(node, session)?;
+        tokio::task::block_in_place(|| watch.handle_events(node, session))?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -389,7 +392,9 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             };
             tokio::select! {
                 r = read => break r,
-                _ = tokio::time::sleep_until(due.into()) => watch.checkpoint.save(node, session)?,
+                _ = tokio::time::sleep_until(due.into()) => {
+                    tokio::task::block_in_place(|| watch.checkpoint.save(node, session))?
+                }
             }
         };
         let n = match read {
@@ -413,11 +418,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            watch.handle_events(node, session)?;
+            tokio::task::block_in_place(|| watch.handle_events(node, session))?;
             return Err(session_error(e));
         }
         // At once, not after the next writes: on a slow link they can take seconds.
-        watch.handle_events(node, session)?;
+        tokio::task::block_in_place(|| watch.handle_events(node, session))?;
         if last_progress.elapsed() > Duration::from_millis(200) {
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();

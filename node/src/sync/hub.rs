@@ -63,13 +63,17 @@ pub struct ServeStats {
     /// Connections refused or failed.
     pub failed: std::sync::atomic::AtomicUsize,
     /// Run before each session with an admitted site (the service signs the program's copies
-    /// of awards received so far, so they travel in this very session).
+    /// of awards received so far when the site has any waiting, so they travel in this very
+    /// session; see `App::upkeep_before_session`).
     pub before_session: SessionHook,
 }
 
 /// Work the hub does before each session, on a blocking thread.
 #[derive(Clone, Default)]
-pub struct SessionHook(pub Option<Arc<dyn Fn() + Send + Sync>>);
+pub struct SessionHook(pub Option<Arc<BeforeSession>>);
+
+/// What runs before a session with a site, given the site.
+pub type BeforeSession = dyn Fn(&NodeId) + Send + Sync;
 
 impl std::fmt::Debug for SessionHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -193,7 +197,7 @@ async fn serve_one(
     let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
     stats.peak.fetch_max(now, Ordering::SeqCst);
     if let Some(hook) = stats.before_session.0.clone() {
-        let _ = tokio::task::spawn_blocking(move || hook()).await;
+        let _ = tokio::task::spawn_blocking(move || hook(&site)).await;
     }
     let outcome = driver::run(
         node,

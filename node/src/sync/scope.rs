@@ -5,13 +5,38 @@
 //! arrives elided (a count and a header, no body). Feeds of other sites that never touched one
 //! of its learners are not sent at all, so a site's initial sync costs nothing for the rest of
 //! the program.
+//!
+//! ## Deciding on derived state that may lag the log
+//!
+//! The hub acknowledges a site's batch once its entries are durable and derives documents and
+//! indexes after ([`crate::store`]). Which learners are homed where is derived state, and a
+//! session that waited for every queued batch of every other site before deciding would make
+//! 200 sites arriving together queue behind one another. A scope reads the homes as derived so
+//! far, and waits only for what could make that reading wrong:
+//!
+//! - **Nothing is shared that should not be.** The scope says "homed here" only when derived
+//!   state says so; it could be wrong only if a queued entry moved the learner away. Homes move
+//!   by the hub's transfer (the hub's entry) and by nothing a site writes; the scope waits at
+//!   its start for queued entries of the hub (a restored hub receiving its own feed back) and of
+//!   the site itself. Entries of other sites cannot move a learner on any legitimate path (a
+//!   crafted change that sets `home_site` is honoured once derived, waiting or not).
+//! - **Nothing is elided that should arrive whole.** An elided entry is held for good (a later
+//!   session does not resend it whole), so "not homed here" must not come from stale state
+//!   either. A learner homed here in queued state but not yet in derived state was registered
+//!   here, in a batch queued from this site, which the scope settles at its start. Batches this
+//!   site sends during the session register learners whose entries are its own (never sent
+//!   back); the hub writes to such a learner only after deriving it (a local write settles
+//!   first), so by the time an entry of the hub's names it, derived state has it. Entries of
+//!   other sites name learners they were sent, whose homes are derived.
+//! - Feeds are chosen at the start from derived state (`relevant`): a feed missing from a stale
+//!   reading is not sent in this session and is sent, from where the site stands, in the next.
 
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
 use crate::store::Store;
 use cairn_sync_protocol::{BodyKind, DocId, Entry, NodeId, Origin, Scope};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 
 /// What the hub sends one site.
 pub struct SiteScope<'a> {
@@ -21,20 +46,24 @@ pub struct SiteScope<'a> {
     hub: NodeId,
     // Feeds that carry something this site may see, computed once per session.
     relevant: BTreeSet<Origin>,
-    homes: RefCell<HashMap<DocId, bool>>,
+    // Learners known to be homed here (only "yes" is remembered: a "no" is read again, so a
+    // learner the hub derives during the session is seen as soon as it is).
+    homed: RefCell<HashSet<DocId>>,
 }
 
 impl<'a> SiteScope<'a> {
     /// The scope for `site`, served by `hub`.
     pub fn new(store: &'a Store, hub: NodeId, site: NodeId) -> crate::error::Result<Self> {
+        store.settle_for(|n| *n == hub || *n == site)?;
+        let derived = store.as_derived();
         let site_text = site.to_string();
         let mut relevant = BTreeSet::new();
         // Feeds that wrote to documents of learners homed at the site.
-        for (doc, home) in store.index_scan(b"home/")? {
+        for (doc, home) in derived.index_scan(b"home/")? {
             if home == site_text.as_bytes()
                 && let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice())
             {
-                for (origin, _, _) in store.doc_entries(&DocId(doc))? {
+                for (origin, _, _) in derived.doc_entries(&DocId(doc))? {
                     relevant.insert(origin);
                 }
             }
@@ -45,22 +74,25 @@ impl<'a> SiteScope<'a> {
             site_text,
             hub,
             relevant,
-            homes: RefCell::new(HashMap::new()),
+            homed: RefCell::new(HashSet::new()),
         })
     }
 
     fn homed_here(&self, doc: &DocId) -> bool {
-        if let Some(v) = self.homes.borrow().get(doc) {
-            return *v;
+        if self.homed.borrow().contains(doc) {
+            return true;
         }
-        let v = self
+        let here = self
             .store
+            .as_derived()
             .index_get(&[b"home/".as_slice(), &doc.0].concat())
             .ok()
             .flatten()
             .is_some_and(|h| h == self.site_text.as_bytes());
-        self.homes.borrow_mut().insert(*doc, v);
-        v
+        if here {
+            self.homed.borrow_mut().insert(*doc);
+        }
+        here
     }
 }
 
