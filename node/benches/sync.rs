@@ -5,7 +5,10 @@
 //! `CAIRN_BENCH_LEARNERS` (learners per site, default 500), `CAIRN_BENCH_SESSIONS` (concurrent
 //! sites, default "50,200"), `CAIRN_BENCH_OPEN` (entries for the open-time runs, default
 //! "100000,1000000"), `CAIRN_BENCH_SLOW_LEARNERS` (learners for the slow link, default 20),
-//! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling).
+//! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
+//! `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
+//! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent runs keep the sites' stores,
+//! such as `/dev/shm`; by default beside the hub's).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -230,7 +233,14 @@ async fn serve(hub_node: Arc<Node>) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let stats = Arc::new(hub::ServeStats::default());
+    // The hub's upkeep before each session, as `cairn serve` runs it.
+    let app = cairn_node::app::App::new(hub_node.clone(), None);
+    let stats = Arc::new(hub::ServeStats {
+        before_session: hub::SessionHook(Some(Arc::new(
+            move |site: &cairn_sync_protocol::NodeId| app.upkeep_before_session(site),
+        ))),
+        ..Default::default()
+    });
     tokio::spawn(hub::serve(
         hub_node,
         listener,
@@ -428,9 +438,16 @@ fn initial(learners_n: usize) {
 fn concurrent(n: usize) {
     let root = tempfile::tempdir().unwrap();
     let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    // Deployed, each site flushes its own disk. Here all sites share the machine: with
+    // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves the
+    // hub alone; by default they share the hub's disk and its flush queue.
+    let sites_root = match std::env::var("CAIRN_BENCH_SITES_IN") {
+        Ok(dir) => tempfile::tempdir_in(dir).unwrap(),
+        Err(_) => tempfile::tempdir_in(root.path()).unwrap(),
+    };
     let sites: Vec<Arc<Node>> = (0..n)
         .map(|i| {
-            let s = new_site(&hub_node, root.path(), i);
+            let s = new_site(&hub_node, sites_root.path(), i);
             Arc::new(s)
         })
         .collect();
@@ -445,31 +462,41 @@ fn concurrent(n: usize) {
     for (i, s) in sites.iter().enumerate() {
         populate(s, i, 2);
     }
-    let started = Instant::now();
-    let (latencies, entries) = rt.block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(n));
-        let mut tasks = Vec::new();
-        for s in &sites {
-            let (s, addr, barrier) = (s.clone(), served.addr.clone(), barrier.clone());
-            tasks.push(tokio::spawn(async move {
-                barrier.wait().await;
-                let t = Instant::now();
-                let r = sync_via(&s, &addr).await.unwrap();
-                (t.elapsed().as_secs_f64() * 1000.0, r.progress.sent)
-            }));
+    // `perf record --control fifo:CTL,ACK -D -1 ...` profiles only the sessions when this is CTL.
+    let perf = std::env::var("CAIRN_BENCH_PERF_CTL").ok();
+    let tell_perf = |what: &str| {
+        if let Some(ctl) = &perf {
+            let _ = std::fs::write(ctl, format!("{what}\n"));
         }
-        let mut lat = Vec::new();
-        let mut entries = 0;
-        for t in tasks {
-            let (ms, sent) = t.await.unwrap();
-            lat.push(ms);
-            entries += sent;
-        }
-        (lat, entries)
-    });
-    let wall = started.elapsed().as_secs_f64();
+    };
+    // The sites run their sessions from another process (unless `CAIRN_BENCH_SITES_PROCESS=0`):
+    // sled guards every tree of a process with one lock (`sled::concurrency_control` is a
+    // process-wide static), so 200 site stores in the hub's process would serialize the hub's
+    // writes behind theirs, which no deployment does.
+    let separate = std::env::var("CAIRN_BENCH_SITES_PROCESS").map_or(true, |v| v != "0");
+    let started;
+    let (latencies, entries, wall) = if separate {
+        let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
+        // Closed here, so the other process can open them.
+        drop(sites);
+        let mut child = SitesProcess::start(&served.addr, &dirs);
+        tell_perf("enable");
+        started = Instant::now();
+        child.run()
+    } else {
+        tell_perf("enable");
+        started = Instant::now();
+        let done = rt.block_on(sessions(&sites, &served.addr));
+        let wall = started.elapsed().as_secs_f64();
+        (
+            done.iter().map(|d| d.0).collect(),
+            done.iter().map(|d| d.1).sum(),
+            wall,
+        )
+    };
     hub_node.store.settle().unwrap();
     let derived = started.elapsed().as_secs_f64();
+    tell_perf("disable");
     let mut l = latencies;
     println!(
         "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {derived:.2} |",
@@ -480,6 +507,114 @@ fn concurrent(n: usize) {
         percentile(&mut l, 0.99),
         served.stats.completed.load(Ordering::SeqCst),
     );
+}
+
+/// Every site syncs with the hub at once: each session's time in ms and the entries it sent.
+async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(sites.len()));
+    let mut tasks = Vec::new();
+    for s in sites {
+        let (s, addr, barrier) = (s.clone(), addr.to_string(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let t = Instant::now();
+            let r = sync_via(&s, &addr).await.unwrap();
+            (t.elapsed().as_secs_f64() * 1000.0, r.progress.sent)
+        }));
+    }
+    let mut done = Vec::new();
+    for t in tasks {
+        done.push(t.await.unwrap());
+    }
+    done
+}
+
+/// The sites of a concurrent run, in a process of their own (this benchmark, run again with
+/// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then one site folder a line).
+/// It opens every site, says `ready`, waits for a line on its input, runs every session at once
+/// and prints `session MS SENT` for each, then `wall S`.
+struct SitesProcess {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+    _list: tempfile::NamedTempFile,
+}
+
+impl SitesProcess {
+    fn start(addr: &str, dirs: &[std::path::PathBuf]) -> SitesProcess {
+        use std::io::{BufRead, Write};
+        let mut list = tempfile::NamedTempFile::new().unwrap();
+        writeln!(list, "{addr}").unwrap();
+        for d in dirs {
+            writeln!(list, "{}", d.display()).unwrap();
+        }
+        list.flush().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("CAIRN_BENCH_SITES_CHILD", list.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "the sites' process did not start");
+        SitesProcess {
+            child,
+            out,
+            _list: list,
+        }
+    }
+
+    /// Go: the sessions' times in ms, the entries sent, and the wall time in s.
+    fn run(&mut self) -> (Vec<f64>, u64, f64) {
+        use std::io::{BufRead, Write};
+        let mut input = self.child.stdin.take().unwrap();
+        writeln!(input, "go").unwrap();
+        input.flush().unwrap();
+        let (mut lat, mut entries, mut wall) = (Vec::new(), 0, 0.0);
+        for line in (&mut self.out).lines() {
+            let line = line.unwrap();
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                ["session", ms, sent] => {
+                    lat.push(ms.parse().unwrap());
+                    entries += sent.parse::<u64>().unwrap();
+                }
+                ["wall", s] => {
+                    wall = s.parse().unwrap();
+                    break;
+                }
+                _ => panic!("the sites' process said {line}"),
+            }
+        }
+        assert!(self.child.wait().unwrap().success());
+        (lat, entries, wall)
+    }
+}
+
+/// The sites' side of [`SitesProcess`].
+fn sites_child(list: &str) {
+    use std::io::{BufRead, Write};
+    let text = std::fs::read_to_string(list).unwrap();
+    let mut lines = text.lines();
+    let addr = lines.next().unwrap().to_string();
+    let sites: Vec<Arc<Node>> = lines
+        .map(|d| Arc::new(Node::open(Path::new(d)).unwrap()))
+        .collect();
+    let rt = runtime();
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "ready").unwrap();
+    stdout.flush().unwrap();
+    let mut go = String::new();
+    std::io::stdin().lock().read_line(&mut go).unwrap();
+    let started = Instant::now();
+    let done = rt.block_on(sessions(&sites, &addr));
+    let wall = started.elapsed().as_secs_f64();
+    for (ms, sent) in done {
+        writeln!(stdout, "session {ms} {sent}").unwrap();
+    }
+    writeln!(stdout, "wall {wall}").unwrap();
+    stdout.flush().unwrap();
 }
 
 /// 5: open time and memory of a node holding many entries (the hub after receiving sites).
@@ -624,6 +759,9 @@ fn slowlink(learners_n: usize) {
 }
 
 fn main() {
+    if let Ok(list) = std::env::var("CAIRN_BENCH_SITES_CHILD") {
+        return sites_child(&list);
+    }
     let what: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
