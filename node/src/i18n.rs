@@ -29,6 +29,15 @@ impl Lang {
         }
     }
 
+    /// Exactly `en` or `es` (what a profile or a request may name); `None` for anything else.
+    pub fn known(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "es" => Some(Lang::Es),
+            _ => None,
+        }
+    }
+
     /// The code for `lang=` attributes.
     pub fn code(self) -> &'static str {
         match self {

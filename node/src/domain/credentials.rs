@@ -475,12 +475,9 @@ pub fn export_learner(node: &Node, record: &LearnerRecord) -> Result<Json> {
 /// when none is asked for, in the learner's own interface language.
 pub fn certificate(node: &Node, award_id: &str, lang: Option<&str>) -> Result<String> {
     let asked = match lang {
-        Some(code @ ("en" | "es")) => Some(Lang::from_code(code)),
-        Some(_) => {
-            return Err(
-                Error::invalid("the certificate's language is en or es").coded("language", &[])
-            );
-        }
+        Some(code) => Some(Lang::known(code).ok_or_else(|| {
+            Error::invalid("the certificate's language is en or es").coded("language", &[])
+        })?),
         None => None,
     };
     let (credential, record) = export_award(node, award_id)?;

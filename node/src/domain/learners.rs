@@ -83,7 +83,7 @@ pub fn validate(profile: &Profile) -> Result<()> {
         parse_date(d)?;
     }
     if let Some(l) = &profile.interface_language
-        && !matches!(l.as_str(), "en" | "es")
+        && crate::i18n::Lang::known(l).is_none()
     {
         return Err(Error::invalid("the interface language is en or es").coded("language", &[]));
     }
