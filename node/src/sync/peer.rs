@@ -52,14 +52,16 @@ pub struct PeerState {
 }
 
 impl PeerState {
-    /// The checkpoint as a version vector.
+    /// The checkpoint as a version vector. The ids were checked when their entries arrived;
+    /// reading them back does not check their curve points again (see
+    /// [`NodeId::from_recorded_text`]).
     pub fn known_vector(&self) -> VersionVector {
         self.known
             .iter()
             .filter_map(|(node, epoch, seq)| {
                 Some((
                     Origin {
-                        node: node.parse().ok()?,
+                        node: NodeId::from_recorded_text(node).ok()?,
                         epoch: *epoch,
                     },
                     *seq,
