@@ -79,17 +79,32 @@ pub fn encode_frame_with(msg: &Message, compress: bool) -> Result<Vec<u8>, Frame
 }
 
 fn deflate(payload: &[u8]) -> Option<Vec<u8>> {
-    use std::io::Write;
     if payload.len() < COMPRESS_MIN {
         return None;
     }
-    // Fast level: most of the gain, a small part of the time of the best level.
-    let mut enc = flate2::write::DeflateEncoder::new(
-        Vec::with_capacity(payload.len() / 2),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(payload).ok()?;
-    enc.finish().ok()
+    DEFLATE.with(|state| {
+        let mut state = state.try_borrow_mut().ok()?;
+        state.reset();
+        // Room for the worst case (zlib's bound for stored blocks, with margin), so one call
+        // finishes the stream. zlib-rs 0.6's fast level can panic when it runs out of room part-way
+        // (`send_bits_overflow`, seen with incompressible payloads of a few hundred kilobytes):
+        // it is never asked to.
+        let mut out = Vec::with_capacity(payload.len() + payload.len() / 8 + 1024);
+        let status = state
+            .compress_vec(payload, &mut out, flate2::FlushCompress::Finish)
+            .ok()?;
+        // Anything short of the whole stream is sent as it is (the next frame resets the state).
+        (status == flate2::Status::StreamEnd).then_some(out)
+    })
+}
+
+thread_local! {
+    /// One DEFLATE state a thread, reset for each frame. Making one allocates and zeroes about
+    /// 300 KB, which cost more than compressing a frame of a few kilobytes: a crowd of 200 site
+    /// sessions spent most of the sites' processor time faulting those pages in. Fast level:
+    /// most of the gain, a small part of the time of the best level.
+    static DEFLATE: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
 }
 
 /// Inflate at most `limit` bytes; more than that is an error, found without allocating it.

@@ -380,3 +380,62 @@ fn a_payload_over_the_limit_is_refused_by_verification() {
     let err = verify_run(run, r.id(), None, &Limits::default()).unwrap_err();
     assert!(matches!(err, ChainError::PayloadTooLarge { .. }), "{err}");
 }
+
+/// A payload that compresses well (repeated text), or barely (random bytes, up to a few
+/// hundred kilobytes, as a bundle's frames carry), of any size: its length and a seed, made
+/// into bytes inside the test, under [`SERIAL`], so the tracking allocator of the other tests
+/// never sees it.
+fn payload() -> impl Strategy<Value = (bool, usize, u64)> {
+    prop_oneof![
+        (1usize..200).prop_map(|n| (true, n, 0)),
+        (0usize..6000, any::<u64>()).prop_map(|(n, seed)| (false, n, seed)),
+        (1usize..400_000, any::<u64>()).prop_map(|(n, seed)| (false, n, seed)),
+    ]
+}
+
+fn payload_bytes((text, n, seed): (bool, usize, u64)) -> Vec<u8> {
+    use rand::{RngCore, SeedableRng};
+    if text {
+        return b"work done for the achievement; ".repeat(n);
+    }
+    let mut bytes = vec![0u8; n];
+    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut bytes);
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The compressor is kept per thread and reset between frames: frames made one after
+    /// another, compressible or not, each decode to their own message, none carrying anything
+    /// of the one before.
+    #[test]
+    fn frames_compressed_one_after_another_decode_to_their_own_messages(
+        payloads in proptest::collection::vec(payload(), 1..8),
+    ) {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = common::Replica::new(7);
+        let msgs: Vec<Message> = payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let e = r.write(i as u8, payload_bytes(p), 100 + i as u64);
+                Message::Batch(Batch { id: i as u64, runs: vec![common::run_of(&[e])] })
+            })
+            .collect();
+        let stream: Vec<u8> = msgs
+            .iter()
+            .flat_map(|m| encode_frame_with(m, true).unwrap())
+            .collect();
+        let mut d = FrameDecoder::new(Limits::default());
+        d.push(&stream);
+        let mut got = Vec::new();
+        while let Some(m) = d.next_message().unwrap() {
+            got.push(m);
+        }
+        prop_assert_eq!(got, msgs);
+        // And the state left behind still compresses the next frame that compresses well.
+        let next = encode_frame_with(&compressible_batch(), true).unwrap();
+        prop_assert_eq!(next[4], cairn_sync_protocol::frame::FLAG_DEFLATE);
+    }
+}
