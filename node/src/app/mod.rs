@@ -207,9 +207,13 @@ impl App {
             }
             return;
         }
-        // Nothing to do (most sessions): no thread, and an award this session brings is copied
-        // by the next run that has a reason to start.
-        if !self.upkeep_pending().unwrap_or(true) || self.upkeep_asked.swap(true, Ordering::SeqCst)
+        // A run already asked for (it waits for the crowd to pass) serves this session too:
+        // checked first, since finding out whether anything is pending reads every site's
+        // record. Nothing to do (most sessions): no thread, and an award this session brings
+        // is copied by the next run that has a reason to start.
+        if self.upkeep_asked.load(Ordering::SeqCst)
+            || !self.upkeep_pending().unwrap_or(true)
+            || self.upkeep_asked.swap(true, Ordering::SeqCst)
         {
             return;
         }
@@ -217,8 +221,10 @@ impl App {
         let started = std::thread::Builder::new()
             .name("cairn-upkeep".into())
             .spawn(move || {
-                // Signing for other sites yields to answering sites, like derivation.
+                // Signing for other sites yields to answering sites, like derivation: it
+                // waits for a lull in their batches, then runs at a lower priority.
                 crate::store::background_priority();
+                app.node.store.wait_for_lull();
                 // Cleared before the run: a session that asks after this point is served by
                 // the next run, not by this one.
                 app.upkeep_asked.store(false, Ordering::SeqCst);

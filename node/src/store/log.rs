@@ -376,6 +376,7 @@ impl Core {
             self.queued.fetch_add(1, Ordering::SeqCst);
             self.applied.fetch_add(1, Ordering::SeqCst) + 1
         };
+        self.appended_now();
         self.kick();
         self.flush_for(ticket)
     }

@@ -73,6 +73,11 @@ pub struct Core {
     // them a finished flush is known to cover.
     applied: AtomicU64,
     flushed: Mutex<u64>,
+    // Sync sessions running, and when a peer's batch was last appended (µs since `opened`):
+    // background work waits for a lull in both.
+    sessions: std::sync::atomic::AtomicUsize,
+    opened: std::time::Instant,
+    last_append_us: AtomicU64,
     // Wakes the worker.
     wake: Condvar,
     wake_lock: Mutex<bool>,
@@ -134,6 +139,16 @@ pub(crate) fn background_priority() {}
 /// How long the worker sleeps when nobody wakes it (a bound, not a schedule).
 const WORKER_NAP: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Background work waits until no sync session is running and no peer's batch (a bundle's)
+/// has been appended for this long ...
+const LULL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// ... or until it has waited this long: under a steady stream of sessions it still runs, in
+/// larger batches. Nothing that needs derived state waits for the worker (it derives on its
+/// own thread, [`Core::settle`]), so this only decides when the work nobody is waiting for
+/// is done.
+const LULL_AT_MOST: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Store {
     /// Open (or create) the store in `dir`; `indexer` indexes its documents. A worker thread
     /// derives what was acknowledged but not yet derived (also what a previous run left queued).
@@ -161,6 +176,9 @@ impl Store {
             derived: AtomicU64::new(0),
             applied: AtomicU64::new(0),
             flushed: Mutex::new(0),
+            sessions: std::sync::atomic::AtomicUsize::new(0),
+            opened: std::time::Instant::now(),
+            last_append_us: AtomicU64::new(0),
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
             stop: AtomicBool::new(false),
@@ -215,6 +233,7 @@ impl Core {
     fn work(&self) {
         background_priority();
         while !self.stop.load(Ordering::SeqCst) {
+            self.wait_for_lull();
             if let Err(e) = self.settle() {
                 tracing::error!("deriving acknowledged entries failed (kept queued): {e}");
             }
@@ -229,6 +248,43 @@ impl Core {
             }
             *woken = false;
         }
+    }
+
+    /// Wait until no sync session is running and peers' batches stop arriving for a moment
+    /// ([`LULL`]; at most [`LULL_AT_MOST`] in all), or the store is closing: for work nobody is
+    /// waiting for (deriving in the worker, the hub's background upkeep). A crowd of sites
+    /// arriving together is then answered first, and what it brought is derived after it in a
+    /// few large batches, which costs less processor time than many small ones beside the
+    /// sessions.
+    pub fn wait_for_lull(&self) {
+        let started = std::time::Instant::now();
+        while !self.stop.load(Ordering::SeqCst) {
+            let now = self.opened.elapsed();
+            let last = std::time::Duration::from_micros(self.last_append_us.load(Ordering::SeqCst));
+            let quiet = if self.sessions.load(Ordering::SeqCst) > 0 {
+                std::time::Duration::ZERO
+            } else {
+                now.saturating_sub(last)
+            };
+            let waited = started.elapsed();
+            if quiet >= LULL || waited >= LULL_AT_MOST {
+                return;
+            }
+            std::thread::sleep((LULL - quiet).min(LULL_AT_MOST - waited));
+        }
+    }
+
+    /// Count a sync session as running until the guard is dropped (see
+    /// [`Core::wait_for_lull`]).
+    pub fn session_running(&self) -> SessionRunning<'_> {
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        SessionRunning { core: self }
+    }
+
+    /// Note that a peer's batch was just appended (see [`Core::wait_for_lull`]).
+    fn appended_now(&self) {
+        let us = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_append_us.fetch_max(us, Ordering::SeqCst);
     }
 
     /// Wake the worker, starting it first if this store has one and it is not running yet.
@@ -647,6 +703,17 @@ impl Core {
 }
 
 pub use derive::{SiteRecord, kind_byte};
+
+/// A sync session counted as running ([`Core::session_running`]).
+pub struct SessionRunning<'a> {
+    core: &'a Core,
+}
+
+impl Drop for SessionRunning<'_> {
+    fn drop(&mut self) {
+        self.core.sessions.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Reads of derived state as it stands ([`Core::as_derived`]): each sees the state between
 /// two derivation batches (each batch is applied atomically), possibly behind the log.

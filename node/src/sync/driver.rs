@@ -160,6 +160,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let started = now_ms();
+    // Background derivation and upkeep wait while sessions run (`Core::wait_for_lull`).
+    let _running = node.store.session_running();
     let state = peer::load(&node.store, &peer)?;
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =
