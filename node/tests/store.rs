@@ -593,3 +593,42 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     );
     assert!(for_b.visible(&learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40).entry));
 }
+
+/// While a sync session runs, the worker leaves peers' batches queued (a crowd of sites is
+/// answered first); a read still sees them at once (it derives them itself), and once the
+/// sessions end the worker derives what is left without anyone asking.
+#[test]
+fn the_worker_derives_after_the_sessions_and_reads_never_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(1), key(2));
+    let a = open_store(&dir.path().join("a")).unwrap();
+    let b = open_store(&dir.path().join("b")).unwrap();
+    let (first, second) = (DocId([1; 16]), DocId([2; 16]));
+    put(&a, &ka, first, "name", "first", 10);
+    put(&a, &ka, second, "name", "second", 11);
+
+    let running = b.session_running();
+    sync(&a, &ka, &b, &kb);
+    // Bounded: 400 ms is 8 lulls' worth; the worker must not have derived in it.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(b.behind(), "the worker derived while a session was running");
+    // A read does not wait for the worker: it derives on its own thread.
+    assert_eq!(get(&b, first, "name").as_deref(), Some("first"));
+    assert!(!b.behind());
+
+    // A second batch arrives; once the session ends the worker derives it (within 10 s, far
+    // above the 3 s longest wait).
+    put(&a, &ka, second, "name", "changed", 12);
+    sync(&a, &ka, &b, &kb);
+    assert!(b.behind());
+    drop(running);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.behind() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        !b.behind(),
+        "the worker did not derive after the session ended"
+    );
+    assert_eq!(get(&b, second, "name").as_deref(), Some("changed"));
+}
