@@ -8,7 +8,10 @@
 //! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
 //! `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
 //! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent runs keep the sites' stores,
-//! such as `/dev/shm`; by default beside the hub's).
+//! such as `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
+//! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
+//! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
+//! are other machines).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -592,6 +595,30 @@ impl SitesProcess {
     }
 }
 
+/// Keep this process (every thread it starts from now on) on the processors listed, such as
+/// `1` or `0,1`.
+fn keep_on(cpus: &str) {
+    // SAFETY: `set` is a plain bit set on the stack; sched_setaffinity reads it for this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in cpus.split(',') {
+            libc::CPU_SET(
+                cpu.trim()
+                    .parse()
+                    .expect("CAIRN_BENCH_SITES_CPUS: processor numbers"),
+                &mut set,
+            );
+        }
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(
+            rc,
+            0,
+            "sched_setaffinity: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 /// The sites' side of [`SitesProcess`].
 fn sites_child(list: &str) {
     use std::io::{BufRead, Write};
@@ -760,6 +787,9 @@ fn slowlink(learners_n: usize) {
 
 fn main() {
     if let Ok(list) = std::env::var("CAIRN_BENCH_SITES_CHILD") {
+        if let Ok(cpus) = std::env::var("CAIRN_BENCH_SITES_CPUS") {
+            keep_on(&cpus);
+        }
         return sites_child(&list);
     }
     let what: Vec<String> = std::env::args()
