@@ -150,10 +150,11 @@ pub fn fold_typed_id(typed: &str) -> String {
 impl NodeId {
     /// Read the text form, checking its characters and check characters but not that the 32
     /// bytes are a point on the curve (which costs a square root, about 20 µs). Only for ids
-    /// this node wrote down itself after [`FromStr`] or a signature had checked them, such as a
-    /// peer's checkpoint: a site's checkpoint names every origin its hub holds, and checking
-    /// each point again on every read was a fifth of a site's processor time in a session.
-    /// What a person or a peer gives goes through [`FromStr`].
+    /// this node recorded itself and never verifies a signature against, such as a peer's
+    /// checkpoint (which only says what not to send again): a site's checkpoint names every
+    /// origin its hub holds, and checking each point again on every read was a fifth of a
+    /// site's processor time in a session. What a person or a peer gives goes through
+    /// [`FromStr`].
     pub fn from_recorded_text(s: &str) -> Result<NodeId, IdentityError> {
         let mut chars = Vec::with_capacity(56);
         for c in s.chars().filter_map(typed_char) {

@@ -52,9 +52,9 @@ pub struct PeerState {
 }
 
 impl PeerState {
-    /// The checkpoint as a version vector. The ids were checked when their entries arrived;
-    /// reading them back does not check their curve points again (see
-    /// [`NodeId::from_recorded_text`]).
+    /// The checkpoint as a version vector. Its ids are read back without checking their curve
+    /// points (see [`NodeId::from_recorded_text`]): they only say what not to send again, and
+    /// no signature is ever verified against them.
     pub fn known_vector(&self) -> VersionVector {
         self.known
             .iter()
