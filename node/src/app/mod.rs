@@ -89,34 +89,44 @@ pub enum UpkeepWhen {
 /// for the authority's queued entries, for the site record): work for other sites, and other
 /// sites' batches still being derived, never make this site wait.
 pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::NodeId) -> UpkeepWhen {
-    let here = || -> crate::error::Result<bool> {
+    upkeep_for(store, site).0
+}
+
+/// [`upkeep_when`], and whether any award waits for the program's copy, found in the same
+/// read of the `copy/` index (assumed so when the upkeep runs here anyway, or a read failed).
+fn upkeep_for(
+    store: &crate::store::Store,
+    site: &cairn_sync_protocol::NodeId,
+) -> (UpkeepWhen, bool) {
+    let here = || -> crate::error::Result<(bool, bool)> {
         if store.queued_from(|n| n == site)? {
-            return Ok(true);
+            return Ok((true, true));
         }
         if store
             .site_record(site)?
             .is_some_and(|r| r.revoked.is_none() && r.endorsement.is_none())
         {
-            return Ok(true);
+            return Ok((true, true));
         }
         let derived = store.as_derived();
         let home = site.to_string();
+        let mut copies = false;
         for (doc, _) in derived.index_scan(b"copy/")? {
+            copies = true;
             let key = [b"home/".as_slice(), &doc].concat();
             if derived
                 .index_get(&key)?
                 .is_some_and(|h| h == home.as_bytes())
             {
-                return Ok(true);
+                return Ok((true, true));
             }
         }
-        Ok(false)
+        Ok((false, copies))
     };
     // When in doubt (a read failed), run it before the session, as before.
-    if here().unwrap_or(true) {
-        UpkeepWhen::Here
-    } else {
-        UpkeepWhen::Background
+    match here() {
+        Ok((false, copies)) => (UpkeepWhen::Background, copies),
+        _ => (UpkeepWhen::Here, true),
     }
 }
 
@@ -170,9 +180,9 @@ impl App {
         Ok(done)
     }
 
-    /// Whether the upkeep has anything to do, as far as derived state shows without waiting:
-    /// awards without the program's copy, admitted sites not yet endorsed, or program settings
-    /// not yet published.
+    /// Whether the upkeep has anything to do besides awards without the program's copy (which
+    /// [`upkeep_for`] finds), as far as derived state shows without waiting: admitted sites
+    /// not yet endorsed, or program settings not yet published.
     fn upkeep_pending(&self) -> Result<bool> {
         let settings = crate::domain::credentials::program_settings(&self.node);
         if self
@@ -184,11 +194,9 @@ impl App {
         {
             return Ok(true);
         }
-        let store = &self.node.store;
-        if !store.as_derived().index_scan(b"copy/")?.is_empty() {
-            return Ok(true);
-        }
-        Ok(store
+        Ok(self
+            .node
+            .store
             .site_records_as_derived()?
             .iter()
             .any(|r| r.revoked.is_none() && r.endorsement.is_none()))
@@ -201,7 +209,8 @@ impl App {
     /// not theirs.
     pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
         use std::sync::atomic::Ordering;
-        if upkeep_when(&self.node.store, site) == UpkeepWhen::Here {
+        let (when, copies) = upkeep_for(&self.node.store, site);
+        if when == UpkeepWhen::Here {
             if let Err(e) = self.program_upkeep() {
                 tracing::warn!("signing the program's credentials failed: {e}");
             }
@@ -212,7 +221,7 @@ impl App {
         // record. Nothing to do (most sessions): no thread, and an award this session brings
         // is copied by the next run that has a reason to start.
         if self.upkeep_asked.load(Ordering::SeqCst)
-            || !self.upkeep_pending().unwrap_or(true)
+            || !(copies || self.upkeep_pending().unwrap_or(true))
             || self.upkeep_asked.swap(true, Ordering::SeqCst)
         {
             return;
