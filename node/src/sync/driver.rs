@@ -312,13 +312,13 @@ impl Checkpoint {
         })
     }
 
+    /// A blocking store write: both callers (the timer in `exchange`, and `learned` through
+    /// `Watch::handle_events`) already run it in `block_in_place`.
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
         let holds = session.peer_holds();
-        tokio::task::block_in_place(|| {
-            peer::update(&node.store, &self.peer, |state| {
-                state.set_known(holds);
-                state.last_contact_ms = Some(now_ms());
-            })
+        peer::update(&node.store, &self.peer, |state| {
+            state.set_known(holds);
+            state.last_contact_ms = Some(now_ms());
         })?;
         self.saved = holds.clone();
         self.saved_at = Some(Instant::now());
