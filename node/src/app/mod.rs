@@ -89,44 +89,33 @@ pub enum UpkeepWhen {
 /// for the authority's queued entries, for the site record): work for other sites, and other
 /// sites' batches still being derived, never make this site wait.
 pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::NodeId) -> UpkeepWhen {
-    upkeep_for(store, site).0
-}
-
-/// [`upkeep_when`], and whether any award waits for the program's copy, found in the same
-/// read of the `copy/` index (assumed so when the upkeep runs here anyway, or a read failed).
-fn upkeep_for(
-    store: &crate::store::Store,
-    site: &cairn_sync_protocol::NodeId,
-) -> (UpkeepWhen, bool) {
-    let here = || -> crate::error::Result<(bool, bool)> {
+    let here = || -> crate::error::Result<bool> {
         if store.queued_from(|n| n == site)? {
-            return Ok((true, true));
+            return Ok(true);
         }
         if store
             .site_record(site)?
             .is_some_and(|r| r.revoked.is_none() && r.endorsement.is_none())
         {
-            return Ok((true, true));
+            return Ok(true);
         }
         let derived = store.as_derived();
         let home = site.to_string();
-        let mut copies = false;
         for (doc, _) in derived.index_scan(b"copy/")? {
-            copies = true;
             let key = [b"home/".as_slice(), &doc].concat();
             if derived
                 .index_get(&key)?
                 .is_some_and(|h| h == home.as_bytes())
             {
-                return Ok((true, true));
+                return Ok(true);
             }
         }
-        Ok((false, copies))
+        Ok(false)
     };
     // When in doubt (a read failed), run it before the session, as before.
     match here() {
-        Ok((false, copies)) => (UpkeepWhen::Background, copies),
-        _ => (UpkeepWhen::Here, true),
+        Ok(false) => UpkeepWhen::Background,
+        _ => UpkeepWhen::Here,
     }
 }
 
@@ -146,8 +135,6 @@ pub struct App {
     upkeep: std::sync::Mutex<()>,
     // A background run of the upkeep has been asked for and has not started yet.
     upkeep_asked: std::sync::atomic::AtomicBool,
-    // The program settings the last upkeep run published (none before the first run).
-    published: std::sync::Mutex<Option<crate::records::catalog::ProgramSettings>>,
 }
 
 impl App {
@@ -163,7 +150,6 @@ impl App {
             hub_address: std::sync::Mutex::new(None),
             upkeep: std::sync::Mutex::new(()),
             upkeep_asked: std::sync::atomic::AtomicBool::new(false),
-            published: std::sync::Mutex::new(None),
         })
     }
 
@@ -174,56 +160,28 @@ impl App {
     /// credential or certificate, and when it admits a site.
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        let settings = crate::domain::credentials::program_settings(&self.node);
-        let done = crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)?;
-        *self.published.lock().unwrap_or_else(|e| e.into_inner()) = Some(settings);
-        Ok(done)
-    }
-
-    /// Whether the upkeep has anything to do besides awards without the program's copy (which
-    /// [`upkeep_for`] finds), as far as derived state shows without waiting: admitted sites
-    /// not yet endorsed, or program settings not yet published.
-    fn upkeep_pending(&self) -> Result<bool> {
-        let settings = crate::domain::credentials::program_settings(&self.node);
-        if self
-            .published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            != Some(&settings)
-        {
-            return Ok(true);
-        }
-        Ok(self
-            .node
-            .store
-            .site_records_as_derived()?
-            .iter()
-            .any(|r| r.revoked.is_none() && r.endorsement.is_none()))
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)
     }
 
     /// The upkeep before a sync session with `site`: run here, so what it signs travels in
-    /// this session, when it has work for this site ([`upkeep_when`]); otherwise, if it has
-    /// work at all, in the background (one run however many sessions ask), so a crowd of sites
-    /// arriving together never waits for each other's batches to be derived or for work that is
-    /// not theirs.
+    /// this session, when it has work for this site ([`upkeep_when`]); otherwise in the
+    /// background once the sessions pause (one run however many sessions ask), so a crowd of
+    /// sites arriving together never waits for each other's batches to be derived or for work
+    /// that is not theirs.
     pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
         use std::sync::atomic::Ordering;
-        let (when, copies) = upkeep_for(&self.node.store, site);
-        if when == UpkeepWhen::Here {
+        if upkeep_when(&self.node.store, site) == UpkeepWhen::Here {
             if let Err(e) = self.program_upkeep() {
                 tracing::warn!("signing the program's credentials failed: {e}");
             }
             return;
         }
-        // A run already asked for (it waits for the crowd to pass) serves this session too:
-        // checked first, since finding out whether anything is pending reads every site's
-        // record. Nothing to do (most sessions): no thread, and an award this session brings
-        // is copied by the next run that has a reason to start.
-        if self.upkeep_asked.load(Ordering::SeqCst)
-            || !(copies || self.upkeep_pending().unwrap_or(true))
-            || self.upkeep_asked.swap(true, Ordering::SeqCst)
-        {
+        // A run already asked for (it waits for the crowd to pass) serves this session too.
+        // Whether the run has anything to do is for the run to find out: that means reading
+        // every site's record and the awards this crowd brings, once after the crowd rather
+        // than once in every session (which made a hub's work per session grow with the
+        // number of sites).
+        if self.upkeep_asked.swap(true, Ordering::SeqCst) {
             return;
         }
         let app = self.clone();
