@@ -358,18 +358,19 @@ impl Session {
         if self.state != State::New {
             return Err(SessionError::Protocol("session started twice".into()));
         }
-        self.target = store.vector().map_err(store_err)?;
+        let held: BTreeMap<Origin, crate::store::Tip> =
+            store.tips().map_err(store_err)?.into_iter().collect();
+        self.target = held
+            .iter()
+            .map(|(origin, tip)| (*origin, tip.seq))
+            .collect();
         self.frozen = store.frozen().map_err(store_err)?;
-        let mut tips = Vec::with_capacity(self.target.len());
-        for (origin, _) in self.target.iter() {
-            let hash = store
-                .tip(origin)
-                .map_err(store_err)?
-                .map(|t| t.hash)
-                .unwrap_or_default();
-            tips.push(fingerprint(&hash));
-        }
-        self.tips = tips;
+        // In the vector's order, which the peer pairs them with.
+        self.tips = self
+            .target
+            .iter()
+            .map(|(origin, _)| fingerprint(&held.get(origin).map(|t| t.hash).unwrap_or_default()))
+            .collect();
         if let Some(known) = &self.config.known_peer {
             for (origin, &seq) in self.target.iter() {
                 let have = known.get(origin);

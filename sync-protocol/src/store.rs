@@ -44,6 +44,19 @@ pub trait LogStore {
     fn frozen(&self) -> Result<Vec<Origin>, Self::Error>;
     /// The last entry held for `origin`.
     fn tip(&self, origin: &Origin) -> Result<Option<Tip>, Self::Error>;
+    /// Every origin held with its last entry: what a session's `Hello` tells the peer. By
+    /// default [`LogStore::vector`], then [`LogStore::tip`] for each origin; a store that keeps
+    /// both together answers in one read (a hub's `Hello` names every site).
+    fn tips(&self) -> Result<Vec<(Origin, Tip)>, Self::Error> {
+        let vector = self.vector()?;
+        let mut tips = Vec::with_capacity(vector.len());
+        for (origin, _) in vector.iter() {
+            if let Some(tip) = self.tip(origin)? {
+                tips.push((*origin, tip));
+            }
+        }
+        Ok(tips)
+    }
     /// The hash of entry `seq` of `origin`, if held whole or as the end of an elided range.
     fn hash_at(&self, origin: &Origin, seq: u64) -> Result<Option<Hash32>, Self::Error>;
     /// Up to `max_items` items of `origin` covering `from_seq` onwards, in order. An elided range

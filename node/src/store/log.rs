@@ -490,6 +490,10 @@ impl LogStore for SyncStore<'_> {
         self.store.tip(origin)
     }
 
+    fn tips(&self) -> Result<Vec<(Origin, Tip)>> {
+        self.store.tips()
+    }
+
     fn hash_at(&self, origin: &Origin, seq: u64) -> Result<Option<Hash32>> {
         Ok(self
             .store

@@ -389,12 +389,21 @@ impl Core {
     /// What this store holds, per origin.
     pub fn vector(&self) -> Result<VersionVector> {
         let mut v = VersionVector::new();
+        for (origin, tip) in self.tips()? {
+            v.set(origin, tip.seq);
+        }
+        Ok(v)
+    }
+
+    /// Every origin held and its last entry, in one pass over the tips.
+    pub fn tips(&self) -> Result<Vec<(Origin, Tip)>> {
+        let mut tips = Vec::new();
         for kv in self.tree.scan_prefix([keys::TIP]) {
             let (k, val) = kv?;
             let origin = keys::parse_origin(&k[1..]).ok_or_else(|| corrupt("a tip key"))?;
-            v.set(origin, decode_tip(&val)?.seq);
+            tips.push((origin, decode_tip(&val)?));
         }
-        Ok(v)
+        Ok(tips)
     }
 
     /// The feed item covering `seq` of `origin`.
