@@ -632,3 +632,58 @@ fn the_worker_derives_after_the_sessions_and_reads_never_wait_for_it() {
     );
     assert_eq!(get(&b, second, "name").as_deref(), Some("changed"));
 }
+
+/// Whose entries wait in the derivation queue is kept in memory (a hub asks before every
+/// session): it survives a restart with the queue, ends with derivation and with a rebuild, and
+/// never says "not queued" of a node whose entries are.
+#[test]
+fn whose_entries_are_queued_is_known_across_a_restart_and_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kb, kx) = (key(1), key(2), key(3));
+    let open_hub = || {
+        Store::open_without_worker(
+            &dir.path().join("hub"),
+            std::sync::Arc::new(cairn_node::records::DocumentIndex),
+        )
+        .unwrap()
+    };
+    let site_b = open_store(&dir.path().join("b")).unwrap();
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    learner(&site_b, &kb, DocId([0xb; 16]), &kb.id(), 10);
+    learner(&site_x, &kx, DocId([0xc; 16]), &kx.id(), 10);
+    learner(&site_x, &kx, DocId([0xd; 16]), &kx.id(), 11);
+    let is = |store: &Store, who: &NodeKey| store.queued_from(|n| *n == who.id()).unwrap();
+    {
+        let hub = open_hub();
+        sync(&site_b, &kb, &hub, &kh);
+        hub.settle().unwrap();
+        sync(&site_x, &kx, &hub, &kh);
+        assert!(is(&hub, &kx) && !is(&hub, &kb));
+    }
+    let hub = open_hub();
+    assert!(
+        is(&hub, &kx),
+        "X's batch, left queued, is known after a restart"
+    );
+    assert!(!is(&hub, &kb));
+    // One pass, one node's entries in two queue records: both derived, nothing left counted.
+    learner(&site_x, &kx, DocId([0xe; 16]), &kx.id(), 12);
+    sync(&site_x, &kx, &hub, &kh);
+    hub.settle().unwrap();
+    assert!(!is(&hub, &kx) && !hub.behind());
+    learner(&site_b, &kb, DocId([0xf; 16]), &kb.id(), 13);
+    sync(&site_b, &kb, &hub, &kh);
+    assert!(is(&hub, &kb));
+    hub.rebuild().unwrap();
+    assert!(!is(&hub, &kb), "a rebuild derives what was queued");
+
+    // The tips in one pass are the vector and each origin's tip.
+    let tips = hub.tips().unwrap();
+    let vector = hub.vector().unwrap();
+    assert_eq!(tips.len(), vector.len());
+    assert_eq!(tips.len(), 2, "B and X");
+    for (origin, tip) in tips {
+        assert_eq!(vector.get(&origin), tip.seq);
+        assert_eq!(hub.tip(&origin).unwrap(), Some(tip));
+    }
+}

@@ -1,13 +1,13 @@
 //! Writing to the log: local actions and verified runs from peers.
 
 use super::derive::{History, Writes, derive, load_doc, write_doc};
-use super::{Core, Store, Writer, encode_item, encode_tip, keys};
+use super::{Core, Store, Writer, encode_item, encode_tip, keys, queue};
 use crate::error::{Error, Result};
 use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, ReadDoc};
 use cairn_sync_protocol::{
-    Body, BodyKind, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeKey, Origin,
-    StoredEntry, Tip, UserId, VerifiedRun, VersionVector,
+    Body, BodyKind, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeId, NodeKey,
+    Origin, StoredEntry, Tip, UserId, VerifiedRun, VersionVector,
 };
 use std::sync::atomic::Ordering;
 
@@ -365,14 +365,21 @@ impl Core {
                         .map_err(|e| Error::storage("encoding the clock", e))?,
                 );
             }
+            let mut authors = Vec::new();
             if !queued.is_empty() {
                 let next = match self.tree.scan_prefix([keys::DERIVE_QUEUE]).next_back() {
                     None => 0,
                     Some(kv) => keys::parse_u64(&kv?.0[1..]).map_or(0, |n| n + 1),
                 };
+                authors = queue::authors(&keys::parse_queued_runs(&queued).unwrap_or_default());
                 batch.insert(keys::derive_queue(next), queued);
             }
-            self.tree.apply_batch(batch)?;
+            // Counted before the record exists, so nobody is told these are derived too soon.
+            self.queued_authors.add(&authors);
+            if let Err(e) = self.tree.apply_batch(batch) {
+                self.queued_authors.remove(&authors);
+                return Err(e.into());
+            }
             self.queued.fetch_add(1, Ordering::SeqCst);
             self.applied.fetch_add(1, Ordering::SeqCst) + 1
         };
@@ -424,6 +431,7 @@ impl Core {
         while at < queue.len() {
             let mut batch = sled::Batch::default();
             let mut entries: Vec<StoredEntry> = Vec::new();
+            let mut derived_authors: Vec<Vec<NodeId>> = Vec::new();
             while at < queue.len() && entries.len() < DERIVE_AT_ONCE {
                 let (k, v) = &queue[at];
                 at += 1;
@@ -434,6 +442,7 @@ impl Core {
                     );
                     continue;
                 };
+                derived_authors.push(queue::authors(&runs));
                 for (origin, first, last) in runs {
                     let span =
                         usize::try_from(last.saturating_sub(first) + 1).unwrap_or(usize::MAX);
@@ -454,7 +463,12 @@ impl Core {
                 w.docs.clear();
                 return Err(e);
             }
+            for authors in &derived_authors {
+                self.queued_authors.remove(authors);
+            }
         }
+        // Every record this pass found is gone, the unreadable ones too.
+        self.queued_authors.unreadable_dropped();
         self.derived.fetch_max(target, Ordering::SeqCst);
         Ok(())
     }

@@ -227,6 +227,8 @@ impl Core {
         }
         self.tree.apply_batch(batch)?;
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
+        // The queue went with the rest of the derived state (appends wait for this).
+        self.queued_authors.clear();
         self.flush()?;
         self.derived
             .fetch_max(queued, std::sync::atomic::Ordering::SeqCst);

@@ -11,6 +11,7 @@ mod docs;
 pub mod keys;
 mod log;
 mod maintenance;
+mod queue;
 
 pub use docs::DocCache;
 pub use log::{Author, SyncStore};
@@ -69,6 +70,8 @@ pub struct Core {
     // with nothing queued does not take the writer's lock.
     queued: AtomicU64,
     derived: AtomicU64,
+    // Whose entries the queue holds, so asking costs no read of it.
+    queued_authors: queue::QueuedAuthors,
     // Group commit: writes applied so far (appends, local writes, local state) and how many of
     // them a finished flush is known to cover.
     applied: AtomicU64,
@@ -174,6 +177,7 @@ impl Store {
             appender: Mutex::new(()),
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
+            queued_authors: queue::QueuedAuthors::default(),
             applied: AtomicU64::new(0),
             flushed: Mutex::new(0),
             sessions: std::sync::atomic::AtomicUsize::new(0),
@@ -187,12 +191,16 @@ impl Store {
         });
         let store = Store { core };
         // What a previous run acknowledged and did not derive is derived first.
-        if store
-            .tree
-            .scan_prefix([keys::DERIVE_QUEUE])
-            .next()
-            .is_some()
-        {
+        let mut left_queued = false;
+        for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
+            let (_, v) = kv?;
+            left_queued = true;
+            match keys::parse_queued_runs(&v) {
+                Some(runs) => store.queued_authors.add(&queue::authors(&runs)),
+                None => store.queued_authors.add_unreadable(),
+            }
+        }
+        if left_queued {
             store.queued.store(1, Ordering::SeqCst);
             store.kick();
         }
@@ -666,20 +674,10 @@ impl Core {
         self.derived.load(Ordering::SeqCst) < self.queued.load(Ordering::SeqCst)
     }
 
-    /// Whether entries authored by a node `of` picks are queued and not yet derived.
+    /// Whether entries authored by a node `of` picks are queued and not yet derived (or may
+    /// be: see `queue.rs`).
     pub fn queued_from(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> Result<bool> {
-        if !self.behind() {
-            return Ok(false);
-        }
-        for kv in self.tree.scan_prefix([keys::DERIVE_QUEUE]) {
-            let (_, v) = kv?;
-            // An unreadable record is derived (and dropped) by `settle`: count it as a match.
-            match keys::parse_queued_runs(&v) {
-                Some(runs) if !runs.iter().any(|(origin, _, _)| of(&origin.node)) => {}
-                _ => return Ok(true),
-            }
-        }
-        Ok(false)
+        Ok(self.behind() && self.queued_authors.any(of))
     }
 
     /// [`Core::settle`], but only when entries authored by a node `of` picks are queued: for
