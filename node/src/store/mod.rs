@@ -211,15 +211,31 @@ impl Store {
 
 /// Open sled's database and Cairn's tree in it, with errors a person can act on.
 fn open_tree(dir: &Path) -> Result<(sled::Db, sled::Tree)> {
-    let db = sled::Config::new()
+    let locked = |e: &sled::Error| {
+        matches!(e, sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock"))
+    };
+    let open = || {
+        sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .open()
+    };
+    // A store this process (or one that just ended) closed a moment ago can still be locked
+    // while sled's I/O threads finish its last write: ask again for up to a second before
+    // saying another process holds it.
+    let started = std::time::Instant::now();
+    let mut opened = open();
+    while opened.as_ref().is_err_and(locked)
+        && started.elapsed() < std::time::Duration::from_secs(1)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        opened = open();
+    }
+    let db = opened
             .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
+                ref e if locked(e) => {
                     Error::storage_msg(format!(
                         "the store at {} is in use by another cairn process (is `cairn run` or `cairn serve` running?)",
                         dir.display()
