@@ -113,9 +113,10 @@ pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::Node
         Ok(false)
     };
     // When in doubt (a read failed), run it before the session, as before.
-    match here() {
-        Ok(false) => UpkeepWhen::Background,
-        _ => UpkeepWhen::Here,
+    if here().unwrap_or(true) {
+        UpkeepWhen::Here
+    } else {
+        UpkeepWhen::Background
     }
 }
 

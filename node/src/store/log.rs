@@ -320,6 +320,7 @@ impl Core {
             let _append = self.appender();
             let mut batch = sled::Batch::default();
             let mut queued: Vec<u8> = Vec::new();
+            let mut queued_nodes: Vec<NodeId> = Vec::new();
             let mut newest: Option<Hlc> = None;
             for run in runs {
                 let tip = self.tip(&run.origin)?;
@@ -353,6 +354,7 @@ impl Core {
                 }
                 if let Some((first, last)) = whole {
                     queued.extend_from_slice(&keys::queued_run(&run.origin, first, last));
+                    queued_nodes.push(run.origin.node);
                 }
             }
             // Keep the clock ahead of everything seen, so local entries sort after received ones.
@@ -365,13 +367,12 @@ impl Core {
                         .map_err(|e| Error::storage("encoding the clock", e))?,
                 );
             }
-            let mut authors = Vec::new();
+            let authors = queue::authors(queued_nodes);
             if !queued.is_empty() {
                 let next = match self.tree.scan_prefix([keys::DERIVE_QUEUE]).next_back() {
                     None => 0,
                     Some(kv) => keys::parse_u64(&kv?.0[1..]).map_or(0, |n| n + 1),
                 };
-                authors = queue::authors(&keys::parse_queued_runs(&queued).unwrap_or_default());
                 batch.insert(keys::derive_queue(next), queued);
             }
             // Counted before the record exists, so nobody is told these are derived too soon.
@@ -442,7 +443,7 @@ impl Core {
                     );
                     continue;
                 };
-                derived_authors.push(queue::authors(&runs));
+                derived_authors.push(queue::authors(runs.iter().map(|(o, _, _)| o.node)));
                 for (origin, first, last) in runs {
                     let span =
                         usize::try_from(last.saturating_sub(first) + 1).unwrap_or(usize::MAX);

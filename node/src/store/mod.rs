@@ -196,7 +196,9 @@ impl Store {
             let (_, v) = kv?;
             left_queued = true;
             match keys::parse_queued_runs(&v) {
-                Some(runs) => store.queued_authors.add(&queue::authors(&runs)),
+                Some(runs) => store.queued_authors.add(&queue::authors(
+                    runs.iter().map(|(origin, _, _)| origin.node),
+                )),
                 None => store.queued_authors.add_unreadable(),
             }
         }

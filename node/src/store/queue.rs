@@ -7,7 +7,7 @@
 //! is written and uncounted only after the record is derived and removed, so an answer of "not
 //! queued" is always true, and a spurious "queued" only costs a read its wait.
 
-use cairn_sync_protocol::{NodeId, Origin};
+use cairn_sync_protocol::NodeId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -25,9 +25,9 @@ struct Inner {
     unreadable: bool,
 }
 
-/// The distinct authoring nodes of one queue record's runs.
-pub(super) fn authors(runs: &[(Origin, u64, u64)]) -> Vec<NodeId> {
-    let mut nodes: Vec<NodeId> = runs.iter().map(|(origin, _, _)| origin.node).collect();
+/// The distinct authoring nodes of one queue record's runs (their origins' nodes).
+pub(super) fn authors(nodes: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
+    let mut nodes: Vec<NodeId> = nodes.into_iter().collect();
     nodes.sort_unstable_by_key(|n| n.0);
     nodes.dedup();
     nodes
@@ -84,6 +84,12 @@ impl QueuedAuthors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_sync_protocol::Origin;
+
+    /// The authors of a record's runs, as the store names them.
+    fn authors_of(runs: &[(Origin, u64, u64)]) -> Vec<NodeId> {
+        authors(runs.iter().map(|(origin, _, _)| origin.node))
+    }
 
     fn node(n: u8) -> NodeId {
         NodeId([n; 32])
@@ -103,10 +109,10 @@ mod tests {
     #[test]
     fn a_node_is_queued_until_every_record_of_it_is_removed() {
         let q = QueuedAuthors::default();
-        let first = authors(&[run(1), run(2), run(1)]);
+        let first = authors_of(&[run(1), run(2), run(1)]);
         assert_eq!(first, vec![node(1), node(2)], "each author once per record");
         q.add(&first);
-        q.add(&authors(&[run(1)]));
+        q.add(&authors_of(&[run(1)]));
         assert!(q.any(|n| *n == node(1)) && q.any(|n| *n == node(2)));
         assert!(!q.any(|n| *n == node(3)));
         q.remove(&first);
@@ -115,7 +121,7 @@ mod tests {
             "a second record of node 1 is still queued"
         );
         assert!(!q.any(|n| *n == node(2)));
-        q.remove(&authors(&[run(1)]));
+        q.remove(&authors_of(&[run(1)]));
         assert!(!q.any(|_| true));
         // Removing what was never counted (a failed write's record) leaves nothing behind.
         q.remove(&[node(9)]);
