@@ -269,6 +269,7 @@ fn bundles_and_network_sync_mix_without_duplicating_or_losing_entries() {
     assert!(e["entries"].as_u64().unwrap() <= 6, "{e}");
     let imported = import(&hub, &out).ok().clone();
     assert_eq!(imported["duplicates"], 0);
+    settle(&hub, &[&site]);
     let (at_hub, here) = (learner_heads(&hub.dir), learner_heads(&site.dir));
     for l in [&l1, &l2, &l3] {
         assert_eq!(at_hub.get(l), here.get(l));
@@ -290,6 +291,7 @@ fn a_lost_bundle_costs_nothing_the_next_network_sync_delivers_everything() {
     // The session believed the bundle would arrive, but the hub's Hello said otherwise: it sent
     // the learner's entries anyway, once each.
     assert_eq!(r["progress"]["sent"], 6, "{r}");
+    settle(&hub, &[&site]);
     assert_eq!(
         learner_heads(&hub.dir).get(&l),
         learner_heads(&site.dir).get(&l)

@@ -75,6 +75,7 @@ fn a_hub_and_three_sites_work_offline_then_converge_and_no_site_holds_another_si
         }
     }
     h.stop();
+    settle(&hub, &sites.iter().collect::<Vec<_>>());
 
     let at_hub = learner_heads(&hub.dir);
     assert_eq!(at_hub.len(), 9, "the hub holds every learner");

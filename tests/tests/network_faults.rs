@@ -106,6 +106,7 @@ fn a_link_cut_at_random_byte_offsets_and_throttled_delivers_everything_exactly_o
     );
     drop(proxy);
     h.stop();
+    settle(&hub, &[&site]);
 
     // Everything arrived: same documents, every file whole, both stores verify.
     let (at_hub, at_site) = (learner_heads(&hub.dir), learner_heads(&site.dir));
@@ -194,6 +195,7 @@ fn nodes_killed_mid_sync_converge_after_restart() {
     let r = sync(&site, &h.addr);
     assert_eq!(r.code, 0, "{}", r.stderr);
     h.stop();
+    settle(&hub, &[&site]);
     let (at_hub, at_site) = (learner_heads(&hub.dir), learner_heads(&site.dir));
     assert_eq!(at_site.len(), 3);
     for l in &learners {
@@ -320,6 +322,7 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
     let third = learner_with_award(&site, "B-3", "workready", &f);
     assert_eq!(sync(&site, &h.addr).code, 0);
     h.stop();
+    settle(&hub, &[&site]);
     let hub_status = hub.run(&["status"]).ok().clone();
     assert_eq!(
         hub_status["forks"].as_array().unwrap().len(),
@@ -383,6 +386,7 @@ fn a_site_restored_from_an_old_backup_recovers_its_feed_and_never_forks() {
     assert!(restored["epoch"].as_u64().unwrap() > 0);
     let written_offline = learner_with_award(&fresh, "C-3", "workready", &f);
     sync_through(&hub, &[&fresh]);
+    settle(&hub, &[&fresh]);
     let hub_status = hub.run(&["status"]).ok().clone();
     assert_eq!(
         hub_status["forks"].as_array().unwrap().len(),
