@@ -443,7 +443,7 @@ impl Core {
                     );
                     continue;
                 };
-                derived_authors.push(queue::authors(runs.iter().map(|(o, _, _)| o.node)));
+                derived_authors.push(queue::authors_of(&runs));
                 for (origin, first, last) in runs {
                     let span =
                         usize::try_from(last.saturating_sub(first) + 1).unwrap_or(usize::MAX);

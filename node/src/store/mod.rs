@@ -196,9 +196,7 @@ impl Store {
             let (_, v) = kv?;
             left_queued = true;
             match keys::parse_queued_runs(&v) {
-                Some(runs) => store.queued_authors.add(&queue::authors(
-                    runs.iter().map(|(origin, _, _)| origin.node),
-                )),
+                Some(runs) => store.queued_authors.add(&queue::authors_of(&runs)),
                 None => store.queued_authors.add_unreadable(),
             }
         }

@@ -7,7 +7,7 @@
 //! is written and uncounted only after the record is derived and removed, so an answer of "not
 //! queued" is always true, and a spurious "queued" only costs a read its wait.
 
-use cairn_sync_protocol::NodeId;
+use cairn_sync_protocol::{NodeId, Origin};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -31,6 +31,12 @@ pub(super) fn authors(nodes: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
     nodes.sort_unstable_by_key(|n| n.0);
     nodes.dedup();
     nodes
+}
+
+/// The distinct authoring nodes of a queue record, from its parsed runs
+/// (`keys::parse_queued_runs`).
+pub(super) fn authors_of(runs: &[(Origin, u64, u64)]) -> Vec<NodeId> {
+    authors(runs.iter().map(|(origin, _, _)| origin.node))
 }
 
 impl QueuedAuthors {
@@ -84,12 +90,6 @@ impl QueuedAuthors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_sync_protocol::Origin;
-
-    /// The authors of a record's runs, as the store names them.
-    fn authors_of(runs: &[(Origin, u64, u64)]) -> Vec<NodeId> {
-        authors(runs.iter().map(|(origin, _, _)| origin.node))
-    }
 
     fn node(n: u8) -> NodeId {
         NodeId([n; 32])
