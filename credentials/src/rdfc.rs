@@ -203,12 +203,13 @@ pub fn canonical_nquads(document: &Value, contexts: &Contexts) -> Result<String,
     // The same steps as `JsonLdProcessor::to_rdf_using` (expand unordered from an empty context
     // and no base URL, relabel blank nodes, emit quads), except that a top-level list of context
     // URLs is processed once per list rather than once per document.
-    let (active, body) = match top_level_context(document) {
-        Some((urls, rest)) => (contexts.active_after(&urls, expansion)?, rest),
-        None => (ActiveContext::new(None), document.clone()),
+    let (active, text) = match top_level_context(document) {
+        Some((urls, rest)) => (contexts.active_after(&urls, expansion)?, rest.to_string()),
+        None => (ActiveContext::new(None), document.to_string()),
     };
-    let (value, _) = json_ld::syntax::Value::parse_str(&body.to_string())
+    let (value, _) = json_ld::syntax::Value::parse_str(&text)
         .map_err(|e| RdfcError::Expansion(e.to_string()))?;
+    // The loader is a map in memory: every future is ready at once, no runtime is needed.
     let mut expanded = futures::executor::block_on(json_ld::Expand::expand_full(
         &value,
         &mut (),
