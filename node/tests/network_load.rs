@@ -80,10 +80,17 @@ fn the_hub_serves_fifty_sites_at_once() {
     // Each session waits before it begins until all of them have begun (at most a minute), so
     // the hub is seen holding all of them however fast each one is.
     let begun = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    // Background work the hook asks for waits until no session is running: the session the
+    // hook runs for must already count, or the first of a crowd starts that work beside it.
+    let hooks_outside_a_session = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stats = Arc::new(hub::ServeStats {
         before_session: hub::SessionHook(Some(Arc::new({
-            let begun = begun.clone();
+            let (begun, hub_node) = (begun.clone(), hub_node.clone());
+            let outside = hooks_outside_a_session.clone();
             move |_site: &cairn_sync_protocol::NodeId| {
+                if hub_node.store.sessions_running() == 0 {
+                    outside.fetch_add(1, Ordering::SeqCst);
+                }
                 let (count, all) = &*begun;
                 let mut n = count.lock().unwrap();
                 *n += 1;
@@ -144,6 +151,11 @@ fn the_hub_serves_fifty_sites_at_once() {
         let _ = stop_tx.send(());
         server.await.unwrap().unwrap();
     });
+    assert_eq!(
+        hooks_outside_a_session.load(Ordering::SeqCst),
+        0,
+        "the hook before a session ran while the hub counted no session running"
+    );
     let peak = stats.peak.load(Ordering::SeqCst);
     assert!(peak >= SITES, "the hub held {peak} sessions at once");
     assert_eq!(stats.completed.load(Ordering::SeqCst), SITES);

@@ -305,6 +305,11 @@ impl Core {
         SessionRunning { core: self }
     }
 
+    /// How many sync sessions count as running now (background work waits for none).
+    pub fn sessions_running(&self) -> usize {
+        self.sessions.load(Ordering::SeqCst)
+    }
+
     /// Note that a peer's batch was just appended (see [`Core::wait_for_lull`]).
     fn appended_now(&self) {
         let us = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
