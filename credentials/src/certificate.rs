@@ -70,6 +70,11 @@ pub trait Words {
     /// The message `id` (one of [`MESSAGES`]) with its named values filled in, as plain text
     /// (the page escapes it).
     fn say(&self, id: &str, args: &[(&str, String)]) -> String;
+    /// A calendar date, `YYYY-MM-DD`, in the reader's words ("December 1, 2026"). By default
+    /// the date as it is.
+    fn date(&self, ymd: &str) -> String {
+        ymd.to_string()
+    }
 }
 
 /// Every message the certificate asks [`Words`] for, and the values each takes.
@@ -199,7 +204,7 @@ pub fn html(
                     (section(say("certificate-recognized-for"), &recognized))
                     div.row {
                         div {
-                            p { (words.say("certificate-awarded", &[("date", date.to_string())])) }
+                            p { (words.say("certificate-awarded", &[("date", words.date(date))])) }
                             p.small.ids {
                                 (words.say("certificate-credential-id", &[("id", s(credential, &["id"]).to_string())]))
                                 br;

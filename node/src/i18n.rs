@@ -101,6 +101,27 @@ impl Tr {
         self.format(id, None)
     }
 
+    /// A calendar date (`YYYY-MM-DD`, or the start of an RFC 3339 time) in words: "December 1,
+    /// 2026", "1 de diciembre de 2026". Anything that is not a date is given back as it is, so a
+    /// damaged record still shows what it holds.
+    pub fn date_in_words(&self, date: &str) -> String {
+        let ymd = date.get(..10).unwrap_or(date);
+        match time::Date::parse(
+            ymd,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        ) {
+            Ok(d) => self.a(
+                "date-in-words",
+                &[
+                    ("year", d.year().to_string()),
+                    ("month", u8::from(d.month()).to_string()),
+                    ("day", d.day().to_string()),
+                ],
+            ),
+            Err(_) => date.to_string(),
+        }
+    }
+
     /// The message `id` with named values.
     pub fn a(&self, id: &str, args: &[(&str, String)]) -> String {
         let mut fa = FluentArgs::new();
@@ -138,6 +159,10 @@ impl cairn_credentials::certificate::Words for Tr {
 
     fn say(&self, id: &str, args: &[(&str, String)]) -> String {
         self.a(id, args)
+    }
+
+    fn date(&self, ymd: &str) -> String {
+        self.date_in_words(ymd)
     }
 }
 
@@ -248,6 +273,51 @@ mod tests {
                     !filled.contains("{$"),
                     "{id} in {lang:?} wants a value not given: {filled}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn dates_read_in_words_in_both_languages() {
+        let (en, es) = (Tr::new(Lang::En), Tr::new(Lang::Es));
+        assert_eq!(en.date_in_words("2026-12-01T14:30:05Z"), "December 1, 2026");
+        assert_eq!(es.date_in_words("2026-12-01"), "1 de diciembre de 2026");
+        assert_eq!(en.date_in_words("2026-01-31"), "January 31, 2026");
+        // Not a date: shown as it is.
+        assert_eq!(en.date_in_words("2026-02-30"), "2026-02-30");
+        assert_eq!(es.date_in_words("soon"), "soon");
+        assert_eq!(en.date_in_words(""), "");
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            let months: std::collections::HashSet<String> = (1..=12)
+                .map(|m| tr.date_in_words(&format!("2026-{m:02}-15")))
+                .collect();
+            assert_eq!(
+                months.len(),
+                12,
+                "a month shares its name in {lang:?}: {months:?}"
+            );
+            for m in &months {
+                assert!(
+                    m.contains("15") && m.contains("2026") && !m.contains('-'),
+                    "{m}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a record holds, a date is shown: in words when it is one, as it is when not.
+        #[test]
+        fn any_text_gives_a_date_in_words_or_itself(text in "\\PC{0,24}", y in 1i32..9999, m in 1u8..=12, d in 1u8..=28) {
+            for lang in Lang::ALL {
+                let tr = Tr::new(lang);
+                let shown = tr.date_in_words(&text);
+                proptest::prop_assert!(!shown.contains('⟦'));
+                let date = format!("{y:04}-{m:02}-{d:02}");
+                let words = tr.date_in_words(&date);
+                proptest::prop_assert!(words.contains(&y.to_string()) && words.contains(&d.to_string()), "{}", words);
+                proptest::prop_assert!(!words.contains(&date));
             }
         }
     }

@@ -229,6 +229,22 @@ take-away-help = One folder with every credential you earned: the files employer
 take-away-button = Download all my credentials
 take-away-readme = These are the credentials { $name } earned.{"\u000A"}{"\u000A"}Each .json file is an Open Badges 3.0 credential, signed: an employer or college can check it with any Open Badges verifier, even without the internet. all-credentials.json holds all of them together. Each -certificate.html file opens in a web browser and prints on paper; the signed credential is inside it. The QR code on each certificate holds the signed credential: a phone that scans it checks it on the program's verifier page, with no internet. verify.html is that page: open it in a web browser and paste the link from the code, or hand it to whoever checks.
 awarded-on = Awarded { $date }
+
+# A calendar date in words: $year, $month (1 to 12) and $day, as numbers.
+date-in-words = { $month ->
+        [1] January
+        [2] February
+        [3] March
+        [4] April
+        [5] May
+        [6] June
+        [7] July
+        [8] August
+        [9] September
+        [10] October
+        [11] November
+       *[12] December
+    } { $day }, { $year }
 print-certificate = Print the certificate
 download-badge = Download the badge file
 print = Print

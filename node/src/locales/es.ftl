@@ -229,6 +229,22 @@ take-away-help = Una carpeta con todas las credenciales que obtuvo: los archivos
 take-away-button = Descargar todas mis credenciales
 take-away-readme = Estas son las credenciales que obtuvo { $name }.{"\u000A"}{"\u000A"}Cada archivo .json es una credencial Open Badges 3.0 firmada: un empleador o una universidad puede comprobarla con cualquier verificador de Open Badges, incluso sin internet. all-credentials.json las contiene todas juntas. Cada archivo -certificate.html se abre en un navegador y se imprime en papel; la credencial firmada va dentro. El código QR de cada certificado contiene la credencial firmada: un teléfono que lo escanea la comprueba en la página de verificación del programa, sin internet. verify.html es esa página: ábrala en un navegador y pegue el enlace del código, o entréguela a quien la compruebe.
 awarded-on = Otorgada el { $date }
+
+# Una fecha en palabras: $year, $month (1 a 12) y $day, como números.
+date-in-words = { $day } de { $month ->
+        [1] enero
+        [2] febrero
+        [3] marzo
+        [4] abril
+        [5] mayo
+        [6] junio
+        [7] julio
+        [8] agosto
+        [9] septiembre
+        [10] octubre
+        [11] noviembre
+       *[12] diciembre
+    } de { $year }
 print-certificate = Imprimir el certificado
 download-badge = Descargar el archivo de la insignia
 print = Imprimir

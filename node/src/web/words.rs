@@ -99,9 +99,14 @@ pub fn size(bytes: u64) -> String {
     bytesize::ByteSize(bytes).display().si().to_string()
 }
 
-/// A date from an RFC 3339 time, as YYYY-MM-DD.
+/// A date from an RFC 3339 time, as YYYY-MM-DD (for file names).
 pub fn date(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
+}
+
+/// The date of an RFC 3339 time, in words ("December 1, 2026"), for people to read.
+pub fn date_in_words(tr: &Tr, rfc3339: &str) -> String {
+    tr.date_in_words(rfc3339)
 }
 
 #[cfg(test)]
