@@ -106,10 +106,7 @@ impl Tr {
     /// damaged record still shows what it holds.
     pub fn date_in_words(&self, date: &str) -> String {
         let ymd = date.get(..10).unwrap_or(date);
-        match time::Date::parse(
-            ymd,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        ) {
+        match crate::domain::learners::parse_date(ymd) {
             Ok(d) => self.a(
                 "date-in-words",
                 &[

@@ -265,7 +265,7 @@ async fn reconcile(
                         li {
                             (words::decision(&tr, a.decision)) " · "
                             (a.assessor.as_ref().and_then(|x| x.name.clone()).unwrap_or_default()) " · "
-                            (words::date_in_words(&tr, &a.at)) " "
+                            (tr.date_in_words(&a.at)) " "
                             (button_form("/hub/reconcile", &s.csrf, &[("action", "accept"), ("assessment", &a.id)], &tr.t("accept"), "secondary"))
                         }
                     } }

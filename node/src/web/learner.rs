@@ -223,7 +223,7 @@ async fn sent(State(web): State<Shared>, Signed(s): Signed) -> Response {
             @let achievement = r.enrollments.get(&v.enrollment).map(|e| e.achievement.clone()).unwrap_or_default();
             section.card {
                 h2 { (catalog_name(&tr, &catalog, &achievement)) }
-                p { (tr.a("sent-on", &[("date", words::date_in_words(&tr, &v.submitted_at))])) }
+                p { (tr.a("sent-on", &[("date", tr.date_in_words(&v.submitted_at))])) }
                 @if let Some(n) = &v.narrative { blockquote { (n) } }
                 @if !v.files.is_empty() {
                     ul { @for f in &v.files { li { a href=(format!("/me/file/{}", f.sha256)) { (f.name) } " (" (words::size(f.size)) ")" } } }
@@ -231,7 +231,7 @@ async fn sent(State(web): State<Shared>, Signed(s): Signed) -> Response {
                 @match r.assessments_of(&v.id).first() {
                     None => { p.status { (tr.t("badge-waiting")) } }
                     Some(a) => {
-                        p.status { (words::decision(&tr, a.decision)) " · " (words::date_in_words(&tr, &a.assessed_at)) }
+                        p.status { (words::decision(&tr, a.decision)) " · " (tr.date_in_words(&a.assessed_at)) }
                         @if let Some(f) = &a.feedback { div.feedback { strong { (tr.t("feedback-from-assessor")) } " " (f) } }
                     }
                 }
@@ -265,7 +265,7 @@ async fn credentials(State(web): State<Shared>, Signed(s): Signed) -> Response {
         @for a in awards {
             section.card {
                 h3 { (catalog_name(&tr, &catalog, a.catalog_id())) }
-                p { (words::award_kind(&tr, &a.kind)) " · " (tr.a("awarded-on", &[("date", words::date_in_words(&tr, &a.awarded_at))])) }
+                p { (words::award_kind(&tr, &a.kind)) " · " (tr.a("awarded-on", &[("date", tr.date_in_words(&a.awarded_at))])) }
                 div.actions {
                     a.button href=(format!("/me/certificate/{}", a.id)) { (tr.t("print-certificate")) }
                     a.button.secondary href=(format!("/me/credential/{}", a.id)) download { (tr.t("download-badge")) }

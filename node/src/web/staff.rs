@@ -453,7 +453,7 @@ async fn learner(
             @if r.evidence.is_empty() { (empty(&tr.t("nothing-sent-staff"))) }
             @for v in r.evidence.values() {
                 div.card {
-                    p { (catalog_name(&tr, &catalog, &r.enrollments.get(&v.enrollment).map(|e| e.achievement.clone()).unwrap_or_default())) " · " (words::date_in_words(&tr, &v.submitted_at)) }
+                    p { (catalog_name(&tr, &catalog, &r.enrollments.get(&v.enrollment).map(|e| e.achievement.clone()).unwrap_or_default())) " · " (tr.date_in_words(&v.submitted_at)) }
                     @if let Some(t) = &v.narrative { blockquote { (t) } }
                     @if may(Operation::EvidenceFile) { ul { @for f in &v.files { li { a href=(format!("/staff/file/{}", f.sha256)) { (f.name) } " (" (words::size(f.size)) ")" } } } }
                     @for a in r.assessments_of(&v.id) { p.status { (words::decision(&tr, a.decision)) @if let Some(fb) = &a.feedback { ": " (fb) } } }
@@ -464,7 +464,7 @@ async fn learner(
             h2 { (tr.t("awards-title")) }
             @if r.awards.is_empty() { (empty(&tr.t("no-awards-yet"))) }
             ul { @for a in r.awards.values() {
-                li { (catalog_name(&tr, &catalog, a.catalog_id())) " · " (words::award_kind(&tr, &a.kind)) " · " (words::date_in_words(&tr, &a.awarded_at))
+                li { (catalog_name(&tr, &catalog, a.catalog_id())) " · " (words::award_kind(&tr, &a.kind)) " · " (tr.date_in_words(&a.awarded_at))
                     @if may(Operation::CredentialCertificate) { " · " a href=(format!("/staff/certificate/{}", a.id)) { (tr.t("print-certificate")) } }
                 }
             } }
@@ -678,7 +678,7 @@ async fn queue(State(web): State<Shared>, Signed(s): Signed, Query(n): Query<Not
             @let achievement = r.enrollments.get(&v.enrollment).map(|e| e.achievement.clone()).unwrap_or_default();
             section.card.evidence {
                 h2 { (r.profile.full_name()) " — " (catalog_name(&tr, &catalog, &achievement)) }
-                p { (tr.t("col-number")) " " (r.profile.number) " · " (tr.a("sent-on", &[("date", words::date_in_words(&tr, &v.submitted_at))])) }
+                p { (tr.t("col-number")) " " (r.profile.number) " · " (tr.a("sent-on", &[("date", tr.date_in_words(&v.submitted_at))])) }
                 @if let Some(c) = catalog.achievements.get(&achievement) { details { summary { (tr.t("criteria")) } p { (c.criteria) } } }
                 @if let Some(t) = &v.narrative { blockquote { (t) } }
                 @if !v.files.is_empty() {

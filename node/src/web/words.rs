@@ -104,11 +104,6 @@ pub fn date(rfc3339: &str) -> &str {
     rfc3339.get(..10).unwrap_or(rfc3339)
 }
 
-/// The date of an RFC 3339 time, in words ("December 1, 2026"), for people to read.
-pub fn date_in_words(tr: &Tr, rfc3339: &str) -> String {
-    tr.date_in_words(rfc3339)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
