@@ -439,3 +439,29 @@ proptest! {
         prop_assert_eq!(next[4], cairn_sync_protocol::frame::FLAG_DEFLATE);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// `codec::encoded_len` (how a writer measures a value against a byte budget before it
+    /// encodes) is the length `codec::encode` gives, for entries of any size and for lists.
+    #[test]
+    fn the_encoded_length_is_the_length_of_the_encoding(
+        sizes in proptest::collection::vec(0..70_000usize, 1..6),
+    ) {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = common::Replica::new(9);
+        let entries: Vec<StoredEntry> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| r.write(i as u8, vec![i as u8; *n], 100 + i as u64))
+            .collect();
+        for e in &entries {
+            prop_assert_eq!(codec::encoded_len(e).unwrap(), codec::encode(e).unwrap().len());
+        }
+        prop_assert_eq!(
+            codec::encoded_len(&entries).unwrap(),
+            codec::encode(&entries).unwrap().len()
+        );
+    }
+}
