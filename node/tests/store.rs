@@ -687,3 +687,142 @@ fn whose_entries_are_queued_is_known_across_a_restart_and_a_rebuild() {
         assert_eq!(hub.tip(&origin).unwrap(), Some(tip));
     }
 }
+
+/// A peer's batch is stored as blocks of entries (`store::BLOCK_ENTRIES`, `BLOCK_BYTES`), and
+/// every read gives back what the sender holds, entry by entry: one entry, a range from any
+/// position, check, rebuild, and after a restart.
+fn blocks_read_back_as_the_senders_entries(sizes: &[usize], reads: &[(u64, usize)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(70), key(71));
+    let a = open_store(&dir.path().join("a")).unwrap();
+    let b = open_store(&dir.path().join("b")).unwrap();
+    for (i, size) in sizes.iter().enumerate() {
+        let doc = DocId([(i % 7) as u8 + 1; 16]);
+        put(
+            &a,
+            &ka,
+            doc,
+            "text",
+            &format!("{i}{}", "x".repeat(*size)),
+            i as u64 + 1,
+        );
+    }
+    sync(&a, &ka, &b, &kb);
+    let origin = Origin {
+        node: ka.id(),
+        epoch: 0,
+    };
+    let n = sizes.len() as u64;
+    assert_eq!(
+        a.log_keys().unwrap(),
+        n,
+        "local writes keep one key an entry"
+    );
+    let kept = b.log_keys().unwrap();
+    // At most 64 entries a key; entries over the byte budget may each take a key of their own.
+    let large = sizes.iter().filter(|s| **s > 16 * 1024).count() as u64;
+    assert!(
+        kept <= n.div_ceil(64) + 2 * large + 8,
+        "{kept} keys for {n} entries"
+    );
+    if n > 1 && large == 0 {
+        assert!(kept < n, "a batch from a peer took one key an entry");
+    }
+    // The receiver keeps the signatures the protocol keeps (not every entry's); the rest must be
+    // the sender's.
+    let unsigned = |item: FeedItem| match item {
+        FeedItem::Entry(mut se) => {
+            se.auth = None;
+            FeedItem::Entry(se)
+        }
+        elided => elided,
+    };
+    let same = |b: &Store| {
+        for seq in 0..=n + 1 {
+            assert_eq!(
+                b.item_covering(&origin, seq).unwrap().map(unsigned),
+                a.item_covering(&origin, seq).unwrap().map(unsigned),
+                "seq {seq}"
+            );
+        }
+        for (from, max) in reads {
+            let from = from % (n + 2);
+            let items = |s: &Store| -> Vec<FeedItem> {
+                let read = s.read_items(&origin, from, *max).unwrap();
+                read.into_iter().map(unsigned).collect()
+            };
+            assert_eq!(items(b), items(&a), "from {from}, at most {max}");
+        }
+        let report = b.check(None).unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+    };
+    same(&b);
+    let heads = |s: &Store| {
+        (0..7u8)
+            .filter_map(|i| s.doc(&DocId([i + 1; 16])).unwrap())
+            .map(|d| d.get_heads())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(heads(&b), heads(&a));
+    let report = b.rebuild().unwrap();
+    assert_eq!(report.entries, n);
+    drop(b);
+    let b = open_store(&dir.path().join("b")).unwrap();
+    same(&b);
+    assert_eq!(heads(&b), heads(&a));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+
+    #[test]
+    fn a_peers_entries_are_stored_in_blocks_and_read_back_one_by_one(
+        sizes in proptest::collection::vec(
+            proptest::prop_oneof![8 => 1..400usize, 1 => 20_000..70_000usize],
+            1..160,
+        ),
+        reads in proptest::collection::vec((0..200u64, 0..80usize), 1..6),
+    ) {
+        blocks_read_back_as_the_senders_entries(&sizes, &reads);
+    }
+}
+
+/// A roster import's entries are stored in blocks too: each reads back as the document it made,
+/// and `check`, `rebuild` and a peer that syncs them agree.
+#[test]
+fn a_roster_import_stores_its_entries_in_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(73), key(74));
+    let a = open_store(&dir.path().join("a")).unwrap();
+    let docs: Vec<DocId> = (0..150u16)
+        .map(|i| {
+            let mut d = [0u8; 16];
+            d[..2].copy_from_slice(&i.to_be_bytes());
+            d[15] = 9;
+            DocId(d)
+        })
+        .collect();
+    a.create_docs(&author(&ka, 5), "import", &docs, &[], |i, tx| {
+        tx.put(ROOT, "name", format!("learner {i}"))
+            .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))
+    })
+    .unwrap();
+    assert!(a.log_keys().unwrap() <= 3, "{} keys", a.log_keys().unwrap());
+    let origin = Origin {
+        node: ka.id(),
+        epoch: 0,
+    };
+    for (i, doc) in docs.iter().enumerate() {
+        let Some(FeedItem::Entry(se)) = a.item_covering(&origin, i as u64 + 1).unwrap() else {
+            panic!("entry {} missing", i + 1);
+        };
+        assert_eq!(se.entry.body.doc, *doc);
+    }
+    assert!(a.check(None).unwrap().ok());
+    assert_eq!(a.rebuild().unwrap().entries, 150);
+    let b = open_store(&dir.path().join("b")).unwrap();
+    sync(&a, &ka, &b, &kb);
+    for (i, doc) in docs.iter().enumerate() {
+        assert_eq!(get(&b, *doc, "name"), Some(format!("learner {i}")));
+    }
+}

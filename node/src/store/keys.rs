@@ -2,7 +2,7 @@
 //!
 //! | prefix | key | value | kind |
 //! | --- | --- | --- | --- |
-//! | `E` | origin(36) seq(8) | feed item (entry or elided range ending at seq) | log |
+//! | `E` | origin(36) seq(8) | feed item ending at seq: an entry, an elided range, or a block of up to 64 consecutive entries (`StoredItem`) | log |
 //! | `T` | origin(36) | tip: seq(8) hash(32) | derived |
 //! | `F` | origin(36) | fork evidence (origin frozen) | local |
 //! | `X` | doc(16) origin(36) first seq(8) | up to 64 × (seq(8) body kind(1)) of the document's entries from that origin | derived |

@@ -7,7 +7,7 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, ReadDoc};
 use cairn_sync_protocol::{
     Body, BodyKind, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeId, NodeKey,
-    Origin, StoredEntry, Tip, UserId, VerifiedRun, VersionVector,
+    Origin, StoredEntry, Tip, UserId, VerifiedRun, VersionVector, codec,
 };
 use std::sync::atomic::Ordering;
 
@@ -197,6 +197,7 @@ impl Core {
         let mut writes = Writes::default();
         let mut listed = super::derive::DocEntries::new();
         let mut values = Vec::with_capacity(docs.len());
+        let mut authored = Vec::with_capacity(docs.len());
         for (i, doc) in docs.iter().enumerate() {
             if self.tree.contains_key(keys::doc_key(keys::SNAPSHOT, doc))? {
                 return Err(Error::duplicate("a document with this id already exists"));
@@ -226,16 +227,19 @@ impl Core {
                 clock.tick(author.now_ms),
                 body,
             );
-            batch.insert(
-                keys::entry(&origin, entry.entry.seq),
-                encode_item(&FeedItem::Entry(entry.clone()))?,
-            );
             listed.insert(
                 (*doc, origin),
                 vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
             );
             prev = Some((entry.entry.seq, entry.hash));
+            authored.push(entry);
         }
+        // A roster's entries are consecutive: stored in blocks, as a peer's are.
+        let mut block = Block::default();
+        for entry in &authored {
+            block.push(&mut batch, &origin, entry)?;
+        }
+        block.write(&mut batch, &origin)?;
         if let Some((seq, hash)) = prev {
             batch.insert(
                 keys::origin_key(keys::TIP, &origin),
@@ -332,17 +336,25 @@ impl Core {
                     )));
                 }
                 let mut whole = None::<(u64, u64)>;
+                let mut block = Block::default();
                 for item in &run.items {
-                    batch.insert(
-                        keys::entry(&run.origin, item.last_seq()),
-                        encode_item(item)?,
-                    );
-                    if let FeedItem::Entry(se) = item {
-                        let seq = se.entry.seq;
-                        whole = Some(whole.map_or((seq, seq), |(first, _)| (first, seq)));
-                        newest = newest.max(Some(se.entry.hlc));
+                    match item {
+                        FeedItem::Entry(se) => {
+                            block.push(&mut batch, &run.origin, se)?;
+                            let seq = se.entry.seq;
+                            whole = Some(whole.map_or((seq, seq), |(first, _)| (first, seq)));
+                            newest = newest.max(Some(se.entry.hlc));
+                        }
+                        FeedItem::Elided(_) => {
+                            block.write(&mut batch, &run.origin)?;
+                            batch.insert(
+                                keys::entry(&run.origin, item.last_seq()),
+                                encode_item(item)?,
+                            );
+                        }
                     }
                 }
+                block.write(&mut batch, &run.origin)?;
                 if let Some(last) = run.items.last() {
                     batch.insert(
                         keys::origin_key(keys::TIP, &run.origin),
@@ -527,5 +539,46 @@ impl LogStore for SyncStore<'_> {
 
     fn freeze(&mut self, fork: &Fork) -> Result<()> {
         self.store.freeze(fork)
+    }
+}
+
+/// Consecutive whole entries of one feed on their way into one `E` value (see
+/// [`super::StoredItem`]): at most [`super::BLOCK_ENTRIES`] of them and, unless one entry is
+/// larger alone, [`super::BLOCK_BYTES`].
+#[derive(Default)]
+struct Block<'a> {
+    entries: Vec<&'a StoredEntry>,
+    bytes: usize,
+}
+
+impl<'a> Block<'a> {
+    /// Add the entry that follows the gathered ones, writing them first if it would not fit.
+    fn push(
+        &mut self,
+        batch: &mut sled::Batch,
+        origin: &Origin,
+        entry: &'a StoredEntry,
+    ) -> Result<()> {
+        let bytes =
+            codec::encoded_len(entry).map_err(|e| Error::storage("measuring a log entry", e))?;
+        if self.entries.len() == super::BLOCK_ENTRIES || self.bytes + bytes > super::BLOCK_BYTES {
+            self.write(batch, origin)?;
+        }
+        self.entries.push(entry);
+        self.bytes += bytes;
+        Ok(())
+    }
+
+    /// Put the gathered entries in `batch` under the last one's key, and start again.
+    fn write(&mut self, batch: &mut sled::Batch, origin: &Origin) -> Result<()> {
+        if let Some(last) = self.entries.last() {
+            batch.insert(
+                keys::entry(origin, last.entry.seq),
+                super::encode_entries(&self.entries)?,
+            );
+        }
+        self.entries.clear();
+        self.bytes = 0;
+        Ok(())
     }
 }

@@ -62,7 +62,11 @@ fn for_each_feed(
             continue;
         };
         match decode_item(&v) {
-            Ok(item) => each(origin, Some(item))?,
+            Ok(stored) => {
+                for item in stored.into_items() {
+                    each(origin, Some(item))?;
+                }
+            }
             Err(_) => {
                 problems.push(format!(
                     "entry {} of {origin} cannot be read",

@@ -18,7 +18,9 @@ pub use log::{Author, SyncStore};
 pub use maintenance::{CheckReport, RebuildReport};
 
 use crate::error::{Error, Result};
-use cairn_sync_protocol::{DocId, FeedItem, Fork, Hash32, Origin, Tip, VersionVector, codec};
+use cairn_sync_protocol::{
+    DocId, FeedItem, Fork, Hash32, Origin, StoredEntry, Tip, VersionVector, codec,
+};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -435,34 +437,53 @@ impl Core {
         Ok(tips)
     }
 
-    /// The feed item covering `seq` of `origin`.
+    /// How many `E` keys hold the log (whole entries from peers share keys in blocks).
+    pub fn log_keys(&self) -> Result<u64> {
+        let mut n = 0;
+        for kv in self.tree.scan_prefix([keys::ENTRY]).keys() {
+            kv?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The feed item covering `seq` of `origin` (of a block, the one entry).
     pub fn item_covering(&self, origin: &Origin, seq: u64) -> Result<Option<FeedItem>> {
+        // Values sit under the last sequence number they cover, so the first key at or after
+        // `seq` is the one value that can cover it.
         let start = keys::entry(origin, seq);
         let end = keys::entry(origin, u64::MAX);
         match self.tree.range(start..=end).next() {
             None => Ok(None),
-            Some(kv) => {
-                let (_, v) = kv?;
-                let item = decode_item(&v)?;
-                Ok((item.first_seq() <= seq).then_some(item))
-            }
+            Some(kv) => Ok(decode_item(&kv?.1)?.covering(seq)),
         }
     }
 
-    /// Up to `max` items of `origin` from `from_seq` on (an elided range is trimmed to start there).
+    /// Up to `max` items of `origin` from `from_seq` on (an elided range is trimmed to start there;
+    /// a block gives its entries one by one).
     pub fn read_items(&self, origin: &Origin, from_seq: u64, max: usize) -> Result<Vec<FeedItem>> {
         let start = keys::entry(origin, from_seq);
         let end = keys::entry(origin, u64::MAX);
         let mut out = Vec::new();
-        for kv in self.tree.range(start..=end).take(max) {
+        if max == 0 {
+            return Ok(out);
+        }
+        for kv in self.tree.range(start..=end) {
             let (_, v) = kv?;
-            let mut item = decode_item(&v)?;
-            if let FeedItem::Elided(r) = &mut item
-                && r.first_seq < from_seq
-            {
-                r.first_seq = from_seq;
+            for mut item in decode_item(&v)?.into_items() {
+                if item.last_seq() < from_seq {
+                    continue;
+                }
+                if let FeedItem::Elided(r) = &mut item
+                    && r.first_seq < from_seq
+                {
+                    r.first_seq = from_seq;
+                }
+                out.push(item);
+                if out.len() == max {
+                    return Ok(out);
+                }
             }
-            out.push(item);
         }
         Ok(out)
     }
@@ -786,16 +807,147 @@ fn encode_tip(t: &Tip) -> Vec<u8> {
     v
 }
 
-fn decode_item(v: &[u8]) -> Result<FeedItem> {
-    codec::decode(v, cairn_sync_protocol::limits::MAX_FRAME).map_err(|_| corrupt("a log entry"))
+/// An `E` value as stored. The first two variants are [`FeedItem`]'s, in its order and with its
+/// contents, so every value written as a `FeedItem` (all of them, before blocks) reads as one of
+/// them. `Entries` holds consecutive whole entries of one feed under the key of the last: a batch
+/// from a peer costs sled one key per block instead of one per entry (see [`BLOCK_BYTES`]).
+#[derive(serde::Deserialize)]
+enum StoredItem {
+    Entry(StoredEntry),
+    Elided(cairn_sync_protocol::ElidedRange),
+    Entries(Vec<StoredEntry>),
+}
+
+/// [`StoredItem`] to encode, borrowing what it holds (serde encodes `&T` as `T`).
+#[derive(serde::Serialize)]
+enum StoredItemRef<'a> {
+    Entry(&'a StoredEntry),
+    #[allow(dead_code)] // Written through `FeedItem` itself; kept so the variants line up.
+    Elided(&'a cairn_sync_protocol::ElidedRange),
+    Entries(&'a [&'a StoredEntry]),
+}
+
+/// Most bytes of entries gathered into one `Entries` value (an entry larger than this is stored
+/// alone). Reading one entry of a block decodes the block, so blocks stay small.
+pub const BLOCK_BYTES: usize = 64 * 1024;
+/// Most entries gathered into one `Entries` value.
+pub const BLOCK_ENTRIES: usize = 64;
+
+impl StoredItem {
+    /// The feed items this value holds, in order.
+    fn into_items(self) -> Vec<FeedItem> {
+        match self {
+            StoredItem::Entry(e) => vec![FeedItem::Entry(e)],
+            StoredItem::Elided(r) => vec![FeedItem::Elided(r)],
+            StoredItem::Entries(es) => es.into_iter().map(FeedItem::Entry).collect(),
+        }
+    }
+
+    /// The item covering `seq`, if this value holds one.
+    fn covering(self, seq: u64) -> Option<FeedItem> {
+        match self {
+            StoredItem::Entries(es) => es
+                .into_iter()
+                .find(|e| e.entry.seq == seq)
+                .map(FeedItem::Entry),
+            one => one
+                .into_items()
+                .pop()
+                .filter(|item| item.first_seq() <= seq && seq <= item.last_seq()),
+        }
+    }
+}
+
+fn decode_item(v: &[u8]) -> Result<StoredItem> {
+    match codec::decode(v, cairn_sync_protocol::limits::MAX_FRAME) {
+        Ok(StoredItem::Entries(es)) if es.is_empty() => Err(corrupt("a log entry")),
+        Ok(item) => Ok(item),
+        Err(_) => Err(corrupt("a log entry")),
+    }
 }
 
 fn encode_item(item: &FeedItem) -> Result<Vec<u8>> {
     codec::encode(item).map_err(|e| Error::storage("encoding a log entry", e))
 }
 
+/// One `E` value for consecutive whole entries of a feed: a single entry as [`encode_item`]
+/// writes it, more as a block.
+fn encode_entries(entries: &[&StoredEntry]) -> Result<Vec<u8>> {
+    let value = match entries {
+        [one] => StoredItemRef::Entry(one),
+        many => StoredItemRef::Entries(many),
+    };
+    codec::encode(&value).map_err(|e| Error::storage("encoding log entries", e))
+}
+
 fn corrupt(what: &str) -> Error {
     Error::storage_msg(format!(
         "{what} in the store is corrupt; run `cairn check` to see what is affected and `cairn rebuild` to recompute derived state"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_sync_protocol::{Body, BodyKind, ElidedRange, Hlc, NodeKey, UserId};
+
+    fn entry(seq_prev: Option<(u64, Hash32)>) -> StoredEntry {
+        let key = NodeKey::from_bytes(&[7; 32]);
+        let body = Body {
+            doc: DocId([1; 16]),
+            user: UserId([2; 16]),
+            kind: BodyKind::Change,
+            data: b"change".to_vec(),
+        };
+        StoredEntry::author(&key, 0, seq_prev, Hlc::default(), body)
+    }
+
+    /// Values written as a `FeedItem` (every value before blocks) read as the same item, and a
+    /// block reads back as its entries.
+    #[test]
+    fn every_stored_form_reads_back() {
+        let first = entry(None);
+        let second = entry(Some((1, first.hash)));
+        let one = FeedItem::Entry(first.clone());
+        let elided = FeedItem::Elided(ElidedRange {
+            first_seq: 1,
+            last_seq: 2,
+            last_prev: first.hash,
+            last_hlc: second.entry.hlc,
+            last_body_hash: Hash32::ZERO,
+            last_hash: second.hash,
+            auth: None,
+        });
+        for item in [one.clone(), elided.clone()] {
+            let stored = decode_item(&encode_item(&item).unwrap()).unwrap();
+            assert_eq!(stored.into_items(), vec![item]);
+        }
+        assert_eq!(
+            encode_entries(&[&first]).unwrap(),
+            encode_item(&one).unwrap()
+        );
+        let block = decode_item(&encode_entries(&[&first, &second]).unwrap()).unwrap();
+        assert_eq!(
+            block.into_items(),
+            vec![
+                FeedItem::Entry(first.clone()),
+                FeedItem::Entry(second.clone())
+            ]
+        );
+        let block = || decode_item(&encode_entries(&[&first, &second]).unwrap()).unwrap();
+        assert_eq!(block().covering(2), Some(FeedItem::Entry(second.clone())));
+        assert_eq!(block().covering(1), Some(FeedItem::Entry(first.clone())));
+        assert_eq!(block().covering(3), None);
+        let elided_stored = || decode_item(&encode_item(&elided).unwrap()).unwrap();
+        assert_eq!(elided_stored().covering(1), Some(elided.clone()));
+        assert_eq!(elided_stored().covering(3), None);
+    }
+
+    /// An empty block is refused as corrupt rather than read as a gap.
+    #[test]
+    fn an_empty_block_is_corrupt() {
+        let empty: [&StoredEntry; 0] = [];
+        let bytes = codec::encode(&StoredItemRef::Entries(&empty)).unwrap();
+        assert!(decode_item(&bytes).is_err());
+    }
 }
