@@ -73,7 +73,7 @@ impl Core {
         let entry = StoredEntry::author(author.key, author.epoch, prev, hlc, body);
         batch.insert(
             keys::entry(&origin, entry.entry.seq),
-            encode_item(&FeedItem::Entry(entry.clone()))?,
+            super::encode_entries(&[&entry])?,
         );
         batch.insert(
             keys::origin_key(keys::TIP, &origin),

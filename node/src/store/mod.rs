@@ -845,16 +845,17 @@ impl StoredItem {
 
     /// The item covering `seq`, if this value holds one.
     fn covering(self, seq: u64) -> Option<FeedItem> {
-        match self {
-            StoredItem::Entries(es) => es
-                .into_iter()
-                .find(|e| e.entry.seq == seq)
-                .map(FeedItem::Entry),
-            one => one
-                .into_items()
-                .pop()
-                .filter(|item| item.first_seq() <= seq && seq <= item.last_seq()),
-        }
+        let item = match self {
+            StoredItem::Entries(es) => {
+                return es
+                    .into_iter()
+                    .find(|e| e.entry.seq == seq)
+                    .map(FeedItem::Entry);
+            }
+            StoredItem::Entry(e) => FeedItem::Entry(e),
+            StoredItem::Elided(r) => FeedItem::Elided(r),
+        };
+        (item.first_seq() <= seq && seq <= item.last_seq()).then_some(item)
     }
 }
 
