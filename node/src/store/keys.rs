@@ -14,7 +14,7 @@
 //! | `R` | node(32) | site record from control entries | derived |
 //! | `D` | batch number(8) | runs acknowledged but not yet derived: origin(36) first seq(8) last seq(8) each | derived queue |
 //! | `N` | index key prefix | how many `I` keys start with it (u64), for counts without scans | derived |
-//! | `L` | name | local state (clock, epoch, peer checkpoints) | local |
+//! | `L` | name | local state (clock, epoch, peer checkpoints and histories) | local |
 //! | `P` | principal(16) | argon2 hash of a PIN or password | local |
 //! | `A` | time ms(8) random(8) | audit event (sign-ins, refusals), JSON | local |
 //!

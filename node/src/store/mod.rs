@@ -550,6 +550,26 @@ impl Core {
         self.written()
     }
 
+    /// Write a piece of local state as JSON and another in the binary codec together: one
+    /// atomic batch and one flush.
+    pub fn set_local_and_bin<T: serde::Serialize, U: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        bin_name: &str,
+        bin_value: &U,
+    ) -> Result<()> {
+        let json =
+            serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
+        let bin =
+            codec::encode(bin_value).map_err(|e| Error::storage("encoding local state", e))?;
+        let mut batch = sled::Batch::default();
+        batch.insert(keys::local(name), json);
+        batch.insert(keys::local(bin_name), bin);
+        self.tree.apply_batch(batch)?;
+        self.written()
+    }
+
     /// Forget a piece of local state, durably.
     pub fn remove_local(&self, name: &str) -> Result<()> {
         self.tree.remove(keys::local(name))?;

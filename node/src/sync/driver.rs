@@ -166,7 +166,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =
         node.store.local_bin(&format!("bundle_promised/{peer}"))?;
-    let mut basis = state.known_vector();
+    let known = state.known_vector();
+    let mut basis = known.clone();
     if let Some(p) = &promised {
         for (o, s) in p.iter() {
             basis.raise(*o, *s);
@@ -203,7 +204,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             peer: peer.to_string(),
             ..Default::default()
         },
-        checkpoint: Checkpoint::new(peer, state.known_vector()),
+        checkpoint: Checkpoint::new(peer, known),
     };
     let result = exchange(
         node,
@@ -315,11 +316,10 @@ impl Checkpoint {
     /// A blocking store write: both callers (the timer in `exchange`, and `learned` through
     /// `Watch::handle_events`) already run it in `block_in_place`.
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
+        // Only the checkpoint: the history and the contact time are written once, as the
+        // session ends.
         let holds = session.peer_holds();
-        peer::update(&node.store, &self.peer, |state| {
-            state.set_known(holds);
-            state.last_contact_ms = Some(now_ms());
-        })?;
+        peer::save_checkpoint(&node.store, &self.peer, holds)?;
         self.saved = holds.clone();
         self.saved_at = Some(Instant::now());
         self.unsaved = false;

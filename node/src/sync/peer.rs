@@ -1,5 +1,11 @@
 //! What this node remembers about each peer: the checkpoint of what the peer holds (so the next
 //! session resumes without resending anything acknowledged) and a short sync history.
+//!
+//! The two are kept under two keys. The history and contact times are JSON (`peer/ID`), which
+//! later releases can add fields to. The checkpoint is a version vector in the binary codec
+//! (`checkpoint/ID`): a checkpoint names every origin the peer holds — at a site, every site of
+//! the program — and turning 200 ids into text and back, several times a session, was a sixth
+//! of a site's processor time in a crowd of 200 (docs/benchmarks.md, round 9).
 
 use crate::error::Result;
 use crate::store::Store;
@@ -39,8 +45,14 @@ pub struct SyncRecord {
 pub struct PeerState {
     /// The peer's node id (text form).
     pub id: String,
-    /// What the peer is known to hold: (node id text, epoch, seq).
-    pub known: Vec<(String, u32, u64)>,
+    /// What the peer is known to hold, as releases before the binary checkpoint saved it
+    /// (node id text, epoch, seq): [`load`] moves it into `checkpoint` when no `checkpoint/ID`
+    /// is stored, so it is never written again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    known: Vec<(String, u32, u64)>,
+    /// What the peer is known to hold, from `checkpoint/ID`.
+    #[serde(skip)]
+    checkpoint: Option<VersionVector>,
     /// Last time the peer was reached.
     pub last_contact_ms: Option<u64>,
     /// Last session that completed.
@@ -52,22 +64,9 @@ pub struct PeerState {
 }
 
 impl PeerState {
-    /// The checkpoint as a version vector. Its ids are read back without checking their curve
-    /// points (see [`NodeId::from_recorded_text`]): they only say what not to send again, and
-    /// no signature is ever verified against them.
+    /// The checkpoint as a version vector.
     pub fn known_vector(&self) -> VersionVector {
-        self.known
-            .iter()
-            .filter_map(|(node, epoch, seq)| {
-                Some((
-                    Origin {
-                        node: NodeId::from_recorded_text(node).ok()?,
-                        epoch: *epoch,
-                    },
-                    *seq,
-                ))
-            })
-            .collect()
+        self.checkpoint.clone().unwrap_or_default()
     }
 
     /// Entries of `me`'s own feeds in `held` that this peer is not known to hold.
@@ -81,10 +80,7 @@ impl PeerState {
 
     /// Replace the checkpoint.
     pub fn set_known(&mut self, v: &VersionVector) {
-        self.known = v
-            .iter()
-            .map(|(o, s)| (o.node.to_string(), o.epoch, *s))
-            .collect();
+        self.checkpoint = Some(v.clone());
     }
 
     /// Add a session to the history, dropping the oldest beyond [`HISTORY`].
@@ -100,17 +96,60 @@ fn key(peer: &NodeId) -> String {
     format!("peer/{peer}")
 }
 
-/// Load what is remembered about `peer`.
-pub fn load(store: &Store, peer: &NodeId) -> Result<PeerState> {
-    Ok(store.local(&key(peer))?.unwrap_or_else(|| PeerState {
-        id: peer.to_string(),
-        ..Default::default()
-    }))
+fn checkpoint_key(peer: &str) -> String {
+    format!("checkpoint/{peer}")
 }
 
-/// Save what is remembered about a peer, durably.
+/// Load what is remembered about `peer`.
+pub fn load(store: &Store, peer: &NodeId) -> Result<PeerState> {
+    let state = store.local(&key(peer))?.unwrap_or_else(|| PeerState {
+        id: peer.to_string(),
+        ..Default::default()
+    });
+    with_checkpoint(store, state)
+}
+
+fn with_checkpoint(store: &Store, mut state: PeerState) -> Result<PeerState> {
+    let text = std::mem::take(&mut state.known);
+    state.checkpoint = match store.local_bin(&checkpoint_key(&state.id))? {
+        Some(v) => Some(v),
+        None if !text.is_empty() => Some(from_text(&text)),
+        None => None,
+    };
+    Ok(state)
+}
+
+/// A checkpoint an older release saved as text. Its ids are read back without checking their
+/// curve points (see [`NodeId::from_recorded_text`]), as binary ones are: they only say what
+/// not to send again, and no signature is ever verified against them.
+fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
+    known
+        .iter()
+        .filter_map(|(node, epoch, seq)| {
+            Some((
+                Origin {
+                    node: NodeId::from_recorded_text(node).ok()?,
+                    epoch: *epoch,
+                },
+                *seq,
+            ))
+        })
+        .collect()
+}
+
+/// Save what is remembered about a peer, durably: its history and its checkpoint in one write.
 pub fn save(store: &Store, state: &PeerState) -> Result<()> {
-    store.set_local(&format!("peer/{}", state.id), state)
+    let name = format!("peer/{}", state.id);
+    match &state.checkpoint {
+        Some(v) => store.set_local_and_bin(&name, state, &checkpoint_key(&state.id), v),
+        None => store.set_local(&name, state),
+    }
+}
+
+/// Save only the checkpoint of `peer`, durably: what a session does each time it learns more of
+/// what the peer holds, without reading and rewriting the history.
+pub fn save_checkpoint(store: &Store, peer: &NodeId, holds: &VersionVector) -> Result<()> {
+    store.set_local_bin(&checkpoint_key(&peer.to_string()), holds)
 }
 
 /// Change what is remembered about `peer`, durably, starting from what is stored now: a session
@@ -125,5 +164,99 @@ pub fn update(store: &Store, peer: &NodeId, change: impl FnOnce(&mut PeerState))
 
 /// Every peer this node remembers.
 pub fn all(store: &Store) -> Result<Vec<PeerState>> {
-    store.locals_with_prefix("peer/")
+    store
+        .locals_with_prefix("peer/")?
+        .into_iter()
+        .map(|state| with_checkpoint(store, state))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_sync_protocol::NodeKey;
+
+    fn store(dir: &std::path::Path) -> Store {
+        Store::open_without_worker(dir, std::sync::Arc::new(crate::records::DocumentIndex)).unwrap()
+    }
+
+    fn id(n: u8) -> NodeId {
+        NodeKey::from_bytes(&[n; 32]).id()
+    }
+
+    fn vector(origins: u8) -> VersionVector {
+        (1..=origins)
+            .map(|n| {
+                (
+                    Origin {
+                        node: id(n),
+                        epoch: u32::from(n % 3),
+                    },
+                    u64::from(n) * 7,
+                )
+            })
+            .collect()
+    }
+
+    /// A checkpoint an older release saved as text in the JSON record is still read; the next
+    /// save moves it to `checkpoint/ID` and drops the text, and both read back the same.
+    #[test]
+    fn a_checkpoint_saved_as_text_is_read_and_moved_to_the_binary_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let peer = id(99);
+        let v = vector(5);
+        let old = serde_json::json!({
+            "id": peer.to_string(),
+            "known": v.iter().map(|(o, s)| (o.node.to_string(), o.epoch, *s)).collect::<Vec<_>>(),
+            "last_contact_ms": 5,
+            "history": [],
+        });
+        store.set_local(&format!("peer/{peer}"), &old).unwrap();
+        let state = load(&store, &peer).unwrap();
+        assert_eq!(state.known_vector(), v);
+        assert_eq!(state.last_contact_ms, Some(5));
+
+        save(&store, &state).unwrap();
+        let json: serde_json::Value = store.local(&format!("peer/{peer}")).unwrap().unwrap();
+        assert!(
+            json.get("known").is_none(),
+            "the text checkpoint is still written: {json}"
+        );
+        let bin: Option<VersionVector> = store.local_bin(&format!("checkpoint/{peer}")).unwrap();
+        assert_eq!(bin.as_ref(), Some(&v));
+        assert_eq!(load(&store, &peer).unwrap().known_vector(), v);
+        assert_eq!(all(&store).unwrap()[0].known_vector(), v);
+    }
+
+    /// A session's checkpoint saves change only the checkpoint; the history and contact time
+    /// written before stay, and a later update keeps the newest checkpoint.
+    #[test]
+    fn saving_a_checkpoint_keeps_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let peer = id(42);
+        update(&store, &peer, |s| {
+            s.set_known(&vector(2));
+            s.last_contact_ms = Some(10);
+            s.record(SyncRecord {
+                outcome: "complete".into(),
+                ..Default::default()
+            });
+        })
+        .unwrap();
+        save_checkpoint(&store, &peer, &vector(200)).unwrap();
+        let state = load(&store, &peer).unwrap();
+        assert_eq!(state.known_vector(), vector(200));
+        assert_eq!(state.last_contact_ms, Some(10));
+        assert_eq!(state.history.len(), 1);
+
+        update(&store, &peer, |s| s.last_success_ms = Some(11)).unwrap();
+        let state = load(&store, &peer).unwrap();
+        assert_eq!(state.known_vector(), vector(200));
+        assert_eq!(state.last_success_ms, Some(11));
+        assert_eq!(state.history.len(), 1);
+        // A peer never saved: nothing known.
+        assert!(load(&store, &id(7)).unwrap().known_vector().is_empty());
+    }
 }
