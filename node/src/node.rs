@@ -4,6 +4,7 @@ use crate::config::{Config, NodeRole, write_atomically};
 use crate::error::{Error, Result};
 use crate::records::DocumentIndex;
 use crate::store::{Author, Store};
+use crate::transport::tls;
 use cairn_sync_protocol::{NodeId, NodeKey, UserId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,9 @@ pub struct Node {
     pub key: NodeKey,
     /// Its store.
     pub store: Store,
+    /// Its TLS client configuration for its hub, made at the first session (see
+    /// [`tls::ClientConfigCache`]).
+    pub(crate) tls_client: tls::ClientConfigCache,
 }
 
 /// The file `cairn backup` leaves in a backup, so a backup put back by hand is recognized.
@@ -101,6 +105,7 @@ impl Node {
             config: std::sync::RwLock::new(config),
             key,
             store,
+            tls_client: Default::default(),
         })
     }
 
@@ -128,6 +133,7 @@ impl Node {
             config: std::sync::RwLock::new(config),
             key,
             store,
+            tls_client: Default::default(),
         };
         // A backup made by `cairn backup` and copied into place by hand: treat it as restored.
         let marker = dir.join(RESTORE_MARKER);

@@ -4,7 +4,7 @@
 use super::driver::{self, Progress, Side, SyncReport, Timing};
 use crate::error::{Error, Result};
 use crate::node::Node;
-use crate::transport::tls::{self, OnlyKey};
+use crate::transport::tls;
 use cairn_sync_protocol::NodeId;
 use rand::Rng;
 use std::sync::Arc;
@@ -62,7 +62,9 @@ pub async fn connect(node: &Node, address: &str) -> Result<(NodeId, HubStream)> 
         }
     };
     let _ = tcp.set_nodelay(true);
-    let config = tls::client_config(&node.key, Arc::new(OnlyKey(hub)))
+    let config = node
+        .tls_client
+        .for_hub(&node.key, hub)
         .map_err(|e| Error::storage_msg(e.to_string()))?;
     let connector = tokio_rustls::TlsConnector::from(config);
     let name = rustls::pki_types::ServerName::try_from(tls::SERVER_NAME)

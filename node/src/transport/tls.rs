@@ -247,13 +247,28 @@ pub fn server_config(
     policy: Arc<dyn PeerPolicy>,
 ) -> Result<Arc<rustls::ServerConfig>, SetupError> {
     let (cert, private) = identity(key)?;
-    let config = rustls::ServerConfig::builder_with_provider(provider())
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| SetupError(e.to_string()))?
         .with_client_cert_verifier(Arc::new(PinnedClient { policy }))
         .with_single_cert(vec![cert], private)
         .map_err(|e| SetupError(e.to_string()))?;
+    no_resumption_server(&mut config);
     Ok(Arc::new(config))
+}
+
+/// No session resumption, on either side. A resumed handshake skips the certificate verifiers,
+/// and with them the [`PeerPolicy`] the hub asks at every handshake: a site revoked after its
+/// last session could come back on a ticket. Sending no tickets also spares the hub making and
+/// storing two per session that no site would use.
+fn no_resumption_server(config: &mut rustls::ServerConfig) {
+    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+}
+
+/// See [`no_resumption_server`].
+fn no_resumption_client(config: &mut rustls::ClientConfig) {
+    config.resumption = rustls::client::Resumption::disabled();
 }
 
 /// TLS 1.3-only client configuration presenting `key` and accepting servers `policy` allows.
@@ -262,14 +277,41 @@ pub fn client_config(
     policy: Arc<dyn PeerPolicy>,
 ) -> Result<Arc<rustls::ClientConfig>, SetupError> {
     let (cert, private) = identity(key)?;
-    let config = rustls::ClientConfig::builder_with_provider(provider())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| SetupError(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedServer { policy }))
         .with_client_auth_cert(vec![cert], private)
         .map_err(|e| SetupError(e.to_string()))?;
+    no_resumption_client(&mut config);
     Ok(Arc::new(config))
+}
+
+/// A site's client configuration for its hub, made once and kept while the node is open:
+/// making one makes and signs a certificate, which every session used to do (about a twentieth
+/// of a site's processor time in a session, docs/benchmarks.md round 9). Made again if the
+/// hub changes (`cairn join` while the node runs).
+#[derive(Default)]
+pub struct ClientConfigCache(std::sync::Mutex<Option<(NodeId, Arc<rustls::ClientConfig>)>>);
+
+impl ClientConfigCache {
+    /// The configuration presenting `key` and accepting only `hub`.
+    pub fn for_hub(
+        &self,
+        key: &NodeKey,
+        hub: NodeId,
+    ) -> Result<Arc<rustls::ClientConfig>, SetupError> {
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((for_hub, config)) = cached.as_ref()
+            && *for_hub == hub
+        {
+            return Ok(config.clone());
+        }
+        let config = client_config(key, Arc::new(OnlyKey(hub)))?;
+        *cached = Some((hub, config.clone()));
+        Ok(config)
+    }
 }
 
 /// The verified node key of the peer on an established connection.
@@ -287,6 +329,99 @@ mod tests {
         let key = NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(3));
         let (cert, _) = identity(&key).unwrap();
         assert_eq!(key_of(&cert), Ok(key.id()));
+    }
+
+    /// Allows one key and counts how often it was asked.
+    #[derive(Debug)]
+    struct Counting(NodeId, std::sync::atomic::AtomicUsize);
+
+    impl PeerPolicy for Counting {
+        fn check(&self, key: &NodeId) -> Result<(), Refusal> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            OnlyKey(self.0).check(key)
+        }
+    }
+
+    fn pass(from: &mut rustls::Connection, to: &mut rustls::Connection) {
+        let mut bytes = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut bytes).unwrap();
+        }
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            to.read_tls(&mut rest).unwrap();
+        }
+        to.process_new_packets().unwrap();
+    }
+
+    /// One handshake in memory; how it went on the client's side.
+    fn handshake(
+        client: &Arc<rustls::ClientConfig>,
+        server: &Arc<rustls::ServerConfig>,
+    ) -> rustls::HandshakeKind {
+        let name = ServerName::try_from(SERVER_NAME).unwrap();
+        let mut c = rustls::Connection::Client(
+            rustls::ClientConnection::new(client.clone(), name).unwrap(),
+        );
+        let mut s =
+            rustls::Connection::Server(rustls::ServerConnection::new(server.clone()).unwrap());
+        for _ in 0..10 {
+            pass(&mut c, &mut s);
+            pass(&mut s, &mut c);
+            if !c.is_handshaking() && !s.is_handshaking() {
+                break;
+            }
+        }
+        assert!(!c.is_handshaking() && !s.is_handshaking());
+        // Whatever the server sends after the handshake (tickets, if it made any).
+        pass(&mut s, &mut c);
+        c.handshake_kind().unwrap()
+    }
+
+    /// A site keeps one client configuration for its hub, so a resumption ticket, were one
+    /// sent, would be used by its next session — and a resumed handshake never asks the hub's
+    /// policy, so a site revoked in between would be let in. Every handshake is a full one and
+    /// asks the policy.
+    #[test]
+    fn every_handshake_is_full_and_asks_the_policy() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let (site, hub) = (NodeKey::generate(&mut rng), NodeKey::generate(&mut rng));
+        let policy = Arc::new(Counting(site.id(), Default::default()));
+        let server = server_config(&hub, policy.clone()).unwrap();
+        let cache = ClientConfigCache::default();
+        let client = cache.for_hub(&site, hub.id()).unwrap();
+        for n in 1..=3 {
+            let again = cache.for_hub(&site, hub.id()).unwrap();
+            assert!(
+                Arc::ptr_eq(&client, &again),
+                "the configuration was made again"
+            );
+            assert_eq!(handshake(&again, &server), rustls::HandshakeKind::Full);
+            assert_eq!(policy.1.load(std::sync::atomic::Ordering::SeqCst), n);
+        }
+        // Each side refuses alone: against a peer that would resume, still full handshakes.
+        let mut resuming_client = (*client).clone();
+        resuming_client.resumption = rustls::client::Resumption::default();
+        let resuming_client = Arc::new(resuming_client);
+        let mut ticketing_server = (*server).clone();
+        ticketing_server.send_tls13_tickets = 2;
+        ticketing_server.session_storage = rustls::server::ServerSessionMemoryCache::new(16);
+        let ticketing_server = Arc::new(ticketing_server);
+        for (c, s) in [(&resuming_client, &server), (&client, &ticketing_server)] {
+            for _ in 0..2 {
+                assert_eq!(handshake(c, s), rustls::HandshakeKind::Full);
+            }
+        }
+        // The two permissive sides together do resume: the checks above can fail.
+        handshake(&resuming_client, &ticketing_server);
+        assert_eq!(
+            handshake(&resuming_client, &ticketing_server),
+            rustls::HandshakeKind::Resumed
+        );
+        // Another hub: another configuration, which accepts only that hub.
+        let other = NodeKey::generate(&mut rng);
+        let moved = cache.for_hub(&site, other.id()).unwrap();
+        assert!(!Arc::ptr_eq(&client, &moved));
     }
 
     #[test]
