@@ -311,17 +311,20 @@ pub fn export(
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
 
     node.store.set_local(&format!("bundle_out/{to}"), &seq)?;
-    let mut state = state;
-    state.record(SyncRecord {
-        started_ms: started,
-        ended_ms: now_ms(),
-        via: "bundle-out".into(),
-        sent: session.stats().entries_sent,
-        bytes_sent: bytes,
-        outcome: format!("wrote bundle #{seq}"),
-        ..Default::default()
-    });
-    peer::save(&node.store, &state)?;
+    // From what is stored now, not the copy read before writing the bundle: a session with the
+    // same peer may have saved a newer checkpoint and its own history record meanwhile.
+    let sent = session.stats().entries_sent;
+    peer::update(&node.store, &to, |state| {
+        state.record(SyncRecord {
+            started_ms: started,
+            ended_ms: now_ms(),
+            via: "bundle-out".into(),
+            sent,
+            bytes_sent: bytes,
+            outcome: format!("wrote bundle #{seq}"),
+            ..Default::default()
+        })
+    })?;
     Ok(ExportReport {
         to: to.to_string(),
         seq,

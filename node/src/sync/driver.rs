@@ -316,10 +316,19 @@ impl Checkpoint {
     /// A blocking store write: both callers (the timer in `exchange`, and `learned` through
     /// `Watch::handle_events`) already run it in `block_in_place`.
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
-        // Only the checkpoint: the history and the contact time are written once, as the
-        // session ends.
         let holds = session.peer_holds();
-        peer::save_checkpoint(&node.store, &self.peer, holds)?;
+        if self.saved_at.is_none() {
+            // The session's first save (the peer's Hello): the contact time too, so a session
+            // killed before its end still leaves a record of the peer.
+            peer::update(&node.store, &self.peer, |state| {
+                state.set_known(holds);
+                state.last_contact_ms = Some(now_ms());
+            })?;
+        } else {
+            // Later saves write the checkpoint alone; the history record is written once, as
+            // the session ends.
+            peer::save_checkpoint(&node.store, &self.peer, holds)?;
+        }
         self.saved = holds.clone();
         self.saved_at = Some(Instant::now());
         self.unsaved = false;

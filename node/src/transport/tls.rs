@@ -16,7 +16,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The server name every node uses; certificates are pinned by key, not by name.
 pub const SERVER_NAME: &str = "cairn.invalid";
@@ -293,7 +293,9 @@ pub fn client_config(
 /// of a site's processor time in a session, docs/benchmarks.md round 9). Made again if the
 /// hub changes (`cairn join` while the node runs).
 #[derive(Default)]
-pub struct ClientConfigCache(std::sync::Mutex<Option<(NodeId, Arc<rustls::ClientConfig>)>>);
+pub struct ClientConfigCache(Mutex<Option<CachedClientConfig>>);
+
+type CachedClientConfig = ((NodeId, NodeId), Arc<rustls::ClientConfig>);
 
 impl ClientConfigCache {
     /// The configuration presenting `key` and accepting only `hub`.
@@ -302,14 +304,17 @@ impl ClientConfigCache {
         key: &NodeKey,
         hub: NodeId,
     ) -> Result<Arc<rustls::ClientConfig>, SetupError> {
+        // Keyed by the presenting key as well, so no caller can get a certificate made from
+        // another key than the one it passed.
+        let made_for = (key.id(), hub);
         let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((for_hub, config)) = cached.as_ref()
-            && *for_hub == hub
+        if let Some((for_pair, config)) = cached.as_ref()
+            && *for_pair == made_for
         {
             return Ok(config.clone());
         }
         let config = client_config(key, Arc::new(OnlyKey(hub)))?;
-        *cached = Some((hub, config.clone()));
+        *cached = Some((made_for, config.clone()));
         Ok(config)
     }
 }
@@ -418,10 +423,12 @@ mod tests {
             handshake(&resuming_client, &ticketing_server),
             rustls::HandshakeKind::Resumed
         );
-        // Another hub: another configuration, which accepts only that hub.
+        // Another hub, or another key: another configuration.
         let other = NodeKey::generate(&mut rng);
         let moved = cache.for_hub(&site, other.id()).unwrap();
         assert!(!Arc::ptr_eq(&client, &moved));
+        let rekeyed = cache.for_hub(&other, other.id()).unwrap();
+        assert!(!Arc::ptr_eq(&moved, &rekeyed));
     }
 
     #[test]
