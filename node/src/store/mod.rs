@@ -527,8 +527,7 @@ impl Core {
 
     /// Write a piece of local state durably.
     pub fn set_local<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        let v = serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
-        self.tree.insert(keys::local(name), v)?;
+        self.tree.insert(keys::local(name), local_json(value)?)?;
         self.written()
     }
 
@@ -545,8 +544,7 @@ impl Core {
 
     /// Write a piece of local state in the binary codec, durably.
     pub fn set_local_bin<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        let v = codec::encode(value).map_err(|e| Error::storage("encoding local state", e))?;
-        self.tree.insert(keys::local(name), v)?;
+        self.tree.insert(keys::local(name), local_bin(value)?)?;
         self.written()
     }
 
@@ -559,13 +557,9 @@ impl Core {
         bin_name: &str,
         bin_value: &U,
     ) -> Result<()> {
-        let json =
-            serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))?;
-        let bin =
-            codec::encode(bin_value).map_err(|e| Error::storage("encoding local state", e))?;
         let mut batch = sled::Batch::default();
-        batch.insert(keys::local(name), json);
-        batch.insert(keys::local(bin_name), bin);
+        batch.insert(keys::local(name), local_json(value)?);
+        batch.insert(keys::local(bin_name), local_bin(bin_value)?);
         self.tree.apply_batch(batch)?;
         self.written()
     }
@@ -885,6 +879,16 @@ fn decode_item(v: &[u8]) -> Result<StoredItem> {
         Ok(item) => Ok(item),
         Err(_) => Err(corrupt("a log entry")),
     }
+}
+
+/// A piece of local state as JSON ([`Core::set_local`]).
+fn local_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::storage("encoding local state", e))
+}
+
+/// A piece of local state in the binary codec ([`Core::set_local_bin`]).
+fn local_bin<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    codec::encode(value).map_err(|e| Error::storage("encoding local state", e))
 }
 
 fn encode_item(item: &FeedItem) -> Result<Vec<u8>> {

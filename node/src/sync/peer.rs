@@ -73,10 +73,10 @@ impl PeerState {
 
     /// Entries of `me`'s own feeds in `held` that this peer is not known to hold.
     pub fn pending_own(&self, held: &VersionVector, me: &cairn_sync_protocol::NodeId) -> u64 {
-        let known = self.known_vector();
+        let known = |o| self.checkpoint.as_ref().map_or(0, |k| k.get(o));
         held.iter()
             .filter(|(o, _)| o.node == *me)
-            .map(|(o, s)| s.saturating_sub(known.get(o)))
+            .map(|(o, s)| s.saturating_sub(known(o)))
             .sum()
     }
 
@@ -94,7 +94,7 @@ impl PeerState {
     }
 }
 
-fn key(peer: &NodeId) -> String {
+fn key(peer: &str) -> String {
     format!("peer/{peer}")
 }
 
@@ -104,10 +104,12 @@ fn checkpoint_key(peer: &str) -> String {
 
 /// Load what is remembered about `peer`.
 pub fn load(store: &Store, peer: &NodeId) -> Result<PeerState> {
-    let state = store.local(&key(peer))?.unwrap_or_else(|| PeerState {
-        id: peer.to_string(),
-        ..Default::default()
-    });
+    let state = store
+        .local(&key(&peer.to_string()))?
+        .unwrap_or_else(|| PeerState {
+            id: peer.to_string(),
+            ..Default::default()
+        });
     with_checkpoint(store, state)
 }
 
@@ -141,7 +143,7 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
 
 /// Save what is remembered about a peer, durably: its history and its checkpoint in one write.
 pub fn save(store: &Store, state: &PeerState) -> Result<()> {
-    let name = format!("peer/{}", state.id);
+    let name = key(&state.id);
     match &state.checkpoint {
         Some(v) => store.set_local_and_bin(&name, state, &checkpoint_key(&state.id), v),
         None => store.set_local(&name, state),

@@ -253,22 +253,14 @@ pub fn server_config(
         .with_client_cert_verifier(Arc::new(PinnedClient { policy }))
         .with_single_cert(vec![cert], private)
         .map_err(|e| SetupError(e.to_string()))?;
-    no_resumption_server(&mut config);
-    Ok(Arc::new(config))
-}
-
-/// No session resumption, on either side. A resumed handshake skips the certificate verifiers,
-/// and with them the [`PeerPolicy`] the hub asks at every handshake: a site revoked after its
-/// last session could come back on a ticket. Sending no tickets also spares the hub making and
-/// storing two per session that no site would use.
-fn no_resumption_server(config: &mut rustls::ServerConfig) {
+    // No session resumption (the client refuses it too, see `client_config`). A resumed
+    // handshake skips the certificate verifiers, and with them the `PeerPolicy` the hub asks at
+    // every handshake: a site revoked after its last session could come back on a ticket.
+    // Sending no tickets also spares the hub making and storing two per session that no site
+    // would use.
     config.send_tls13_tickets = 0;
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-}
-
-/// See [`no_resumption_server`].
-fn no_resumption_client(config: &mut rustls::ClientConfig) {
-    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
 }
 
 /// TLS 1.3-only client configuration presenting `key` and accepting servers `policy` allows.
@@ -284,7 +276,8 @@ pub fn client_config(
         .with_custom_certificate_verifier(Arc::new(PinnedServer { policy }))
         .with_client_auth_cert(vec![cert], private)
         .map_err(|e| SetupError(e.to_string()))?;
-    no_resumption_client(&mut config);
+    // Each side refuses resumption on its own: see `server_config`.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
 
