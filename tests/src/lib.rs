@@ -399,6 +399,8 @@ pub struct Proxy {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes forwarded from the site to the hub, over all connections.
+    pub forwarded_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for Proxy {
@@ -424,8 +426,14 @@ pub fn start_proxy(
     let stop = Arc::new(AtomicBool::new(false));
     let connections = Arc::new(AtomicUsize::new(0));
     let cuts = Arc::new(AtomicUsize::new(0));
+    let forwarded_up = Arc::new(AtomicUsize::new(0));
     let upstream = upstream.to_string();
-    let (stop2, conns2, cuts2) = (stop.clone(), connections.clone(), cuts.clone());
+    let (stop2, conns2, cuts2, up2) = (
+        stop.clone(),
+        connections.clone(),
+        cuts.clone(),
+        forwarded_up.clone(),
+    );
     std::thread::spawn(move || {
         for client in listener.incoming() {
             if stop2.load(Ordering::SeqCst) {
@@ -438,9 +446,17 @@ pub fn start_proxy(
             };
             let budget = Arc::new(AtomicUsize::new(cut_at(n).unwrap_or(usize::MAX)));
             let cut = Arc::new(AtomicBool::new(false));
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server.try_clone().unwrap(), client.try_clone().unwrap()),
+            for (mut from, mut to, counted) in [
+                (
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    Some(up2.clone()),
+                ),
+                (
+                    server.try_clone().unwrap(),
+                    client.try_clone().unwrap(),
+                    None,
+                ),
             ] {
                 let (budget, cut, cuts, stop) =
                     (budget.clone(), cut.clone(), cuts2.clone(), stop2.clone());
@@ -460,6 +476,9 @@ pub fn start_proxy(
                         let send = k.min(left);
                         if send > 0 && to.write_all(&buf[..send]).is_err() {
                             break;
+                        }
+                        if let Some(counted) = &counted {
+                            counted.fetch_add(send, Ordering::SeqCst);
                         }
                         if send < k {
                             if !cut.swap(true, Ordering::SeqCst) {
@@ -482,6 +501,7 @@ pub fn start_proxy(
         stop,
         connections,
         cuts,
+        forwarded_up,
     }
 }
 

@@ -4,7 +4,8 @@
 use cairn_tests::*;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 fn peer_history(dir: &Path, peer: &str) -> cairn_node::sync::peer::PeerState {
     let node = cairn_node::node::Node::open(dir).unwrap();
@@ -218,6 +219,12 @@ fn nodes_killed_mid_sync_converge_after_restart() {
 /// the checkpoint every session starts again from the last clean end and resends everything the
 /// hub stored since, which breaks that bound from the second killed session on. (The bound holds
 /// whatever the timing; the count is usually zero.)
+/// What a killed session must have sent the hub before it is killed: a whole batch at its largest
+/// target (256 KiB), so that the hub has stored some of the round's entries. Unloaded, a session
+/// sends about 430 KB in its 1.5 s, so this only lengthens rounds on a machine busy enough to
+/// delay the site's start.
+const ROUND_BYTES: usize = 256 * 1024;
+
 #[test]
 fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
     let root = tempfile::tempdir().unwrap();
@@ -232,6 +239,7 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
     let site_id = node_id(&site);
     let own = own_entries(&site.dir);
     let mut held = vec![held_of(&hub.dir, &site_id)];
+    let mut up_per_round = Vec::new();
     for _round in 0..5 {
         let h = start_hub(&hub.dir);
         let proxy = start_proxy(&h.addr, 300_000, |_| None);
@@ -242,7 +250,17 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // 1.5 s in, and once the site has sent enough that the hub has stored some of this
+        // round's entries: on a loaded machine, starting the site, opening its store and the
+        // handshake can take most of the 1.5 s. (Bounded: 20 s.)
+        let started = Instant::now();
         std::thread::sleep(Duration::from_millis(1500));
+        while proxy.forwarded_up.load(Ordering::SeqCst) < ROUND_BYTES
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        up_per_round.push(proxy.forwarded_up.load(Ordering::SeqCst));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         // The proxy would go on forwarding what it had buffered; a dead site's connection ends.
@@ -266,7 +284,7 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
         .collect();
     eprintln!(
         "the hub held {held:?}, then {finally} of the site's {own} entries; sessions (stored, \
-         duplicates): {sessions:?}"
+         duplicates): {sessions:?}; bytes sent to the hub by the killed sessions: {up_per_round:?}"
     );
     assert!(
         held.windows(2).all(|w| w[1] > w[0]),
