@@ -5,7 +5,7 @@ use cairn_tests::*;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn peer_history(dir: &Path, peer: &str) -> cairn_node::sync::peer::PeerState {
     let node = cairn_node::node::Node::open(dir).unwrap();
@@ -206,6 +206,12 @@ fn nodes_killed_mid_sync_converge_after_restart() {
     site.run(&["check"]).ok();
 }
 
+/// What a killed session must have sent the hub before it is killed: a whole batch at its largest
+/// target (256 KiB), so that the hub has stored some of the round's entries. Unloaded, a session
+/// sends about 430 KB in its 1.5 s, so this only lengthens rounds on a machine busy enough to
+/// delay the site's start.
+const ROUND_BYTES: usize = 256 * 1024;
+
 /// A site whose `cairn sync --once` is killed (SIGKILL) 1.5 s into every session on a 300 KB/s
 /// link still makes progress: it keeps the checkpoint — what the hub acknowledged — as the
 /// acknowledgements arrive, not only when a session ends cleanly, so the next session does not
@@ -219,12 +225,6 @@ fn nodes_killed_mid_sync_converge_after_restart() {
 /// the checkpoint every session starts again from the last clean end and resends everything the
 /// hub stored since, which breaks that bound from the second killed session on. (The bound holds
 /// whatever the timing; the count is usually zero.)
-/// What a killed session must have sent the hub before it is killed: a whole batch at its largest
-/// target (256 KiB), so that the hub has stored some of the round's entries. Unloaded, a session
-/// sends about 430 KB in its 1.5 s, so this only lengthens rounds on a machine busy enough to
-/// delay the site's start.
-const ROUND_BYTES: usize = 256 * 1024;
-
 #[test]
 fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
     let root = tempfile::tempdir().unwrap();
@@ -252,14 +252,11 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
             .unwrap();
         // 1.5 s in, and once the site has sent enough that the hub has stored some of this
         // round's entries: on a loaded machine, starting the site, opening its store and the
-        // handshake can take most of the 1.5 s. (Bounded: 20 s.)
-        let started = Instant::now();
+        // handshake can take most of the 1.5 s.
         std::thread::sleep(Duration::from_millis(1500));
-        while proxy.forwarded_up.load(Ordering::SeqCst) < ROUND_BYTES
-            && started.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for("the site to send the hub a batch", || {
+            proxy.forwarded_up.load(Ordering::SeqCst) >= ROUND_BYTES
+        });
         up_per_round.push(proxy.forwarded_up.load(Ordering::SeqCst));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
