@@ -233,7 +233,8 @@ struct Served {
 }
 
 async fn serve(hub_node: Arc<Node>) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // As `cairn serve` binds, with its backlog.
+    let listener = hub::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     // The hub's upkeep before each session, as `cairn serve` runs it.
