@@ -2,7 +2,7 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `id/<record id>` | the document holding it (`L-`, `E-`, `V-`, `S-`, `A-`, `O-`) |
+//! | `id/<record id>` | the document holding it (`L-`, `E-`, `V-`, `S-`, `A-`, `O-`); the record index, kept by the store in buckets (`store/record_index.rs`) |
 //! | `num/<learner number>\0<doc>` | the learner document |
 //! | `learner/<doc>` | a JSON summary for lists |
 //! | `home/<doc>` | the learner's home site (node id text) |
@@ -57,6 +57,10 @@ impl crate::store::Indexer for DocumentIndex {
 
     fn counted(&self) -> &'static [&'static [u8]] {
         &[b"learner/"]
+    }
+
+    fn record_prefix(&self) -> Option<&'static [u8]> {
+        Some(b"id/")
     }
 }
 

@@ -3,6 +3,7 @@
 //! after they are acknowledged, from the derivation queue (`log.rs`, `derive_queued`), in batches
 //! that also remove the queue records they cover.
 
+use super::record_index::{self, Change as RecordChange};
 use super::{Core, Writer, corrupt, keys};
 use crate::error::{Error, Result};
 use crate::payload::{self, ControlRecord, FileChunk};
@@ -151,9 +152,9 @@ pub(super) fn derive(
     }
     list_doc_entries(store, batch, listed)?;
     let touched: Vec<DocId> = work.keys().copied().collect();
-    let mut counts = Counts::new();
-    apply_in_parallel(store, w, batch, work, &mut counts)?;
-    write_counts(store, batch, counts)?;
+    let mut tallies = Tallies::default();
+    apply_in_parallel(store, w, batch, work, &mut tallies)?;
+    tallies.write(store, batch)?;
     Ok(touched)
 }
 
@@ -227,7 +228,24 @@ pub(super) fn parse_doc_entries(
 }
 
 /// Changes to the maintained counts of index keys, by counted prefix.
-pub(super) type Counts = BTreeMap<Vec<u8>, i64>;
+type Counts = BTreeMap<Vec<u8>, i64>;
+
+/// What a batch's documents change in state kept across documents — the maintained counts and
+/// the record index's buckets — gathered document by document and written once the batch is
+/// complete ([`Tallies::write`]), so that documents sharing a counter or a bucket add up.
+#[derive(Default)]
+pub(super) struct Tallies {
+    counts: Counts,
+    records: Vec<RecordChange>,
+}
+
+impl Tallies {
+    /// Add the counters and buckets as these changes leave them to `batch`.
+    pub(super) fn write(self, store: &Core, batch: &mut sled::Batch) -> Result<()> {
+        write_counts(store, batch, self.counts)?;
+        record_index::write(store, batch, self.records)
+    }
+}
 
 /// The maintained count of index keys under `prefix`, if the store keeps one.
 pub(super) fn read_count(store: &Core, prefix: &[u8]) -> Result<Option<u64>> {
@@ -238,7 +256,7 @@ pub(super) fn read_count(store: &Core, prefix: &[u8]) -> Result<Option<u64>> {
 }
 
 /// Add counted changes to the counters, in `batch`.
-pub(super) fn write_counts(store: &Core, batch: &mut sled::Batch, counts: Counts) -> Result<()> {
+fn write_counts(store: &Core, batch: &mut sled::Batch, counts: Counts) -> Result<()> {
     for (prefix, delta) in counts {
         if delta == 0 {
             continue;
@@ -343,11 +361,12 @@ fn apply_tolerantly(am: &mut Automerge, changes: Vec<Change>) {
 
 /// Writes to the store gathered outside a `sled::Batch`, so that documents can be derived on
 /// several threads and their writes added to the one batch afterwards, in order.
-/// Changes to counted index keys travel with them.
+/// Changes to counted index keys and to the record index travel with them.
 #[derive(Default)]
 pub(super) struct Writes {
     writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     counts: Counts,
+    records: Vec<RecordChange>,
 }
 
 impl Writes {
@@ -360,8 +379,8 @@ impl Writes {
     }
 
     /// Add these writes to `batch`, later writes to a key replacing earlier ones, and their
-    /// changes to counts to `counts` (written by [`write_counts`] once the batch is complete).
-    pub(super) fn into_batch(self, batch: &mut sled::Batch, counts: &mut Counts) {
+    /// changes to counts and records to `tallies` (written once the batch is complete).
+    pub(super) fn into_batch(self, batch: &mut sled::Batch, tallies: &mut Tallies) {
         for (k, v) in self.writes {
             match v {
                 Some(v) => batch.insert(k, v),
@@ -369,8 +388,9 @@ impl Writes {
             }
         }
         for (prefix, delta) in self.counts {
-            *counts.entry(prefix).or_default() += delta;
+            *tallies.counts.entry(prefix).or_default() += delta;
         }
+        tallies.records.extend(self.records);
     }
 }
 
@@ -389,12 +409,18 @@ fn apply_in_parallel(
     w: &mut Writer,
     batch: &mut sled::Batch,
     work: BTreeMap<DocId, DocWork>,
-    counts: &mut Counts,
+    tallies: &mut Tallies,
 ) -> Result<()> {
     let mut rest: Vec<(DocId, DocWork)> = work.into_iter().collect();
     while !rest.is_empty() {
         let later = rest.split_off(rest.len().min(DOCS_AT_ONCE));
-        apply_group(store, w, batch, std::mem::replace(&mut rest, later), counts)?;
+        apply_group(
+            store,
+            w,
+            batch,
+            std::mem::replace(&mut rest, later),
+            tallies,
+        )?;
     }
     Ok(())
 }
@@ -404,7 +430,7 @@ fn apply_group(
     w: &mut Writer,
     batch: &mut sled::Batch,
     group: Vec<(DocId, DocWork)>,
-    counts: &mut Counts,
+    tallies: &mut Tallies,
 ) -> Result<()> {
     let total: usize = group.iter().map(|(_, dw)| dw.changes.len()).sum();
     let threads = std::thread::available_parallelism()
@@ -462,7 +488,7 @@ fn apply_group(
         done
     };
     for (doc, am, writes) in done {
-        writes.into_batch(batch, counts);
+        writes.into_batch(batch, tallies);
         w.docs.put(doc, am);
     }
     Ok(())
@@ -585,17 +611,36 @@ fn reindex(
             *batch.counts.entry(prefix.to_vec()).or_default() += delta;
         }
     }
+    let full = |k: &[u8]| [&[keys::INDEX][..], k].concat();
+    // The record index's keys go to its buckets, and only when the document gains or loses a
+    // record: unchanged ones are not rewritten (their value is the document itself).
+    let record_id = |k: &[u8]| {
+        store
+            .indexer
+            .record_prefix()
+            .and_then(|p| k.strip_prefix(p))
+            .map(<[u8]>::to_vec)
+    };
+    let old_keys: std::collections::HashSet<&[u8]> = old.iter().map(|k| k.as_slice()).collect();
+    let new_keys: std::collections::HashSet<&[u8]> =
+        new.iter().map(|(k, _)| k.as_slice()).collect();
     for k in &old {
-        if !new.iter().any(|(nk, _)| nk.as_slice() == k.as_slice()) {
-            let mut full = vec![keys::INDEX];
-            full.extend_from_slice(k);
-            batch.remove(full);
+        if !new_keys.contains(k.as_slice()) {
+            // For a record, the key a store written before buckets may still hold.
+            batch.remove(full(k));
+            if let Some(id) = record_id(k) {
+                batch.records.push(RecordChange::Drop(id, doc));
+            }
         }
     }
     for (k, v) in &new {
-        let mut full = vec![keys::INDEX];
-        full.extend_from_slice(k);
-        batch.insert(full, v.as_slice());
+        match record_id(k) {
+            Some(id) if !old_keys.contains(k.as_slice()) => {
+                batch.records.push(RecordChange::Put(id, doc));
+            }
+            Some(_) => {}
+            None => batch.insert(full(k), v.as_slice()),
+        }
     }
     let list: Vec<serde_bytes::ByteBuf> = new
         .into_iter()

@@ -11,6 +11,7 @@
 //! | `C` | file(32) index(4) | origin(36) seq(8) of the chunk entry | derived |
 //! | `I` | index name, key | value | derived (see `index.rs`) |
 //! | `J` | doc(16) | the `I` keys this document produced | derived |
+//! | `G` | bucket(2) | the record index: (record id, doc(16)) pairs whose id hashes to the bucket (`record_index.rs`) | derived |
 //! | `R` | node(32) | site record from control entries | derived |
 //! | `D` | batch number(8) | runs acknowledged but not yet derived: origin(36) first seq(8) last seq(8) each | derived queue |
 //! | `N` | index key prefix | how many `I` keys start with it (u64), for counts without scans | derived |
@@ -34,6 +35,7 @@ pub const PENDING: u8 = b'Q';
 pub const CHUNK: u8 = b'C';
 pub const INDEX: u8 = b'I';
 pub const DOC_INDEX_KEYS: u8 = b'J';
+pub const RECORD_BUCKET: u8 = b'G';
 pub const SITE: u8 = b'R';
 pub const COUNT: u8 = b'N';
 pub const DERIVE_QUEUE: u8 = b'D';
@@ -50,6 +52,7 @@ pub const DERIVED: &[u8] = &[
     CHUNK,
     INDEX,
     DOC_INDEX_KEYS,
+    RECORD_BUCKET,
     SITE,
     COUNT,
     DERIVE_QUEUE,
@@ -65,6 +68,13 @@ pub fn entry(origin: &Origin, seq: u64) -> Vec<u8> {
     k.push(ENTRY);
     k.extend_from_slice(&origin.to_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn record_bucket(bucket: u16) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3);
+    k.push(RECORD_BUCKET);
+    k.extend_from_slice(&bucket.to_be_bytes());
     k
 }
 

@@ -150,9 +150,9 @@ impl Core {
         let mut writes = Writes::default();
         write_doc(self, &mut writes, doc, &am, &[], history)?;
         let mut batch = sled::Batch::default();
-        let mut counts = super::derive::Counts::new();
-        writes.into_batch(&mut batch, &mut counts);
-        super::derive::write_counts(self, &mut batch, counts)?;
+        let mut tallies = super::derive::Tallies::default();
+        writes.into_batch(&mut batch, &mut tallies);
+        tallies.write(self, &mut batch)?;
         let mut touched = vec![];
         match self.commit_local(&mut w, author, body, batch, &mut touched) {
             Ok(entry) => {
@@ -255,10 +255,11 @@ impl Core {
             batch.insert(keys::secret(&doc.0), hash.as_bytes());
         }
         super::derive::list_doc_entries(self, &mut batch, listed)?;
-        // One `Writes` for every document: the learner count moves by their sum, written once.
-        let mut counts = super::derive::Counts::new();
-        writes.into_batch(&mut batch, &mut counts);
-        super::derive::write_counts(self, &mut batch, counts)?;
+        // One `Writes` for every document: the learner count moves by their sum, and each
+        // bucket of the record index is rewritten once.
+        let mut tallies = super::derive::Tallies::default();
+        writes.into_batch(&mut batch, &mut tallies);
+        tallies.write(self, &mut batch)?;
         self.tree.apply_batch(batch)?;
         // Flushed once the locks are let go, so peers' batches append meanwhile.
         drop(_append);

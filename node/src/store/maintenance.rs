@@ -269,11 +269,12 @@ impl Core {
 }
 
 impl Core {
-    /// A digest of the derived state once everything queued is derived: index keys, their
-    /// per-document lists, site records, chunk pointers, tips, counts, every document's heads
-    /// and every document's entry list (as entries, whatever their grouping). Two stores with
-    /// the same digest derived the same state; tests compare it with a rebuild's. Returns the
-    /// digest (hex), the number of documents and the learner count.
+    /// A digest of the derived state once everything queued is derived: index keys (the record
+    /// index as pairs, whatever its layout), their per-document lists, site records, chunk
+    /// pointers, tips, counts, every document's heads and every document's entry list (as
+    /// entries, whatever their grouping). Two stores with the same digest derived the same
+    /// state; tests compare it with a rebuild's. Returns the digest (hex), the number of
+    /// documents and the learner count.
     pub fn derived_digest(&self) -> Result<(String, u64, u64)> {
         use sha2::{Digest, Sha256};
         self.settle()?;
@@ -282,6 +283,18 @@ impl Core {
         fn put(h: &mut Sha256, b: &[u8]) {
             h.update((b.len() as u64).to_be_bytes());
             h.update(b);
+        }
+        // The record index as (id, document) pairs, whether in buckets or in the keys of a
+        // store written before them; its `I` keys are left out of the scan below.
+        let records = self
+            .indexer
+            .record_prefix()
+            .map(|p| [&[keys::INDEX][..], p].concat());
+        if let Some(legacy) = &records {
+            for (id, doc) in super::record_index::all(self, legacy)? {
+                put(&mut h, &id);
+                put(&mut h, &doc);
+            }
         }
         for prefix in [
             keys::INDEX,
@@ -292,6 +305,9 @@ impl Core {
         ] {
             for kv in self.tree.scan_prefix([prefix]) {
                 let (k, v) = kv?;
+                if records.as_ref().is_some_and(|r| k.starts_with(r)) {
+                    continue;
+                }
                 put(&mut h, &k);
                 put(&mut h, &v);
             }

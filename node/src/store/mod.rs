@@ -12,6 +12,7 @@ pub mod keys;
 mod log;
 mod maintenance;
 mod queue;
+mod record_index;
 
 pub use docs::DocCache;
 pub use log::{Author, SyncStore};
@@ -48,6 +49,15 @@ pub trait Indexer: Send + Sync {
     /// [`Store::index_count`] answers without scanning (`status` counts learners this way).
     fn counted(&self) -> &'static [&'static [u8]] {
         &[]
+    }
+
+    /// The index key prefix of the record index, if the indexer keeps one: keys under it are a
+    /// record id each, and their value is the document that produced them. There is one per
+    /// record, so the store keeps them in buckets rather than one sled key each
+    /// (`record_index.rs`); [`Core::index_get`] finds them as any other key, and
+    /// [`Core::index_scan`] does not list them.
+    fn record_prefix(&self) -> Option<&'static [u8]> {
+        None
     }
 }
 
@@ -658,6 +668,11 @@ impl Core {
     fn index_get_now(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let mut full = vec![keys::INDEX];
         full.extend_from_slice(key);
+        if let Some(prefix) = self.indexer.record_prefix()
+            && let Some(id) = key.strip_prefix(prefix)
+        {
+            return Ok(record_index::find(self, id, &full)?.map(|doc| doc.0.to_vec()));
+        }
         Ok(self.tree.get(full)?.map(|v| v.to_vec()))
     }
 
