@@ -6,8 +6,9 @@
 //! sites, default "50,200"), `CAIRN_BENCH_OPEN` (entries for the open-time runs, default
 //! "100000,1000000"), `CAIRN_BENCH_SLOW_LEARNERS` (learners for the slow link, default 20),
 //! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
+//! `CAIRN_BENCH_OPEN_FROM` (a kept hub store the open-time runs copy and add sites to),
 //! `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
-//! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent runs keep the sites' stores,
+//! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores,
 //! such as `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
 //! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
 //! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
@@ -445,10 +446,7 @@ fn concurrent(n: usize) {
     // Deployed, each site flushes its own disk. Here all sites share the machine: with
     // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves the
     // hub alone; by default they share the hub's disk and its flush queue.
-    let sites_root = match std::env::var("CAIRN_BENCH_SITES_IN") {
-        Ok(dir) => tempfile::tempdir_in(dir).unwrap(),
-        Err(_) => tempfile::tempdir_in(root.path()).unwrap(),
-    };
+    let sites_root = sites_root(root.path());
     let sites: Vec<Arc<Node>> = (0..n)
         .map(|i| {
             let s = new_site(&hub_node, sites_root.path(), i);
@@ -669,10 +667,36 @@ fn sites_child(list: &str) {
     stdout.flush().unwrap();
 }
 
+/// Where the simulated sites keep their stores: `CAIRN_BENCH_SITES_IN`, or beside the hub's.
+fn sites_root(beside: &Path) -> tempfile::TempDir {
+    match std::env::var("CAIRN_BENCH_SITES_IN") {
+        Ok(dir) => tempfile::tempdir_in(dir).unwrap(),
+        Err(_) => tempfile::tempdir_in(beside).unwrap(),
+    }
+}
+
 /// 5: open time and memory of a node holding many entries (the hub after receiving sites).
 fn open(entries_target: usize) {
     let root = tempfile::tempdir().unwrap();
-    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+    // `CAIRN_BENCH_OPEN_FROM=DIR`: start from a copy of a hub store this benchmark kept (3M
+    // entries take hours to generate from nothing; from a kept 1M store, two thirds of that).
+    let from = std::env::var("CAIRN_BENCH_OPEN_FROM").ok();
+    let hub_node = Arc::new(match &from {
+        Some(kept) => {
+            let copied = std::process::Command::new("cp")
+                .args(["-a", kept, root.path().join("hub").to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(copied.success(), "could not copy {kept}");
+            Node::open(&root.path().join("hub")).unwrap()
+        }
+        None => new_hub(&root.path().join("hub")),
+    });
+    // The sites' stores are only the source of the hub's entries: with
+    // `CAIRN_BENCH_SITES_IN=/dev/shm` their flushed writes cost no disk time, which makes a
+    // multi-million-entry hub a matter of the sites' processor time, while the hub, the store
+    // measured, stays on disk.
+    let sites_dir = sites_root(root.path());
     let rt = runtime();
     let served = rt.block_on(serve(hub_node.clone()));
     let per_site = 2000usize; // learners per generated site, ~57k entries each
@@ -680,13 +704,14 @@ fn open(entries_target: usize) {
     // one site's flush overlaps another's work. Each then syncs to the hub in turn.
     let at_once = 4usize;
     let mut total = hub_node.store.vector().unwrap().total() as usize;
-    let mut i = 0;
+    // Site names and learner numbers must not repeat the kept store's.
+    let mut i = if from.is_some() { 1000 } else { 0 };
     let generated = Instant::now();
     while total < entries_target {
         let mut round = Vec::new();
         let mut planned = total;
         while planned < entries_target && round.len() < at_once {
-            let s = new_site(&hub_node, root.path(), i);
+            let s = new_site(&hub_node, sites_dir.path(), i);
             rt.block_on(sync_via(&s, &served.addr)).unwrap();
             let want = ((entries_target - planned) / 29).clamp(1, per_site);
             planned += want * 29;
@@ -701,7 +726,7 @@ fn open(entries_target: usize) {
         for (n, s, _) in round {
             rt.block_on(sync_via(&s, &served.addr)).unwrap();
             drop(s);
-            let _ = std::fs::remove_dir_all(root.path().join(format!("site{n}")));
+            let _ = std::fs::remove_dir_all(sites_dir.path().join(format!("site{n}")));
         }
         total = hub_node.store.vector().unwrap().total() as usize;
         eprintln!(
