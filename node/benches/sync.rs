@@ -683,11 +683,8 @@ fn open(entries_target: usize) {
     let from = std::env::var("CAIRN_BENCH_OPEN_FROM").ok();
     let hub_node = Arc::new(match &from {
         Some(kept) => {
-            let copied = std::process::Command::new("cp")
-                .args(["-a", kept, root.path().join("hub").to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(copied.success(), "could not copy {kept}");
+            cairn_node::node::copy_dir(Path::new(kept), &root.path().join("hub"))
+                .unwrap_or_else(|e| panic!("could not copy {kept}: {e}"));
             Node::open(&root.path().join("hub")).unwrap()
         }
         None => new_hub(&root.path().join("hub")),

@@ -507,16 +507,7 @@ pub fn start_proxy(
 
 /// Copy a node's folder, as an operator backing it up by hand would.
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
+    cairn_node::node::copy_dir(from, to).unwrap();
 }
 
 /// Start the hub, run `cairn sync --once` for each site in turn (each must succeed), stop the

@@ -264,21 +264,6 @@ pub(super) fn finish(plan: &plan::Plan, reply: &crate::app::Reply) -> Result<Out
     render::render(plan, reply)
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<u64> {
-    std::fs::create_dir_all(to)?;
-    let mut bytes = 0;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            bytes += copy_dir(&entry.path(), &target)?;
-        } else {
-            bytes += std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(bytes)
-}
-
 fn restore(from: &std::path::Path, data: &std::path::Path) -> Result<Output> {
     if !from.join(crate::node::RESTORE_MARKER).exists() {
         return Err(Error::invalid(format!(
@@ -295,7 +280,7 @@ fn restore(from: &std::path::Path, data: &std::path::Path) -> Result<Output> {
     // Root restoring into the service's folder: copy as root (the backup may be root's), then
     // give the copy to the folder's owner and open it as that user.
     let owner = owner::foreign_owner(data);
-    copy_dir(from, data)?;
+    crate::node::copy_dir(from, data)?;
     if let Some((uid, gid)) = owner {
         owner::give_tree(data, uid, gid)?;
         owner::become_owner_of(data)?;
