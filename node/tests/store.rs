@@ -942,3 +942,66 @@ proptest::proptest! {
         assert_record_lookups(&reopened, &docs, &ever);
     }
 }
+
+/// A session that makes its appends durable itself (as the TLS driver does) is told what it left
+/// unflushed, once; and many writers waiting for durability as tasks, on two threads, are each
+/// answered only once a flush has covered their write.
+#[test]
+fn appends_left_unflushed_are_made_durable_by_waiting_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(1), key(2));
+    let a = open_store(&dir.path().join("a")).unwrap();
+    let b = std::sync::Arc::new(open_store(&dir.path().join("b")).unwrap());
+    put(&a, &ka, DocId([1; 16]), "name", "first", 10);
+
+    let mut sa = Session::new(SessionConfig::default(), ka.id());
+    let mut sb = Session::new(SessionConfig::default(), kb.id());
+    let (mut xa, mut xb) = (SyncStore::new(&a), SyncStore::deferring(&b));
+    sa.start(&xa, 1).unwrap();
+    sb.start(&xb, 1).unwrap();
+    assert_eq!(xb.take_unflushed(), None, "nothing was written yet");
+    let mut left = None;
+    for _ in 0..1000 {
+        while let Some(f) = sa.poll_transmit(&xa, &Everything).unwrap() {
+            sb.receive(&f, &mut xb).unwrap();
+            left = left.max(xb.take_unflushed());
+        }
+        if sa.is_finished() && sb.is_finished() {
+            break;
+        }
+        while let Some(f) = sb.poll_transmit(&xb, &Everything).unwrap() {
+            sa.receive(&f, &mut xa).unwrap();
+        }
+    }
+    let left = left.expect("the append was left for the session to flush");
+    assert_eq!(xb.take_unflushed(), None, "told twice");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut waiting = vec![];
+        for n in 0..200u32 {
+            let b = b.clone();
+            waiting.push(tokio::spawn(async move {
+                let written = b.set_local_bin_unflushed(&format!("t/{n}"), &n).unwrap();
+                b.durable(written).await.unwrap();
+                b.is_durable(written)
+            }));
+        }
+        let left_done = b.durable(left).await.map(|()| b.is_durable(left));
+        assert!(
+            left_done.unwrap(),
+            "answered before the session's append was flushed"
+        );
+        for w in waiting {
+            let done = tokio::time::timeout(std::time::Duration::from_secs(60), w)
+                .await
+                .expect("a writer waited a minute for a flush")
+                .unwrap();
+            assert!(done, "a writer was answered before its write was flushed");
+        }
+    });
+}

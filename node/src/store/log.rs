@@ -321,6 +321,13 @@ impl Core {
     /// derived after, by the worker or by the next read that needs them ([`Core::settle`]).
     /// Each run must start right after the stored tip of its origin.
     pub fn append_runs(&self, runs: &[VerifiedRun]) -> Result<()> {
+        let written = self.append_runs_unflushed(runs)?;
+        self.durable_now(written)
+    }
+
+    /// [`Core::append_runs`] without the flush: nobody may be told of these entries until
+    /// [`Core::durable`] has returned for what this returns.
+    pub fn append_runs_unflushed(&self, runs: &[VerifiedRun]) -> Result<Unflushed> {
         let ticket = {
             let _append = self.appender();
             let mut batch = sled::Batch::default();
@@ -399,14 +406,19 @@ impl Core {
         };
         self.appended_now();
         self.kick();
-        self.flush_for(ticket)
+        Ok(Unflushed(ticket))
     }
 
     /// Make a write just applied to the tree durable, sharing the flush with concurrent writers
     /// (see [`Core::flush_for`]). Call it after the write, never before.
     pub(super) fn written(&self) -> Result<()> {
-        let ticket = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
-        self.flush_for(ticket)
+        let written = self.unflushed();
+        self.durable_now(written)
+    }
+
+    /// Count a write just applied to the tree, leaving it to [`Core::durable`] to flush.
+    pub(super) fn unflushed(&self) -> Unflushed {
+        Unflushed(self.applied.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
     /// Group commit: make append number `ticket` durable. Appends applied while another flush
@@ -419,6 +431,35 @@ impl Core {
         let upto = self.applied.load(Ordering::SeqCst);
         self.flush()?;
         *flushed = (*flushed).max(upto);
+        self.durable.fetch_max(*flushed, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Make `written` durable on this thread (sharing a flush in progress, as
+    /// [`Core::written`] does).
+    pub fn durable_now(&self, written: Unflushed) -> Result<()> {
+        self.flush_for(written.0)
+    }
+
+    /// Whether a flush has covered `written`.
+    pub fn is_durable(&self, written: Unflushed) -> bool {
+        self.durable.load(Ordering::SeqCst) >= written.0
+    }
+
+    /// Wait until `written` is on disk, as a task rather than a thread: of the sessions waiting,
+    /// one at a time takes the turn to flush (on its own thread, moved off the async worker),
+    /// and the others wait for the turn without a thread each; a flush covers every write
+    /// applied before it started, so most find theirs done when their turn comes. The same group
+    /// commit as [`Core::written`], which writers that hold a thread anyway call. Needs the
+    /// multi-threaded tokio runtime.
+    pub async fn durable(&self, written: Unflushed) -> Result<()> {
+        while !self.is_durable(written) {
+            let _turn = self.flush_turn.lock().await;
+            if self.is_durable(written) {
+                break;
+            }
+            tokio::task::block_in_place(|| self.flush_for(written.0))?;
+        }
         Ok(())
     }
 
@@ -491,15 +532,46 @@ impl Core {
 /// Most entries derived in one sled batch, working through the queue or rebuilding.
 pub(super) const DERIVE_AT_ONCE: usize = 5_000;
 
+/// A write applied to the store but not yet known to be on disk: its number in the order of
+/// writes, for [`Core::durable`]. Later writes carry larger numbers, so the larger of two covers
+/// both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "nobody may be told of a write before it is durable"]
+pub struct Unflushed(pub(super) u64);
+
 /// The store as a sync session sees it.
 pub struct SyncStore<'a> {
     store: &'a Store,
+    /// `None`: every append is durable before it returns. `Some`: appends are left to the
+    /// caller to make durable, and this is the latest of them.
+    unflushed: Option<Unflushed>,
 }
 
 impl<'a> SyncStore<'a> {
-    /// Wrap a store for a session.
+    /// Wrap a store for a session whose appends are durable as they return (a bundle's, or one
+    /// run on a thread of its own).
     pub fn new(store: &'a Store) -> Self {
-        SyncStore { store }
+        SyncStore {
+            store,
+            unflushed: None,
+        }
+    }
+
+    /// Wrap a store for a session that makes its appends durable itself, asynchronously: after
+    /// each call that may append, and before anything more goes to the peer, it takes
+    /// [`SyncStore::take_unflushed`] and waits for [`Core::durable`].
+    pub fn deferring(store: &'a Store) -> Self {
+        SyncStore {
+            store,
+            unflushed: Some(Unflushed::default()),
+        }
+    }
+
+    /// The latest write not yet made durable, if any, and none after this.
+    pub fn take_unflushed(&mut self) -> Option<Unflushed> {
+        let latest = self.unflushed.as_mut()?;
+        let taken = std::mem::take(latest);
+        (taken != Unflushed::default()).then_some(taken)
     }
 }
 
@@ -535,10 +607,17 @@ impl LogStore for SyncStore<'_> {
     }
 
     fn append(&mut self, runs: &[VerifiedRun]) -> Result<()> {
-        self.store.append_runs(runs)
+        match &mut self.unflushed {
+            None => self.store.append_runs(runs),
+            Some(latest) => {
+                *latest = self.store.append_runs_unflushed(runs)?;
+                Ok(())
+            }
+        }
     }
 
     fn freeze(&mut self, fork: &Fork) -> Result<()> {
+        // Rare, and flushed at once either way.
         self.store.freeze(fork)
     }
 }

@@ -15,7 +15,7 @@ mod queue;
 mod record_index;
 
 pub use docs::DocCache;
-pub use log::{Author, SyncStore};
+pub use log::{Author, SyncStore, Unflushed};
 pub use maintenance::{CheckReport, RebuildReport};
 
 use crate::error::{Error, Result};
@@ -88,6 +88,11 @@ pub struct Core {
     // them a finished flush is known to cover.
     applied: AtomicU64,
     flushed: Mutex<u64>,
+    // What `flushed` holds, readable without waiting for a flush in progress; and the turn to
+    // flush for writers that wait asynchronously ([`Core::durable`]), so that a crowd of sync
+    // sessions waits for one flush as tasks rather than as blocked threads.
+    durable: AtomicU64,
+    flush_turn: tokio::sync::Mutex<()>,
     // Sync sessions running, and when a peer's batch was last appended (µs since `opened`):
     // background work waits for a lull in both.
     sessions: std::sync::atomic::AtomicUsize,
@@ -192,6 +197,8 @@ impl Store {
             queued_authors: queue::QueuedAuthors::default(),
             applied: AtomicU64::new(0),
             flushed: Mutex::new(0),
+            durable: AtomicU64::new(0),
+            flush_turn: tokio::sync::Mutex::new(()),
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
             last_append_us: AtomicU64::new(0),
@@ -537,8 +544,18 @@ impl Core {
 
     /// Write a piece of local state durably.
     pub fn set_local<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let written = self.set_local_unflushed(name, value)?;
+        self.durable_now(written)
+    }
+
+    /// [`Core::set_local`] left for [`Core::durable`] to flush.
+    pub fn set_local_unflushed<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<Unflushed> {
         self.tree.insert(keys::local(name), local_json(value)?)?;
-        self.written()
+        Ok(self.unflushed())
     }
 
     /// Read a piece of local state stored in the binary codec (for values JSON cannot key, such
@@ -554,8 +571,18 @@ impl Core {
 
     /// Write a piece of local state in the binary codec, durably.
     pub fn set_local_bin<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let written = self.set_local_bin_unflushed(name, value)?;
+        self.durable_now(written)
+    }
+
+    /// [`Core::set_local_bin`] left for [`Core::durable`] to flush.
+    pub fn set_local_bin_unflushed<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<Unflushed> {
         self.tree.insert(keys::local(name), local_bin(value)?)?;
-        self.written()
+        Ok(self.unflushed())
     }
 
     /// Write a piece of local state as JSON and another in the binary codec together: one
@@ -567,11 +594,23 @@ impl Core {
         bin_name: &str,
         bin_value: &U,
     ) -> Result<()> {
+        let written = self.set_local_and_bin_unflushed(name, value, bin_name, bin_value)?;
+        self.durable_now(written)
+    }
+
+    /// [`Core::set_local_and_bin`] left for [`Core::durable`] to flush.
+    pub fn set_local_and_bin_unflushed<T: serde::Serialize, U: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        bin_name: &str,
+        bin_value: &U,
+    ) -> Result<Unflushed> {
         let mut batch = sled::Batch::default();
         batch.insert(keys::local(name), local_json(value)?);
         batch.insert(keys::local(bin_name), local_bin(bin_value)?);
         self.tree.apply_batch(batch)?;
-        self.written()
+        Ok(self.unflushed())
     }
 
     /// Forget a piece of local state, durably.

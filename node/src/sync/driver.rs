@@ -1,15 +1,15 @@
 //! Running one sync session over a byte stream (TLS in production, anything in tests).
 //!
 //! The protocol crate decides everything; this loop only moves bytes, calls the store (blocking
-//! work, moved off the async worker with `block_in_place`), checks the peer's identity, and keeps
-//! the checkpoint as acknowledgements arrive and with the history when the session ends —
-//! however it ends.
+//! work, moved off the async worker with `block_in_place`; waiting for the disk as a task),
+//! checks the peer's identity, and keeps the checkpoint as acknowledgements arrive and with the
+//! history when the session ends — however it ends.
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
 use crate::error::{Error, RefusalKind, Result};
 use crate::node::{Node, now_ms};
-use crate::store::SyncStore;
+use crate::store::{SyncStore, Unflushed};
 use crate::transport::tls;
 use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
@@ -246,8 +246,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let holds = session.peer().is_some().then(|| session.peer_holds());
     let complete = report.complete;
-    tokio::task::block_in_place(|| {
-        peer::update(&node.store, &peer, |state| {
+    let written = tokio::task::block_in_place(|| {
+        peer::update_unflushed(&node.store, &peer, |state| {
             if let Some(holds) = holds {
                 state.set_known(holds);
                 state.last_contact_ms = Some(now_ms());
@@ -258,6 +258,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             state.record(record);
         })
     })?;
+    // Also covers a checkpoint the session saved and did not wait for (it ended first).
+    node.store.durable(written).await?;
     result.map(|()| report)
 }
 
@@ -279,6 +281,8 @@ struct Checkpoint {
     saved_at: Option<Instant>,
     /// The session knows more than was saved.
     unsaved: bool,
+    /// The last save, if it is not yet known to be durable.
+    unflushed: Option<Unflushed>,
 }
 
 impl Checkpoint {
@@ -288,6 +292,7 @@ impl Checkpoint {
             saved,
             saved_at: None,
             unsaved: false,
+            unflushed: None,
         }
     }
 
@@ -314,20 +319,21 @@ impl Checkpoint {
     }
 
     /// A blocking store write: both callers (the timer in `exchange`, and `learned` through
-    /// `Watch::handle_events`) already run it in `block_in_place`.
+    /// `Watch::handle_events`) already run it in `block_in_place`. Left in `unflushed`, for the
+    /// session to make durable as a task.
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
         let holds = session.peer_holds();
         if self.saved_at.is_none() {
             // The session's first save (the peer's Hello): the contact time too, so a session
             // killed before its end still leaves a record of the peer.
-            peer::update(&node.store, &self.peer, |state| {
+            self.unflushed = Some(peer::update_unflushed(&node.store, &self.peer, |state| {
                 state.set_known(holds);
                 state.last_contact_ms = Some(now_ms());
-            })?;
+            })?);
         } else {
             // Later saves write the checkpoint alone; the history record is written once, as
             // the session ends.
-            peer::save_checkpoint(&node.store, &self.peer, holds)?;
+            self.unflushed = Some(peer::save_checkpoint(&node.store, &self.peer, holds)?);
         }
         self.saved = holds.clone();
         self.saved_at = Some(Instant::now());
@@ -358,12 +364,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     watch: &mut Watch,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
-    let store = SyncStore::new(&node.store);
-    let mut store = store;
+    let mut store = SyncStore::deferring(&node.store);
     tokio::task::block_in_place(|| session.start(&store, now_ms())).map_err(session_error)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_progress = std::time::Instant::now();
     loop {
+        // What the last turn wrote reaches the disk before the peer is told of it.
+        made_durable(node, &mut store, watch).await?;
         // Send everything the session has for the peer now.
         let mut wrote = false;
         loop {
@@ -404,7 +411,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             tokio::select! {
                 r = read => break r,
                 _ = tokio::time::sleep_until(due.into()) => {
-                    tokio::task::block_in_place(|| watch.checkpoint.save(node, session))?
+                    tokio::task::block_in_place(|| watch.checkpoint.save(node, session))?;
+                    made_durable(node, &mut store, watch).await?;
                 }
             }
         };
@@ -425,6 +433,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let received = tokio::task::block_in_place(|| session.receive(&buf[..n], &mut store));
         if let Err(e) = received {
+            // Entries stored before the bad frame may be acknowledged in what is sent now.
+            made_durable(node, &mut store, watch).await?;
             while let Ok(Some(f)) = session.poll_transmit(&store, &*scope) {
                 let _ = stream.write_all(&f).await;
             }
@@ -438,6 +448,19 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
         }
+    }
+}
+
+/// Wait, as a task, until what the session wrote since it last asked is durable: the entries it
+/// appended (which its next frames may acknowledge) and its checkpoint. Many sessions share one
+/// flush, and none holds a thread while it waits ([`crate::store::Core::durable`]).
+async fn made_durable(node: &Node, store: &mut SyncStore<'_>, watch: &mut Watch) -> Result<()> {
+    let latest = store
+        .take_unflushed()
+        .max(watch.checkpoint.unflushed.take());
+    match latest {
+        Some(written) => node.store.durable(written).await,
+        None => Ok(()),
     }
 }
 

@@ -8,7 +8,7 @@
 //! of a site's processor time in a crowd of 200 (docs/benchmarks.md, round 9).
 
 use crate::error::Result;
-use crate::store::Store;
+use crate::store::{Store, Unflushed};
 use cairn_sync_protocol::{NodeId, Origin, VersionVector};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -143,17 +143,24 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
 
 /// Save what is remembered about a peer, durably: its history and its checkpoint in one write.
 pub fn save(store: &Store, state: &PeerState) -> Result<()> {
+    let written = save_unflushed(store, state)?;
+    store.durable_now(written)
+}
+
+/// [`save`], left for the caller to make durable.
+fn save_unflushed(store: &Store, state: &PeerState) -> Result<Unflushed> {
     let name = key(&state.id);
     match &state.checkpoint {
-        Some(v) => store.set_local_and_bin(&name, state, &checkpoint_key(&state.id), v),
-        None => store.set_local(&name, state),
+        Some(v) => store.set_local_and_bin_unflushed(&name, state, &checkpoint_key(&state.id), v),
+        None => store.set_local_unflushed(&name, state),
     }
 }
 
-/// Save only the checkpoint of `peer`, durably: what a session does each time it learns more of
-/// what the peer holds, without reading and rewriting the history.
-pub fn save_checkpoint(store: &Store, peer: &NodeId, holds: &VersionVector) -> Result<()> {
-    store.set_local_bin(&checkpoint_key(&peer.to_string()), holds)
+/// Save only the checkpoint of `peer`: what a session does each time it learns more of what the
+/// peer holds, without reading and rewriting the history. The session makes it durable
+/// ([`crate::store::Core::durable`]) without holding a thread for the flush.
+pub fn save_checkpoint(store: &Store, peer: &NodeId, holds: &VersionVector) -> Result<Unflushed> {
+    store.set_local_bin_unflushed(&checkpoint_key(&peer.to_string()), holds)
 }
 
 /// Change what is remembered about `peer`, durably, starting from what is stored now: a session
@@ -161,9 +168,20 @@ pub fn save_checkpoint(store: &Store, peer: &NodeId, holds: &VersionVector) -> R
 /// theirs, and each keeps the others' history records instead of overwriting them with a copy
 /// read when it began.
 pub fn update(store: &Store, peer: &NodeId, change: impl FnOnce(&mut PeerState)) -> Result<()> {
+    let written = update_unflushed(store, peer, change)?;
+    store.durable_now(written)
+}
+
+/// [`update`], left for the caller to make durable: a sync session waits for the flush as a
+/// task ([`crate::store::Core::durable`]) rather than holding a thread.
+pub fn update_unflushed(
+    store: &Store,
+    peer: &NodeId,
+    change: impl FnOnce(&mut PeerState),
+) -> Result<Unflushed> {
     let mut state = load(store, peer)?;
     change(&mut state);
-    save(store, &state)
+    save_unflushed(store, &state)
 }
 
 /// Every peer this node remembers.
@@ -250,7 +268,7 @@ mod tests {
             });
         })
         .unwrap();
-        save_checkpoint(&store, &peer, &vector(200)).unwrap();
+        let _written = save_checkpoint(&store, &peer, &vector(200)).unwrap();
         let state = load(&store, &peer).unwrap();
         assert_eq!(state.known_vector(), vector(200));
         assert_eq!(state.last_contact_ms, Some(10));
