@@ -7,7 +7,8 @@
 //! "100000,1000000"), `CAIRN_BENCH_SLOW_LEARNERS` (learners for the slow link, default 20),
 //! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
 //! `CAIRN_BENCH_OPEN_FROM` (a kept hub store the open-time runs copy and add sites to),
-//! `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
+//! `CAIRN_BENCH_PROGRAM_SITES` (sites the program has in the concurrent runs, of which
+//! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
 //! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores,
 //! such as `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
 //! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
@@ -447,7 +448,16 @@ fn concurrent(n: usize) {
     // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves the
     // hub alone; by default they share the hub's disk and its flush queue.
     let sites_root = sites_root(root.path());
-    let sites: Vec<Arc<Node>> = (0..n)
+    // The program's sites: by default the `n` that sync at once. With more, the others are
+    // admitted and get the catalog but sit the run out, so runs of different `n` in a program
+    // of the same size compare the crowd alone (a hub's work per session also grows with the
+    // sites the program has: every session exchanges version vectors naming them).
+    let program = env_list("CAIRN_BENCH_PROGRAM_SITES", "0")
+        .first()
+        .copied()
+        .unwrap_or(0)
+        .max(n);
+    let mut sites: Vec<Arc<Node>> = (0..program)
         .map(|i| {
             let s = new_site(&hub_node, sites_root.path(), i);
             Arc::new(s)
@@ -455,12 +465,13 @@ fn concurrent(n: usize) {
         .collect();
     let rt = runtime();
     let served = rt.block_on(serve(hub_node.clone()));
-    // Every site first gets the catalog, then writes 2 learners' worth of work.
+    // Every site first gets the catalog, then the `n` of the run write 2 learners' worth of work.
     rt.block_on(async {
         for s in &sites {
             sync_via(s, &served.addr).await.unwrap();
         }
     });
+    sites.truncate(n);
     for (i, s) in sites.iter().enumerate() {
         populate(s, i, 2);
     }
@@ -500,9 +511,10 @@ fn concurrent(n: usize) {
         )
     };
     let hub_cpu = processor_seconds() - hub_cpu;
+    // The profile covers what the processor figures cover: the sessions, not the derivation after.
+    tell_perf("disable");
     hub_node.store.settle().unwrap();
     let derived = started.elapsed().as_secs_f64();
-    tell_perf("disable");
     let mut l = latencies;
     println!(
         "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {derived:.2} | {:.1} | {:.1} |",
