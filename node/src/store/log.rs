@@ -424,14 +424,13 @@ impl Core {
     /// Group commit: make append number `ticket` durable. Appends applied while another flush
     /// ran share the next one; a flush covers everything applied before it started.
     fn flush_for(&self, ticket: u64) -> Result<()> {
-        let mut flushed = self.flushed.lock().unwrap_or_else(|p| p.into_inner());
-        if *flushed >= ticket {
+        let _flushing = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        if self.durable.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }
         let upto = self.applied.load(Ordering::SeqCst);
         self.flush()?;
-        *flushed = (*flushed).max(upto);
-        self.durable.fetch_max(*flushed, Ordering::SeqCst);
+        self.durable.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
 

@@ -84,14 +84,14 @@ pub struct Core {
     derived: AtomicU64,
     // Whose entries the queue holds, so asking costs no read of it.
     queued_authors: queue::QueuedAuthors,
-    // Group commit: writes applied so far (appends, local writes, local state) and how many of
-    // them a finished flush is known to cover.
+    // Group commit: writes applied so far (appends, local writes, local state), how many of
+    // them a finished flush is known to cover (read without waiting for a flush in progress),
+    // and the lock held while flushing.
     applied: AtomicU64,
-    flushed: Mutex<u64>,
-    // What `flushed` holds, readable without waiting for a flush in progress; and the turn to
-    // flush for writers that wait asynchronously ([`Core::durable`]), so that a crowd of sync
-    // sessions waits for one flush as tasks rather than as blocked threads.
     durable: AtomicU64,
+    flushing: Mutex<()>,
+    // The turn to flush for writers that wait asynchronously ([`Core::durable`]), so that a
+    // crowd of sync sessions waits for one flush as tasks rather than as blocked threads.
     flush_turn: tokio::sync::Mutex<()>,
     // Sync sessions running, and when a peer's batch was last appended (µs since `opened`):
     // background work waits for a lull in both.
@@ -196,8 +196,8 @@ impl Store {
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
             applied: AtomicU64::new(0),
-            flushed: Mutex::new(0),
             durable: AtomicU64::new(0),
+            flushing: Mutex::new(()),
             flush_turn: tokio::sync::Mutex::new(()),
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
