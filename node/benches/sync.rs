@@ -8,8 +8,8 @@
 //! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
 //! `CAIRN_BENCH_OPEN_FROM` (a kept hub store the open-time runs copy and add sites to),
 //! `CAIRN_BENCH_PROGRAM_SITES` (sites the program has in the concurrent runs, of which
-//! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_PERF_CTL` (a `perf record --control` fifo: the concurrent runs profile only
-//! their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores,
+//! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_PERF_CTL`
+//! (a `perf record --control` fifo: the concurrent runs profile only their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores,
 //! such as `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
 //! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
 //! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
@@ -452,11 +452,10 @@ fn concurrent(n: usize) {
     // admitted and get the catalog but sit the run out, so runs of different `n` in a program
     // of the same size compare the crowd alone (a hub's work per session also grows with the
     // sites the program has: every session exchanges version vectors naming them).
-    let program = env_list("CAIRN_BENCH_PROGRAM_SITES", "0")
-        .first()
-        .copied()
-        .unwrap_or(0)
-        .max(n);
+    let program = std::env::var("CAIRN_BENCH_PROGRAM_SITES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(n, |p: usize| p.max(n));
     let mut sites: Vec<Arc<Node>> = (0..program)
         .map(|i| {
             let s = new_site(&hub_node, sites_root.path(), i);
