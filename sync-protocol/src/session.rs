@@ -421,6 +421,13 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Bytes received and not yet handled: the start of a frame still arriving. With the bytes
+    /// about to be passed to [`Session::receive`], a bound on the frames that call can complete,
+    /// for a caller deciding where to run it.
+    pub fn buffered_input(&self) -> usize {
+        self.decoder.buffered()
+    }
+
     /// Handle bytes received from the peer. On error the session fails and queues an `Error`
     /// message for the peer (send what `poll_transmit` returns, then close).
     pub fn receive<S: LogStore + ?Sized>(

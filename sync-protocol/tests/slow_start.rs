@@ -51,3 +51,41 @@ fn a_link_cut_before_one_full_batch_still_moves_entries_and_sessions_converge() 
     assert_eq!(b.store.vector().unwrap().total(), 200);
     assert_eq!(SessionConfig::default().batch_bytes, 256 * 1024);
 }
+
+/// `buffered_input` is what a driver reads to decide where to run `receive` (on the async worker
+/// for small input, off it for a large frame): the bytes of a frame still arriving, none once it
+/// has been handled.
+#[test]
+fn buffered_input_counts_the_bytes_of_a_frame_still_arriving() {
+    let mut a = Replica::new(1);
+    let mut b = Replica::new(2);
+    for i in 0..20u32 {
+        a.write(1, vec![(i % 251) as u8; 1000], 10 + i as u64);
+    }
+    let (a_id, b_id) = (a.id(), b.id());
+    let mut sa = Session::new(config_for(&a, b_id, true), a_id);
+    let mut sb = Session::new(config_for(&b, a_id, true), b_id);
+    sa.start(&a.store, 0).unwrap();
+    sb.start(&b.store, 0).unwrap();
+    let frames = |s: &mut Session, store: &MemoryStore| {
+        let mut out = Vec::new();
+        while let Some(f) = s.poll_transmit(store, &Everything).unwrap() {
+            out.push(f);
+        }
+        out
+    };
+    for f in frames(&mut sb, &b.store) {
+        sa.receive(&f, &mut a.store).unwrap();
+    }
+    let hello_and_batches = frames(&mut sa, &a.store);
+    assert!(hello_and_batches.len() >= 2, "a Hello and a batch");
+    for f in &hello_and_batches {
+        let half = f.len() / 2;
+        assert_eq!(sb.buffered_input(), 0);
+        sb.receive(&f[..half], &mut b.store).unwrap();
+        assert_eq!(sb.buffered_input(), half);
+        sb.receive(&f[half..], &mut b.store).unwrap();
+        assert_eq!(sb.buffered_input(), 0);
+    }
+    assert_eq!(b.store.vector().unwrap().total(), 20);
+}

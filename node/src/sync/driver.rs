@@ -1,9 +1,19 @@
 //! Running one sync session over a byte stream (TLS in production, anything in tests).
 //!
-//! The protocol crate decides everything; this loop only moves bytes, calls the store (blocking
-//! work, moved off the async worker with `block_in_place`; waiting for the disk as a task),
-//! checks the peer's identity, and keeps the checkpoint as acknowledgements arrive and with the
-//! history when the session ends — however it ends.
+//! The protocol crate decides everything; this loop only moves bytes, calls the store, checks
+//! the peer's identity, and keeps the checkpoint as acknowledgements arrive and with the history
+//! when the session ends — however it ends.
+//!
+//! The session's store work (reading feeds, verifying and appending what arrives, saving the
+//! checkpoint) runs on the async worker itself: none of it waits for the disk, since its writes
+//! return unflushed, and a turn of it is short. What would hold the worker long moves off it:
+//! frames larger than [`INLINE_RECEIVE`], whose signatures take long to check; the flush, which a
+//! session awaits as a task ([`crate::store::Core::durable`], one waiting session at a time on
+//! its own thread), and a hub's scope, which may wait for the site's queued batches to be
+//! derived. Each `block_in_place` hands the worker to another thread, and a crowd of sessions
+//! calling it for every frame kept a thread each in the hub and paid a thread switch per call:
+//! with the work on the workers, 200 sessions at once ran about 1.25× as fast
+//! (docs/benchmarks.md, issue 19, round 15).
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
@@ -246,22 +256,25 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let holds = session.peer().is_some().then(|| session.peer_holds());
     let complete = report.complete;
-    let written = tokio::task::block_in_place(|| {
-        peer::update_unflushed(&node.store, &peer, |state| {
-            if let Some(holds) = holds {
-                state.set_known(holds);
-                state.last_contact_ms = Some(now_ms());
-            }
-            if complete {
-                state.last_success_ms = Some(now_ms());
-            }
-            state.record(record);
-        })
+    let written = peer::update_unflushed(&node.store, &peer, |state| {
+        if let Some(holds) = holds {
+            state.set_known(holds);
+            state.last_contact_ms = Some(now_ms());
+        }
+        if complete {
+            state.last_success_ms = Some(now_ms());
+        }
+        state.record(record);
     })?;
     // Also covers a checkpoint the session saved and did not wait for (it ended first).
     node.store.durable(written).await?;
     result.map(|()| report)
 }
+
+/// Most bytes a session handles on the async worker in one call of `receive` (what was buffered
+/// and what was just read): a crowd's small batches, a few hundred signatures to check at most
+/// (each entry carries 96 bytes no compression removes). Larger input moves off the worker.
+const INLINE_RECEIVE: usize = 64 * 1024;
 
 /// Most often a session saves the checkpoint while acknowledgements arrive. Each save is one
 /// small write and a flush of the store; a session sending over a fast link is acknowledged
@@ -318,9 +331,8 @@ impl Checkpoint {
         })
     }
 
-    /// A blocking store write: both callers (the timer in `exchange`, and `learned` through
-    /// `Watch::handle_events`) already run it in `block_in_place`. Left in `unflushed`, for the
-    /// session to make durable as a task.
+    /// A store write that does not wait for the disk: left in `unflushed`, for the session to
+    /// make durable as a task before it sends anything more.
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
         let holds = session.peer_holds();
         if self.saved_at.is_none() {
@@ -365,7 +377,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
     let mut store = SyncStore::deferring(&node.store);
-    tokio::task::block_in_place(|| session.start(&store, now_ms())).map_err(session_error)?;
+    session.start(&store, now_ms()).map_err(session_error)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_progress = std::time::Instant::now();
     loop {
@@ -374,7 +386,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         // Send everything the session has for the peer now.
         let mut wrote = false;
         loop {
-            let frame = tokio::task::block_in_place(|| session.poll_transmit(&store, &*scope));
+            let frame = session.poll_transmit(&store, &*scope);
             match frame {
                 Ok(Some(f)) => {
                     if let Err(e) = stream.write_all(&f).await {
@@ -396,7 +408,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if wrote && let Err(e) = stream.flush().await {
             return Err(write_error(stream, e).await);
         }
-        tokio::task::block_in_place(|| watch.handle_events(node, session))?;
+        watch.handle_events(node, session)?;
         if session.is_finished() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -411,7 +423,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             tokio::select! {
                 r = read => break r,
                 _ = tokio::time::sleep_until(due.into()) => {
-                    tokio::task::block_in_place(|| watch.checkpoint.save(node, session))?;
+                    watch.checkpoint.save(node, session)?;
                     made_durable(node, &mut store, watch).await?;
                 }
             }
@@ -431,7 +443,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Ok(Ok(n)) => n,
         };
-        let received = tokio::task::block_in_place(|| session.receive(&buf[..n], &mut store));
+        // A large frame (an initial sync's batches, up to 16 MiB from a hostile peer) can hold
+        // thousands of signatures to check: that work moves off the worker, so it cannot hold
+        // back the other sessions on it.
+        let received = if session.buffered_input() + n <= INLINE_RECEIVE {
+            session.receive(&buf[..n], &mut store)
+        } else {
+            tokio::task::block_in_place(|| session.receive(&buf[..n], &mut store))
+        };
         if let Err(e) = received {
             // Entries stored before the bad frame may be acknowledged in what is sent now.
             made_durable(node, &mut store, watch).await?;
@@ -439,11 +458,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 let _ = stream.write_all(&f).await;
             }
             let _ = stream.flush().await;
-            tokio::task::block_in_place(|| watch.handle_events(node, session))?;
+            watch.handle_events(node, session)?;
             return Err(session_error(e));
         }
         // At once, not after the next writes: on a slow link they can take seconds.
-        tokio::task::block_in_place(|| watch.handle_events(node, session))?;
+        watch.handle_events(node, session)?;
         if last_progress.elapsed() > Duration::from_millis(200) {
             progress(Progress::from(session.stats()));
             last_progress = std::time::Instant::now();
