@@ -10,10 +10,11 @@
 //! frames larger than [`INLINE_RECEIVE`], whose signatures take long to check; the flush, which a
 //! session awaits as a task ([`crate::store::Core::durable`], one waiting session at a time on
 //! its own thread), and a hub's scope, which may wait for the site's queued batches to be
-//! derived. Each `block_in_place` hands the worker to another thread, and a crowd of sessions
-//! calling it for every frame kept a thread each in the hub and paid a thread switch per call:
-//! with the work on the workers, 200 sessions at once ran about 1.25× as fast
-//! (docs/benchmarks.md, issue 19, round 15).
+//! derived. (The rare events that flush on their own — a new epoch after a restore, a fork of
+//! this node's own feed — hold the worker for that one flush.) Each `block_in_place` hands the
+//! worker to another thread, and a crowd of sessions calling it for every frame kept a thread
+//! each in the hub and paid a thread switch per call: with the work on the workers, 200 sessions
+//! at once ran 1.21–1.62× as fast (docs/benchmarks.md, issue 19, round 15).
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
