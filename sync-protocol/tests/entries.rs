@@ -594,11 +594,6 @@ fn two_equally_long_versions_of_a_feed_are_detected_as_a_fork() {
     );
 }
 
-/// Everything `session` has to send now.
-fn sent(session: &mut Session, store: &MemoryStore) -> Vec<Vec<u8>> {
-    std::iter::from_fn(|| session.poll_transmit(store, &Everything).unwrap()).collect()
-}
-
 /// With two equally long versions of a feed, each side resends its last entry so that the
 /// other sees the fork, and each must wait for the other's before finishing. The site answers
 /// the hub's first flight with its acknowledgement and then its resent entry; a hub that read the

@@ -67,17 +67,10 @@ fn buffered_input_counts_the_bytes_of_a_frame_still_arriving() {
     let mut sb = Session::new(config_for(&b, a_id, true), b_id);
     sa.start(&a.store, 0).unwrap();
     sb.start(&b.store, 0).unwrap();
-    let frames = |s: &mut Session, store: &MemoryStore| {
-        let mut out = Vec::new();
-        while let Some(f) = s.poll_transmit(store, &Everything).unwrap() {
-            out.push(f);
-        }
-        out
-    };
-    for f in frames(&mut sb, &b.store) {
+    for f in sent(&mut sb, &b.store) {
         sa.receive(&f, &mut a.store).unwrap();
     }
-    let hello_and_batches = frames(&mut sa, &a.store);
+    let hello_and_batches = sent(&mut sa, &a.store);
     assert!(hello_and_batches.len() >= 2, "a Hello and a batch");
     for f in &hello_and_batches {
         let half = f.len() / 2;

@@ -279,6 +279,11 @@ pub fn config_for(r: &Replica, peer: NodeId, optimistic: bool) -> SessionConfig 
     }
 }
 
+/// Everything `session` has to send now.
+pub fn sent(session: &mut Session, store: &MemoryStore) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| session.poll_transmit(store, &Everything).unwrap()).collect()
+}
+
 /// A run of `entries` as the origin would send it, each signed.
 pub fn run_of(entries: &[StoredEntry]) -> message::Run {
     use message::{Item, Run, WireAuth, WireEntry};
