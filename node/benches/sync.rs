@@ -9,8 +9,9 @@
 //! `CAIRN_BENCH_OPEN_FROM` (a kept hub store the open-time runs copy and add sites to),
 //! `CAIRN_BENCH_PROGRAM_SITES` (sites the program has in the concurrent runs, of which
 //! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_PERF_CTL`
-//! (a `perf record --control` fifo: the concurrent runs profile only their sessions), `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores,
-//! such as `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
+//! (a `perf record --control` fifo: the concurrent runs profile only their sessions),
+//! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
+//! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
 //! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
 //! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
 //! are other machines).
