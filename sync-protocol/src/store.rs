@@ -102,7 +102,8 @@ pub fn classify<S: LogStore + ?Sized>(
     if frozen.contains(&origin) {
         return Ok(Classified::Frozen);
     }
-    let held = store.tip(&origin)?.map_or(0, |t| t.seq);
+    let tip = store.tip(&origin)?;
+    let held = tip.map_or(0, |t| t.seq);
     let first = run.first_seq();
     if first > held + 1 {
         return Ok(Classified::Gap { held });
@@ -111,8 +112,16 @@ pub fn classify<S: LogStore + ?Sized>(
     // must agree; the incoming run is already authenticated, so a difference is a fork.
     let overlap_end = held.min(run.last_seq());
     for seq in first.saturating_sub(1).max(1)..=overlap_end {
-        let (Some(incoming), Some(held_hash)) = (run.hash_at(seq), store.hash_at(&origin, seq)?)
-        else {
+        let Some(incoming) = run.hash_at(seq) else {
+            continue;
+        };
+        // The tip carries its hash: the usual case, a run that starts just after what is held,
+        // checks its link without reading the stored entry (a block of up to 64 of them).
+        let held_hash = match tip {
+            Some(t) if t.seq == seq => Some(t.hash),
+            _ => store.hash_at(&origin, seq)?,
+        };
+        let Some(held_hash) = held_hash else {
             continue;
         };
         if incoming != held_hash {

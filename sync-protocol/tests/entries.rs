@@ -699,3 +699,83 @@ fn a_site_resending_what_the_hub_holds_finishes_when_the_hub_closes_early() {
         "the site waits for acknowledgements that cannot come"
     );
 }
+
+/// A [`MemoryStore`] that counts the stored entries read for their hash.
+struct HashReads {
+    inner: MemoryStore,
+    reads: std::cell::Cell<usize>,
+}
+
+impl LogStore for HashReads {
+    type Error = <MemoryStore as LogStore>::Error;
+    fn vector(&self) -> Result<VersionVector, Self::Error> {
+        self.inner.vector()
+    }
+    fn frozen(&self) -> Result<Vec<Origin>, Self::Error> {
+        self.inner.frozen()
+    }
+    fn tip(&self, origin: &Origin) -> Result<Option<Tip>, Self::Error> {
+        self.inner.tip(origin)
+    }
+    fn hash_at(&self, origin: &Origin, seq: u64) -> Result<Option<Hash32>, Self::Error> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.hash_at(origin, seq)
+    }
+    fn read(&self, origin: &Origin, from: u64, max: usize) -> Result<Vec<FeedItem>, Self::Error> {
+        self.inner.read(origin, from, max)
+    }
+    fn append(&mut self, runs: &[VerifiedRun]) -> Result<(), Self::Error> {
+        self.inner.append(runs)
+    }
+    fn freeze(&mut self, fork: &Fork) -> Result<(), Self::Error> {
+        self.inner.freeze(fork)
+    }
+}
+
+#[test]
+fn a_run_that_follows_the_tip_is_checked_against_the_tip_without_reading_entries() {
+    // A site's next batch starts just after what the hub holds: its link to the held chain is
+    // the tip's own hash, so classifying it reads no stored entry (a block of up to 64).
+    let mut original = Replica::new(23);
+    let first = original.write(1, b"one".to_vec(), 1);
+    let second = original.write(1, b"two".to_vec(), 2);
+    let third = original.write(1, b"three".to_vec(), 3);
+    let mut store = HashReads {
+        inner: MemoryStore::new(),
+        reads: std::cell::Cell::new(0),
+    };
+    let origin = first.entry.origin.node;
+    let v = verify(run_of(&[first.clone(), second.clone()]), origin).unwrap();
+    let Classified::Append(new) = classify(&store, v, &[]).unwrap() else {
+        panic!("expected new entries")
+    };
+    store.append(&[new]).unwrap();
+    store.reads.set(0);
+    let next = verify(run_of(std::slice::from_ref(&third)), origin).unwrap();
+    assert!(matches!(
+        classify(&store, next, &[]).unwrap(),
+        Classified::Append(_)
+    ));
+    assert_eq!(
+        store.reads.get(),
+        0,
+        "the link was checked by reading an entry"
+    );
+    // A run that follows a different entry 2 (the same key, restored from a backup taken after
+    // entry 1) still contradicts the tip, and is a fork at 2.
+    let mut restored = Replica::new(23);
+    restored.write(1, b"one".to_vec(), 1);
+    let forked_second = restored.write(1, b"two, again but different".to_vec(), 3);
+    let forked_third = restored.write(1, b"three".to_vec(), 4);
+    let v = verify(run_of(&[forked_third]), origin).unwrap();
+    assert_eq!(
+        classify(&store, v, &[]).unwrap(),
+        Classified::Fork(Fork {
+            origin: first.entry.origin,
+            seq: 2,
+            held: second.hash,
+            incoming: forked_second.hash,
+        })
+    );
+    assert_eq!(store.reads.get(), 0);
+}
