@@ -1005,3 +1005,35 @@ fn appends_left_unflushed_are_made_durable_by_waiting_tasks() {
         }
     });
 }
+
+#[test]
+fn a_recorded_fork_freezes_its_origin_at_once_and_after_a_reopen() {
+    // Forks are kept in memory from the open on; a freeze must show at once, be recorded once,
+    // and come back from the disk when the store opens again.
+    let dir = tempfile::tempdir().unwrap();
+    let fork = |n: u8| Fork {
+        origin: Origin {
+            node: key(40 + n as u64).id(),
+            epoch: 0,
+        },
+        seq: 2,
+        held: Hash32([n; 32]),
+        incoming: Hash32([n + 1; 32]),
+    };
+    {
+        let store = open_store(dir.path()).unwrap();
+        assert!(store.forks().unwrap().is_empty());
+        store.freeze(&fork(1)).unwrap();
+        assert_eq!(store.forks().unwrap(), vec![fork(1)]);
+        // The first evidence is kept; a second freeze of the same origin changes nothing.
+        store.freeze(&Fork { seq: 3, ..fork(1) }).unwrap();
+        store.freeze(&fork(2)).unwrap();
+        let mut held = store.forks().unwrap();
+        held.sort_by_key(|f| f.held.0);
+        assert_eq!(held, vec![fork(1), fork(2)]);
+    }
+    let store = open_store(dir.path()).unwrap();
+    let mut held = store.forks().unwrap();
+    held.sort_by_key(|f| f.held.0);
+    assert_eq!(held, vec![fork(1), fork(2)]);
+}

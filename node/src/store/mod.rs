@@ -98,6 +98,9 @@ pub struct Core {
     sessions: std::sync::atomic::AtomicUsize,
     opened: std::time::Instant,
     last_append_us: AtomicU64,
+    // The forks recorded (`F` keys), read once at open: every sync session asks which origins
+    // are frozen, and an empty scan still reads the leaf beside it (at a site, the hub's feed).
+    forks: Mutex<Vec<Fork>>,
     // Wakes the worker.
     wake: Condvar,
     wake_lock: Mutex<bool>,
@@ -202,6 +205,7 @@ impl Store {
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
             last_append_us: AtomicU64::new(0),
+            forks: Mutex::new(Vec::new()),
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
             stop: AtomicBool::new(false),
@@ -209,6 +213,7 @@ impl Store {
             me: me.clone(),
         });
         let store = Store { core };
+        *store.forks.lock().unwrap_or_else(|p| p.into_inner()) = store.read_forks()?;
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
         for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
@@ -512,6 +517,10 @@ impl Core {
 
     /// Forks recorded (their origins are frozen).
     pub fn forks(&self) -> Result<Vec<Fork>> {
+        Ok(self.forks.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn read_forks(&self) -> Result<Vec<Fork>> {
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix([keys::FORK]) {
             let (_, v) = kv?;
@@ -528,6 +537,8 @@ impl Core {
             let v = codec::encode(fork).map_err(|e| Error::storage("encoding a fork", e))?;
             self.tree.insert(key, v)?;
             self.written()?;
+            // Known frozen once durable; the writer's lock keeps two freezes in order.
+            *self.forks.lock().unwrap_or_else(|p| p.into_inner()) = self.read_forks()?;
         }
         Ok(())
     }
