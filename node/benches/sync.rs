@@ -14,7 +14,12 @@
 //! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
 //! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
 //! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
-//! are other machines).
+//! are other machines), `CAIRN_BENCH_START_BUSY=1` (the concurrent runs' procedure before
+//! round 16: the sites' stores prepared by the benchmark's own process and reopened cold by
+//! the sites' process, the sessions started as soon as it has opened them; by default the
+//! sites' process fetches the catalog and records the sites' work itself, and the sessions
+//! start once both processes are idle), `CAIRN_BENCH_SITES_PER_PROCESS` (sites to each sites'
+//! process; by default all in one).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -465,15 +470,26 @@ fn concurrent(n: usize) {
         .collect();
     let rt = runtime();
     let served = rt.block_on(serve(hub_node.clone()));
+    // The sites run their sessions from another process (unless `CAIRN_BENCH_SITES_PROCESS=0`):
+    // sled guards every tree of a process with one lock (`sled::concurrency_control` is a
+    // process-wide static), so 200 site stores in the hub's process would serialize the hub's
+    // writes behind theirs, which no deployment does.
+    let separate = std::env::var("CAIRN_BENCH_SITES_PROCESS").map_or(true, |v| v != "0");
     // Every site first gets the catalog, then the `n` of the run write 2 learners' worth of work.
+    // The sites' process does both for its own sites, so they sync as running nodes whose
+    // stores hold in memory what they last wrote and read, not as nodes just started.
+    let prepared_by_child = separate && !start_busy();
+    let first = if prepared_by_child { n } else { 0 };
     rt.block_on(async {
-        for s in &sites {
+        for s in &sites[first..] {
             sync_via(s, &served.addr).await.unwrap();
         }
     });
     sites.truncate(n);
-    for (i, s) in sites.iter().enumerate() {
-        populate(s, i, 2);
+    if !prepared_by_child {
+        for (i, s) in sites.iter().enumerate() {
+            populate(s, i, 2);
+        }
     }
     // `perf record --control fifo:CTL,ACK -D -1 ...` profiles only the sessions when this is CTL.
     let perf = std::env::var("CAIRN_BENCH_PERF_CTL").ok();
@@ -482,23 +498,33 @@ fn concurrent(n: usize) {
             let _ = std::fs::write(ctl, format!("{what}\n"));
         }
     };
-    // The sites run their sessions from another process (unless `CAIRN_BENCH_SITES_PROCESS=0`):
-    // sled guards every tree of a process with one lock (`sled::concurrency_control` is a
-    // process-wide static), so 200 site stores in the hub's process would serialize the hub's
-    // writes behind theirs, which no deployment does.
-    let separate = std::env::var("CAIRN_BENCH_SITES_PROCESS").map_or(true, |v| v != "0");
     let started;
-    let hub_cpu = processor_seconds();
+    let hub_cpu;
     let (latencies, entries, wall, sites_cpu) = if separate {
         let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
         // Closed here, so the other process can open them.
         drop(sites);
-        let mut child = SitesProcess::start(&served.addr, &dirs);
+        // All in one process unless `CAIRN_BENCH_SITES_PER_PROCESS` says otherwise. One
+        // process a site, as deployed, measured slower at both sizes (round 16): each process's
+        // first session pays for what a running node has long set up.
+        let per_process = std::env::var("CAIRN_BENCH_SITES_PER_PROCESS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(n);
+        let mut child = SitesProcesses::start(&served.addr, &dirs, prepared_by_child, per_process);
+        if !start_busy() {
+            wait_until_idle("the hub's process");
+        }
         tell_perf("enable");
+        hub_cpu = processor_seconds();
         started = Instant::now();
         child.run()
     } else {
+        if !start_busy() {
+            wait_until_idle("the benchmark's process");
+        }
         tell_perf("enable");
+        hub_cpu = processor_seconds();
         started = Instant::now();
         let done = rt.block_on(sessions(&sites, &served.addr));
         let wall = started.elapsed().as_secs_f64();
@@ -549,68 +575,136 @@ async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
     done
 }
 
-/// The sites of a concurrent run, in a process of their own (this benchmark, run again with
-/// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then one site folder a line).
-/// It opens every site, says `ready`, waits for a line on its input, runs every session at once
-/// and prints `session MS SENT` for each, then `wall S`.
-struct SitesProcess {
-    child: std::process::Child,
-    out: std::io::BufReader<std::process::ChildStdout>,
-    _list: tempfile::NamedTempFile,
+/// The sites of a concurrent run, in processes of their own (this benchmark, run again with
+/// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then `NUMBER FOLDER` for each of
+/// its sites). Each opens its sites (with `CAIRN_BENCH_SITES_PREPARE=1`, fetches the catalog and
+/// records the sites' work), waits until it is idle, says `ready`, waits for a line on its input,
+/// runs its sessions at once and prints `session MS SENT` for each, `cpu S`, then `end NS`.
+struct SitesProcesses {
+    children: Vec<(
+        std::process::Child,
+        std::io::BufReader<std::process::ChildStdout>,
+    )>,
+    _lists: Vec<tempfile::NamedTempFile>,
 }
 
-impl SitesProcess {
-    fn start(addr: &str, dirs: &[std::path::PathBuf]) -> SitesProcess {
+impl SitesProcesses {
+    /// `per_process` sites to a process, all started together.
+    fn start(
+        addr: &str,
+        dirs: &[std::path::PathBuf],
+        prepare: bool,
+        per_process: usize,
+    ) -> SitesProcesses {
         use std::io::{BufRead, Write};
-        let mut list = tempfile::NamedTempFile::new().unwrap();
-        writeln!(list, "{addr}").unwrap();
-        for d in dirs {
-            writeln!(list, "{}", d.display()).unwrap();
+        let (mut children, mut lists) = (Vec::new(), Vec::new());
+        for (k, group) in dirs.chunks(per_process.max(1)).enumerate() {
+            let mut list = tempfile::NamedTempFile::new().unwrap();
+            writeln!(list, "{addr}").unwrap();
+            for (j, d) in group.iter().enumerate() {
+                writeln!(list, "{} {}", k * per_process.max(1) + j, d.display()).unwrap();
+            }
+            list.flush().unwrap();
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .env("CAIRN_BENCH_SITES_CHILD", list.path())
+                .env("CAIRN_BENCH_SITES_PREPARE", if prepare { "1" } else { "0" })
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = std::io::BufReader::new(child.stdout.take().unwrap());
+            children.push((child, out));
+            lists.push(list);
         }
-        list.flush().unwrap();
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("CAIRN_BENCH_SITES_CHILD", list.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the sites' process did not start");
-        SitesProcess {
-            child,
-            out,
-            _list: list,
+        for (_, out) in &mut children {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            assert_eq!(line.trim(), "ready", "a sites' process did not start");
+        }
+        SitesProcesses {
+            children,
+            _lists: lists,
         }
     }
 
-    /// Go: the sessions' times in ms, the entries sent, the wall time in s and the processor
-    /// time the sites' process used in s.
+    /// Go: the sessions' times in ms, the entries sent, the wall time in s (from the go signal
+    /// to the last session's end) and the processor time the sites' processes used in s.
     fn run(&mut self) -> (Vec<f64>, u64, f64, f64) {
         use std::io::{BufRead, Write};
-        let mut input = self.child.stdin.take().unwrap();
-        writeln!(input, "go").unwrap();
-        input.flush().unwrap();
-        let (mut lat, mut entries, mut wall, mut cpu) = (Vec::new(), 0, 0.0, 0.0);
-        for line in (&mut self.out).lines() {
-            let line = line.unwrap();
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            match parts.as_slice() {
-                ["session", ms, sent] => {
-                    lat.push(ms.parse().unwrap());
-                    entries += sent.parse::<u64>().unwrap();
-                }
-                ["cpu", s] => cpu = s.parse().unwrap(),
-                ["wall", s] => {
-                    wall = s.parse().unwrap();
-                    break;
-                }
-                _ => panic!("the sites' process said {line}"),
-            }
+        let mut inputs: Vec<_> = self
+            .children
+            .iter_mut()
+            .map(|(c, _)| c.stdin.take().unwrap())
+            .collect();
+        let go = monotonic_ns();
+        for input in &mut inputs {
+            writeln!(input, "go").unwrap();
+            input.flush().unwrap();
         }
-        assert!(self.child.wait().unwrap().success());
-        (lat, entries, wall, cpu)
+        let (mut lat, mut entries, mut end, mut cpu) = (Vec::new(), 0, go, 0.0);
+        for (child, out) in &mut self.children {
+            for line in out.lines() {
+                let line = line.unwrap();
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                match parts.as_slice() {
+                    ["session", ms, sent] => {
+                        lat.push(ms.parse().unwrap());
+                        entries += sent.parse::<u64>().unwrap();
+                    }
+                    ["cpu", s] => cpu += s.parse::<f64>().unwrap(),
+                    ["end", ns] => {
+                        end = end.max(ns.parse().unwrap());
+                        break;
+                    }
+                    _ => panic!("a sites' process said {line}"),
+                }
+            }
+            assert!(child.wait().unwrap().success());
+        }
+        (lat, entries, (end - go) as f64 / 1e9, cpu)
+    }
+}
+
+/// The monotonic clock in ns, the same in every process on the machine.
+fn monotonic_ns() -> u64 {
+    // SAFETY: `t` is a plain struct on the stack that clock_gettime fills.
+    let t = unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        assert_eq!(libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t), 0);
+        t
+    };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// `CAIRN_BENCH_START_BUSY=1`: start a concurrent run as soon as both processes are ready, as
+/// before round 16 (docs/benchmarks.md), instead of once they are idle.
+fn start_busy() -> bool {
+    std::env::var("CAIRN_BENCH_START_BUSY").is_ok_and(|v| v == "1")
+}
+
+/// Wait until this process is idle: under 10 % of one processor over 300 ms (or 120 s have
+/// passed, said on stderr; 200 site stores that just took a day's writes keep sled's flusher
+/// threads at about 5 % for minutes, which is left running). A concurrent run starts from quiet processes, so that work left
+/// from preparing it (sled cleaning the segments of 200 stores just opened, the hub deriving
+/// the last setup batches) does not land in the measured seconds of one size and not another.
+fn wait_until_idle(what: &str) {
+    let started = Instant::now();
+    loop {
+        let before = processor_seconds();
+        std::thread::sleep(Duration::from_millis(300));
+        let used = processor_seconds() - before;
+        if used < 0.03 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            eprintln!(
+                "{what} still busy after 120 s ({used:.3} s of processor in 0.3 s); going on"
+            );
+            return;
+        }
+    }
+    if started.elapsed() > Duration::from_secs(1) {
+        eprintln!("{what} idle after {:.1} s", started.elapsed().as_secs_f64());
     }
 }
 
@@ -651,31 +745,52 @@ fn processor_seconds() -> f64 {
     s(usage.ru_utime) + s(usage.ru_stime)
 }
 
-/// The sites' side of [`SitesProcess`].
+/// The sites' side of [`SitesProcesses`].
 fn sites_child(list: &str) {
     use std::io::{BufRead, Write};
     let text = std::fs::read_to_string(list).unwrap();
     let mut lines = text.lines();
     let addr = lines.next().unwrap().to_string();
-    let sites: Vec<Arc<Node>> = lines
-        .map(|d| Arc::new(Node::open(Path::new(d)).unwrap()))
-        .collect();
+    let (numbers, sites): (Vec<usize>, Vec<Arc<Node>>) = lines
+        .map(|l| {
+            let (i, d) = l.split_once(' ').unwrap();
+            (
+                i.parse::<usize>().unwrap(),
+                Arc::new(Node::open(Path::new(d)).unwrap()),
+            )
+        })
+        .unzip();
     let rt = runtime();
+    if std::env::var("CAIRN_BENCH_SITES_PREPARE").is_ok_and(|v| v == "1") {
+        rt.block_on(async {
+            for s in &sites {
+                sync_via(s, &addr).await.unwrap();
+            }
+        });
+        for (&i, s) in numbers.iter().zip(&sites) {
+            populate(s, i, 2);
+        }
+    }
+    // As running site nodes whose stores went quiet before the hub came back: the work a store
+    // does after its writes (sled cleaning segments, on a thread of its own) is done on each
+    // site's own machine and costs the hub nothing.
+    if !start_busy() {
+        wait_until_idle("the sites' process");
+    }
     let mut stdout = std::io::stdout();
     writeln!(stdout, "ready").unwrap();
     stdout.flush().unwrap();
     let mut go = String::new();
     std::io::stdin().lock().read_line(&mut go).unwrap();
-    let started = Instant::now();
     let cpu = processor_seconds();
     let done = rt.block_on(sessions(&sites, &addr));
-    let wall = started.elapsed().as_secs_f64();
+    let end = monotonic_ns();
     let cpu = processor_seconds() - cpu;
     for (ms, sent) in done {
         writeln!(stdout, "session {ms} {sent}").unwrap();
     }
     writeln!(stdout, "cpu {cpu}").unwrap();
-    writeln!(stdout, "wall {wall}").unwrap();
+    writeln!(stdout, "end {end}").unwrap();
     stdout.flush().unwrap();
 }
 
