@@ -537,8 +537,12 @@ impl Core {
             let v = codec::encode(fork).map_err(|e| Error::storage("encoding a fork", e))?;
             self.tree.insert(key, v)?;
             self.written()?;
-            // Known frozen once durable; the writer's lock keeps two freezes in order.
-            *self.forks.lock().unwrap_or_else(|p| p.into_inner()) = self.read_forks()?;
+            // Known frozen once durable (the writer's lock keeps two freezes of one origin
+            // from both getting here).
+            self.forks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(*fork);
         }
         Ok(())
     }
