@@ -187,6 +187,7 @@ impl Store {
 
     fn open_with(dir: &Path, indexer: Arc<dyn Indexer>, worker: bool) -> Result<Store> {
         let (db, tree) = open_tree(dir)?;
+        let forks = Mutex::new(read_forks(&tree)?);
         let core = Arc::new_cyclic(|me| Core {
             db,
             tree,
@@ -205,7 +206,7 @@ impl Store {
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
             last_append_us: AtomicU64::new(0),
-            forks: Mutex::new(Vec::new()),
+            forks,
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
             stop: AtomicBool::new(false),
@@ -213,7 +214,6 @@ impl Store {
             me: me.clone(),
         });
         let store = Store { core };
-        *store.forks.lock().unwrap_or_else(|p| p.into_inner()) = store.read_forks()?;
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
         for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
@@ -231,6 +231,16 @@ impl Store {
         store.start_counts()?;
         Ok(store)
     }
+}
+
+/// The forks recorded in `tree` (`F` keys).
+fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix([keys::FORK]) {
+        let (_, v) = kv?;
+        out.push(codec::decode(&v, 4096).map_err(|_| corrupt("a fork record"))?);
+    }
+    Ok(out)
 }
 
 /// Open sled's database and Cairn's tree in it, with errors a person can act on.
@@ -518,15 +528,6 @@ impl Core {
     /// Forks recorded (their origins are frozen).
     pub fn forks(&self) -> Result<Vec<Fork>> {
         Ok(self.forks.lock().unwrap_or_else(|p| p.into_inner()).clone())
-    }
-
-    fn read_forks(&self) -> Result<Vec<Fork>> {
-        let mut out = Vec::new();
-        for kv in self.tree.scan_prefix([keys::FORK]) {
-            let (_, v) = kv?;
-            out.push(codec::decode(&v, 4096).map_err(|_| corrupt("a fork record"))?);
-        }
-        Ok(out)
     }
 
     /// Record a fork; the origin is frozen from now on.
