@@ -480,11 +480,7 @@ fn concurrent(n: usize) {
     // stores hold in memory what they last wrote and read, not as nodes just started.
     let prepared_by_child = separate && !start_busy();
     let first = if prepared_by_child { n } else { 0 };
-    rt.block_on(async {
-        for s in &sites[first..] {
-            sync_via(s, &served.addr).await.unwrap();
-        }
-    });
+    fetch_catalog(&rt, &sites[first..], &served.addr);
     sites.truncate(n);
     if !prepared_by_child {
         for (i, s) in sites.iter().enumerate() {
@@ -555,6 +551,15 @@ fn concurrent(n: usize) {
     );
 }
 
+/// Each site in turn fetches the catalog from the hub.
+fn fetch_catalog(rt: &tokio::runtime::Runtime, sites: &[Arc<Node>], addr: &str) {
+    rt.block_on(async {
+        for s in sites {
+            sync_via(s, addr).await.unwrap();
+        }
+    });
+}
+
 /// Every site syncs with the hub at once: each session's time in ms and the entries it sent.
 async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
     let barrier = Arc::new(tokio::sync::Barrier::new(sites.len()));
@@ -598,11 +603,12 @@ impl SitesProcesses {
     ) -> SitesProcesses {
         use std::io::{BufRead, Write};
         let (mut children, mut lists) = (Vec::new(), Vec::new());
-        for (k, group) in dirs.chunks(per_process.max(1)).enumerate() {
+        let numbered: Vec<(usize, &std::path::PathBuf)> = dirs.iter().enumerate().collect();
+        for group in numbered.chunks(per_process.max(1)) {
             let mut list = tempfile::NamedTempFile::new().unwrap();
             writeln!(list, "{addr}").unwrap();
-            for (j, d) in group.iter().enumerate() {
-                writeln!(list, "{} {}", k * per_process.max(1) + j, d.display()).unwrap();
+            for (i, d) in group {
+                writeln!(list, "{i} {}", d.display()).unwrap();
             }
             list.flush().unwrap();
             let mut child = std::process::Command::new(std::env::current_exe().unwrap())
@@ -684,9 +690,10 @@ fn start_busy() -> bool {
 
 /// Wait until this process is idle: under 10 % of one processor over 300 ms (or 120 s have
 /// passed, said on stderr; 200 site stores that just took a day's writes keep sled's flusher
-/// threads at about 5 % for minutes, which is left running). A concurrent run starts from quiet processes, so that work left
-/// from preparing it (sled cleaning the segments of 200 stores just opened, the hub deriving
-/// the last setup batches) does not land in the measured seconds of one size and not another.
+/// threads at about 5 % for minutes, which is left running). A concurrent run starts from
+/// quiet processes, so that work left from preparing it (sled cleaning the segments of stores
+/// just written or opened, the hub deriving the last setup batches) does not land in the
+/// measured seconds of one size and not another.
 fn wait_until_idle(what: &str) {
     let started = Instant::now();
     loop {
@@ -762,11 +769,7 @@ fn sites_child(list: &str) {
         .unzip();
     let rt = runtime();
     if std::env::var("CAIRN_BENCH_SITES_PREPARE").is_ok_and(|v| v == "1") {
-        rt.block_on(async {
-            for s in &sites {
-                sync_via(s, &addr).await.unwrap();
-            }
-        });
+        fetch_catalog(&rt, &sites, &addr);
         for (&i, s) in numbers.iter().zip(&sites) {
             populate(s, i, 2);
         }
