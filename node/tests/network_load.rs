@@ -148,6 +148,24 @@ fn the_hub_serves_fifty_sites_at_once() {
                 "each site received the catalog"
             );
         }
+        // Each site once more, now that the hub holds every site's feed.
+        for node in &sites {
+            let (hub_id, mut stream) = site::connect(node, &addr).await.unwrap();
+            let mut progress = |_| {};
+            let run = driver::run(
+                node,
+                &mut stream,
+                hub_id,
+                Side::Site,
+                Timing::default(),
+                &mut progress,
+            );
+            let report = tokio::time::timeout_at(deadline, run)
+                .await
+                .expect("sessions took too long")
+                .unwrap();
+            assert!(report.complete);
+        }
         let _ = stop_tx.send(());
         server.await.unwrap().unwrap();
     });
@@ -158,9 +176,23 @@ fn the_hub_serves_fifty_sites_at_once() {
     );
     let peak = stats.peak.load(Ordering::SeqCst);
     assert!(peak >= SITES, "the hub held {peak} sessions at once");
-    assert_eq!(stats.completed.load(Ordering::SeqCst), SITES);
+    assert_eq!(stats.completed.load(Ordering::SeqCst), 2 * SITES);
     // The hub holds every site's learners; each site still holds only its own.
     let all = learners::list(&hub_node).unwrap();
     assert_eq!(all.len(), SITES * 3);
     assert!(hub_node.store.check(None).unwrap().ok());
+    // The hub answered each site with a `Hello` naming only the hub's feed and the site's own
+    // (no learner of one site is another's): what a site keeps as its checkpoint of the hub does
+    // not grow with the program's sites.
+    for node in &sites {
+        let known = cairn_node::sync::peer::load(&node.store, &hub_node.id())
+            .unwrap()
+            .known_vector();
+        let named: std::collections::BTreeSet<_> = known.iter().map(|(o, _)| o.node).collect();
+        assert_eq!(
+            named,
+            std::collections::BTreeSet::from([hub_node.id(), node.id()]),
+            "a site's checkpoint of the hub names other sites"
+        );
+    }
 }

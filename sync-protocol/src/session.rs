@@ -1,7 +1,9 @@
 //! The sync session as a state machine without I/O.
 //!
 //! Both sides run the same machine. Each sends `Hello` with what it holds as soon as the
-//! session starts; from the peer's `Hello` each computes what the peer lacks and streams it in
+//! session starts (or one side answers the other's `Hello` with its own, naming only what its
+//! scope sends and what the peer holds: [`Session::start_answering`]); from the peer's `Hello`
+//! each computes what the peer lacks and streams it in
 //! batches, at most `window` unacknowledged at a time. The receiver verifies a batch, stores it
 //! durably, then acknowledges; the acknowledged vector is the checkpoint the caller persists, so
 //! an interrupted session resumes without resending anything acknowledged. A side that knows
@@ -316,6 +318,18 @@ pub struct Session {
     peer_done: bool,
     peer_holds: VersionVector,
     stats: Stats,
+    /// The wall clock given at the start, for `Hello`.
+    clock_ms: u64,
+    /// Set while this side waits to answer the peer's `Hello` (see
+    /// [`Session::start_answering`]).
+    answer: Option<Answer>,
+}
+
+/// What an answering side keeps until the peer's `Hello` arrives.
+#[derive(Debug)]
+struct Answer {
+    /// Everything this side holds: a feed the peer names is added to what `Hello` names.
+    held: BTreeMap<Origin, crate::store::Tip>,
 }
 
 impl Session {
@@ -345,6 +359,8 @@ impl Session {
             peer_holds: VersionVector::new(),
             stats: Stats::default(),
             batch_now,
+            clock_ms: 0,
+            answer: None,
         }
     }
 
@@ -355,22 +371,8 @@ impl Session {
         store: &S,
         now_ms: u64,
     ) -> Result<(), SessionError> {
-        if self.state != State::New {
-            return Err(SessionError::Protocol("session started twice".into()));
-        }
-        let held: BTreeMap<Origin, crate::store::Tip> =
-            store.tips().map_err(store_err)?.into_iter().collect();
-        self.target = held
-            .iter()
-            .map(|(origin, tip)| (*origin, tip.seq))
-            .collect();
-        self.frozen = store.frozen().map_err(store_err)?;
-        // In the vector's order, which the peer pairs them with.
-        self.tips = self
-            .target
-            .iter()
-            .map(|(origin, _)| fingerprint(&held.get(origin).map(|t| t.hash).unwrap_or_default()))
-            .collect();
+        let held = self.begin(store, now_ms)?;
+        self.advertise(&held, |_| true);
         if let Some(known) = &self.config.known_peer {
             for (origin, &seq) in self.target.iter() {
                 let have = known.get(origin);
@@ -379,11 +381,72 @@ impl Session {
                 }
             }
         }
+        self.queue_hello()
+    }
+
+    /// Begin as the side that answers: its `Hello` waits for the peer's and names only the feeds
+    /// `scope` sends the peer plus those the peer's `Hello` names, so what it carries (and what
+    /// the peer decodes, compares and keeps as its checkpoint) grows with what the peer may
+    /// receive, not with everything this side holds. A hub answers its sites: a site's session
+    /// then costs the same in a program of 50 sites as in one of 200.
+    ///
+    /// The peer learns nothing false: every feed it holds is named with this side's position in
+    /// it (or left out because this side holds none of it), and the feeds left out are ones
+    /// `scope` would not send it anyway. The answer costs no round trip where the peer's `Hello`
+    /// arrives with its first flight, as a site's does right after the TLS handshake. Only one
+    /// side of a session may answer; `known_peer` is not used (the peer's `Hello` comes first).
+    pub fn start_answering<S: LogStore + ?Sized, F: Scope + ?Sized>(
+        &mut self,
+        store: &S,
+        scope: &F,
+        now_ms: u64,
+    ) -> Result<(), SessionError> {
+        let held = self.begin(store, now_ms)?;
+        self.advertise(&held, |origin| scope.send_origin(origin));
+        self.answer = Some(Answer { held });
+        Ok(())
+    }
+
+    /// What both ways of starting share: this side's feeds and frozen origins, read once.
+    fn begin<S: LogStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now_ms: u64,
+    ) -> Result<BTreeMap<Origin, crate::store::Tip>, SessionError> {
+        if self.state != State::New {
+            return Err(SessionError::Protocol("session started twice".into()));
+        }
+        let held = store.tips().map_err(store_err)?.into_iter().collect();
+        self.frozen = store.frozen().map_err(store_err)?;
+        self.clock_ms = now_ms;
         self.state = State::Running;
+        Ok(held)
+    }
+
+    /// Name in `Hello`, and send up to, the feeds of `held` that `include` selects.
+    fn advertise(
+        &mut self,
+        held: &BTreeMap<Origin, crate::store::Tip>,
+        include: impl Fn(&Origin) -> bool,
+    ) {
+        self.target = held
+            .iter()
+            .filter(|(origin, _)| include(origin))
+            .map(|(origin, tip)| (*origin, tip.seq))
+            .collect();
+        // In the vector's order, which the peer pairs them with.
+        self.tips = self
+            .target
+            .iter()
+            .map(|(origin, _)| fingerprint(&held.get(origin).map(|t| t.hash).unwrap_or_default()))
+            .collect();
+    }
+
+    fn queue_hello(&mut self) -> Result<(), SessionError> {
         self.queue(&Message::Hello(Hello {
             protocol: PROTOCOL_VERSION,
             node: self.me,
-            clock_ms: now_ms,
+            clock_ms: self.clock_ms,
             vector: self.target.clone(),
             frozen: self.frozen.clone(),
             tips: self.tips.clone(),
@@ -469,7 +532,9 @@ impl Session {
         if self.state != State::Running {
             return Ok(None);
         }
-        let may_send = self.peer.is_some() || self.config.known_peer.is_some();
+        // An answering side sends nothing before its `Hello`, which answers the peer's.
+        let may_send =
+            self.peer.is_some() || (self.config.known_peer.is_some() && self.answer.is_none());
         if may_send && self.inflight.len() < self.config.window.max(1) {
             match self.build_batch(store, scope) {
                 Ok(Some(batch)) => {
@@ -599,6 +664,14 @@ impl Session {
             return Err(SessionError::Protocol(
                 "the peer claims this node's own id".into(),
             ));
+        }
+        if let Some(answer) = self.answer.take() {
+            // Name every feed the peer holds that this side holds too, then answer.
+            let named = self.target.clone();
+            self.advertise(&answer.held, |origin| {
+                named.get(origin) > 0 || h.vector.get(origin) > 0
+            });
+            self.queue_hello()?;
         }
         // The peer's Hello was sent before it saw anything from us, so it does not reflect
         // batches we sent optimistically. Those continue where they started at or before the

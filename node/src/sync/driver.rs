@@ -378,7 +378,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<()> {
     let mut store = SyncStore::deferring(&node.store);
-    session.start(&store, now_ms()).map_err(session_error)?;
+    // A hub answers the site's `Hello` with one naming only the feeds the site may receive or
+    // holds: its work per session, and the site's, then does not grow with the program's sites.
+    match watch.side {
+        Side::Hub { .. } => session.start_answering(&store, &*scope, now_ms()),
+        Side::Site => session.start(&store, now_ms()),
+    }
+    .map_err(session_error)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_progress = std::time::Instant::now();
     loop {

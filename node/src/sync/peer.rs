@@ -3,9 +3,10 @@
 //!
 //! The two are kept under two keys. The history and contact times are JSON (`peer/ID`), which
 //! later releases can add fields to. The checkpoint is a version vector in the binary codec
-//! (`checkpoint/ID`): a checkpoint names every origin the peer holds — at a site, every site of
-//! the program — and turning 200 ids into text and back, several times a session, was a sixth
-//! of a site's processor time in a crowd of 200 (docs/benchmarks.md, round 9).
+//! (`checkpoint/ID`): a checkpoint names every origin the peer's `Hello` named — at a site, before
+//! the hub answered with only the site's share (`Session::start_answering`), every site of the
+//! program — and turning 200 ids into text and back, several times a session, was a sixth of a
+//! site's processor time in a crowd of 200 (docs/benchmarks.md, round 9).
 
 use crate::error::Result;
 use crate::store::{Store, Unflushed};

@@ -146,13 +146,30 @@ pub fn run_session<FA: Scope, FB: Scope>(
     faults: &Faults,
     max_steps: usize,
 ) -> (Outcome, Events, Events) {
+    run_session_with(a, b, faults, max_steps, false)
+}
+
+/// [`run_session`], with `b` answering `a`'s `Hello` (`Session::start_answering`) when
+/// `b_answers`, as a hub answers a site.
+pub fn run_session_with<FA: Scope, FB: Scope>(
+    a: Side<'_, FA>,
+    b: Side<'_, FB>,
+    faults: &Faults,
+    max_steps: usize,
+    b_answers: bool,
+) -> (Outcome, Events, Events) {
     let mut rng = StdRng::seed_from_u64(faults.seed);
     let (a_id, b_id) = (a.replica.id(), b.replica.id());
     let mut sa = Session::new(a.config, a_id);
     let mut sb = Session::new(b.config, b_id);
     let mut outcome = Outcome::default();
     let (mut ev_a, mut ev_b) = (Vec::new(), Vec::new());
-    if sa.start(&a.replica.store, 1).is_err() || sb.start(&b.replica.store, 1).is_err() {
+    let b_started = if b_answers {
+        sb.start_answering(&b.replica.store, &b.scope, 1)
+    } else {
+        sb.start(&b.replica.store, 1)
+    };
+    if sa.start(&a.replica.store, 1).is_err() || b_started.is_err() {
         outcome.failed = true;
         return (outcome, ev_a, ev_b);
     }
