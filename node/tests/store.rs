@@ -681,6 +681,12 @@ fn whose_entries_are_queued_is_known_across_a_restart_and_a_rebuild() {
     sync(&site_x, &kx, &hub, &kh);
     hub.settle().unwrap();
     assert!(!is(&hub, &kx) && !hub.behind());
+    for doc in [0xc, 0xd, 0xe] {
+        assert!(
+            hub.doc(&DocId([doc; 16])).unwrap().is_some(),
+            "document {doc:x} was not derived"
+        );
+    }
     learner(&site_b, &kb, DocId([0xf; 16]), &kb.id(), 13);
     sync(&site_b, &kb, &hub, &kh);
     assert!(is(&hub, &kb));
@@ -1036,4 +1042,36 @@ fn a_recorded_fork_freezes_its_origin_at_once_and_after_a_reopen() {
     let mut held = store.forks().unwrap();
     held.sort_by_key(|f| f.held.0);
     assert_eq!(held, vec![fork(1), fork(2)]);
+}
+
+/// The derivation queue's next record number is kept in memory: after a restart it continues
+/// past the records left queued, so a batch appended then does not replace one of them.
+#[test]
+fn a_batch_appended_after_a_restart_is_queued_beside_the_ones_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kx) = (key(1), key(3));
+    let open_hub = || {
+        Store::open_without_worker(
+            &dir.path().join("hub"),
+            std::sync::Arc::new(cairn_node::records::DocumentIndex),
+        )
+        .unwrap()
+    };
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    learner(&site_x, &kx, DocId([0xc; 16]), &kx.id(), 10);
+    {
+        let hub = open_hub();
+        sync(&site_x, &kx, &hub, &kh);
+    }
+    let hub = open_hub();
+    learner(&site_x, &kx, DocId([0xd; 16]), &kx.id(), 11);
+    sync(&site_x, &kx, &hub, &kh);
+    hub.settle().unwrap();
+    for doc in [0xc, 0xd] {
+        assert!(
+            hub.doc(&DocId([doc; 16])).unwrap().is_some(),
+            "document {doc:x} was not derived"
+        );
+    }
+    assert!(hub.check(None).unwrap().ok());
 }

@@ -389,10 +389,7 @@ impl Core {
             }
             let authors = queue::authors(queued_nodes);
             if !queued.is_empty() {
-                let next = match self.tree.scan_prefix([keys::DERIVE_QUEUE]).next_back() {
-                    None => 0,
-                    Some(kv) => keys::parse_u64(&kv?.0[1..]).map_or(0, |n| n + 1),
-                };
+                let next = self.next_queued.fetch_add(1, Ordering::SeqCst);
                 batch.insert(keys::derive_queue(next), queued);
             }
             // Counted before the record exists, so nobody is told these are derived too soon.

@@ -84,6 +84,11 @@ pub struct Core {
     derived: AtomicU64,
     // Whose entries the queue holds, so asking costs no read of it.
     queued_authors: queue::QueuedAuthors,
+    // The number the next derivation-queue record gets, taken under `appender`, so records
+    // keep the order they were appended in. Kept here rather than read from the last `D` key:
+    // a reverse scan for it was a sixth of an append's time at a hub under a crowd of 200
+    // sites (docs/benchmarks.md, round 17), all of it inside the appender's lock.
+    next_queued: AtomicU64,
     // Group commit: writes applied so far (appends, local writes, local state), how many of
     // them a finished flush is known to cover (read without waiting for a flush in progress),
     // and the lock held while flushing.
@@ -199,6 +204,7 @@ impl Store {
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
+            next_queued: AtomicU64::new(0),
             applied: AtomicU64::new(0),
             durable: AtomicU64::new(0),
             flushing: Mutex::new(()),
@@ -217,8 +223,11 @@ impl Store {
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
         for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
             left_queued = true;
+            if let Some(n) = keys::parse_u64(&k[1..]) {
+                store.next_queued.fetch_max(n + 1, Ordering::SeqCst);
+            }
             match keys::parse_queued_runs(&v) {
                 Some(runs) => store.queued_authors.add(&queue::authors_of(&runs)),
                 None => store.queued_authors.add_unreadable(),
