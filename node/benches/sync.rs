@@ -19,7 +19,9 @@
 //! the sites' process, the sessions started as soon as it has opened them; by default the
 //! sites' process fetches the catalog and records the sites' work itself, and the sessions
 //! start once both processes are idle), `CAIRN_BENCH_SITES_PER_PROCESS` (sites to each sites'
-//! process; by default all in one).
+//! process; by default all in one), `CAIRN_BENCH_HUB_WORKERS` (the hub's async worker threads
+//! in the concurrent runs; by default as many as `cairn serve` runs,
+//! `hub::SERVICE_WORKER_THREADS`).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -153,11 +155,26 @@ fn populate(node: &Node, site: usize, learners_n: usize) -> Duration {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
+    runtime_with(2)
+}
+
+fn runtime_with(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// The hub's runtime in the concurrent runs: as many workers as `cairn serve` runs, unless
+/// `CAIRN_BENCH_HUB_WORKERS` says otherwise (before round 17 the runs used 2).
+fn hub_runtime() -> tokio::runtime::Runtime {
+    runtime_with(
+        std::env::var("CAIRN_BENCH_HUB_WORKERS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(hub::SERVICE_WORKER_THREADS),
+    )
 }
 
 /// A loopback relay that counts every byte (TLS records included) and can throttle and cut.
@@ -468,7 +485,7 @@ fn concurrent(n: usize) {
             Arc::new(s)
         })
         .collect();
-    let rt = runtime();
+    let rt = hub_runtime();
     let served = rt.block_on(serve(hub_node.clone()));
     // The sites run their sessions from another process (unless `CAIRN_BENCH_SITES_PROCESS=0`):
     // sled guards every tree of a process with one lock (`sled::concurrency_control` is a

@@ -387,8 +387,9 @@ impl Session {
     /// Begin as the side that answers: its `Hello` waits for the peer's and names only the feeds
     /// `scope` sends the peer plus those the peer's `Hello` names, so what it carries (and what
     /// the peer decodes, compares and keeps as its checkpoint) grows with what the peer may
-    /// receive, not with everything this side holds. A hub answers its sites: a site's session
-    /// then costs the same in a program of 50 sites as in one of 200.
+    /// receive, not with everything this side holds. A hub answers its sites: what a site's
+    /// session carries and keeps no longer grows with the program's sites (the hub still reads
+    /// every feed's tip once, to choose).
     ///
     /// The peer learns nothing false: every feed it holds is named with this side's position in
     /// it (or left out because this side holds none of it), and the feeds left out are ones

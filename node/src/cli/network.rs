@@ -18,7 +18,7 @@ use std::time::Duration;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
+        .worker_threads(hub::SERVICE_WORKER_THREADS)
         .enable_all()
         .build()
         .map_err(|e| Error::storage("cannot start the async runtime", e))

@@ -13,6 +13,12 @@ use tokio::net::TcpListener;
 /// Most sessions served at once; further sites wait for a free slot after their handshake.
 pub const MAX_SESSIONS: usize = 512;
 
+/// The async worker threads of the service (`cairn serve`, `cairn run`). More than a small
+/// machine's processors: a session's store calls on a worker can wait for sled's lock, which
+/// a batch being applied holds for the whole process, and meanwhile the other workers keep the
+/// processors busy with other sessions' TLS, decompression and signature checks.
+pub const SERVICE_WORKER_THREADS: usize = 4;
+
 /// Most TLS handshakes under way at once. Generous — a site's handshake takes a few round trips
 /// — so only a flood reaches it; then a new connection ends the oldest silent one (see
 /// [`Handshakes`]).
