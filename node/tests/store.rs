@@ -10,6 +10,13 @@ fn open_store(dir: &std::path::Path) -> cairn_node::error::Result<Store> {
     Store::open(dir, std::sync::Arc::new(cairn_node::records::DocumentIndex))
 }
 
+/// A store whose queued batches are derived only when something reads derived state, so a test
+/// can stop between acknowledging and deriving.
+fn open_without_worker(dir: &std::path::Path) -> Store {
+    Store::open_without_worker(dir, std::sync::Arc::new(cairn_node::records::DocumentIndex))
+        .unwrap()
+}
+
 fn key(seed: u64) -> NodeKey {
     NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(seed))
 }
@@ -540,11 +547,7 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     use cairn_node::sync::scope::SiteScope;
     let dir = tempfile::tempdir().unwrap();
     let (kh, kb, kx) = (key(1), key(2), key(3));
-    let hub = Store::open_without_worker(
-        &dir.path().join("hub"),
-        std::sync::Arc::new(cairn_node::records::DocumentIndex),
-    )
-    .unwrap();
+    let hub = open_without_worker(&dir.path().join("hub"));
     hub.set_local("authority", &kh.id().to_string()).unwrap();
     let site_b = open_store(&dir.path().join("b")).unwrap();
     let site_x = open_store(&dir.path().join("x")).unwrap();
@@ -650,13 +653,7 @@ fn the_worker_derives_after_the_sessions_and_reads_never_wait_for_it() {
 fn whose_entries_are_queued_is_known_across_a_restart_and_a_rebuild() {
     let dir = tempfile::tempdir().unwrap();
     let (kh, kb, kx) = (key(1), key(2), key(3));
-    let open_hub = || {
-        Store::open_without_worker(
-            &dir.path().join("hub"),
-            std::sync::Arc::new(cairn_node::records::DocumentIndex),
-        )
-        .unwrap()
-    };
+    let open_hub = || open_without_worker(&dir.path().join("hub"));
     let site_b = open_store(&dir.path().join("b")).unwrap();
     let site_x = open_store(&dir.path().join("x")).unwrap();
     learner(&site_b, &kb, DocId([0xb; 16]), &kb.id(), 10);
@@ -1050,13 +1047,7 @@ fn a_recorded_fork_freezes_its_origin_at_once_and_after_a_reopen() {
 fn a_batch_appended_after_a_restart_is_queued_beside_the_ones_left() {
     let dir = tempfile::tempdir().unwrap();
     let (kh, kx) = (key(1), key(3));
-    let open_hub = || {
-        Store::open_without_worker(
-            &dir.path().join("hub"),
-            std::sync::Arc::new(cairn_node::records::DocumentIndex),
-        )
-        .unwrap()
-    };
+    let open_hub = || open_without_worker(&dir.path().join("hub"));
     let site_x = open_store(&dir.path().join("x")).unwrap();
     learner(&site_x, &kx, DocId([0xc; 16]), &kx.id(), 10);
     {
