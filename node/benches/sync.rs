@@ -44,6 +44,11 @@ const ACHIEVEMENTS: [&str; 5] = [
     "opportunity-ready",
 ];
 
+/// A number from the environment, if `name` is set to one.
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
 fn env_list(name: &str, default: &str) -> Vec<usize> {
     std::env::var(name)
         .unwrap_or_else(|_| default.into())
@@ -169,12 +174,7 @@ fn runtime_with(workers: usize) -> tokio::runtime::Runtime {
 /// The hub's runtime in the concurrent runs: as many workers as `cairn serve` runs, unless
 /// `CAIRN_BENCH_HUB_WORKERS` says otherwise (before round 17 the runs used 2).
 fn hub_runtime() -> tokio::runtime::Runtime {
-    runtime_with(
-        std::env::var("CAIRN_BENCH_HUB_WORKERS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(hub::SERVICE_WORKER_THREADS),
-    )
+    runtime_with(env_number("CAIRN_BENCH_HUB_WORKERS").unwrap_or(hub::SERVICE_WORKER_THREADS))
 }
 
 /// A loopback relay that counts every byte (TLS records included) and can throttle and cut.
@@ -473,12 +473,10 @@ fn concurrent(n: usize) {
     let sites_root = sites_root(root.path());
     // The program's sites: by default the `n` that sync at once. With more, the others are
     // admitted and get the catalog but sit the run out, so runs of different `n` in a program
-    // of the same size compare the crowd alone (a hub's work per session also grows with the
-    // sites the program has: every session exchanges version vectors naming them).
-    let program = std::env::var("CAIRN_BENCH_PROGRAM_SITES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .map_or(n, |p: usize| p.max(n));
+    // of the same size compare the crowd alone (a hub's work per session also grew with the
+    // sites the program has: before round 17 every session exchanged version vectors naming
+    // them; the hub still reads every feed's tip).
+    let program = env_number("CAIRN_BENCH_PROGRAM_SITES").map_or(n, |p| p.max(n));
     let mut sites: Vec<Arc<Node>> = (0..program)
         .map(|i| {
             let s = new_site(&hub_node, sites_root.path(), i);
@@ -520,10 +518,7 @@ fn concurrent(n: usize) {
         // All in one process unless `CAIRN_BENCH_SITES_PER_PROCESS` says otherwise. One
         // process a site, as deployed, measured slower at both sizes (round 16): each process's
         // first session pays for what a running node has long set up.
-        let per_process = std::env::var("CAIRN_BENCH_SITES_PER_PROCESS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(n);
+        let per_process = env_number("CAIRN_BENCH_SITES_PER_PROCESS").unwrap_or(n);
         let mut child = SitesProcesses::start(&served.addr, &dirs, prepared_by_child, per_process);
         if !start_busy() {
             wait_until_idle("the hub's process");
