@@ -667,8 +667,9 @@ impl Session {
             ));
         }
         if let Some(answer) = self.answer.take() {
-            // Name every feed the peer holds that this side holds too, then answer.
-            let named = self.target.clone();
+            // Name every feed the peer holds that this side holds too, then answer. `advertise`
+            // replaces the target, so the scope's choice is moved out rather than copied.
+            let named = std::mem::take(&mut self.target);
             self.advertise(&answer.held, |origin| {
                 named.get(origin) > 0 || h.vector.get(origin) > 0
             });

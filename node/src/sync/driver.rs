@@ -379,7 +379,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<()> {
     let mut store = SyncStore::deferring(&node.store);
     // A hub answers the site's `Hello` with one naming only the feeds the site may receive or
-    // holds: its work per session, and the site's, then does not grow with the program's sites.
+    // holds: what a session carries, and what the site compares and keeps, then does not grow
+    // with the program's sites (the hub still reads every feed's tip, to choose).
     match watch.side {
         Side::Hub { .. } => session.start_answering(&store, &*scope, now_ms()),
         Side::Site => session.start(&store, now_ms()),
