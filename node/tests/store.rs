@@ -1066,3 +1066,149 @@ fn a_batch_appended_after_a_restart_is_queued_beside_the_ones_left() {
     }
     assert!(hub.check(None).unwrap().ok());
 }
+
+/// What the store reports as its tips (kept in memory once read) against its log: every tip
+/// names the last item of its feed, and there is one per feed `check` walks (which also compares
+/// the tips recorded on disk with the log).
+fn assert_tips_match_the_log(store: &Store) {
+    let report = store.check(None).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    let tips = store.tips().unwrap();
+    assert_eq!(tips.len() as u64, report.feeds, "one tip per feed");
+    for (origin, tip) in &tips {
+        let last = store.item_covering(origin, tip.seq).unwrap();
+        assert_eq!(
+            last.map(|i| (i.last_seq(), i.last_hash())),
+            Some((tip.seq, tip.hash)),
+            "the tip of {origin} names its last item"
+        );
+        assert!(
+            store.item_covering(origin, tip.seq + 1).unwrap().is_none(),
+            "{origin} holds entries past its tip"
+        );
+        assert_eq!(store.tip(origin).unwrap(), Some(*tip));
+    }
+    assert_eq!(store.vector().unwrap().iter().count(), tips.len());
+}
+
+/// The latest clock value among the whole entries a store holds.
+fn newest_hlc(store: &Store) -> Hlc {
+    let mut newest = Hlc::default();
+    for (origin, _) in store.tips().unwrap() {
+        for item in store.read_items(&origin, 1, usize::MAX).unwrap() {
+            if let FeedItem::Entry(se) = item {
+                newest = newest.max(se.entry.hlc);
+            }
+        }
+    }
+    newest
+}
+
+#[derive(Debug, Clone)]
+enum TipStep {
+    /// A local change (at a wall clock far behind or ahead of the others').
+    Put { node: usize, late: bool },
+    /// A roster import of a few new documents.
+    Import { node: usize, count: u8 },
+    /// A control record (an entry that is not an automerge change).
+    Control { node: usize },
+    /// Two stores sync.
+    Sync(usize, usize),
+    /// A store rebuilds its derived state (tips included).
+    Rebuild(usize),
+    /// A store is closed and opened again.
+    Reopen(usize),
+}
+
+fn tip_step() -> impl proptest::strategy::Strategy<Value = TipStep> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..3usize, any::<bool>()).prop_map(|(node, late)| TipStep::Put { node, late }),
+        1 => (0..3usize, 1..4u8).prop_map(|(node, count)| TipStep::Import { node, count }),
+        1 => (0..3usize).prop_map(|node| TipStep::Control { node }),
+        2 => (0..3usize, 0..3usize)
+            .prop_filter("two different nodes", |(a, b)| a != b)
+            .prop_map(|(a, b)| TipStep::Sync(a, b)),
+        1 => (0..3usize).prop_map(TipStep::Rebuild),
+        1 => (0..3usize).prop_map(TipStep::Reopen),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+    /// The tips and the clock are kept in memory once read, moved by every kind of write: after
+    /// any mix of local changes, roster imports, control records, syncs, rebuilds and restarts,
+    /// the tips a store reports are its log's (and what a reopened store reads from disk), and
+    /// a new local entry's clock is ahead of every entry the store holds.
+    #[test]
+    fn tips_and_clock_kept_in_memory_follow_every_write(
+        steps in proptest::collection::vec(tip_step(), 1..24)
+    ) {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut stores: Vec<Option<Store>> =
+            dirs.iter().map(|d| Some(open_store(d.path()).unwrap())).collect();
+        let keys: Vec<NodeKey> = (0..3).map(|i| key(80 + i)).collect();
+        let mut next_doc = 0u16;
+        for (t, s) in steps.iter().enumerate() {
+            let now = 1_000 + t as u64;
+            match *s {
+                TipStep::Put { node, late } => {
+                    let store = stores[node].as_ref().unwrap();
+                    let before = newest_hlc(store);
+                    // A wall clock behind every entry held still authors after them.
+                    let now = if late { now + 1_000_000 * (node as u64 + 1) } else { 5 };
+                    let doc = DocId([node as u8 + 1; 16]);
+                    let entry = put(store, &keys[node], doc, "f", &format!("v{t}"), now);
+                    assert!(entry.entry.hlc > before, "{:?} is not after {before:?}", entry.entry.hlc);
+                }
+                TipStep::Import { node, count } => {
+                    let store = stores[node].as_ref().unwrap();
+                    let docs: Vec<DocId> = (0..count)
+                        .map(|_| {
+                            next_doc += 1;
+                            let mut d = [0x70; 16];
+                            d[..2].copy_from_slice(&next_doc.to_be_bytes());
+                            DocId(d)
+                        })
+                        .collect();
+                    store
+                        .create_docs(&author(&keys[node], now), "import", &docs, &[], |i, tx| {
+                            tx.put(ROOT, "name", format!("learner {i}"))
+                                .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))
+                        })
+                        .unwrap();
+                }
+                TipStep::Control { node } => {
+                    let store = stores[node].as_ref().unwrap();
+                    let before = newest_hlc(store);
+                    let entry = store
+                        .author_entry(
+                            &author(&keys[node], 5),
+                            DocId([0x7f; 16]),
+                            BodyKind::FileChunk,
+                            vec![t as u8; 8],
+                        )
+                        .unwrap();
+                    assert!(entry.entry.hlc > before);
+                }
+                TipStep::Sync(a, b) => {
+                    let (sa, sb) = (stores[a].as_ref().unwrap(), stores[b].as_ref().unwrap());
+                    sync(sa, &keys[a], sb, &keys[b]);
+                    proptest::prop_assert_eq!(sa.vector().unwrap(), sb.vector().unwrap());
+                }
+                TipStep::Rebuild(node) => {
+                    stores[node].as_ref().unwrap().rebuild().unwrap();
+                }
+                TipStep::Reopen(node) => {
+                    let held = stores[node].take().unwrap().tips().unwrap();
+                    let reopened = open_store(dirs[node].path()).unwrap();
+                    proptest::prop_assert_eq!(reopened.tips().unwrap(), held);
+                    stores[node] = Some(reopened);
+                }
+            }
+            for store in stores.iter().flatten() {
+                assert_tips_match_the_log(store);
+            }
+        }
+    }
+}

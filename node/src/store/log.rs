@@ -51,11 +51,6 @@ fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
 }
 
 impl Core {
-    fn next_hlc(&self, now_ms: u64) -> Result<Hlc> {
-        let last: Hlc = self.local("hlc")?.unwrap_or_default();
-        Ok(HybridClock::resume(last).tick(now_ms))
-    }
-
     /// Author one entry (and its derived state) as one durable write.
     fn commit_local(
         &self,
@@ -67,21 +62,21 @@ impl Core {
     ) -> Result<StoredEntry> {
         let origin = author.origin();
         // The feed's tip and the clock are read and written while appends wait.
-        let _append = self.appender();
-        let prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
-        let hlc = self.next_hlc(author.now_ms)?;
+        let mut append = self.appender();
+        let prev = self
+            .tip_appending(&append, &origin)?
+            .map(|t| (t.seq, t.hash));
+        let hlc = HybridClock::resume(append.clock(self)?).tick(author.now_ms);
         let entry = StoredEntry::author(author.key, author.epoch, prev, hlc, body);
+        let tip = Tip {
+            seq: entry.entry.seq,
+            hash: entry.hash,
+        };
         batch.insert(
             keys::entry(&origin, entry.entry.seq),
             super::encode_entries(&[&entry])?,
         );
-        batch.insert(
-            keys::origin_key(keys::TIP, &origin),
-            encode_tip(&Tip {
-                seq: entry.entry.seq,
-                hash: entry.hash,
-            }),
-        );
+        batch.insert(keys::origin_key(keys::TIP, &origin), encode_tip(&tip));
         batch.insert(
             keys::local("hlc"),
             serde_json::to_vec(&hlc).map_err(|e| Error::storage("encoding the clock", e))?,
@@ -99,6 +94,8 @@ impl Core {
         // Applied, not yet flushed: the caller flushes once it has let go of the locks, so
         // that peers' batches append (and share the flush) meanwhile.
         self.tree.apply_batch(batch)?;
+        append.clock = Some(hlc);
+        self.tips_moved([(origin, tip)]);
         Ok(entry)
     }
 
@@ -187,10 +184,12 @@ impl Core {
         // New documents build on everything acknowledged before them; the tips and the clock
         // are read and written while appends wait.
         self.settle_locked(&mut w)?;
-        let _append = self.appender();
+        let mut append = self.appender();
         let origin = author.origin();
-        let mut prev = self.tip(&origin)?.map(|t| (t.seq, t.hash));
-        let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
+        let mut prev = self
+            .tip_appending(&append, &origin)?
+            .map(|t| (t.seq, t.hash));
+        let mut clock = HybridClock::resume(append.clock(self)?);
         let actor = ActorId::from(&author.origin().to_bytes()[..]);
         let secs = (author.now_ms / 1000) as i64;
         let mut batch = sled::Batch::default();
@@ -261,8 +260,12 @@ impl Core {
         writes.into_batch(&mut batch, &mut tallies);
         tallies.write(self, &mut batch)?;
         self.tree.apply_batch(batch)?;
+        append.clock = Some(clock.last());
+        if let Some((seq, hash)) = prev {
+            self.tips_moved([(origin, Tip { seq, hash })]);
+        }
         // Flushed once the locks are let go, so peers' batches append meanwhile.
-        drop(_append);
+        drop(append);
         drop(w);
         self.written()?;
         Ok(values)
@@ -329,13 +332,14 @@ impl Core {
     /// [`Core::durable`] has returned for what this returns.
     pub fn append_runs_unflushed(&self, runs: &[VerifiedRun]) -> Result<Unflushed> {
         let ticket = {
-            let _append = self.appender();
+            let mut append = self.appender();
             let mut batch = sled::Batch::default();
+            let mut moved: Vec<(Origin, Tip)> = Vec::with_capacity(runs.len());
             let mut queued: Vec<u8> = Vec::new();
             let mut queued_nodes: Vec<NodeId> = Vec::new();
             let mut newest: Option<Hlc> = None;
             for run in runs {
-                let tip = self.tip(&run.origin)?;
+                let tip = self.tip_appending(&append, &run.origin)?;
                 let (held, hash) = tip.map_or((0, Hash32::ZERO), |t| (t.seq, t.hash));
                 if run.first_seq() != held + 1 || run.prev.is_some_and(|p| p != hash) {
                     return Err(Error::storage_msg(format!(
@@ -364,13 +368,12 @@ impl Core {
                 }
                 block.write(&mut batch, &run.origin)?;
                 if let Some(last) = run.items.last() {
-                    batch.insert(
-                        keys::origin_key(keys::TIP, &run.origin),
-                        encode_tip(&Tip {
-                            seq: last.last_seq(),
-                            hash: last.last_hash(),
-                        }),
-                    );
+                    let tip = Tip {
+                        seq: last.last_seq(),
+                        hash: last.last_hash(),
+                    };
+                    batch.insert(keys::origin_key(keys::TIP, &run.origin), encode_tip(&tip));
+                    moved.push((run.origin, tip));
                 }
                 if let Some((first, last)) = whole {
                     queued.extend_from_slice(&keys::queued_run(&run.origin, first, last));
@@ -378,14 +381,16 @@ impl Core {
                 }
             }
             // Keep the clock ahead of everything seen, so local entries sort after received ones.
+            let mut clock = None;
             if let Some(max) = newest {
-                let mut clock = HybridClock::resume(self.local("hlc")?.unwrap_or_default());
-                clock.observe(max);
+                let mut observed = HybridClock::resume(append.clock(self)?);
+                observed.observe(max);
                 batch.insert(
                     keys::local("hlc"),
-                    serde_json::to_vec(&clock.last())
+                    serde_json::to_vec(&observed.last())
                         .map_err(|e| Error::storage("encoding the clock", e))?,
                 );
+                clock = Some(observed.last());
             }
             let authors = queue::authors(queued_nodes);
             if !queued.is_empty() {
@@ -398,6 +403,10 @@ impl Core {
                 self.queued_authors.remove(&authors);
                 return Err(e.into());
             }
+            if clock.is_some() {
+                append.clock = clock;
+            }
+            self.tips_moved(moved);
             self.queued.fetch_add(1, Ordering::SeqCst);
             self.applied.fetch_add(1, Ordering::SeqCst) + 1
         };

@@ -98,7 +98,7 @@ impl Core {
             {
                 problems.push(e.to_string());
             }
-            if self.tip(&walk.origin)?.map(|t| (t.seq, t.hash)) != walk.last {
+            if self.stored_tip(&walk.origin)?.map(|t| (t.seq, t.hash)) != walk.last {
                 problems.push(format!(
                     "the recorded tip of {} does not match its last entry (run `cairn rebuild`)",
                     walk.origin
@@ -230,6 +230,8 @@ impl Core {
             batch.insert(keys::origin_key(keys::TIP, &origin), encode_tip(&t));
         }
         self.tree.apply_batch(batch)?;
+        // The tips kept in memory are read again from the ones just written.
+        self.tips_forget();
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
         // The queue went with the rest of the derived state (appends wait for this).
         self.queued_authors.clear();

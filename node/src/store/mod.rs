@@ -22,9 +22,10 @@ use crate::error::{Error, Result};
 use cairn_sync_protocol::{
     DocId, FeedItem, Fork, Hash32, Origin, StoredEntry, Tip, VersionVector, codec,
 };
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
@@ -76,8 +77,16 @@ pub struct Core {
     // Derivation is serialized: it reads the current documents and derived keys, then commits
     // one batch. Taken before `appender` when both are needed.
     writer: Mutex<Writer>,
-    // Appending to the log is serialized: each append reads the tips, then commits one batch.
-    appender: Mutex<()>,
+    // Appending to the log is serialized: each append reads the tips and the clock, then
+    // commits one batch.
+    appender: Mutex<Appending>,
+    // The feeds' tips (`T` keys), read from the tree once (on first use) and from then on
+    // updated under `appender` right after each batch that moves them is applied, so a reader
+    // never sees a tip before its entries. Every sync session reads them, and any read of the
+    // tree waits while sled applies another session's batch (under one process-wide lock):
+    // at a hub with a crowd of sites, these reads were a tenth of the async workers' stops
+    // (docs/benchmarks.md, round 18). `None` until first read; `rebuild` resets it.
+    tips: RwLock<Option<BTreeMap<Origin, Tip>>>,
     // Derivation queue (`D` keys): batches queued so far and batches known derived, so a read
     // with nothing queued does not take the writer's lock.
     queued: AtomicU64,
@@ -118,6 +127,26 @@ pub struct Core {
 
 struct Writer {
     docs: DocCache,
+}
+
+/// What the appender's lock guards besides the order of appends.
+#[derive(Default)]
+struct Appending {
+    // The hybrid logical clock's last value (local `hlc`), once read: only appends (local or a
+    // peer's) read or move it, all under the lock, so the copy here is the stored one.
+    clock: Option<cairn_sync_protocol::Hlc>,
+}
+
+impl Appending {
+    /// The clock's last value: kept, or read from the store the first time.
+    fn clock(&mut self, core: &Core) -> Result<cairn_sync_protocol::Hlc> {
+        if let Some(last) = self.clock {
+            return Ok(last);
+        }
+        let last = core.local("hlc")?.unwrap_or_default();
+        self.clock = Some(last);
+        Ok(last)
+    }
 }
 
 impl std::ops::Deref for Store {
@@ -200,7 +229,8 @@ impl Store {
             writer: Mutex::new(Writer {
                 docs: DocCache::new(DOC_CACHE_CAPACITY),
             }),
-            appender: Mutex::new(()),
+            appender: Mutex::new(Appending::default()),
+            tips: RwLock::new(None),
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
@@ -424,7 +454,7 @@ impl Core {
         Ok(self.tree.scan_prefix(&full).count() as u64)
     }
 
-    fn appender(&self) -> MutexGuard<'_, ()> {
+    fn appender(&self) -> MutexGuard<'_, Appending> {
         self.appender
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -452,6 +482,15 @@ impl Core {
 
     /// The last entry held for `origin`.
     pub fn tip(&self, origin: &Origin) -> Result<Option<Tip>> {
+        if let Some(tips) = self.tips_read().as_ref() {
+            return Ok(tips.get(origin).copied());
+        }
+        Ok(self.load_tips()?.get(origin).copied())
+    }
+
+    /// The tip of `origin` as the tree records it, not the copy kept in memory: `check` compares
+    /// what is on disk with the log.
+    pub(super) fn stored_tip(&self, origin: &Origin) -> Result<Option<Tip>> {
         match self.tree.get(keys::origin_key(keys::TIP, origin))? {
             None => Ok(None),
             Some(v) => decode_tip(&v).map(Some),
@@ -467,15 +506,66 @@ impl Core {
         Ok(v)
     }
 
-    /// Every origin held and its last entry, in one pass over the tips.
+    /// Every origin held and its last entry, in the order of their keys.
     pub fn tips(&self) -> Result<Vec<(Origin, Tip)>> {
-        let mut tips = Vec::new();
+        if let Some(tips) = self.tips_read().as_ref() {
+            return Ok(tips.iter().map(|(o, t)| (*o, *t)).collect());
+        }
+        Ok(self.load_tips()?.into_iter().collect())
+    }
+
+    fn tips_read(&self) -> std::sync::RwLockReadGuard<'_, Option<BTreeMap<Origin, Tip>>> {
+        // The map is replaced or extended whole under the lock; a panic elsewhere leaves it whole.
+        self.tips.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tips_write(&self) -> std::sync::RwLockWriteGuard<'_, Option<BTreeMap<Origin, Tip>>> {
+        self.tips.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Read every tip from the tree into memory (under the appender's lock, so no append moves
+    /// one between the scan and the copy kept), and return them. An unreadable tip is an error
+    /// here, as it was to every read before, and nothing is kept: `check` reports it and
+    /// `rebuild` rewrites it.
+    fn load_tips(&self) -> Result<BTreeMap<Origin, Tip>> {
+        let append = self.appender();
+        self.load_tips_appending(&append)
+    }
+
+    /// [`Core::load_tips`] for a caller that holds the appender's lock.
+    fn load_tips_appending(&self, _append: &Appending) -> Result<BTreeMap<Origin, Tip>> {
+        if let Some(tips) = self.tips_read().as_ref() {
+            return Ok(tips.clone());
+        }
+        let mut tips = BTreeMap::new();
         for kv in self.tree.scan_prefix([keys::TIP]) {
             let (k, val) = kv?;
             let origin = keys::parse_origin(&k[1..]).ok_or_else(|| corrupt("a tip key"))?;
-            tips.push((origin, decode_tip(&val)?));
+            tips.insert(origin, decode_tip(&val)?);
         }
+        *self.tips_write() = Some(tips.clone());
         Ok(tips)
+    }
+
+    /// [`Core::tip`] for a caller that holds the appender's lock.
+    fn tip_appending(&self, append: &Appending, origin: &Origin) -> Result<Option<Tip>> {
+        if let Some(tips) = self.tips_read().as_ref() {
+            return Ok(tips.get(origin).copied());
+        }
+        Ok(self.load_tips_appending(append)?.get(origin).copied())
+    }
+
+    /// Record tips just applied to the tree. Call with the appender's lock held, after
+    /// `apply_batch` succeeded. If the tips were never read, the tree has them for the first read.
+    fn tips_moved(&self, moved: impl IntoIterator<Item = (Origin, Tip)>) {
+        if let Some(tips) = self.tips_write().as_mut() {
+            tips.extend(moved);
+        }
+    }
+
+    /// Forget the tips kept in memory; the next read takes them from the tree.
+    fn tips_forget(&self) {
+        *self.tips_write() = None;
     }
 
     /// How many `E` keys hold the log (whole entries from peers share keys in blocks).
