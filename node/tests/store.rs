@@ -1212,3 +1212,60 @@ proptest::proptest! {
         }
     }
 }
+
+/// Local state is kept in memory once read: every way of writing it (JSON, binary,
+/// both in one batch, removal) is read back at once, by threads writing one name together, and
+/// after a restart reads from disk what the copies said.
+#[test]
+fn local_state_kept_in_memory_reads_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).unwrap();
+    assert_eq!(
+        store.local::<u32>("n").unwrap(),
+        None,
+        "absent, and known absent"
+    );
+    store.set_local("n", &1u32).unwrap();
+    assert_eq!(store.local::<u32>("n").unwrap(), Some(1));
+    store.set_local_bin("v", &7u64).unwrap();
+    assert_eq!(store.local_bin::<u64>("v").unwrap(), Some(7));
+    store.set_local_and_bin("n", &2u32, "v", &8u64).unwrap();
+    assert_eq!(store.local::<u32>("n").unwrap(), Some(2));
+    assert_eq!(store.local_bin::<u64>("v").unwrap(), Some(8));
+    store.remove_local("n").unwrap();
+    assert_eq!(store.local::<u32>("n").unwrap(), None);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..100u64 {
+                    let mine = t * 1_000 + i;
+                    match i % 3 {
+                        0 => store.set_local("shared", &mine).unwrap(),
+                        1 => store.set_local_bin("shared-bin", &mine).unwrap(),
+                        _ => store
+                            .set_local_and_bin("shared", &mine, "shared-bin", &mine)
+                            .unwrap(),
+                    }
+                    assert!(store.local::<u64>("shared").unwrap().is_some());
+                }
+            });
+        }
+    });
+    let held: (Option<u64>, Option<u64>, Option<u64>, Option<u32>) = (
+        store.local("shared").unwrap(),
+        store.local_bin("shared-bin").unwrap(),
+        store.local_bin("v").unwrap(),
+        store.local("n").unwrap(),
+    );
+    drop(store);
+    let reopened = open_store(dir.path()).unwrap();
+    let stored = (
+        reopened.local("shared").unwrap(),
+        reopened.local_bin("shared-bin").unwrap(),
+        reopened.local_bin("v").unwrap(),
+        reopened.local("n").unwrap(),
+    );
+    assert_eq!(held, stored);
+    assert_eq!(stored.2, Some(8));
+}

@@ -87,6 +87,16 @@ pub struct Core {
     // at a hub with a crowd of sites, these reads were a tenth of the async workers' stops
     // (docs/benchmarks.md, round 18). `None` until first read; `rebuild` resets it.
     tips: RwLock<Option<BTreeMap<Origin, Tip>>>,
+    // Local state (`L` keys) once read through `local*`, by key (`None`: known absent). A
+    // hub's session reads the authority twice (admission, upkeep) and the epoch, each a read of
+    // the tree that waited for other sessions' batches (round 18); those are written once in a
+    // node's life. A write (`set_local*`, `remove_local`) drops the copy after writing the tree
+    // and counts itself in `locals_changed`; a read that missed keeps what it read only if no
+    // write was counted between its read of the tree and keeping it, so no copy outlives a
+    // write. Writers never wait for each other. State written in other ways (the clock, in
+    // append batches; the record index's salt) is never read through `local*`.
+    locals: RwLock<std::collections::HashMap<Vec<u8>, Option<sled::IVec>>>,
+    locals_changed: AtomicU64,
     // Derivation queue (`D` keys): batches queued so far and batches known derived, so a read
     // with nothing queued does not take the writer's lock.
     queued: AtomicU64,
@@ -143,7 +153,13 @@ impl Appending {
         if let Some(last) = self.clock {
             return Ok(last);
         }
-        let last = core.local("hlc")?.unwrap_or_default();
+        // Read from the tree, not through `local`: the clock moves in append batches, which
+        // the copies of local state do not follow.
+        let last = match core.tree.get(keys::local("hlc"))? {
+            None => Default::default(),
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| Error::storage("local state `hlc` is unreadable", e))?,
+        };
         self.clock = Some(last);
         Ok(last)
     }
@@ -231,6 +247,8 @@ impl Store {
             }),
             appender: Mutex::new(Appending::default()),
             tips: RwLock::new(None),
+            locals: RwLock::new(Default::default()),
+            locals_changed: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
@@ -647,9 +665,50 @@ impl Core {
         Ok(())
     }
 
+    /// The stored bytes of a piece of local state: the copy kept, or read from the tree.
+    fn local_bytes(&self, name: &str) -> Result<Option<sled::IVec>> {
+        let key = keys::local(name);
+        if let Some(held) = self
+            .locals
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(held.clone());
+        }
+        let seen = self.locals_changed.load(Ordering::SeqCst);
+        let stored = self.tree.get(&key)?;
+        let mut locals = self.locals.write().unwrap_or_else(|p| p.into_inner());
+        // A write counted since the read above may have changed this key: keep nothing.
+        if self.locals_changed.load(Ordering::SeqCst) == seen {
+            locals.insert(key, stored.clone());
+        }
+        Ok(stored)
+    }
+
+    /// Write local state with `write`, then drop the copies of `names` (also if it failed:
+    /// whether a failed write reached the tree is unknown).
+    fn write_locals(&self, names: &[&str], write: impl FnOnce() -> Result<()>) -> Result<()> {
+        let written = write();
+        let mut locals = self.locals.write().unwrap_or_else(|p| p.into_inner());
+        self.locals_changed.fetch_add(1, Ordering::SeqCst);
+        for name in names {
+            locals.remove(&keys::local(name));
+        }
+        written
+    }
+
+    /// Write one piece of local state to the tree.
+    fn put_local(&self, name: &str, value: Vec<u8>) -> Result<()> {
+        self.write_locals(&[name], || {
+            self.tree.insert(keys::local(name), value)?;
+            Ok(())
+        })
+    }
+
     /// Read a piece of local state.
     pub fn local<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        match self.tree.get(keys::local(name))? {
+        match self.local_bytes(name)? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
@@ -669,14 +728,14 @@ impl Core {
         name: &str,
         value: &T,
     ) -> Result<Unflushed> {
-        self.tree.insert(keys::local(name), local_json(value)?)?;
+        self.put_local(name, local_json(value)?)?;
         Ok(self.unflushed())
     }
 
     /// Read a piece of local state stored in the binary codec (for values JSON cannot key, such
     /// as version vectors).
     pub fn local_bin<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        match self.tree.get(keys::local(name))? {
+        match self.local_bytes(name)? {
             None => Ok(None),
             Some(v) => codec::decode(&v, cairn_sync_protocol::limits::MAX_FRAME)
                 .map(Some)
@@ -696,7 +755,7 @@ impl Core {
         name: &str,
         value: &T,
     ) -> Result<Unflushed> {
-        self.tree.insert(keys::local(name), local_bin(value)?)?;
+        self.put_local(name, local_bin(value)?)?;
         Ok(self.unflushed())
     }
 
@@ -724,13 +783,16 @@ impl Core {
         let mut batch = sled::Batch::default();
         batch.insert(keys::local(name), local_json(value)?);
         batch.insert(keys::local(bin_name), local_bin(bin_value)?);
-        self.tree.apply_batch(batch)?;
+        self.write_locals(&[name, bin_name], || Ok(self.tree.apply_batch(batch)?))?;
         Ok(self.unflushed())
     }
 
     /// Forget a piece of local state, durably.
     pub fn remove_local(&self, name: &str) -> Result<()> {
-        self.tree.remove(keys::local(name))?;
+        self.write_locals(&[name], || {
+            self.tree.remove(keys::local(name))?;
+            Ok(())
+        })?;
         self.written()
     }
 
