@@ -6,6 +6,7 @@
 //! | `num/<learner number>\0<doc>` | the learner document |
 //! | `learner/<doc>` | a JSON summary for lists |
 //! | `home/<doc>` | the learner's home site (node id text) |
+//! | `homed/<site>\0<doc>` | empty: the learners homed at a site, so a hub's session with it lists only them (since index version 1) |
 //! | `conflict/<doc>` | JSON list of concurrent values automerge kept |
 //! | `user/<U- id>` | JSON of a staff user (from every staff document held) |
 //! | `copy/<doc>` | award ids (JSON list) lacking the program-signed copy (the hub makes them) |
@@ -62,6 +63,20 @@ impl crate::store::Indexer for DocumentIndex {
     fn record_prefix(&self) -> Option<&'static [u8]> {
         Some(b"id/")
     }
+
+    fn version(&self) -> u32 {
+        INDEX_VERSION
+    }
+}
+
+/// What this release's index holds: 1 added `homed/`. A store derived in full by an earlier
+/// release lacks the keys added since, until `cairn rebuild` (see [`crate::store::Core::indexed_since`]).
+pub const INDEX_VERSION: u32 = 1;
+
+/// The index key prefix (without the store's `I` prefix) listing the learners homed at `site`
+/// (node id text): each key under it ends with a learner document's id.
+pub fn homed_prefix(site: &str) -> Vec<u8> {
+    key(&[b"homed/", site.as_bytes(), b"\0"])
 }
 
 /// The index key (without the store's `I` prefix) listing a document's conflicts.
@@ -129,6 +144,7 @@ fn index_learner(doc: &DocId, am: &Automerge, out: &mut Vec<(Vec<u8>, Vec<u8>)>)
     let home_value = scalar("home_site");
     let home = home_value.as_str().unwrap_or_default();
     out.push((key(&[b"home/", &doc.0]), home.as_bytes().to_vec()));
+    out.push(([homed_prefix(home), doc.0.to_vec()].concat(), Vec::new()));
     let mut counts = std::collections::BTreeMap::new();
     for section in [
         "enrollments",

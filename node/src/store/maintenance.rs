@@ -172,6 +172,9 @@ impl Core {
         let _append = self.appender();
         let queued = self.queued.load(std::sync::atomic::Ordering::SeqCst);
         w.docs.clear();
+        // Not known complete until the end (sled recovers its log as a prefix: if any derived
+        // key below is gone after a crash, so is this).
+        self.remove_local(super::INDEX_VERSION)?;
         for prefix in keys::DERIVED {
             let mut batch = sled::Batch::default();
             let mut n = 0;
@@ -235,6 +238,8 @@ impl Core {
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
         // The queue went with the rest of the derived state (appends wait for this).
         self.queued_authors.clear();
+        // Made durable by the flush that follows, with everything rebuilt.
+        let _ = self.set_local_unflushed(super::INDEX_VERSION, &self.indexer.version())?;
         self.flush()?;
         self.derived
             .fetch_max(queued, std::sync::atomic::Ordering::SeqCst);

@@ -27,6 +27,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
+/// Local state: the [`Indexer::version`] the whole derived state was built with (absent: an
+/// earlier release's, or unknown).
+const INDEX_VERSION: &str = "index_version";
+
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
 
@@ -59,6 +63,12 @@ pub trait Indexer: Send + Sync {
     /// [`Core::index_scan`] does not list them.
     fn record_prefix(&self) -> Option<&'static [u8]> {
         None
+    }
+
+    /// The version of what `index` produces, raised when a release adds keys. The store
+    /// records the version its whole derived state was built with ([`Core::indexed_since`]).
+    fn version(&self) -> u32 {
+        0
     }
 }
 
@@ -286,6 +296,12 @@ impl Store {
             store.kick();
         }
         store.start_counts()?;
+        // With no entries, nothing is derived: the derived state is complete at any version.
+        if store.tree.scan_prefix([keys::ENTRY]).next().is_none()
+            && store.local::<u32>(INDEX_VERSION)? != Some(store.indexer.version())
+        {
+            store.set_local(INDEX_VERSION, &store.indexer.version())?;
+        }
         Ok(store)
     }
 }
@@ -954,6 +970,14 @@ impl Core {
             None => self.settle()?,
         }
         self.site_record_now(node)
+    }
+
+    /// Whether every document's index holds what [`Indexer::version`] `version` added: true for
+    /// a store that was empty when this release first opened it, or rebuilt since. A store
+    /// derived in part by an earlier release answers false until `cairn rebuild`, and readers
+    /// use what every version holds.
+    pub fn indexed_since(&self, version: u32) -> Result<bool> {
+        Ok(self.local::<u32>(INDEX_VERSION)?.unwrap_or(0) >= version)
     }
 
     /// Whether acknowledged entries are still waiting to be derived.

@@ -58,11 +58,21 @@ impl<'a> SiteScope<'a> {
         let derived = store.as_derived();
         let site_text = site.to_string();
         let mut relevant = BTreeSet::new();
-        // Feeds that wrote to documents of learners homed at the site.
-        for (doc, home) in derived.index_scan(b"home/")? {
-            if home == site_text.as_bytes()
-                && let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice())
-            {
+        // Feeds that wrote to documents of learners homed at the site: listed per site, or,
+        // in a store derived in part before that list existed, found among every learner's home.
+        let homed: Vec<Vec<u8>> = if store.indexed_since(1)? {
+            let listed = derived.index_scan(&crate::records::index::homed_prefix(&site_text))?;
+            listed.into_iter().map(|(doc, _)| doc).collect()
+        } else {
+            let every = derived.index_scan(b"home/")?;
+            every
+                .into_iter()
+                .filter(|(_, home)| home == site_text.as_bytes())
+                .map(|(doc, _)| doc)
+                .collect()
+        };
+        for doc in homed {
+            if let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice()) {
                 for (origin, _, _) in derived.doc_entries(&DocId(doc))? {
                     relevant.insert(origin);
                 }
