@@ -1,4 +1,4 @@
-//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|all]`
+//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|all]`
 //!
 //! Benchmarks of issue 9 on a realistic program, with in-process nodes over loopback TLS (the
 //! same store, protocol and transport code as `cairn`). Sizes come from the environment:
@@ -21,7 +21,8 @@
 //! start once both processes are idle), `CAIRN_BENCH_SITES_PER_PROCESS` (sites to each sites'
 //! process; by default all in one), `CAIRN_BENCH_HUB_WORKERS` (the hub's async worker threads
 //! in the concurrent runs; by default as many as `cairn serve` runs,
-//! `hub::SERVICE_WORKER_THREADS`).
+//! `hub::SERVICE_WORKER_THREADS`), `CAIRN_BENCH_SCOPE` (sites and learners per site of the
+//! scope runs, default "200,100").
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -1038,4 +1039,87 @@ fn main() {
     if want("slowlink") {
         slowlink(env_list("CAIRN_BENCH_SLOW_LEARNERS", "20")[0]);
     }
+    if want("scope") {
+        let size = env_list("CAIRN_BENCH_SCOPE", "200,100");
+        scope(size[0], size.get(1).copied().unwrap_or(100));
+    }
+}
+
+/// 8: a hub's scope for one site (what each session with it starts by deciding), in a program of
+/// `sites` sites with `per_site` learners each: from the index of the learners homed at the site
+/// (`homed/`), and from the scan of every learner's home that a store derived in part by an
+/// earlier release falls back to. Medians over every site, one scope each.
+fn scope(sites: usize, per_site: usize) {
+    use cairn_node::store::{Author, Store};
+    use cairn_node::sync::scope::SiteScope;
+    use cairn_sync_protocol::{DocId, NodeKey, UserId};
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(cairn_node::records::DocumentIndex)).unwrap();
+    let node_key = |seed: u64| NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let hub = node_key(1);
+    let site_ids: Vec<String> = (0..sites)
+        .map(|i| node_key(100 + i as u64).id().to_string())
+        .collect();
+    let author = Author {
+        key: &hub,
+        epoch: 0,
+        now_ms: 1_000,
+        user: UserId([1; 16]),
+    };
+    // Imported in rosters of 5,000, as `cairn learner import` would.
+    let docs: Vec<DocId> = (0..sites * per_site)
+        .map(|i| {
+            let mut d = [0x5c; 16];
+            d[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            DocId(d)
+        })
+        .collect();
+    for (c, chunk) in docs.chunks(5_000).enumerate() {
+        store
+            .create_docs(&author, "import", chunk, &[], |i, tx| {
+                use automerge::{ROOT, transaction::Transactable};
+                let n = c * 5_000 + i;
+                let err =
+                    |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+                tx.put(ROOT, "type", "learner").map_err(err)?;
+                tx.put(ROOT, "id", format!("L-{n}")).map_err(err)?;
+                tx.put(ROOT, "home_site", site_ids[n / per_site].as_str())
+                    .map_err(err)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let site_keys: Vec<_> = (0..sites).map(|i| node_key(100 + i as u64).id()).collect();
+    let median_ms = |store: &Store| {
+        let mut ms: Vec<f64> = site_keys
+            .iter()
+            .map(|site| {
+                let started = Instant::now();
+                let scope = SiteScope::new(store, hub.id(), *site).unwrap();
+                let took = started.elapsed().as_secs_f64() * 1e3;
+                assert!(cairn_sync_protocol::Scope::send_origin(
+                    &scope,
+                    &author.origin()
+                ));
+                took
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms[ms.len() / 2]
+    };
+    assert!(store.indexed_since(1).unwrap());
+    let listed = median_ms(&store);
+    store.remove_local("index_version").unwrap();
+    assert!(!store.indexed_since(1).unwrap());
+    let scanned = median_ms(&store);
+    println!("\n## A hub's scope for one site (median over {sites} sites)\n");
+    println!(
+        "| learners | sites | from the site's list, ms | scanning every home, ms | ratio |\n|---|---|---|---|---|"
+    );
+    println!(
+        "| {} | {sites} | {listed:.3} | {scanned:.3} | {:.1}x |",
+        sites * per_site,
+        scanned / listed
+    );
 }
