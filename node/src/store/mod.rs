@@ -95,7 +95,8 @@ pub struct Core {
     // never sees a tip before its entries. Every sync session reads them, and any read of the
     // tree waits while sled applies another session's batch (under one process-wide lock):
     // at a hub with a crowd of sites, these reads were a tenth of the async workers' stops
-    // (docs/benchmarks.md, round 18). `None` until first read; `rebuild` resets it.
+    // (docs/benchmarks.md, round 17; round 18 measures keeping them). `None` until first read;
+    // `rebuild` resets it.
     tips: RwLock<Option<BTreeMap<Origin, Tip>>>,
     // Local state (`L` keys) once read through `local*`, by key (`None`: known absent). A
     // hub's session reads the authority twice (admission, upkeep) and the epoch, each a read of
