@@ -93,7 +93,10 @@ impl Core {
         }
         // Applied, not yet flushed: the caller flushes once it has let go of the locks, so
         // that peers' batches append (and share the flush) meanwhile.
-        self.tree.apply_batch(batch)?;
+        if let Err(e) = self.tree.apply_batch(batch) {
+            self.copies_unknown(&mut append);
+            return Err(e.into());
+        }
         append.clock = Some(hlc);
         self.tips_moved([(origin, tip)]);
         Ok(entry)
@@ -259,7 +262,10 @@ impl Core {
         let mut tallies = super::derive::Tallies::default();
         writes.into_batch(&mut batch, &mut tallies);
         tallies.write(self, &mut batch)?;
-        self.tree.apply_batch(batch)?;
+        if let Err(e) = self.tree.apply_batch(batch) {
+            self.copies_unknown(&mut append);
+            return Err(e.into());
+        }
         append.clock = Some(clock.last());
         if let Some((seq, hash)) = prev {
             self.tips_moved([(origin, Tip { seq, hash })]);
@@ -401,6 +407,7 @@ impl Core {
             self.queued_authors.add(&authors);
             if let Err(e) = self.tree.apply_batch(batch) {
                 self.queued_authors.remove(&authors);
+                self.copies_unknown(&mut append);
                 return Err(e.into());
             }
             if clock.is_some() {

@@ -175,6 +175,9 @@ impl Core {
         // Not known complete until the end (sled recovers its log as a prefix: if any derived
         // key below is gone after a crash, so is this).
         self.remove_local(super::INDEX_VERSION)?;
+        // The tips are rewritten below; readers wait for this rebuild (it holds the appender's
+        // lock, which loading them takes), also if it fails half-way.
+        self.tips_forget();
         for prefix in keys::DERIVED {
             let mut batch = sled::Batch::default();
             let mut n = 0;
@@ -233,8 +236,6 @@ impl Core {
             batch.insert(keys::origin_key(keys::TIP, &origin), encode_tip(&t));
         }
         self.tree.apply_batch(batch)?;
-        // The tips kept in memory are read again from the ones just written.
-        self.tips_forget();
         report.documents = self.tree.scan_prefix([keys::SNAPSHOT]).count() as u64;
         // The queue went with the rest of the derived state (appends wait for this).
         self.queued_authors.clear();

@@ -603,6 +603,13 @@ impl Core {
         *self.tips_write() = None;
     }
 
+    /// After a batch failed: whether any of it reached the tree is unknown, so the tips and the
+    /// clock are read from the tree again rather than assumed unmoved.
+    fn copies_unknown(&self, append: &mut Appending) {
+        self.tips_forget();
+        append.clock = None;
+    }
+
     /// How many `E` keys hold the log (whole entries from peers share keys in blocks).
     pub fn log_keys(&self) -> Result<u64> {
         let mut n = 0;
