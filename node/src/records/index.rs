@@ -73,6 +73,9 @@ impl crate::store::Indexer for DocumentIndex {
 /// release lacks the keys added since, until `cairn rebuild` (see [`crate::store::Core::indexed_since`]).
 pub const INDEX_VERSION: u32 = 1;
 
+/// The index version that added `homed/`.
+pub const HOMED_SINCE: u32 = 1;
+
 /// The index key prefix (without the store's `I` prefix) listing the learners homed at `site`
 /// (node id text): each key under it ends with a learner document's id.
 pub fn homed_prefix(site: &str) -> Vec<u8> {

@@ -60,7 +60,7 @@ impl<'a> SiteScope<'a> {
         let mut relevant = BTreeSet::new();
         // Feeds that wrote to documents of learners homed at the site: listed per site, or,
         // in a store derived in part before that list existed, found among every learner's home.
-        let homed: Vec<Vec<u8>> = if store.indexed_since(1)? {
+        let homed: Vec<Vec<u8>> = if store.indexed_since(crate::records::index::HOMED_SINCE)? {
             let listed = derived.index_scan(&crate::records::index::homed_prefix(&site_text))?;
             listed.into_iter().map(|(doc, _)| doc).collect()
         } else {
