@@ -444,19 +444,28 @@ fn a_batch_touching_hundreds_of_documents_derives_each_of_them() {
     assert_eq!(rebuilt, heads);
 }
 
-/// Every whole entry of the log, per document, as (origin, seq, kind byte), sorted.
-fn log_entries_by_doc(store: &Store) -> std::collections::BTreeMap<DocId, Vec<(Origin, u64, u8)>> {
-    let mut out: std::collections::BTreeMap<DocId, Vec<(Origin, u64, u8)>> = Default::default();
+/// Every whole entry of the log (elided ranges left out), feed by feed.
+fn whole_entries(store: &Store) -> Vec<StoredEntry> {
+    let mut out = Vec::new();
     for (origin, held) in store.vector().unwrap().iter() {
         for item in store.read_items(origin, 1, *held as usize + 1).unwrap() {
             if let FeedItem::Entry(se) = item {
-                out.entry(se.entry.body.doc).or_default().push((
-                    *origin,
-                    se.entry.seq,
-                    cairn_node::store::kind_byte(se.entry.body.kind),
-                ));
+                out.push(se);
             }
         }
+    }
+    out
+}
+
+/// Every whole entry of the log, per document, as (origin, seq, kind byte), sorted.
+fn log_entries_by_doc(store: &Store) -> std::collections::BTreeMap<DocId, Vec<(Origin, u64, u8)>> {
+    let mut out: std::collections::BTreeMap<DocId, Vec<(Origin, u64, u8)>> = Default::default();
+    for se in whole_entries(store) {
+        out.entry(se.entry.body.doc).or_default().push((
+            se.entry.origin,
+            se.entry.seq,
+            cairn_node::store::kind_byte(se.entry.body.kind),
+        ));
     }
     for v in out.values_mut() {
         v.sort();
@@ -1093,15 +1102,11 @@ fn assert_tips_match_the_log(store: &Store) {
 
 /// The latest clock value among the whole entries a store holds.
 fn newest_hlc(store: &Store) -> Hlc {
-    let mut newest = Hlc::default();
-    for (origin, _) in store.tips().unwrap() {
-        for item in store.read_items(&origin, 1, usize::MAX).unwrap() {
-            if let FeedItem::Entry(se) = item {
-                newest = newest.max(se.entry.hlc);
-            }
-        }
-    }
-    newest
+    whole_entries(store)
+        .iter()
+        .map(|se| se.entry.hlc)
+        .max()
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]
