@@ -196,3 +196,111 @@ fn the_hub_serves_fifty_sites_at_once() {
         );
     }
 }
+
+/// A hub session waits for the disk only for what it acknowledges: the site's entries. What the
+/// hub remembers about the site (its checkpoint, the session's history record) is written beside
+/// them and reaches the disk with the next flush; losing it in a crash costs a resend at most,
+/// since an answering hub does not use it to choose what to send. Before, each session with news
+/// waited for three flushes (the checkpoint from the site's `Hello`, the entries, the history
+/// record at the end) and a session with none for one.
+#[test]
+fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
+    let root = tempfile::tempdir().unwrap();
+    let hub_node = Node::init(
+        &root.path().join("hub"),
+        cairn_node::config::NodeRole::Hub,
+        "Hub",
+        None,
+    )
+    .unwrap();
+    let op = admin(&hub_node);
+    let site_node = Node::init(
+        &root.path().join("site"),
+        cairn_node::config::NodeRole::Site,
+        "Site",
+        None,
+    )
+    .unwrap();
+    let (_, file) = provision::enroll_site(&hub_node, &op, site_node.id(), "Site", None).unwrap();
+    provision::join(&site_node, &file).unwrap();
+    let staff = admin(&site_node);
+    let add = |n: &str| {
+        let profile = learners::Profile {
+            number: n.into(),
+            given_name: "G".into(),
+            family_name: "F".into(),
+            ..Default::default()
+        };
+        learners::add(&site_node, &staff, profile, None).unwrap();
+    };
+    add("A-1");
+    let hub_node = Arc::new(hub_node);
+    let stats = Arc::new(hub::ServeStats::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(hub::serve(
+            hub_node.clone(),
+            listener,
+            Timing::default(),
+            stats.clone(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        // One session; the hub's flushes from before it began until the hub recorded it.
+        let session = |n: usize| {
+            let (site_node, addr, hub_node, stats) =
+                (&site_node, addr.clone(), hub_node.clone(), stats.clone());
+            async move {
+                let before = hub_node.store.flushes();
+                let (hub_id, mut stream) = site::connect(site_node, &addr).await.unwrap();
+                let report = driver::run(
+                    site_node,
+                    &mut stream,
+                    hub_id,
+                    Side::Site,
+                    Timing::default(),
+                    &mut |_| {},
+                )
+                .await
+                .unwrap();
+                assert!(report.complete);
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+                while stats.completed.load(Ordering::SeqCst) < n {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "the hub never ended"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                (report.progress.sent, hub_node.store.flushes() - before)
+            }
+        };
+        let (sent, _) = session(1).await;
+        assert!(sent > 0, "the first session carried the site's learner");
+        add("A-2");
+        let (sent, flushes) = session(2).await;
+        assert!(sent > 0, "the second session carried the new learner");
+        assert_eq!(
+            flushes, 1,
+            "a session that brought entries: one flush, for them"
+        );
+        let (sent, flushes) = session(3).await;
+        assert_eq!(sent, 0);
+        assert_eq!(flushes, 0, "a session that brought nothing: no flush");
+        let _ = stop_tx.send(());
+        server.await.unwrap().unwrap();
+    });
+    // Closed cleanly, the hub kept what it remembers of the site: all three sessions.
+    let history = cairn_node::sync::peer::load(&hub_node.store, &site_node.id())
+        .unwrap()
+        .history;
+    assert_eq!(history.len(), 3, "{history:?}");
+}

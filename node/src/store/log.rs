@@ -444,7 +444,15 @@ impl Core {
         let upto = self.applied.load(Ordering::SeqCst);
         self.flush()?;
         self.durable.fetch_max(upto, Ordering::SeqCst);
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many flushes writers waited for since the store opened (sled's own periodic flush
+    /// not counted): each is a write to the disk and a wait for it, so work that needs none
+    /// can be shown to cost none.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// Make `written` durable on this thread (sharing a flush in progress, as

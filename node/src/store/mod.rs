@@ -125,6 +125,8 @@ pub struct Core {
     applied: AtomicU64,
     durable: AtomicU64,
     flushing: Mutex<()>,
+    // Flushes made for writers since the store opened (see [`Core::flushes`]).
+    flushes: AtomicU64,
     // The turn to flush for writers that wait asynchronously ([`Core::durable`]), so that a
     // crowd of sync sessions waits for one flush as tasks rather than as blocked threads.
     flush_turn: tokio::sync::Mutex<()>,
@@ -267,6 +269,7 @@ impl Store {
             applied: AtomicU64::new(0),
             durable: AtomicU64::new(0),
             flushing: Mutex::new(()),
+            flushes: AtomicU64::new(0),
             flush_turn: tokio::sync::Mutex::new(()),
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),

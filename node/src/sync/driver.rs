@@ -267,8 +267,16 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         }
         state.record(record);
     })?;
-    // Also covers a checkpoint the session saved and did not wait for (it ended first).
-    node.store.durable(written).await?;
+    // A site waits, so that what `cairn sync` reports is what its store shows after a crash
+    // (this also covers a checkpoint it saved and did not wait for: it ended first). A hub does
+    // not: its record of the site is for `status` and bundles, never for choosing what to send
+    // (an answering session uses the site's `Hello`), so losing the last of it in a crash costs
+    // nothing the site is owed, and a crowd's sessions need not each wait for a flush as they
+    // end. It reaches the disk with the next flush, sled's own within half a second, or the
+    // store's close.
+    if matches!(side, Side::Site) {
+        node.store.durable(written).await?;
+    }
     result.map(|()| report)
 }
 
@@ -332,8 +340,9 @@ impl Checkpoint {
         })
     }
 
-    /// A store write that does not wait for the disk: left in `unflushed`, for the session to
-    /// make durable as a task before it sends anything more.
+    /// A store write that does not wait for the disk: left in `unflushed`, for a site's session
+    /// to make durable as a task before it sends anything more (a hub's never waits for it; see
+    /// [`made_durable`]).
     fn save(&mut self, node: &Node, session: &Session) -> Result<()> {
         let holds = session.peer_holds();
         if self.saved_at.is_none() {
@@ -479,12 +488,16 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Wait, as a task, until what the session wrote since it last asked is durable: the entries it
-/// appended (which its next frames may acknowledge) and its checkpoint. Many sessions share one
-/// flush, and none holds a thread while it waits ([`crate::store::Core::durable`]).
+/// appended (which its next frames may acknowledge) and, at a site, its checkpoint of the hub
+/// (which a site's next session starts from). A hub's checkpoint of a site is not waited for:
+/// an answering hub never uses it to choose what to send (see [`run`]). Many sessions share
+/// one flush, and none holds a thread while it waits ([`crate::store::Core::durable`]).
 async fn made_durable(node: &Node, store: &mut SyncStore<'_>, watch: &mut Watch) -> Result<()> {
-    let latest = store
-        .take_unflushed()
-        .max(watch.checkpoint.unflushed.take());
+    let checkpoint = watch.checkpoint.unflushed.take();
+    let latest = match watch.side {
+        Side::Site => store.take_unflushed().max(checkpoint),
+        Side::Hub { .. } => store.take_unflushed(),
+    };
     match latest {
         Some(written) => node.store.durable(written).await,
         None => Ok(()),
