@@ -193,6 +193,13 @@ impl Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Stop the hub as systemd does (SIGTERM; SIGKILL after 10 s) and wait for it: sessions
+    /// under way end, and what the hub recorded of them is flushed (its records of the sites
+    /// are not waited for as each session ends, so a SIGKILL can take the last of them).
+    pub fn shut_down(mut self) {
+        terminate(&mut self.child);
+    }
 }
 
 /// Start `cairn serve` for the hub in `dir` on an ephemeral loopback port.

@@ -106,7 +106,8 @@ fn a_link_cut_at_random_byte_offsets_and_throttled_delivers_everything_exactly_o
         "the proxy should have cut several sessions (cut {cuts})"
     );
     drop(proxy);
-    h.stop();
+    // Cleanly: the sessions' history records, counted below, are flushed as the hub stops.
+    h.shut_down();
     settle(&hub, &[&site]);
 
     // Everything arrived: same documents, every file whole, both stores verify.
@@ -265,13 +266,13 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
         // Let the hub see the connection end and record the session, then count (sled lets one
         // process open a store).
         std::thread::sleep(Duration::from_millis(300));
-        h.stop();
+        h.shut_down();
         held.push(held_of(&hub.dir, &site_id));
     }
     let h = start_hub(&hub.dir);
     let r = sync(&site, &h.addr);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    h.stop();
+    h.shut_down();
     let finally = held_of(&hub.dir, &site_id);
     // The initial sync, the five killed sessions, the final one: (stored, received again).
     let sessions: Vec<(u64, u64)> = peer_history(&hub.dir, &site_id)

@@ -119,7 +119,9 @@ pub async fn serve(
                 while stats.active.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                return Ok(());
+                // Sessions leave their records of the sites to the next flush (see
+                // `driver::run`): a hub that stops cleanly keeps all of them.
+                return node.store.flush();
             }
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
