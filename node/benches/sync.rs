@@ -29,7 +29,7 @@ use cairn_node::config::NodeRole;
 use cairn_node::domain::lifecycle::{self, Decision};
 use cairn_node::domain::{catalog, learners, people};
 use cairn_node::node::Node;
-use cairn_node::sync::driver::{self, Side, SyncReport, Timing};
+use cairn_node::sync::driver::{SyncReport, Timing};
 use cairn_node::sync::{hub, provision, site};
 use std::path::Path;
 use std::sync::Arc;
@@ -240,16 +240,7 @@ async fn relay(
 }
 
 async fn sync_via(node: &Node, addr: &str) -> cairn_node::error::Result<SyncReport> {
-    let (hub_id, mut stream) = site::connect(node, addr).await?;
-    driver::run(
-        node,
-        &mut stream,
-        hub_id,
-        Side::Site,
-        Timing::default(),
-        &mut |_| {},
-    )
-    .await
+    site::sync_once(node, addr, Timing::default(), &mut |_| {}).await
 }
 
 struct Served {

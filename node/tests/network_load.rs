@@ -23,16 +23,62 @@ fn admin(node: &Node) -> people::Actor {
     cairn_node::signin::staff_once(node, "op", "135790").unwrap()
 }
 
+/// A new node of `role` named `name` in `dir`.
+fn init(dir: &std::path::Path, role: cairn_node::config::NodeRole, name: &str) -> Node {
+    Node::init(dir, role, name, None).unwrap()
+}
+
+/// A new site in `dir`, enrolled by `hub` and joined.
+fn enrolled_site(hub: &Node, op: &people::Actor, dir: &std::path::Path, name: &str) -> Node {
+    let node = init(dir, cairn_node::config::NodeRole::Site, name);
+    let (_, file) = provision::enroll_site(hub, op, node.id(), name, None).unwrap();
+    provision::join(&node, &file).unwrap();
+    node
+}
+
+/// Register a learner numbered `number` at `node`.
+fn add_learner(node: &Node, staff: &people::Actor, number: &str, family_name: &str) {
+    let profile = learners::Profile {
+        number: number.into(),
+        given_name: "G".into(),
+        family_name: family_name.into(),
+        ..Default::default()
+    };
+    learners::add(node, staff, profile, None).unwrap();
+}
+
+/// `hub::serve` on a loopback port: its address, the sender that stops it, and its task.
+async fn serve(
+    hub_node: &Arc<Node>,
+    stats: &Arc<hub::ServeStats>,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<cairn_node::error::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hub::serve(
+        hub_node.clone(),
+        listener,
+        Timing::default(),
+        stats.clone(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    (addr, stop_tx, server)
+}
+
 #[test]
 fn the_hub_serves_fifty_sites_at_once() {
     let root = tempfile::tempdir().unwrap();
-    let hub_node = Node::init(
+    let hub_node = init(
         &root.path().join("hub"),
         cairn_node::config::NodeRole::Hub,
         "Hub",
-        None,
-    )
-    .unwrap();
+    );
     let op = admin(&hub_node);
     catalog::add_achievement(
         &hub_node,
@@ -49,25 +95,10 @@ fn the_hub_serves_fifty_sites_at_once() {
     let mut sites = Vec::new();
     for i in 0..SITES {
         let dir = root.path().join(format!("site{i}"));
-        let node = Node::init(
-            &dir,
-            cairn_node::config::NodeRole::Site,
-            &format!("Site {i}"),
-            None,
-        )
-        .unwrap();
-        let (_, file) =
-            provision::enroll_site(&hub_node, &op, node.id(), &format!("Site {i}"), None).unwrap();
-        provision::join(&node, &file).unwrap();
+        let node = enrolled_site(&hub_node, &op, &dir, &format!("Site {i}"));
         let staff = admin(&node);
         for j in 0..3 {
-            let profile = learners::Profile {
-                number: format!("S{i}-{j}"),
-                given_name: "G".into(),
-                family_name: format!("F{j}"),
-                ..Default::default()
-            };
-            learners::add(&node, &staff, profile, None).unwrap();
+            add_learner(&node, &staff, &format!("S{i}-{j}"), &format!("F{j}"));
         }
         sites.push(Arc::new(node));
     }
@@ -103,18 +134,7 @@ fn the_hub_serves_fifty_sites_at_once() {
         ..Default::default()
     });
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(hub::serve(
-            hub_node.clone(),
-            listener,
-            Timing::default(),
-            stats.clone(),
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let (addr, stop_tx, server) = serve(&hub_node, &stats).await;
         // Every site connects and completes its handshake; the hub has begun all 50 sessions
         // before any site says a word. Then all of them sync at once.
         let barrier = Arc::new(tokio::sync::Barrier::new(SITES));
@@ -150,16 +170,8 @@ fn the_hub_serves_fifty_sites_at_once() {
         }
         // Each site once more, now that the hub holds every site's feed.
         for node in &sites {
-            let (hub_id, mut stream) = site::connect(node, &addr).await.unwrap();
             let mut progress = |_| {};
-            let run = driver::run(
-                node,
-                &mut stream,
-                hub_id,
-                Side::Site,
-                Timing::default(),
-                &mut progress,
-            );
+            let run = site::sync_once(node, &addr, Timing::default(), &mut progress);
             let report = tokio::time::timeout_at(deadline, run)
                 .await
                 .expect("sessions took too long")
@@ -199,41 +211,22 @@ fn the_hub_serves_fifty_sites_at_once() {
 
 /// A hub session waits for the disk only for what it acknowledges: the site's entries. What the
 /// hub remembers about the site (its checkpoint, the session's history record) is written beside
-/// them and reaches the disk with the next flush; losing it in a crash costs a resend at most,
-/// since an answering hub does not use it to choose what to send. Before, each session with news
-/// waited for three flushes (the checkpoint from the site's `Hello`, the entries, the history
-/// record at the end) and a session with none for one.
+/// them and reaches the disk with the next flush; losing it in a crash costs the site nothing,
+/// since an answering hub does not use it to choose what to send. Before, a session with news
+/// waited for two flushes (the entries with the checkpoint from the site's `Hello`, then the
+/// history record at the end) and a session with none for one.
 #[test]
 fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
     let root = tempfile::tempdir().unwrap();
-    let hub_node = Node::init(
+    let hub_node = init(
         &root.path().join("hub"),
         cairn_node::config::NodeRole::Hub,
         "Hub",
-        None,
-    )
-    .unwrap();
+    );
     let op = admin(&hub_node);
-    let site_node = Node::init(
-        &root.path().join("site"),
-        cairn_node::config::NodeRole::Site,
-        "Site",
-        None,
-    )
-    .unwrap();
-    let (_, file) = provision::enroll_site(&hub_node, &op, site_node.id(), "Site", None).unwrap();
-    provision::join(&site_node, &file).unwrap();
+    let site_node = enrolled_site(&hub_node, &op, &root.path().join("site"), "Site");
     let staff = admin(&site_node);
-    let add = |n: &str| {
-        let profile = learners::Profile {
-            number: n.into(),
-            given_name: "G".into(),
-            family_name: "F".into(),
-            ..Default::default()
-        };
-        learners::add(&site_node, &staff, profile, None).unwrap();
-    };
-    add("A-1");
+    add_learner(&site_node, &staff, "A-1", "F");
     let hub_node = Arc::new(hub_node);
     let stats = Arc::new(hub::ServeStats::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -242,35 +235,16 @@ fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(hub::serve(
-            hub_node.clone(),
-            listener,
-            Timing::default(),
-            stats.clone(),
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let (addr, stop_tx, server) = serve(&hub_node, &stats).await;
         // One session; the hub's flushes from before it began until the hub recorded it.
         let session = |n: usize| {
             let (site_node, addr, hub_node, stats) =
                 (&site_node, addr.clone(), hub_node.clone(), stats.clone());
             async move {
                 let before = hub_node.store.flushes();
-                let (hub_id, mut stream) = site::connect(site_node, &addr).await.unwrap();
-                let report = driver::run(
-                    site_node,
-                    &mut stream,
-                    hub_id,
-                    Side::Site,
-                    Timing::default(),
-                    &mut |_| {},
-                )
-                .await
-                .unwrap();
+                let report = site::sync_once(site_node, &addr, Timing::default(), &mut |_| {})
+                    .await
+                    .unwrap();
                 assert!(report.complete);
                 let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
                 while stats.completed.load(Ordering::SeqCst) < n {
@@ -285,7 +259,7 @@ fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
         };
         let (sent, _) = session(1).await;
         assert!(sent > 0, "the first session carried the site's learner");
-        add("A-2");
+        add_learner(&site_node, &staff, "A-2", "F");
         let (sent, flushes) = session(2).await;
         assert!(sent > 0, "the second session carried the new learner");
         assert_eq!(

@@ -448,9 +448,10 @@ impl Core {
         Ok(())
     }
 
-    /// How many flushes writers waited for since the store opened (sled's own periodic flush
-    /// not counted): each is a write to the disk and a wait for it, so work that needs none
-    /// can be shown to cost none.
+    /// How many group-commit flushes writers waited for since the store opened (not counted:
+    /// `Core::flush` called directly, as a hub does when it stops, and sled's own periodic
+    /// flush): each is a write to the disk and a wait for it, so work that needs none can be
+    /// shown to cost none.
     pub fn flushes(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
     }
