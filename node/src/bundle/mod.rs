@@ -527,19 +527,7 @@ pub fn import(
     // our last bundle); and a receipt for the sender, carried by our next bundle to it.
     node.store
         .set_local(&format!("bundle_in/{from}"), &header.seq)?;
-    let mut state = peer::load(&node.store, &from)?;
-    // What the sender held when it wrote the bundle replaces what we believed: bundles arrive in
-    // order, and a sender restored from an old copy must get back what it lost. Believing too
-    // little costs only a resend; believing too much would withhold entries for good.
-    let mut known = if session.peer().is_some() {
-        session.peer_holds().clone()
-    } else {
-        state.known_vector()
-    };
     if let Some(receipt) = &header.receipt {
-        for (o, s) in receipt.held.iter() {
-            known.raise(*o, *s);
-        }
         // A node restored from an old copy has an old bundle counter: continue after the last
         // bundle the sender confirms, or our next bundle would look like a replay to it.
         let out_key = format!("bundle_out/{from}");
@@ -547,20 +535,36 @@ pub fn import(
             node.store.set_local(&out_key, &receipt.seq)?;
         }
     }
-    state.set_known(&known);
-    state.last_contact_ms = Some(now_ms());
-    state.last_success_ms = Some(now_ms());
-    state.record(SyncRecord {
-        started_ms: started,
-        ended_ms: now_ms(),
-        via: "bundle-in".into(),
-        received: report.stored,
-        duplicates: report.duplicates,
-        bytes_received: size,
-        outcome: format!("imported bundle #{}", header.seq),
-        ..Default::default()
-    });
-    peer::save(&node.store, &state)?;
+    let sender_held = session
+        .peer()
+        .is_some()
+        .then(|| session.peer_holds().clone());
+    // Read, changed and written as one (a network session with the sender may end meanwhile).
+    peer::update(&node.store, &from, |state| {
+        // What the sender held when it wrote the bundle replaces what we believed: bundles
+        // arrive in order, and a sender restored from an old copy must get back what it lost.
+        // Believing too little costs only a resend; believing too much would withhold entries
+        // for good.
+        let mut known = sender_held.unwrap_or_else(|| state.known_vector());
+        if let Some(receipt) = &header.receipt {
+            for (o, s) in receipt.held.iter() {
+                known.raise(*o, *s);
+            }
+        }
+        state.set_known(&known);
+        state.last_contact_ms = Some(now_ms());
+        state.last_success_ms = Some(now_ms());
+        state.record(SyncRecord {
+            started_ms: started,
+            ended_ms: now_ms(),
+            via: "bundle-in".into(),
+            received: report.stored,
+            duplicates: report.duplicates,
+            bytes_received: size,
+            outcome: format!("imported bundle #{}", header.seq),
+            ..Default::default()
+        });
+    })?;
     node.store.set_local_bin(
         &format!("receipt_for/{from}"),
         &Receipt {

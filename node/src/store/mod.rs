@@ -108,6 +108,8 @@ pub struct Core {
     // append batches; the record index's salt) is never read through `local*`.
     locals: RwLock<std::collections::HashMap<Vec<u8>, Option<sled::IVec>>>,
     locals_changed: AtomicU64,
+    // Held while local state is read, changed and written back ([`Core::updating_locals`]).
+    updating_locals: Mutex<()>,
     // Derivation queue (`D` keys): batches queued so far and batches known derived, so a read
     // with nothing queued does not take the writer's lock.
     queued: AtomicU64,
@@ -262,6 +264,7 @@ impl Store {
             tips: RwLock::new(None),
             locals: RwLock::new(Default::default()),
             locals_changed: AtomicU64::new(0),
+            updating_locals: Mutex::new(()),
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
@@ -741,6 +744,16 @@ impl Core {
                 .map(Some)
                 .map_err(|e| Error::storage(&format!("local state `{name}` is unreadable"), e)),
         }
+    }
+
+    /// Hold while reading local state, changing it and writing it back, so that two writers
+    /// changing the same record (two sessions with one peer: a site that reconnects while the
+    /// hub's session of the cut connection is still ending) each keep the other's change. The
+    /// writes themselves never wait for the disk under it.
+    pub fn updating_locals(&self) -> MutexGuard<'_, ()> {
+        self.updating_locals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Write a piece of local state durably.

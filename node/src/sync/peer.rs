@@ -142,13 +142,9 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
         .collect()
 }
 
-/// Save what is remembered about a peer, durably: its history and its checkpoint in one write.
-pub fn save(store: &Store, state: &PeerState) -> Result<()> {
-    let written = save_unflushed(store, state)?;
-    store.durable_now(written)
-}
-
-/// [`save`], left for the caller to make durable.
+/// Save what is remembered about a peer: its history and its checkpoint in one write, left for
+/// the caller to make durable. Only under [`crate::store::Core::updating_locals`], with `state` read under
+/// the same hold ([`update_unflushed`]).
 fn save_unflushed(store: &Store, state: &PeerState) -> Result<Unflushed> {
     let name = key(&state.id);
     match &state.checkpoint {
@@ -161,6 +157,9 @@ fn save_unflushed(store: &Store, state: &PeerState) -> Result<Unflushed> {
 /// peer holds, without reading and rewriting the history. The session makes it durable
 /// ([`crate::store::Core::durable`]) without holding a thread for the flush.
 pub fn save_checkpoint(store: &Store, peer: &NodeId, holds: &VersionVector) -> Result<Unflushed> {
+    // Not between another writer's reading of the checkpoint and its writing it back (it
+    // would put back the older one).
+    let _alone = store.updating_locals();
     store.set_local_bin_unflushed(&checkpoint_key(&peer.to_string()), holds)
 }
 
@@ -180,6 +179,7 @@ pub fn update_unflushed(
     peer: &NodeId,
     change: impl FnOnce(&mut PeerState),
 ) -> Result<Unflushed> {
+    let _alone = store.updating_locals();
     let mut state = load(store, peer)?;
     change(&mut state);
     save_unflushed(store, &state)
@@ -240,7 +240,8 @@ mod tests {
         assert_eq!(state.known_vector(), v);
         assert_eq!(state.last_contact_ms, Some(5));
 
-        save(&store, &state).unwrap();
+        // Any update rewrites the record.
+        update(&store, &peer, |_| {}).unwrap();
         let json: serde_json::Value = store.local(&format!("peer/{peer}")).unwrap().unwrap();
         assert_eq!(
             json.get("known"),
@@ -282,5 +283,43 @@ mod tests {
         assert_eq!(state.history.len(), 1);
         // A peer never saved: nothing known.
         assert!(load(&store, &id(7)).unwrap().known_vector().is_empty());
+    }
+
+    /// Sessions with the same peer overlap (a site reconnects while the hub's session of the cut
+    /// connection is still ending): updates from many threads at once each keep the others'
+    /// history records. Without one lock over read, change and write, a reader that read before
+    /// another's write overwrites that record with its stale copy.
+    #[test]
+    fn concurrent_updates_of_one_peer_keep_every_history_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let peer = id(5);
+        let (threads, each) = (8, 10);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..each {
+                        let _written = update_unflushed(store, &peer, |state| {
+                            // Widen the window between reading and writing, as a busy machine
+                            // preempting the thread would.
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            state.record(SyncRecord {
+                                started_ms: t * 1000 + i,
+                                ..Default::default()
+                            });
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let state = load(&store, &peer).unwrap();
+        let mut seen: Vec<u64> = state.history.iter().map(|r| r.started_ms).collect();
+        seen.sort_unstable();
+        let all: Vec<u64> = (0..threads)
+            .flat_map(|t| (0..each).map(move |i| t * 1000 + i))
+            .collect();
+        assert_eq!(seen, all, "history records lost to a concurrent update");
     }
 }
