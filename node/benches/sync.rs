@@ -21,8 +21,9 @@
 //! start once both processes are idle), `CAIRN_BENCH_SITES_PER_PROCESS` (sites to each sites'
 //! process; by default all in one), `CAIRN_BENCH_HUB_WORKERS` (the hub's async worker threads
 //! in the concurrent runs; by default as many as `cairn serve` runs,
-//! `hub::SERVICE_WORKER_THREADS`), `CAIRN_BENCH_SCOPE` (sites and learners per site of the
-//! scope runs, default "200,100").
+//! `hub::SERVICE_WORKER_THREADS`), `CAIRN_BENCH_SITES_PERIODIC_FLUSH=1` (the sites' process
+//! opens its stores with sled's periodic flush, as before round 20; by default without it),
+//! `CAIRN_BENCH_SCOPE` (sites and learners per site of the scope runs, default "200,100").
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -756,6 +757,19 @@ fn processor_seconds() -> f64 {
     s(usage.ru_utime) + s(usage.ru_stime)
 }
 
+/// Open a simulated site of a concurrent run. Without sled's periodic flush unless
+/// `CAIRN_BENCH_SITES_PERIODIC_FLUSH=1` (as before round 20): each of a crowd's 200 stores in
+/// one process would otherwise wake a flusher thread twice a second that cleans segments for up
+/// to half of it, on the two processors the hub has, work each site's own machine does when
+/// deployed. Every flush a site's session waits for still happens.
+fn open_simulated_site(dir: &Path) -> Node {
+    if std::env::var("CAIRN_BENCH_SITES_PERIODIC_FLUSH").is_ok_and(|v| v == "1") {
+        Node::open(dir).unwrap()
+    } else {
+        Node::open_without_periodic_flush(dir).unwrap()
+    }
+}
+
 /// The sites' side of [`SitesProcesses`].
 fn sites_child(list: &str) {
     use std::io::{BufRead, Write};
@@ -767,7 +781,7 @@ fn sites_child(list: &str) {
             let (i, d) = l.split_once(' ').unwrap();
             (
                 i.parse::<usize>().unwrap(),
-                Arc::new(Node::open(Path::new(d)).unwrap()),
+                Arc::new(open_simulated_site(Path::new(d))),
             )
         })
         .unzip();

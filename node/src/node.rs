@@ -129,6 +129,20 @@ impl Node {
 
     /// Open the node in `dir`.
     pub fn open(dir: &Path) -> Result<Node> {
+        Self::open_with(dir, Store::open)
+    }
+
+    /// Open the node in `dir` without its store's periodic flush
+    /// ([`Store::open_without_periodic_flush`]): for benchmarks that run hundreds of simulated
+    /// sites in one process.
+    pub fn open_without_periodic_flush(dir: &Path) -> Result<Node> {
+        Self::open_with(dir, Store::open_without_periodic_flush)
+    }
+
+    fn open_with(
+        dir: &Path,
+        open_store: fn(&Path, Arc<dyn crate::store::Indexer>) -> Result<Store>,
+    ) -> Result<Node> {
         let config = Config::load(dir)?;
         // A folder made by an older release was readable by every local user: close it.
         make_private(dir)?;
@@ -145,7 +159,7 @@ impl Node {
             .try_into()
             .map_err(|_| Error::storage_msg("node.key is corrupt"))?;
         let key = NodeKey::from_bytes(&secret);
-        let store = Store::open(&store_path(dir), Arc::new(DocumentIndex))?;
+        let store = open_store(&store_path(dir), Arc::new(DocumentIndex))?;
         let node = Node {
             dir: dir.to_path_buf(),
             config: std::sync::RwLock::new(config),

@@ -99,6 +99,53 @@ fn a_local_change_is_durable_and_signed() {
     assert_eq!((report.feeds, report.entries, report.documents), (1, 2, 1));
 }
 
+/// A store opened without sled's periodic flush (the benchmarks' simulated sites) still has on
+/// disk everything a writer waited for: a copy of its files taken while it is open, as a crash
+/// would leave them, holds the local change and both entries.
+#[test]
+fn without_the_periodic_flush_what_was_waited_for_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = key(3);
+    let doc = DocId([3; 16]);
+    let store = Store::open_without_periodic_flush(
+        dir.path(),
+        std::sync::Arc::new(cairn_node::records::DocumentIndex),
+    )
+    .unwrap();
+    put(&store, &k, doc, "name", "Ada", 1000);
+    put(&store, &k, doc, "name", "Ada L.", 2000);
+    store.set_local("note", &"kept").unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    for file in walk(dir.path()) {
+        let to = copy.path().join(file.strip_prefix(dir.path()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap();
+    }
+    let copied = open_store(copy.path()).unwrap();
+    assert_eq!(copied.local::<String>("note").unwrap().as_deref(), Some("kept"));
+    let origin = Origin {
+        node: k.id(),
+        epoch: 0,
+    };
+    assert_eq!(copied.tip(&origin).unwrap().unwrap().seq, 2);
+    assert_eq!(get(&copied, doc, "name").as_deref(), Some("Ada L."));
+    drop(store);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 #[test]
 fn a_change_that_alters_nothing_writes_no_entry() {
     let dir = tempfile::tempdir().unwrap();

@@ -241,17 +241,36 @@ impl Store {
     /// Open (or create) the store in `dir`; `indexer` indexes its documents. A worker thread
     /// derives what was acknowledged but not yet derived (also what a previous run left queued).
     pub fn open(dir: &Path, indexer: Arc<dyn Indexer>) -> Result<Store> {
-        Self::open_with(dir, indexer, true)
+        Self::open_with(dir, indexer, Opening::default())
     }
 
     /// Open without the derivation worker: queued batches are derived only when something reads
     /// derived state. For tests that stop a node between acknowledging and deriving.
     pub fn open_without_worker(dir: &Path, indexer: Arc<dyn Indexer>) -> Result<Store> {
-        Self::open_with(dir, indexer, false)
+        let opening = Opening {
+            worker: false,
+            ..Opening::default()
+        };
+        Self::open_with(dir, indexer, opening)
     }
 
-    fn open_with(dir: &Path, indexer: Arc<dyn Indexer>, worker: bool) -> Result<Store> {
-        let (db, tree) = open_tree(dir)?;
+    /// Open without sled's periodic flush (every 500 ms), which also cleans the log's segments
+    /// as it goes. Nothing a caller waits for depends on it ([`Core::durable`] flushes), but
+    /// writes nobody waited for reach the disk only with the next flush that is waited for, or
+    /// at close. For benchmarks that simulate hundreds of sites in one process, where each
+    /// store's flusher thread would wake twice a second and clean segments on processors the
+    /// hub needs, which each site's own machine does in a deployment.
+    pub fn open_without_periodic_flush(dir: &Path, indexer: Arc<dyn Indexer>) -> Result<Store> {
+        let opening = Opening {
+            periodic_flush: false,
+            ..Opening::default()
+        };
+        Self::open_with(dir, indexer, opening)
+    }
+
+    fn open_with(dir: &Path, indexer: Arc<dyn Indexer>, opening: Opening) -> Result<Store> {
+        let worker = opening.worker;
+        let (db, tree) = open_tree(dir, opening.periodic_flush)?;
         let forks = Mutex::new(read_forks(&tree)?);
         let core = Arc::new_cyclic(|me| Core {
             db,
@@ -324,7 +343,24 @@ fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
 }
 
 /// Open sled's database and Cairn's tree in it, with errors a person can act on.
-fn open_tree(dir: &Path) -> Result<(sled::Db, sled::Tree)> {
+/// How a store is opened; see [`Store::open`] and the `open_*` variants.
+struct Opening {
+    /// A thread that derives what was acknowledged.
+    worker: bool,
+    /// sled's own flush every 500 ms (and the segment cleaning it does).
+    periodic_flush: bool,
+}
+
+impl Default for Opening {
+    fn default() -> Self {
+        Opening {
+            worker: true,
+            periodic_flush: true,
+        }
+    }
+}
+
+fn open_tree(dir: &Path, periodic_flush: bool) -> Result<(sled::Db, sled::Tree)> {
     let locked = |e: &sled::Error| {
         matches!(e, sled::Error::Io(io)
             if io.kind() == std::io::ErrorKind::WouldBlock
@@ -334,6 +370,7 @@ fn open_tree(dir: &Path) -> Result<(sled::Db, sled::Tree)> {
         sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(periodic_flush.then_some(500))
             .open()
     };
     // A store this process (or one that just ended) closed a moment ago can still be locked
