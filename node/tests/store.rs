@@ -122,7 +122,10 @@ fn without_the_periodic_flush_what_was_waited_for_is_on_disk() {
         std::fs::copy(&file, &to).unwrap();
     }
     let copied = open_store(copy.path()).unwrap();
-    assert_eq!(copied.local::<String>("note").unwrap().as_deref(), Some("kept"));
+    assert_eq!(
+        copied.local::<String>("note").unwrap().as_deref(),
+        Some("kept")
+    );
     let origin = Origin {
         node: k.id(),
         epoch: 0,

@@ -30,6 +30,18 @@ fn held_of(dir: &Path, node: &str) -> u64 {
         .sum()
 }
 
+/// How many sessions with the site named `name` the running hub has recorded (its newest ten,
+/// as `cairn report sites` lists them).
+fn sessions_recorded(hub: &Cairn, name: &str) -> usize {
+    let report = hub.run(&["report", "sites"]).ok().clone();
+    report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .map_or(0, |s| s["history"].as_array().unwrap().len())
+}
+
 fn files_of(c: &Cairn, learner: &str) -> Vec<String> {
     let r = c.run(&["learner", "show", learner]).ok().clone();
     r["evidence"]
@@ -242,6 +254,7 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
     let mut held = vec![held_of(&hub.dir, &site_id)];
     let mut up_per_round = Vec::new();
     for _round in 0..5 {
+        let recorded = peer_history(&hub.dir, &site_id).history.len();
         let h = start_hub(&hub.dir);
         let proxy = start_proxy(&h.addr, 300_000, |_| None);
         let mut child = site
@@ -264,8 +277,12 @@ fn a_site_killed_mid_sync_keeps_what_the_hub_acknowledged() {
         // The proxy would go on forwarding what it had buffered; a dead site's connection ends.
         drop(proxy);
         // Let the hub see the connection end and record the session, then count (sled lets one
-        // process open a store).
-        std::thread::sleep(Duration::from_millis(300));
+        // process open a store). On a loaded machine the hub can still be finishing the
+        // handshake of a connection whose first batches wait in its socket: a hub that stops
+        // then drops it, as it should, and nothing of the round would arrive.
+        wait_for("the hub to record the killed session", || {
+            sessions_recorded(&hub, "Ellsworth Adult Education") > recorded
+        });
         h.shut_down();
         held.push(held_of(&hub.dir, &site_id));
     }

@@ -142,15 +142,20 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
         .collect()
 }
 
-/// Save what is remembered about a peer: its history and its checkpoint in one write, left for
-/// the caller to make durable. Only under [`crate::store::Core::updating_locals`], with `state` read under
-/// the same hold ([`update_unflushed`]).
+/// Save what is remembered about a peer, left for the caller to make durable: the checkpoint,
+/// then the history. Two writes, not one batch: sled applies a batch under a lock that stops
+/// every reader and writer of the process, and a hub wrote this twice a session (at 50 sites at
+/// once, its processor time a session fell from 3.1 to 1.9 ms without it: docs/benchmarks.md,
+/// round 20). Either may be the newer after a crash; an older checkpoint costs a resend, an
+/// older history a line of `report sites`. Only under [`crate::store::Core::updating_locals`],
+/// with `state` read under the same hold ([`update_unflushed`]).
 fn save_unflushed(store: &Store, state: &PeerState) -> Result<Unflushed> {
     let name = key(&state.id);
-    match &state.checkpoint {
-        Some(v) => store.set_local_and_bin_unflushed(&name, state, &checkpoint_key(&state.id), v),
-        None => store.set_local_unflushed(&name, state),
+    if let Some(v) = &state.checkpoint {
+        // The history's write comes after, so a flush that covers it covers this one too.
+        let _covered = store.set_local_bin_unflushed(&checkpoint_key(&state.id), v)?;
     }
+    store.set_local_unflushed(&name, state)
 }
 
 /// Save only the checkpoint of `peer`: what a session does each time it learns more of what the
