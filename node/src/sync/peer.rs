@@ -145,7 +145,7 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
 /// Save what is remembered about a peer, left for the caller to make durable: the checkpoint,
 /// then the history. Two writes, not one batch: sled applies a batch under a lock that stops
 /// every reader and writer of the process, and a hub wrote this twice a session (at 50 sites at
-/// once, its processor time a session fell from 3.1 to 1.9 ms without it: docs/benchmarks.md,
+/// once, its processor time a session fell from 2.6 to 2.0 ms without it: docs/benchmarks.md,
 /// round 20). Either may be the newer after a crash; an older checkpoint costs a resend, an
 /// older history a line of `report sites`. Only under [`crate::store::Core::updating_locals`],
 /// with `state` read under the same hold ([`update_unflushed`]).
