@@ -342,7 +342,6 @@ fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
     Ok(out)
 }
 
-/// Open sled's database and Cairn's tree in it, with errors a person can act on.
 /// How a store is opened; see [`Store::open`] and the `open_*` variants.
 struct Opening {
     /// A thread that derives what was acknowledged.
@@ -360,6 +359,7 @@ impl Default for Opening {
     }
 }
 
+/// Open sled's database and Cairn's tree in it, with errors a person can act on.
 fn open_tree(dir: &Path, periodic_flush: bool) -> Result<(sled::Db, sled::Tree)> {
     let locked = |e: &sled::Error| {
         matches!(e, sled::Error::Io(io)

@@ -146,8 +146,8 @@ fn from_text(known: &[(String, u32, u64)]) -> VersionVector {
 /// then the history. Two writes, not one batch: sled applies a batch under a lock that stops
 /// every reader and writer of the process, and a hub wrote this twice a session (at 50 sites at
 /// once, its processor time a session fell from 2.6 to 2.0 ms without it: docs/benchmarks.md,
-/// round 20). Either may be the newer after a crash; an older checkpoint costs a resend, an
-/// older history a line of `report sites`. Only under [`crate::store::Core::updating_locals`],
+/// round 20). sled recovers writes in order, so a crash between them can leave only the history
+/// older than the checkpoint: a line of `report sites`. Only under [`crate::store::Core::updating_locals`],
 /// with `state` read under the same hold ([`update_unflushed`]).
 fn save_unflushed(store: &Store, state: &PeerState) -> Result<Unflushed> {
     let name = key(&state.id);
