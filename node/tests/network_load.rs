@@ -28,6 +28,13 @@ fn init(dir: &std::path::Path, role: cairn_node::config::NodeRole, name: &str) -
     Node::init(dir, role, name, None).unwrap()
 }
 
+/// A new hub in `root`/hub, and its administrator signed in.
+fn hub_with_admin(root: &std::path::Path) -> (Node, people::Actor) {
+    let hub = init(&root.join("hub"), cairn_node::config::NodeRole::Hub, "Hub");
+    let op = admin(&hub);
+    (hub, op)
+}
+
 /// A new site in `dir`, enrolled by `hub` and joined.
 fn enrolled_site(hub: &Node, op: &people::Actor, dir: &std::path::Path, name: &str) -> Node {
     let node = init(dir, cairn_node::config::NodeRole::Site, name);
@@ -74,12 +81,7 @@ async fn serve(
 #[test]
 fn the_hub_serves_fifty_sites_at_once() {
     let root = tempfile::tempdir().unwrap();
-    let hub_node = init(
-        &root.path().join("hub"),
-        cairn_node::config::NodeRole::Hub,
-        "Hub",
-    );
-    let op = admin(&hub_node);
+    let (hub_node, op) = hub_with_admin(root.path());
     catalog::add_achievement(
         &hub_node,
         &op,
@@ -218,12 +220,7 @@ fn the_hub_serves_fifty_sites_at_once() {
 #[test]
 fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
     let root = tempfile::tempdir().unwrap();
-    let hub_node = init(
-        &root.path().join("hub"),
-        cairn_node::config::NodeRole::Hub,
-        "Hub",
-    );
-    let op = admin(&hub_node);
+    let (hub_node, op) = hub_with_admin(root.path());
     let site_node = enrolled_site(&hub_node, &op, &root.path().join("site"), "Site");
     let staff = admin(&site_node);
     add_learner(&site_node, &staff, "A-1", "F");

@@ -116,11 +116,7 @@ fn without_the_periodic_flush_what_was_waited_for_is_on_disk() {
     put(&store, &k, doc, "name", "Ada L.", 2000);
     store.set_local("note", &"kept").unwrap();
     let copy = tempfile::tempdir().unwrap();
-    for file in walk(dir.path()) {
-        let to = copy.path().join(file.strip_prefix(dir.path()).unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&file, &to).unwrap();
-    }
+    cairn_node::node::copy_dir(dir.path(), copy.path()).unwrap();
     let copied = open_store(copy.path()).unwrap();
     assert_eq!(
         copied.local::<String>("note").unwrap().as_deref(),
@@ -133,20 +129,6 @@ fn without_the_periodic_flush_what_was_waited_for_is_on_disk() {
     assert_eq!(copied.tip(&origin).unwrap().unwrap().seq, 2);
     assert_eq!(get(&copied, doc, "name").as_deref(), Some("Ada L."));
     drop(store);
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
