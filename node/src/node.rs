@@ -22,6 +22,10 @@ pub struct Node {
     /// Its TLS client configuration for its hub, made at the first session (see
     /// [`tls::ClientConfigCache`]).
     pub(crate) tls_client: tls::ClientConfigCache,
+    // One bundle export or import at a time: each reads a peer's bundle counters when it starts
+    // and writes them when it ends, and a running node takes commands from its control socket
+    // and its web interface at once (see [`Node::bundle_turn`]).
+    bundles: std::sync::Mutex<()>,
 }
 
 /// The file `cairn backup` leaves in a backup, so a backup put back by hand is recognized.
@@ -124,6 +128,7 @@ impl Node {
             key,
             store,
             tls_client: Default::default(),
+            bundles: Default::default(),
         })
     }
 
@@ -166,6 +171,7 @@ impl Node {
             key,
             store,
             tls_client: Default::default(),
+            bundles: Default::default(),
         };
         // A backup made by `cairn backup` and copied into place by hand: treat it as restored.
         let marker = dir.join(RESTORE_MARKER);
@@ -193,6 +199,16 @@ impl Node {
         next.save(&self.dir)?;
         *config = next;
         Ok(())
+    }
+
+    /// The turn of one bundle export or import, held for the whole of it. Each reads a peer's
+    /// counters (`bundle_out/`, `bundle_in/`) when it starts and writes them when it ends: two
+    /// exports that overlapped numbered their bundles alike, and the peer refused the second as
+    /// a replay; two imports that overlapped could set `bundle_in/` back to the older bundle's
+    /// number. Bundles are rare and a turn is short, so one turn for every peer is enough.
+    pub(crate) fn bundle_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The lock guards no data; a panic in another export leaves nothing to repair.
+        self.bundles.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// This node's id.

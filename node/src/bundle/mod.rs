@@ -230,6 +230,7 @@ pub fn export(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportReport> {
     let to = side(node, peer)?;
+    let _turn = node.bundle_turn();
     let state = peer::load(&node.store, &to)?;
     let known = if full {
         VersionVector::new()
@@ -455,6 +456,9 @@ pub fn import(
     let (header, frames) = verify(node, &copy, &name)?;
     let from = header.from;
     authorize(node, &from)?;
+    // From the replay check to the receipt written at the end (copying and checking the file,
+    // which may come from a slow stick, need no turn).
+    let _turn = node.bundle_turn();
     let last: u64 = node.store.local(&format!("bundle_in/{from}"))?.unwrap_or(0);
     if header.seq <= last {
         return Err(Error::duplicate(format!(
