@@ -503,8 +503,7 @@ fn concurrent(n: usize) {
         }
     };
     let started;
-    let hub_cpu;
-    let (latencies, entries, wall, sites_cpu) = if separate {
+    let ((latencies, entries, wall, sites_cpu), hub_cpu) = if separate {
         let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
         // Closed here, so the other process can open them.
         drop(sites);
@@ -517,29 +516,39 @@ fn concurrent(n: usize) {
             wait_until_idle("the hub's process");
         }
         tell_perf("enable");
-        hub_cpu = processor_seconds();
+        let hub_cpu_at_go = processor_seconds();
         started = Instant::now();
-        child.run()
+        let done = child.run();
+        // The hub's processor time and the profile end with the sessions, before the sites'
+        // process closes its stores: until round 21 they ended once it had exited, which at 200
+        // sites took long enough to take in the hub's derivation after the crowd too.
+        let hub_cpu = processor_seconds() - hub_cpu_at_go;
+        tell_perf("disable");
+        child.wait();
+        (done, hub_cpu)
     } else {
         if !start_busy() {
             wait_until_idle("the benchmark's process");
         }
         tell_perf("enable");
-        hub_cpu = processor_seconds();
+        let hub_cpu_at_go = processor_seconds();
         started = Instant::now();
         let done = rt.block_on(sessions(&sites, &served.addr));
         let wall = started.elapsed().as_secs_f64();
+        let hub_cpu = processor_seconds() - hub_cpu_at_go;
+        // The profile covers what the processor figures cover: the sessions, not the derivation after.
+        tell_perf("disable");
         (
-            done.iter().map(|d| d.0).collect(),
-            done.iter().map(|d| d.1).sum(),
-            wall,
-            // One process: the sites' share cannot be told apart from the hub's.
-            0.0,
+            (
+                done.iter().map(|d| d.0).collect(),
+                done.iter().map(|d| d.1).sum(),
+                wall,
+                // One process: the sites' share cannot be told apart from the hub's.
+                0.0,
+            ),
+            hub_cpu,
         )
     };
-    let hub_cpu = processor_seconds() - hub_cpu;
-    // The profile covers what the processor figures cover: the sessions, not the derivation after.
-    tell_perf("disable");
     hub_node.store.settle().unwrap();
     let derived = started.elapsed().as_secs_f64();
     let mut l = latencies;
@@ -639,7 +648,8 @@ impl SitesProcesses {
     }
 
     /// Go: the sessions' times in ms, the entries sent, the wall time in s (from the go signal
-    /// to the last session's end) and the processor time the sites' processes used in s.
+    /// to the last session's end) and the processor time the sites' processes used in s,
+    /// returned once every process has reported its sessions (see [`SitesProcesses::wait`]).
     fn run(&mut self) -> (Vec<f64>, u64, f64, f64) {
         use std::io::{BufRead, Write};
         let mut inputs: Vec<_> = self
@@ -653,7 +663,7 @@ impl SitesProcesses {
             input.flush().unwrap();
         }
         let (mut lat, mut entries, mut end, mut cpu) = (Vec::new(), 0, go, 0.0);
-        for (child, out) in &mut self.children {
+        for (_, out) in &mut self.children {
             for line in out.lines() {
                 let line = line.unwrap();
                 let parts: Vec<&str> = line.split_whitespace().collect();
@@ -670,9 +680,15 @@ impl SitesProcesses {
                     _ => panic!("a sites' process said {line}"),
                 }
             }
-            assert!(child.wait().unwrap().success());
         }
         (lat, entries, (end - go) as f64 / 1e9, cpu)
+    }
+
+    /// Wait for the sites' processes to close their stores and exit.
+    fn wait(mut self) {
+        for (child, _) in &mut self.children {
+            assert!(child.wait().unwrap().success());
+        }
     }
 }
 
