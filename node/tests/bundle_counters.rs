@@ -69,3 +69,46 @@ fn bundles_exported_at_the_same_moment_get_numbers_of_their_own_and_all_import()
         assert_eq!(report.seq, *seq);
     }
 }
+
+#[test]
+fn two_bundles_imported_at_the_same_moment_leave_the_newer_one_a_replay() {
+    // Each import checks the sender's counter before it applies anything and raises it at the
+    // end. Two that overlapped both passed the check, and the one that finished last set the
+    // counter: when that was the older bundle, the newer could be imported a second time.
+    let root = tempfile::tempdir().unwrap();
+    let (hub, site) = hub_and_site(root.path());
+    let hub = Arc::new(hub);
+    for round in 0..8 {
+        let older = root.path().join(format!("older-{round}.cairn"));
+        let newer = root.path().join(format!("newer-{round}.cairn"));
+        bundle::export(&site, None, &older, false, &mut |_| {}).unwrap();
+        let newest = bundle::export(&site, None, &newer, false, &mut |_| {})
+            .unwrap()
+            .seq;
+        let start = Arc::new(Barrier::new(2));
+        let imports: Vec<_> = [older, newer.clone()]
+            .into_iter()
+            .map(|path| {
+                let (hub, start) = (hub.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut file = std::fs::File::open(&path).unwrap();
+                    // The older one may be refused if the newer went first: that is a replay.
+                    let _ = bundle::import(&hub, &mut file, "bundle", &mut |_, _| {});
+                })
+            })
+            .collect();
+        for i in imports {
+            i.join().unwrap();
+        }
+        let mut again = std::fs::File::open(&newer).unwrap();
+        let replayed = bundle::import(&hub, &mut again, "bundle", &mut |_, _| {});
+        match replayed {
+            Ok(_) => panic!("round {round}: bundle #{newest} was imported a second time"),
+            Err(e) => assert!(
+                e.to_string().contains("already imported"),
+                "round {round}: refused, but not as a replay: {e}"
+            ),
+        }
+    }
+}
