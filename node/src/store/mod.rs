@@ -83,6 +83,8 @@ pub struct Store {
 pub struct Core {
     db: sled::Db,
     tree: sled::Tree,
+    // What sled's flush leaves to the operating system: see [`Core::flush`].
+    on_disk: OnDisk,
     indexer: Arc<dyn Indexer>,
     // Derivation is serialized: it reads the current documents and derived keys, then commits
     // one batch. Taken before `appender` when both are needed.
@@ -271,10 +273,12 @@ impl Store {
     fn open_with(dir: &Path, indexer: Arc<dyn Indexer>, opening: Opening) -> Result<Store> {
         let worker = opening.worker;
         let (db, tree) = open_tree(dir, opening.periodic_flush)?;
+        let on_disk = OnDisk::open(dir)?;
         let forks = Mutex::new(read_forks(&tree)?);
         let core = Arc::new_cyclic(|me| Core {
             db,
             tree,
+            on_disk,
             indexer,
             writer: Mutex::new(Writer {
                 docs: DocCache::new(DOC_CACHE_CAPACITY),
@@ -340,6 +344,71 @@ fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
         out.push(codec::decode(&v, 4096).map_err(|_| corrupt("a fork record"))?);
     }
     Ok(out)
+}
+
+/// sled's files, synced after its flush ([`Core::flush`]): the log (`db`), and the blob files
+/// (`blobs/LSN`) it writes a node larger than a quarter of a segment to.
+struct OnDisk {
+    log: std::fs::File,
+    blobs: std::path::PathBuf,
+    // The largest blob number synced so far: blob names are log positions, which only grow.
+    blobs_synced: Mutex<u64>,
+}
+
+impl OnDisk {
+    fn open(dir: &Path) -> Result<OnDisk> {
+        let log = std::fs::File::open(dir.join("db")).map_err(|e| {
+            Error::storage(&format!("could not open the log in {}", dir.display()), e)
+        })?;
+        Ok(OnDisk {
+            log,
+            blobs: dir.join("blobs"),
+            blobs_synced: Mutex::new(0),
+        })
+    }
+
+    /// `fdatasync` the log (its data, its length, and through the disk's write cache), then
+    /// each blob file written since the last call and the folder that names them.
+    fn sync(&self) -> Result<()> {
+        let io = |what: &str, e: std::io::Error| Error::storage(what, e);
+        self.log
+            .sync_data()
+            .map_err(|e| io("syncing the log to the disk", e))?;
+        let mut synced = self.blobs_synced.lock().unwrap_or_else(|p| p.into_inner());
+        let listed = match std::fs::read_dir(&self.blobs) {
+            Ok(listed) => listed,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io("listing the store's blob files", e)),
+        };
+        let mut newest = *synced;
+        for entry in listed {
+            let entry = entry.map_err(|e| io("listing the store's blob files", e))?;
+            let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if n <= *synced {
+                continue;
+            }
+            match std::fs::File::open(entry.path()) {
+                Ok(f) => f.sync_data().map_err(|e| io("syncing a blob file", e))?,
+                // Replaced by a newer one meanwhile: nothing points at it any more.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("opening a blob file", e)),
+            }
+            newest = newest.max(n);
+        }
+        if newest > *synced {
+            std::fs::File::open(&self.blobs)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io("syncing the store's blob folder", e))?;
+            *synced = newest;
+        }
+        Ok(())
+    }
 }
 
 /// How a store is opened; see [`Store::open`] and the `open_*` variants.
@@ -548,8 +617,16 @@ impl Core {
     }
 
     /// Write everything to disk. Called before any success is reported.
+    ///
+    /// sled's flush writes its log and waits for the disk with `sync_file_range`, which commits
+    /// neither the file's metadata (its length, as the log grows) nor the disk's write cache, and
+    /// it never syncs the blob files it keeps large nodes in; its own `fsync` runs every 500 ms
+    /// on its flusher thread. That survives the process being killed (the kernel still holds
+    /// the pages), not a power cut in the half second after. So the log and any new blob files
+    /// are synced here too ([`OnDisk::sync`]).
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
+        self.on_disk.sync()?;
         Ok(())
     }
 
