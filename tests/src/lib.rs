@@ -355,6 +355,15 @@ pub fn sync(site: &Cairn, addr: &str) -> Run {
     site.run(&["sync", "--once", "--hub", addr])
 }
 
+/// Enroll `learner` in `achievement`; returns the enrollment's id.
+pub fn enroll(site: &Cairn, learner: &str, achievement: &str) -> String {
+    site.run(&["enroll", "--learner", learner, "--achievement", achievement])
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Register a learner and walk one achievement to an award, with an evidence file.
 pub fn learner_with_award(site: &Cairn, number: &str, achievement: &str, file: &Path) -> String {
     let l = add_learner(site, number, "G", number, &["--pin", "4321"]);

@@ -1,15 +1,15 @@
 //! What a power cut may take: a SIGKILL (`crash.rs`) leaves the kernel holding every page the
 //! store wrote, a power cut does not. sled's flush writes its log and waits with
 //! `sync_file_range`, which commits neither the log's growing length nor the disk's write
-//! cache; its own `fsync` runs every 500 ms. Cairn syncs the log's data (`fdatasync`, which sled
-//! never calls) after the store's last write and before it reports the write done. The trace
-//! is taken with `strace`, so no power needs cutting.
+//! cache, and it never syncs the blob files it keeps large nodes in; its own `fsync` of the log
+//! runs every 500 ms. Cairn syncs the log's data and each new blob file (`fdatasync`, which
+//! sled never calls) after the store's last write and before it reports the write done. The
+//! trace is taken with `strace`, so no power needs cutting.
 
 use cairn_tests::*;
 
-/// One traced system call: its process, name and text.
+/// One traced system call: its name and text (after the thread's id).
 struct Call {
-    pid: String,
     name: String,
     line: String,
 }
@@ -18,11 +18,10 @@ fn parse(trace: &str) -> Vec<Call> {
     trace
         .lines()
         .filter_map(|line| {
-            let (pid, rest) = line.trim_start().split_once(' ')?;
+            let (_thread, rest) = line.trim_start().split_once(' ')?;
             let rest = rest.trim_start();
             let name = rest.split('(').next()?.to_string();
             Some(Call {
-                pid: pid.to_string(),
                 name,
                 line: rest.to_string(),
             })
@@ -47,8 +46,8 @@ fn opened_fd(call: &Call) -> Option<u32> {
     call.line.rsplit("= ").next()?.trim().parse().ok()
 }
 
-#[test]
-fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
+/// Run `args` as `node`'s acting person under `strace`; the calls traced.
+fn traced(node: &Cairn, args: &[&str], trace: &std::path::Path) -> Vec<Call> {
     assert!(
         std::process::Command::new("strace")
             .arg("-V")
@@ -56,16 +55,7 @@ fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
             .is_ok_and(|o| o.status.success()),
         "strace is needed (apt-get install strace)"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let site = new_unjoined_site(&dir.path().join("site"), "Power test").acting_as("ada", "222222");
-    let trace = dir.path().join("trace");
-    let command = site.command();
-    let program = command.get_program().to_owned();
-    let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
-    let envs: Vec<_> = command
-        .get_envs()
-        .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
-        .collect();
+    let command = node.command();
     let mut traced = std::process::Command::new("strace");
     traced
         .args([
@@ -75,20 +65,11 @@ fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
             "trace=openat,pwrite64,fsync,fdatasync,write",
             "-o",
         ])
-        .arg(&trace)
-        .arg(program)
-        .args(args)
-        .args([
-            "learner",
-            "add",
-            "--number",
-            "P-1",
-            "--given-name",
-            "Ada",
-            "--family-name",
-            "Power",
-        ]);
-    for (k, v) in envs {
+        .arg(trace)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .args(args);
+    for (k, v) in command.get_envs() {
         match v {
             Some(v) => traced.env(k, v),
             None => traced.env_remove(k),
@@ -97,12 +78,43 @@ fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
     let out = traced.output().expect("run cairn under strace");
     assert!(
         out.status.success(),
-        "learner add failed: {}",
+        "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = parse(&std::fs::read_to_string(&trace).unwrap());
-    // The log's descriptors, and which of them the store opened to sync (sled opens its own
-    // read-write).
+    parse(&std::fs::read_to_string(trace).unwrap())
+}
+
+/// Where the command printed its result (the JSON on standard output).
+fn reported(calls: &[Call]) -> usize {
+    calls
+        .iter()
+        .position(|c| c.name == "write" && fd_of(c) == Some(1))
+        .expect("the command printed its result")
+}
+
+/// Whether an `fdatasync` of one of `fds` comes between calls `from` and `to`.
+fn data_synced(calls: &[Call], fds: &[u32], from: usize, to: usize) -> bool {
+    calls[from..to]
+        .iter()
+        .any(|c| c.name == "fdatasync" && fd_of(c).is_some_and(|fd| fds.contains(&fd)))
+}
+
+#[test]
+fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = new_unjoined_site(&dir.path().join("site"), "Power test").acting_as("ada", "222222");
+    let args = [
+        "learner",
+        "add",
+        "--number",
+        "P-1",
+        "--given-name",
+        "Ada",
+        "--family-name",
+        "Power",
+    ];
+    let calls = traced(&site, &args, &dir.path().join("trace"));
+    // The log's descriptors: sled's own, and the one the store opened to sync it.
     let log_fds: Vec<u32> = calls
         .iter()
         .filter(|c| c.name == "openat" && c.line.contains("/store/db\""))
@@ -112,24 +124,78 @@ fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
         !log_fds.is_empty(),
         "the trace shows no open of the store's log"
     );
-    // The result reaches the person as the JSON on standard output.
-    let reported = calls
-        .iter()
-        .position(|c| c.name == "write" && fd_of(c) == Some(1))
-        .expect("the command printed its result");
+    let reported = reported(&calls);
     let last_write = calls[..reported]
         .iter()
         .rposition(|c| c.name == "pwrite64" && fd_of(c).is_some_and(|fd| log_fds.contains(&fd)))
         .expect("the command wrote to the log before reporting");
-    let synced = calls[last_write..reported]
-        .iter()
-        .any(|c| c.name == "fdatasync" && fd_of(c).is_some_and(|fd| log_fds.contains(&fd)));
-    let processes: std::collections::BTreeSet<&str> =
-        calls.iter().map(|c| c.pid.as_str()).collect();
     assert!(
-        synced,
+        data_synced(&calls, &log_fds, last_write, reported),
         "between the log's last write (call {last_write}) and the reported result (call {reported}) \
-         nothing synced the log's data to the disk ({} processes traced)",
-        processes.len()
+         nothing synced the log's data to the disk"
     );
+}
+
+#[test]
+fn a_large_file_reported_stored_has_its_blob_files_synced_first() {
+    // sled keeps a node larger than 128 KiB in a file of its own (`store/blobs/LSN`), which it
+    // never syncs; a piece of evidence is stored in chunks of 256 KiB.
+    let root = tempfile::tempdir().unwrap();
+    let hub = new_hub(&root.path().join("hub"));
+    let site = new_site(&hub, &root.path().join("site"), "Power test");
+    // The catalog reaches the site on a bundle.
+    let bundle = root.path().join("catalog.cairn");
+    let site_id = node_id(&site);
+    hub.run(&[
+        "bundle",
+        "export",
+        "--out",
+        bundle.to_str().unwrap(),
+        "--for",
+        &site_id,
+    ])
+    .ok();
+    site.run(&["bundle", "import", bundle.to_str().unwrap()])
+        .ok();
+    let learner = add_learner(&site, "P-2", "Ada", "Power", &[]);
+    let enrollment = enroll(&site, &learner, "workready");
+    let file = distinct_file(root.path(), "portfolio.pdf", 700 * 1024, 7);
+    let args = [
+        "evidence",
+        "submit",
+        "--enrollment",
+        &enrollment,
+        "--narrative",
+        "a portfolio",
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let calls = traced(&site, &args, &root.path().join("trace"));
+    let reported = reported(&calls);
+    // Each blob file the command created, and every descriptor opened on it.
+    let created: Vec<(usize, String)> = calls[..reported]
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.name == "openat" && c.line.contains("/blobs/") && c.line.contains("O_CREAT")
+        })
+        .filter_map(|(i, c)| Some((i, c.line.split('"').nth(1)?.to_string())))
+        .collect();
+    assert!(
+        !created.is_empty(),
+        "storing a 700 KiB file created no blob file: the test no longer covers blobs"
+    );
+    for (at, path) in created {
+        // Opened again after it was written, and that descriptor synced, before the result.
+        let synced = calls[at..reported].iter().enumerate().any(|(i, c)| {
+            c.name == "openat"
+                && c.line.contains(&format!("\"{path}\""))
+                && c.line.contains("O_RDONLY")
+                && opened_fd(c).is_some_and(|fd| data_synced(&calls, &[fd], at + i, reported))
+        });
+        assert!(
+            synced,
+            "blob {path}, written at call {at}, was not synced before the result (call {reported})"
+        );
+    }
 }

@@ -15,14 +15,6 @@ use std::process::Command;
 /// Learners at the lab for the attack checks and the charts: number, PIN, language.
 const KIOSK: [(&str, &str, &str); 2] = [("K-1", "1111", "en"), ("K-2", "2222", "es")];
 
-fn enroll(site: &Cairn, learner: &str, achievement: &str) -> String {
-    site.run(&["enroll", "--learner", learner, "--achievement", achievement])
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn submit(site: &Cairn, enrollment: &str) -> String {
     site.run(&[
         "evidence",

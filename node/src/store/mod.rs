@@ -351,8 +351,10 @@ fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
 struct OnDisk {
     log: std::fs::File,
     blobs: std::path::PathBuf,
-    // The largest blob number synced so far: blob names are log positions, which only grow.
-    blobs_synced: Mutex<u64>,
+    // Each blob file synced, with the length it had then. A blob another thread is still
+    // writing can be listed half-written; the flush that covers its write sees it longer and
+    // syncs it again. Files sled has removed are forgotten.
+    blobs_synced: Mutex<std::collections::HashMap<std::ffi::OsString, u64>>,
 }
 
 impl OnDisk {
@@ -363,12 +365,12 @@ impl OnDisk {
         Ok(OnDisk {
             log,
             blobs: dir.join("blobs"),
-            blobs_synced: Mutex::new(0),
+            blobs_synced: Mutex::new(Default::default()),
         })
     }
 
     /// `fdatasync` the log (its data, its length, and through the disk's write cache), then
-    /// each blob file written since the last call and the folder that names them.
+    /// each blob file new or grown since the last call, and the folder that names them.
     fn sync(&self) -> Result<()> {
         let io = |what: &str, e: std::io::Error| Error::storage(what, e);
         self.log
@@ -380,33 +382,33 @@ impl OnDisk {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io("listing the store's blob files", e)),
         };
-        let mut newest = *synced;
+        let mut present = std::collections::HashMap::new();
+        let mut any_new = false;
         for entry in listed {
             let entry = entry.map_err(|e| io("listing the store's blob files", e))?;
-            let Some(n) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
-                continue;
+            let name = entry.file_name();
+            let len = match entry.metadata() {
+                Ok(m) => m.len(),
+                // Removed by sled meanwhile: nothing points at it any more.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("reading a blob file's size", e)),
             };
-            if n <= *synced {
-                continue;
+            if synced.get(&name) != Some(&len) {
+                match std::fs::File::open(entry.path()) {
+                    Ok(f) => f.sync_data().map_err(|e| io("syncing a blob file", e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io("opening a blob file", e)),
+                }
+                any_new |= !synced.contains_key(&name);
             }
-            match std::fs::File::open(entry.path()) {
-                Ok(f) => f.sync_data().map_err(|e| io("syncing a blob file", e))?,
-                // Replaced by a newer one meanwhile: nothing points at it any more.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io("opening a blob file", e)),
-            }
-            newest = newest.max(n);
+            present.insert(name, len);
         }
-        if newest > *synced {
+        if any_new {
             std::fs::File::open(&self.blobs)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io("syncing the store's blob folder", e))?;
-            *synced = newest;
         }
+        *synced = present;
         Ok(())
     }
 }
