@@ -172,7 +172,7 @@ fn a_large_file_reported_stored_has_its_blob_files_synced_first() {
     ];
     let calls = traced(&site, &args, &root.path().join("trace"));
     let reported = reported(&calls);
-    // Each blob file the command created, and every descriptor opened on it.
+    // Each blob file the command created before reporting, and where.
     let created: Vec<(usize, String)> = calls[..reported]
         .iter()
         .enumerate()
