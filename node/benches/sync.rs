@@ -1,4 +1,4 @@
-//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|all]`
+//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|flush|all]`
 //!
 //! Benchmarks of issue 9 on a realistic program, with in-process nodes over loopback TLS (the
 //! same store, protocol and transport code as `cairn`). Sizes come from the environment:
@@ -23,7 +23,10 @@
 //! in the concurrent runs; by default as many as `cairn serve` runs,
 //! `hub::SERVICE_WORKER_THREADS`), `CAIRN_BENCH_SITES_PERIODIC_FLUSH=1` (the sites' process
 //! opens its stores with sled's periodic flush, as before round 20; by default without it),
-//! `CAIRN_BENCH_SCOPE` (sites and learners per site of the scope runs, default "200,100").
+//! `CAIRN_BENCH_SCOPE` (sites and learners per site of the scope runs, default "200,100"),
+//! `CAIRN_BENCH_FLUSH_FROM` (the kept hub store the `flush` run copies and writes to),
+//! `CAIRN_BENCH_FLUSHES` (its writes after the first, default 200) and
+//! `CAIRN_BENCH_FLUSH_EXTRA_BLOBS` (empty files it adds to the copy's blob folder, default 0).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -961,6 +964,64 @@ fn open(entries_target: usize) {
     }
 }
 
+/// 9: what a flush costs as a store grows. A copy of a kept hub store (beside it, on the same
+/// disk) is opened as `cairn` opens it; one small local write, flushed as every acknowledged
+/// write is, then `n` more, and `n` more after a pause: the first pays for what the flush does
+/// once after opening.
+fn flush_cost(from: &Path, n: usize) {
+    let root = tempfile::tempdir_in(from.parent().unwrap_or(Path::new("."))).unwrap();
+    let dir = root.path().join("hub");
+    cairn_node::node::copy_dir(from, &dir)
+        .unwrap_or_else(|e| panic!("could not copy {}: {e}", from.display()));
+    // `CAIRN_BENCH_FLUSH_EXTRA_BLOBS=N`: N more files in the blob folder, as a larger store
+    // holds (a million entries some 2,400 blob files, by the 100,000-entry store's 243). They
+    // are empty and named by numbers no blob of this store has; sled leaves alone the files no
+    // page points at, below its log's end.
+    let extra = env_list("CAIRN_BENCH_FLUSH_EXTRA_BLOBS", "0")[0];
+    let blob_dir = dir.join("store").join("blobs");
+    let mut made = 0;
+    for name in 1.. {
+        if made == extra {
+            break;
+        }
+        let path = blob_dir.join(name.to_string());
+        if !path.exists() {
+            std::fs::write(path, b"").unwrap();
+            made += 1;
+        }
+    }
+    let blobs = std::fs::read_dir(&blob_dir).map_or(0, |d| d.count());
+    // On the disk before it is opened, as a store written long ago is.
+    assert!(
+        std::process::Command::new("sync")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let opened = Instant::now();
+    let node = Node::open(&dir).unwrap();
+    let open_s = opened.elapsed().as_secs_f64();
+    let entries = node.store.vector().unwrap().total();
+    let mut write = |i: u64| {
+        let t = Instant::now();
+        node.store.set_local("bench-flush", &i).unwrap();
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let first = write(0);
+    // The blob folder was changed a moment ago (the copy): each flush lists it, as while a
+    // crowd of sites makes new blobs. Then, the folder left alone for longer than a flush needs
+    // to trust its last listing (`on_disk::SETTLED`, 3 s), as at a quiet hub.
+    let mut changed: Vec<f64> = (1..=n as u64).map(&mut write).collect();
+    std::thread::sleep(Duration::from_secs(4));
+    let mut settled: Vec<f64> = (1..=n as u64).map(|i| write(n as u64 + i)).collect();
+    println!(
+        "| {entries} | {blobs} | {open_s:.3} | {first:.2} | {:.3} | {:.3} | {:.3} |",
+        median(&mut changed),
+        percentile(&mut changed, 0.9),
+        median(&mut settled),
+    );
+}
+
 /// 7: a site on a 64 kbit/s link cut every 30 s.
 fn slowlink(learners_n: usize) {
     let root = tempfile::tempdir().unwrap();
@@ -1056,6 +1117,18 @@ fn main() {
         for n in env_list("CAIRN_BENCH_OPEN", "100000,1000000") {
             open(n);
         }
+    }
+    // Only with a kept store to copy: `all` runs it when one is named.
+    let flush_from = std::env::var("CAIRN_BENCH_FLUSH_FROM");
+    if what.iter().any(|w| w == "flush") || (all && flush_from.is_ok()) {
+        let from = flush_from.expect("CAIRN_BENCH_FLUSH_FROM=DIR: a hub store the open runs kept");
+        println!(
+            "\n## A small local write and its flush on a kept store (`CAIRN_BENCH_FLUSH_FROM`)\n"
+        );
+        println!(
+            "| entries | blob files | open s | first write ms | next writes, blob folder just changed: median ms | p90 ms | folder settled: median ms |\n|---|---|---|---|---|---|---|"
+        );
+        flush_cost(Path::new(&from), env_list("CAIRN_BENCH_FLUSHES", "200")[0]);
     }
     if want("slowlink") {
         slowlink(env_list("CAIRN_BENCH_SLOW_LEARNERS", "20")[0]);
