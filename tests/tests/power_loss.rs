@@ -3,8 +3,9 @@
 //! `sync_file_range`, which commits neither the log's growing length nor the disk's write
 //! cache, and it never syncs the blob files it keeps large nodes in; its own `fsync` of the log
 //! runs every 500 ms. Cairn syncs the log's data and each new blob file (`fdatasync`, which
-//! sled never calls) after the store's last write and before it reports the write done. The
-//! trace is taken with `strace`, so no power needs cutting.
+//! sled never calls) after the store's last write and before it reports the write done, and
+//! the blob files a store was opened with at its first write (one `syncfs`). The trace is
+//! taken with `strace`, so no power needs cutting.
 
 use cairn_tests::*;
 
@@ -62,7 +63,7 @@ fn traced(node: &Cairn, args: &[&str], trace: &std::path::Path) -> Vec<Call> {
             "-f",
             "-qq",
             "-e",
-            "trace=openat,pwrite64,fsync,fdatasync,write",
+            "trace=openat,close,pwrite64,fsync,fdatasync,syncfs,write",
             "-o",
         ])
         .arg(trace)
@@ -93,10 +94,23 @@ fn reported(calls: &[Call]) -> usize {
 }
 
 /// Whether an `fdatasync` of one of `fds` comes between calls `from` and `to`.
+/// A descriptor closed in between stops counting: its number may be given to another file.
 fn data_synced(calls: &[Call], fds: &[u32], from: usize, to: usize) -> bool {
-    calls[from..to]
-        .iter()
-        .any(|c| c.name == "fdatasync" && fd_of(c).is_some_and(|fd| fds.contains(&fd)))
+    let mut open = fds.to_vec();
+    for c in &calls[from..to] {
+        let Some(fd) = fd_of(c).filter(|fd| open.contains(fd)) else {
+            continue;
+        };
+        match c.name.as_str() {
+            "fdatasync" => return true,
+            "close" => open.retain(|&o| o != fd),
+            _ => {}
+        }
+        if open.is_empty() {
+            return false;
+        }
+    }
+    false
 }
 
 #[test]
@@ -185,17 +199,47 @@ fn a_large_file_reported_stored_has_its_blob_files_synced_first() {
         !created.is_empty(),
         "storing a 700 KiB file created no blob file: the test no longer covers blobs"
     );
-    for (at, path) in created {
+    for (at, path) in &created {
         // Opened again after it was written, and that descriptor synced, before the result.
-        let synced = calls[at..reported].iter().enumerate().any(|(i, c)| {
-            c.name == "openat"
-                && c.line.contains(&format!("\"{path}\""))
-                && c.line.contains("O_RDONLY")
-                && opened_fd(c).is_some_and(|fd| data_synced(&calls, &[fd], at + i, reported))
-        });
         assert!(
-            synced,
+            synced_one_by_one(&calls[..reported], path, *at),
             "blob {path}, written at call {at}, was not synced before the result (call {reported})"
         );
     }
+
+    // The next command opens a store that has blob files. It syncs them once, with one
+    // `syncfs` (the process that wrote them may not have), and not one by one: a large hub has
+    // thousands of them, and its first write after opening would wait for them all.
+    let args = [
+        "learner",
+        "add",
+        "--number",
+        "P-3",
+        "--given-name",
+        "Grace",
+        "--family-name",
+        "Power",
+    ];
+    let calls = traced(&site, &args, &root.path().join("trace2"));
+    let result = self::reported(&calls);
+    assert!(
+        calls[..result].iter().any(|c| c.name == "syncfs"),
+        "a store opened with blob files did not sync them before its first write was reported"
+    );
+    for (_, path) in &created {
+        assert!(
+            !synced_one_by_one(&calls, path, 0),
+            "blob {path}, there when the store opened, was synced one by one"
+        );
+    }
+}
+
+/// Whether `path` is opened for reading after call `from` and that descriptor then synced.
+fn synced_one_by_one(calls: &[Call], path: &str, from: usize) -> bool {
+    calls[from..].iter().enumerate().any(|(i, c)| {
+        c.name == "openat"
+            && c.line.contains(&format!("\"{path}\""))
+            && c.line.contains("O_RDONLY")
+            && opened_fd(c).is_some_and(|fd| data_synced(calls, &[fd], from + i, calls.len()))
+    })
 }

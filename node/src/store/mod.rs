@@ -11,6 +11,7 @@ mod docs;
 pub mod keys;
 mod log;
 mod maintenance;
+mod on_disk;
 mod queue;
 mod record_index;
 
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use cairn_sync_protocol::{
     DocId, FeedItem, Fork, Hash32, Origin, StoredEntry, Tip, VersionVector, codec,
 };
+use on_disk::OnDisk;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -346,73 +348,6 @@ fn read_forks(tree: &sled::Tree) -> Result<Vec<Fork>> {
     Ok(out)
 }
 
-/// sled's files, synced after its flush ([`Core::flush`]): the log (`db`), and the blob files
-/// (`blobs/LSN`) it writes a node larger than a quarter of a segment to.
-struct OnDisk {
-    log: std::fs::File,
-    blobs: std::path::PathBuf,
-    // Each blob file synced, with the length it had then. A blob another thread is still
-    // writing can be listed half-written; the flush that covers its write sees it longer and
-    // syncs it again. Files sled has removed are forgotten.
-    blobs_synced: Mutex<std::collections::HashMap<std::ffi::OsString, u64>>,
-}
-
-impl OnDisk {
-    fn open(dir: &Path) -> Result<OnDisk> {
-        let log = std::fs::File::open(dir.join("db")).map_err(|e| {
-            Error::storage(&format!("could not open the log in {}", dir.display()), e)
-        })?;
-        Ok(OnDisk {
-            log,
-            blobs: dir.join("blobs"),
-            blobs_synced: Mutex::new(Default::default()),
-        })
-    }
-
-    /// `fdatasync` the log (its data, its length, and through the disk's write cache), then
-    /// each blob file new or grown since the last call, and the folder that names them.
-    fn sync(&self) -> Result<()> {
-        let io = |what: &str, e: std::io::Error| Error::storage(what, e);
-        self.log
-            .sync_data()
-            .map_err(|e| io("syncing the log to the disk", e))?;
-        let mut synced = self.blobs_synced.lock().unwrap_or_else(|p| p.into_inner());
-        let listed = match std::fs::read_dir(&self.blobs) {
-            Ok(listed) => listed,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io("listing the store's blob files", e)),
-        };
-        let mut present = std::collections::HashMap::new();
-        let mut any_new = false;
-        for entry in listed {
-            let entry = entry.map_err(|e| io("listing the store's blob files", e))?;
-            let name = entry.file_name();
-            let len = match entry.metadata() {
-                Ok(m) => m.len(),
-                // Removed by sled meanwhile: nothing points at it any more.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("reading a blob file's size", e)),
-            };
-            if synced.get(&name) != Some(&len) {
-                match std::fs::File::open(entry.path()) {
-                    Ok(f) => f.sync_data().map_err(|e| io("syncing a blob file", e))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io("opening a blob file", e)),
-                }
-                any_new |= !synced.contains_key(&name);
-            }
-            present.insert(name, len);
-        }
-        if any_new {
-            std::fs::File::open(&self.blobs)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io("syncing the store's blob folder", e))?;
-        }
-        *synced = present;
-        Ok(())
-    }
-}
-
 /// How a store is opened; see [`Store::open`] and the `open_*` variants.
 struct Opening {
     /// A thread that derives what was acknowledged.
@@ -627,8 +562,9 @@ impl Core {
     /// the pages), not a power cut in the half second after. So the log and any new blob files
     /// are synced here too ([`OnDisk::sync`]).
     pub fn flush(&self) -> Result<()> {
+        let listings_before = self.on_disk.listings();
         self.db.flush()?;
-        self.on_disk.sync()?;
+        self.on_disk.sync(listings_before)?;
         Ok(())
     }
 
