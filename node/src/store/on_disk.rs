@@ -29,8 +29,9 @@ struct BlobsListed {
     /// first saw each.
     pending: HashMap<OsString, u64>,
     /// The folder's modification time when it was last listed, if it had not changed for
-    /// [`SETTLED`] before that listing began: while it stays so, the listing still holds.
-    settled: Option<SystemTime>,
+    /// [`SETTLED`] before that listing began, and when the listing began: while the time stays
+    /// so (and the clock has not gone back past that start), the listing still holds.
+    settled: Option<(SystemTime, SystemTime)>,
     /// The files found when the store opened are still to be synced.
     unsynced_since_open: bool,
 }
@@ -39,7 +40,8 @@ struct BlobsListed {
 /// stand until the folder's modification time changes. A file made or removed after the
 /// listing began gets a time no earlier than the listing's start less a clock tick, rounded
 /// down to the file system's granularity (a nanosecond on ext4, 2 s on FAT), so it cannot
-/// equal a time this much older.
+/// equal a time this much older. A clock set back since the listing began makes the next
+/// flush list the folder again.
 const SETTLED: Duration = Duration::from_secs(3);
 
 impl BlobsListed {
@@ -119,7 +121,10 @@ impl OnDisk {
             Err(e) => return Err(io("reading the store's blob folder", e)),
         };
         let mut synced = Vec::new();
-        if modified.is_some() && modified == listed.settled {
+        let still = listed
+            .settled
+            .is_some_and(|(time, began)| modified == Some(time) && SystemTime::now() >= began);
+        if still {
             // No file made or removed since the last listing: only those that may have been
             // half-written then need syncing.
             let pending: Vec<(OsString, u64)> = listed
@@ -176,7 +181,8 @@ impl OnDisk {
         listed.settled = std::fs::metadata(&self.blobs)
             .and_then(|m| m.modified())
             .ok()
-            .filter(|m| began.duration_since(*m).is_ok_and(|d| d > SETTLED));
+            .filter(|m| began.duration_since(*m).is_ok_and(|d| d > SETTLED))
+            .map(|m| (m, began));
         listed.listings = listing;
         Ok(synced)
     }
