@@ -974,7 +974,7 @@ fn flush_cost(from: &Path, n: usize) {
     cairn_node::node::copy_dir(from, &dir)
         .unwrap_or_else(|e| panic!("could not copy {}: {e}", from.display()));
     // `CAIRN_BENCH_FLUSH_EXTRA_BLOBS=N`: N more files in the blob folder, as a larger store
-    // holds (a million entries some 2,400 blob files, by the 100,000-entry store's 243). They
+    // holds (a million entries 2,415 blob files, 100,000 entries 243). They
     // are empty and named by numbers no blob of this store has; sled leaves alone the files no
     // page points at, below its log's end.
     let extra = env_list("CAIRN_BENCH_FLUSH_EXTRA_BLOBS", "0")[0];

