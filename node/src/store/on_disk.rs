@@ -233,7 +233,7 @@ mod tests {
     /// What happens to the blob folder and the flushes, in the order it happens.
     #[derive(Debug, Clone)]
     enum Step {
-        /// sled reserves a new blob and starts writing it (`file` picks which not yet made).
+        /// sled reserves a new blob and starts writing it (a blob already made stays as it is).
         Start(usize),
         /// sled finishes writing a blob it started.
         Finish(usize),
