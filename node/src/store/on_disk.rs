@@ -127,18 +127,12 @@ impl OnDisk {
         if still {
             // No file made or removed since the last listing: only those that may have been
             // half-written then need syncing.
-            let pending: Vec<(OsString, u64)> = listed
-                .pending
-                .iter()
-                .map(|(n, f)| (n.clone(), *f))
-                .collect();
-            for (name, first_listed) in pending {
-                if !self.sync_blob(&name)? {
-                    listed.pending.remove(&name);
-                    continue;
+            // Each is put back by `record` (still pending, or whole); one sled removed is not.
+            for (name, first_listed) in std::mem::take(&mut listed.pending) {
+                if self.sync_blob(&name)? {
+                    listed.record(name.clone(), first_listed, listings_before);
+                    synced.push(name);
                 }
-                listed.record(name.clone(), first_listed, listings_before);
-                synced.push(name);
             }
             listed.listings = listing;
             return Ok(synced);
