@@ -1090,8 +1090,9 @@ fn main() {
     let want = |s: &str| all || what.iter().any(|w| w == s);
     let learners_n = env_list("CAIRN_BENCH_LEARNERS", "500")[0];
     println!(
-        "# cairn sync benchmarks ({} cores)",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "# cairn sync benchmarks ({} cores{})",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        free_page_reporting().map_or(String::new(), |r| format!("; {r}"))
     );
     if want("initial") {
         initial(learners_n);
@@ -1137,6 +1138,36 @@ fn main() {
         let size = env_list("CAIRN_BENCH_SCOPE", "200,100");
         scope(size[0], size.get(1).copied().unwrap_or(100));
     }
+}
+
+/// Whether this (virtual) machine gives the memory it frees back to its host, as the kernel's
+/// `page_reporting` says. Round 23 found it decides the concurrent runs' ratio on the project's
+/// machine: a page given back costs a fault on the host when it is touched again, and a 200-site
+/// crowd touches more memory than the kernel keeps at hand, so every figure is labelled with it.
+fn free_page_reporting() -> Option<String> {
+    let order: u32 =
+        std::fs::read_to_string("/sys/module/page_reporting/parameters/page_reporting_order")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+    // /proc/buddyinfo has a column per block order the kernel keeps: orders past the last are
+    // never reported.
+    let orders = std::fs::read_to_string("/proc/buddyinfo")
+        .ok()?
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(4)
+        .count();
+    Some(if order as usize >= orders {
+        format!("free page reporting off (order {order})")
+    } else {
+        format!(
+            "free page reporting on: free blocks of {} KiB and up go back to the host (order {order})",
+            4u64 << order
+        )
+    })
 }
 
 /// 8: a hub's scope for one site (what each session with it starts by deciding), in a program of
