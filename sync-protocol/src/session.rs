@@ -1011,7 +1011,7 @@ impl Session {
                         skip.count += 1;
                         skip.last_prev = se.entry.prev;
                         skip.last_hlc = se.entry.hlc;
-                        skip.last_body_hash = se.entry.body.hash();
+                        c.elided_body = Some(se.entry.body);
                         c.hash = se.hash;
                         c.auth = se.auth;
                         c.last_seq = se.entry.seq;
@@ -1024,9 +1024,11 @@ impl Session {
                                 count: 1,
                                 last_prev: se.entry.prev,
                                 last_hlc: se.entry.hlc,
-                                last_body_hash: se.entry.body.hash(),
+                                // Hashed once the range is complete (below).
+                                last_body_hash: crate::hash::Hash32::ZERO,
                                 auth: None,
                             }),
+                            elided_body: Some(se.entry.body),
                             hash: se.hash,
                             auth: se.auth,
                             last_seq: se.entry.seq,
@@ -1046,6 +1048,7 @@ impl Session {
                                 auth: None,
                             }),
                             skip: None,
+                            elided_body: None,
                         });
                     }
                 }
@@ -1101,6 +1104,9 @@ impl Session {
                 items.push(Item::Entry(e));
             } else if let Some(mut s) = c.skip.take() {
                 s.auth = auth;
+                if let Some(body) = c.elided_body.take() {
+                    s.last_body_hash = body.hash();
+                }
                 size += 48;
                 items.push(Item::Skip(s));
             }
@@ -1130,6 +1136,11 @@ struct Budget {
 struct Candidate {
     entry: Option<WireEntry>,
     skip: Option<Skip>,
+    /// The body of an elided range's last entry, hashed only when the run is built: a hub's
+    /// feed holds every site's program-signed credentials, and hashing each one a session
+    /// skips (most of them) made a hub's work per session grow with the number of sites
+    /// (round 23 of docs/benchmarks.md).
+    elided_body: Option<crate::entry::Body>,
     hash: crate::hash::Hash32,
     auth: Option<Auth>,
     last_seq: u64,
