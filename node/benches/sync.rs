@@ -126,9 +126,15 @@ fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
 /// Learners with 5 enrollments each, 2-3 evidence submissions and an assessment per enrollment,
 /// and the awards that follow (including the pathway micro-credential).
 fn populate(node: &Node, site: usize, learners_n: usize) -> Duration {
+    populate_more(node, site, 0..learners_n)
+}
+
+/// [`populate`] for the site's learners numbered `learners` (a later crowd's work at the same
+/// site takes the numbers after an earlier one's).
+fn populate_more(node: &Node, site: usize, learners: std::ops::Range<usize>) -> Duration {
     let op = cairn_node::signin::staff_once(node, "op", "135790").unwrap();
     let started = Instant::now();
-    for l in 0..learners_n {
+    for l in learners {
         let profile = learners::Profile {
             number: format!("S{site}-{l}"),
             given_name: "Learner".into(),
@@ -505,8 +511,8 @@ fn concurrent(n: usize) {
             let _ = std::fs::write(ctl, format!("{what}\n"));
         }
     };
-    let started;
-    let ((latencies, entries, wall, sites_cpu), hub_cpu) = if separate {
+    let mut crowds = Vec::new();
+    if separate {
         let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
         // Closed here, so the other process can open them.
         drop(sites);
@@ -515,56 +521,124 @@ fn concurrent(n: usize) {
         // first session pays for what a running node has long set up.
         let per_process = env_number("CAIRN_BENCH_SITES_PER_PROCESS").unwrap_or(n);
         let mut child = SitesProcesses::start(&served.addr, &dirs, prepared_by_child, per_process);
-        if !start_busy() {
-            wait_until_idle("the hub's process");
+        for crowd in 0..crowds_per_run() {
+            if crowd > 0 {
+                child.ready();
+            }
+            if !start_busy() {
+                wait_until_idle("the hub's process");
+            }
+            tell_perf("enable");
+            let hub_cpu_at_go = processor_seconds();
+            let started = Instant::now();
+            let (latencies, entries, wall, sites_cpu) = child.run();
+            // The hub's processor time and the profile end with the sessions, before the sites'
+            // process closes its stores: until round 21 they ended once it had exited, which at
+            // 200 sites took long enough to take in the hub's derivation after the crowd too.
+            let hub_cpu = processor_seconds() - hub_cpu_at_go;
+            tell_perf("disable");
+            // The next crowd starts from a hub that has derived this one's entries.
+            hub_node.store.settle().unwrap();
+            crowds.push(Crowd {
+                latencies,
+                entries,
+                wall,
+                derived: started.elapsed().as_secs_f64(),
+                hub_cpu,
+                sites_cpu,
+            });
         }
-        tell_perf("enable");
-        let hub_cpu_at_go = processor_seconds();
-        started = Instant::now();
-        let done = child.run();
-        // The hub's processor time and the profile end with the sessions, before the sites'
-        // process closes its stores: until round 21 they ended once it had exited, which at 200
-        // sites took long enough to take in the hub's derivation after the crowd too.
-        let hub_cpu = processor_seconds() - hub_cpu_at_go;
-        tell_perf("disable");
         child.wait();
-        (done, hub_cpu)
     } else {
         if !start_busy() {
             wait_until_idle("the benchmark's process");
         }
         tell_perf("enable");
         let hub_cpu_at_go = processor_seconds();
-        started = Instant::now();
+        let started = Instant::now();
         let done = rt.block_on(sessions(&sites, &served.addr));
         let wall = started.elapsed().as_secs_f64();
         let hub_cpu = processor_seconds() - hub_cpu_at_go;
         // The profile covers what the processor figures cover: the sessions, not the derivation after.
         tell_perf("disable");
-        (
-            (
-                done.iter().map(|d| d.0).collect(),
-                done.iter().map(|d| d.1).sum(),
-                wall,
-                // One process: the sites' share cannot be told apart from the hub's.
-                0.0,
-            ),
+        hub_node.store.settle().unwrap();
+        crowds.push(Crowd {
+            latencies: done.iter().map(|d| d.0).collect(),
+            entries: done.iter().map(|d| d.1).sum(),
+            wall,
+            derived: started.elapsed().as_secs_f64(),
             hub_cpu,
-        )
-    };
-    hub_node.store.settle().unwrap();
-    let derived = started.elapsed().as_secs_f64();
-    let mut l = latencies;
+            // One process: the sites' share cannot be told apart from the hub's.
+            sites_cpu: 0.0,
+        });
+    }
+    let peak = served.stats.peak.load(Ordering::SeqCst);
+    let completed = served.stats.completed.load(Ordering::SeqCst);
+    // A row per crowd when there are several, then their medians under the size alone (the row
+    // the tables in docs/benchmarks.md quote).
+    let rows: Vec<[f64; 8]> = crowds.iter().map(|c| c.row(n)).collect();
+    if rows.len() > 1 {
+        for (i, (c, r)) in crowds.iter().zip(&rows).enumerate() {
+            print_crowd_row(
+                &format!("{n}, crowd {}", i + 1),
+                peak,
+                c.entries,
+                r,
+                completed,
+            );
+        }
+    }
+    let column = |k: usize| median(&mut rows.iter().map(|r| r[k]).collect::<Vec<_>>());
+    let medians: Vec<f64> = (0..8).map(column).collect();
+    let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
+    print_crowd_row(&n.to_string(), peak, entries, &medians, completed);
+}
+
+/// Crowds a concurrent run measures, one after another with the same sites and hub, each site
+/// bringing 2 more learners' work each time: `CAIRN_BENCH_CROWDS`, by default 5. A crowd of 50
+/// sessions lasts under a tenth of a second here, so one crowd moves with every few
+/// milliseconds the machine loses (round 23); the run reports each and their medians. Only the
+/// default procedure repeats (not `CAIRN_BENCH_START_BUSY=1` or `CAIRN_BENCH_SITES_PROCESS=0`).
+fn crowds_per_run() -> usize {
+    env_number("CAIRN_BENCH_CROWDS").unwrap_or(5).max(1)
+}
+
+/// One crowd of a concurrent run: every site's session at once.
+struct Crowd {
+    /// Each session's time, connect to done, in ms.
+    latencies: Vec<f64>,
+    /// Entries the sites sent.
+    entries: u64,
+    /// From the go to the last session's end, in s.
+    wall: f64,
+    /// From the go until the hub has derived everything, in s.
+    derived: f64,
+    /// Processor time over the sessions, in s.
+    hub_cpu: f64,
+    sites_cpu: f64,
+}
+
+impl Crowd {
+    /// wall s, entries/s, p50, p95, p99 ms, all derived at s, hub and sites processor ms a session.
+    fn row(&self, n: usize) -> [f64; 8] {
+        let mut l = self.latencies.clone();
+        [
+            self.wall,
+            self.entries as f64 / self.wall,
+            median(&mut l),
+            percentile(&mut l, 0.95),
+            percentile(&mut l, 0.99),
+            self.derived,
+            self.hub_cpu * 1000.0 / n as f64,
+            self.sites_cpu * 1000.0 / n as f64,
+        ]
+    }
+}
+
+fn print_crowd_row(label: &str, peak: usize, entries: u64, r: &[f64], completed: usize) {
     println!(
-        "| {n} | {} | {entries} | {wall:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {derived:.2} | {:.1} | {:.1} |",
-        served.stats.peak.load(Ordering::SeqCst),
-        entries as f64 / wall,
-        median(&mut l),
-        percentile(&mut l, 0.95),
-        percentile(&mut l, 0.99),
-        served.stats.completed.load(Ordering::SeqCst),
-        hub_cpu * 1000.0 / n as f64,
-        sites_cpu * 1000.0 / n as f64,
+        "| {label} | {peak} | {entries} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {completed} | {:.2} | {:.1} | {:.1} |",
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
     );
 }
 
@@ -601,12 +675,14 @@ async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
 /// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then `NUMBER FOLDER` for each of
 /// its sites). Each opens its sites (with `CAIRN_BENCH_SITES_PREPARE=1`, fetches the catalog and
 /// records the sites' work), waits until it is idle, says `ready`, waits for a line on its input,
-/// runs its sessions at once and prints `session MS SENT` for each, `cpu S`, then `end NS`.
+/// runs its sessions at once and prints `session MS SENT` for each, `cpu S`, then `end NS`; and
+/// again for each further crowd ([`crowds_per_run`]), recording 2 more learners' work first.
 struct SitesProcesses {
     children: Vec<(
         std::process::Child,
         std::io::BufReader<std::process::ChildStdout>,
     )>,
+    inputs: Vec<std::process::ChildStdin>,
     _lists: Vec<tempfile::NamedTempFile>,
 }
 
@@ -618,8 +694,8 @@ impl SitesProcesses {
         prepare: bool,
         per_process: usize,
     ) -> SitesProcesses {
-        use std::io::{BufRead, Write};
-        let (mut children, mut lists) = (Vec::new(), Vec::new());
+        use std::io::Write;
+        let (mut children, mut inputs, mut lists) = (Vec::new(), Vec::new(), Vec::new());
         let numbered: Vec<(usize, &std::path::PathBuf)> = dirs.iter().enumerate().collect();
         for group in numbered.chunks(per_process.max(1)) {
             let mut list = tempfile::NamedTempFile::new().unwrap();
@@ -636,17 +712,30 @@ impl SitesProcesses {
                 .spawn()
                 .unwrap();
             let out = std::io::BufReader::new(child.stdout.take().unwrap());
+            inputs.push(child.stdin.take().unwrap());
             children.push((child, out));
             lists.push(list);
         }
-        for (_, out) in &mut children {
+        let mut processes = SitesProcesses {
+            children,
+            inputs,
+            _lists: lists,
+        };
+        processes.ready();
+        processes
+    }
+
+    /// Wait until every process has said `ready` (its sites' work recorded, the process idle).
+    fn ready(&mut self) {
+        use std::io::BufRead;
+        for (_, out) in &mut self.children {
             let mut line = String::new();
             out.read_line(&mut line).unwrap();
-            assert_eq!(line.trim(), "ready", "a sites' process did not start");
-        }
-        SitesProcesses {
-            children,
-            _lists: lists,
+            assert_eq!(
+                line.trim(),
+                "ready",
+                "a sites' process was not ready: {line:?}"
+            );
         }
     }
 
@@ -655,13 +744,8 @@ impl SitesProcesses {
     /// returned once every process has reported its sessions (see [`SitesProcesses::wait`]).
     fn run(&mut self) -> (Vec<f64>, u64, f64, f64) {
         use std::io::{BufRead, Write};
-        let mut inputs: Vec<_> = self
-            .children
-            .iter_mut()
-            .map(|(c, _)| c.stdin.take().unwrap())
-            .collect();
         let go = monotonic_ns();
-        for input in &mut inputs {
+        for input in &mut self.inputs {
             writeln!(input, "go").unwrap();
             input.flush().unwrap();
         }
@@ -689,6 +773,7 @@ impl SitesProcesses {
 
     /// Wait for the sites' processes to close their stores and exit.
     fn wait(mut self) {
+        self.inputs.clear();
         for (child, _) in &mut self.children {
             assert!(child.wait().unwrap().success());
         }
@@ -811,27 +896,34 @@ fn sites_child(list: &str) {
             populate(s, i, 2);
         }
     }
-    // As running site nodes whose stores went quiet before the hub came back: the work a store
-    // does after its writes (sled cleaning segments, on a thread of its own) is done on each
-    // site's own machine and costs the hub nothing.
-    if !start_busy() {
-        wait_until_idle("the sites' process");
-    }
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "ready").unwrap();
-    stdout.flush().unwrap();
-    let mut go = String::new();
-    std::io::stdin().lock().read_line(&mut go).unwrap();
-    let cpu = processor_seconds();
-    let done = rt.block_on(sessions(&sites, &addr));
-    let end = monotonic_ns();
-    let cpu = processor_seconds() - cpu;
-    for (ms, sent) in done {
-        writeln!(stdout, "session {ms} {sent}").unwrap();
+    for crowd in 0..crowds_per_run() {
+        if crowd > 0 {
+            for (&i, s) in numbers.iter().zip(&sites) {
+                populate_more(s, i, 2 * crowd..2 * crowd + 2);
+            }
+        }
+        // As running site nodes whose stores went quiet before the hub came back: the work a
+        // store does after its writes (sled cleaning segments, on a thread of its own) is done
+        // on each site's own machine and costs the hub nothing.
+        if !start_busy() {
+            wait_until_idle("the sites' process");
+        }
+        writeln!(stdout, "ready").unwrap();
+        stdout.flush().unwrap();
+        let mut go = String::new();
+        std::io::stdin().lock().read_line(&mut go).unwrap();
+        let cpu = processor_seconds();
+        let done = rt.block_on(sessions(&sites, &addr));
+        let end = monotonic_ns();
+        let cpu = processor_seconds() - cpu;
+        for (ms, sent) in done {
+            writeln!(stdout, "session {ms} {sent}").unwrap();
+        }
+        writeln!(stdout, "cpu {cpu}").unwrap();
+        writeln!(stdout, "end {end}").unwrap();
+        stdout.flush().unwrap();
     }
-    writeln!(stdout, "cpu {cpu}").unwrap();
-    writeln!(stdout, "end {end}").unwrap();
-    stdout.flush().unwrap();
 }
 
 /// Where the simulated sites keep their stores: `CAIRN_BENCH_SITES_IN`, or beside the hub's.
