@@ -8,7 +8,8 @@
 //! `CAIRN_BENCH_KEEP_STORE` (a folder to keep each open-time hub store in, for profiling),
 //! `CAIRN_BENCH_OPEN_FROM` (a kept hub store the open-time runs copy and add sites to),
 //! `CAIRN_BENCH_PROGRAM_SITES` (sites the program has in the concurrent runs, of which
-//! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_PERF_CTL`
+//! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_CROWDS`
+//! (crowds each concurrent run measures, one after another, default 5), `CAIRN_BENCH_PERF_CTL`
 //! (a `perf record --control` fifo: the concurrent runs profile only their sessions),
 //! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
 //! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
