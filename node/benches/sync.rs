@@ -598,8 +598,8 @@ fn concurrent(n: usize) {
 /// Crowds a concurrent run measures, one after another with the same sites and hub, each site
 /// bringing 2 more learners' work each time: `CAIRN_BENCH_CROWDS`, by default 5. A crowd of 50
 /// sessions lasts under a tenth of a second here, so one crowd moves with every few
-/// milliseconds the machine loses (round 23); the run reports each and their medians. Only the
-/// default procedure repeats (not `CAIRN_BENCH_START_BUSY=1` or `CAIRN_BENCH_SITES_PROCESS=0`).
+/// milliseconds the machine loses (round 23); the run reports each and their medians. With
+/// `CAIRN_BENCH_SITES_PROCESS=0` (the sites in the hub's process) a run measures one crowd.
 fn crowds_per_run() -> usize {
     env_number("CAIRN_BENCH_CROWDS").unwrap_or(5).max(1)
 }
