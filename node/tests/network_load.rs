@@ -275,3 +275,112 @@ fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
         .history;
     assert_eq!(history.len(), 3, "{history:?}");
 }
+
+/// A crowd brings more awards than one run of the hub's upkeep signs (`app::UPKEEP_AWARDS`).
+/// The background upkeep a session asks for signs every one of them before the next crowd:
+/// with one run only, the rest waited for a session of a site whose awards they were, which
+/// signs before it starts (round 23 of docs/benchmarks.md).
+#[test]
+fn the_background_upkeep_signs_all_of_a_crowds_awards() {
+    use cairn_node::domain::lifecycle::{self, Decision};
+    const ACHIEVEMENTS: [&str; 5] = ["a1", "a2", "a3", "a4", "a5"];
+    let root = tempfile::tempdir().unwrap();
+    let (hub_node, op) = hub_with_admin(root.path());
+    for id in ACHIEVEMENTS {
+        let achievement = catalog::Achievement {
+            id: id.into(),
+            name: format!("Achievement {id}"),
+            description: "Help-desk skills".into(),
+            criteria: "Resolves a ticket end to end".into(),
+            ..Default::default()
+        };
+        catalog::add_achievement(&hub_node, &op, achievement).unwrap();
+    }
+    let site_a = enrolled_site(&hub_node, &op, &root.path().join("a"), "Site A");
+    let site_b = enrolled_site(&hub_node, &op, &root.path().join("b"), "Site B");
+    let hub_node = Arc::new(hub_node);
+    let app = cairn_node::app::App::new(hub_node.clone(), None);
+    // Both sites' keys endorsed now, so that nothing waits for B's session but what A brings.
+    app.program_upkeep().unwrap();
+
+    // The hub serves without the upkeep hook: nothing is signed during a session.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stats = Arc::new(hub::ServeStats::default());
+    let (addr, stop, server) = rt.block_on(serve(&hub_node, &stats));
+    let sync_a = || {
+        let mut progress = |_| {};
+        let report = site::sync_once(&site_a, &addr, Timing::default(), &mut progress);
+        rt.block_on(report).unwrap();
+    };
+    // Site A gets the catalog, then awards more than one upkeep run signs.
+    sync_a();
+    people::add_user(
+        &site_a,
+        &people::Actor::Operator,
+        "staff",
+        &[
+            people::Role::Admin,
+            people::Role::Assessor,
+            people::Role::Issuer,
+        ],
+        "135790",
+    )
+    .unwrap();
+    let staff = cairn_node::signin::staff_once(&site_a, "staff", "135790").unwrap();
+    let learners_n = cairn_node::app::UPKEEP_AWARDS / ACHIEVEMENTS.len() + 1;
+    for l in 0..learners_n {
+        let profile = learners::Profile {
+            number: format!("A-{l}"),
+            given_name: "G".into(),
+            family_name: format!("F{l}"),
+            ..Default::default()
+        };
+        let learner = learners::add(&site_a, &staff, profile, None).unwrap().id;
+        for id in ACHIEVEMENTS {
+            let e = lifecycle::enroll(&site_a, &staff, &learner, id, false)
+                .unwrap()
+                .id;
+            let evidence = lifecycle::submit_evidence(&site_a, &staff, &e, Some("Done."), &[])
+                .unwrap()
+                .id;
+            lifecycle::assess(&site_a, &staff, &evidence, Decision::Proficient, None).unwrap();
+            lifecycle::award(&site_a, &staff, &e).unwrap();
+        }
+    }
+    let awards = learners_n * ACHIEVEMENTS.len();
+    assert!(awards > cairn_node::app::UPKEEP_AWARDS);
+
+    // A's awards reach the hub.
+    sync_a();
+    let _ = stop.send(());
+    rt.block_on(server).unwrap().unwrap();
+    hub_node.store.settle().unwrap();
+    let waiting = hub_node.store.index_count(b"copy/").unwrap();
+    assert_eq!(
+        waiting, learners_n as u64,
+        "every learner of A waits for the program's copies"
+    );
+
+    // B's session asks for the upkeep; nothing of it is B's, so it runs in the background.
+    assert_eq!(
+        cairn_node::app::upkeep_when(&hub_node.store, &site_b.id()),
+        cairn_node::app::UpkeepWhen::Background
+    );
+    app.upkeep_before_session(&site_b.id());
+    let started = std::time::Instant::now();
+    let mut left = waiting;
+    while left > 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = hub_node.store.index_count(b"copy/").unwrap();
+    }
+    assert_eq!(
+        left,
+        0,
+        "{left} of {waiting} learners' awards still wait for the program's copy after {:?}",
+        started.elapsed()
+    );
+}
