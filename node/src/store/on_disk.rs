@@ -127,12 +127,19 @@ impl OnDisk {
         if still {
             // No file made or removed since the last listing: only those that may have been
             // half-written then need syncing.
-            // Each is put back by `record` (still pending, or whole); one sled removed is not.
-            for (name, first_listed) in std::mem::take(&mut listed.pending) {
-                if self.sync_blob(&name)? {
-                    listed.record(name.clone(), first_listed, listings_before);
-                    synced.push(name);
+            // Copied, not taken: a failed sync returns with every file still pending.
+            let pending: Vec<(OsString, u64)> = listed
+                .pending
+                .iter()
+                .map(|(n, f)| (n.clone(), *f))
+                .collect();
+            for (name, first_listed) in pending {
+                if !self.sync_blob(&name)? {
+                    listed.pending.remove(&name);
+                    continue;
                 }
+                listed.record(name.clone(), first_listed, listings_before);
+                synced.push(name);
             }
             listed.listings = listing;
             return Ok(synced);
@@ -420,5 +427,46 @@ mod tests {
         ) {
             check(found, steps)?;
         }
+    }
+
+    /// A pending blob file that cannot be synced fails the flush and stays pending, with the
+    /// others: the next flush, the folder unchanged since its listing, syncs it.
+    #[test]
+    fn a_pending_blob_that_failed_to_sync_is_synced_by_the_next_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db"), b"log").unwrap();
+        let blobs = dir.path().join("blobs");
+        std::fs::create_dir(&blobs).unwrap();
+        let on_disk = OnDisk::open(dir.path()).unwrap();
+        let blob = blobs.join("1000");
+        let settled_long_ago = SystemTime::now() - Duration::from_secs(60);
+        let set_folder_time = || {
+            std::fs::File::open(&blobs)
+                .and_then(|d| d.set_modified(settled_long_ago))
+                .unwrap();
+        };
+        let flush = || on_disk.sync(on_disk.listings());
+
+        // Listed first by this flush, the file stays pending; the listing stands.
+        std::fs::write(&blob, b"whole").unwrap();
+        set_folder_time();
+        assert_eq!(flush().unwrap(), vec![OsString::from("1000")]);
+        // The file cannot be opened (a link to itself: refused even to root), the folder's
+        // time as the listing saw it.
+        std::fs::remove_file(&blob).unwrap();
+        std::os::unix::fs::symlink("1000", &blob).unwrap();
+        set_folder_time();
+        assert!(
+            flush().is_err(),
+            "a blob file that cannot be synced was passed over"
+        );
+        std::fs::remove_file(&blob).unwrap();
+        std::fs::write(&blob, b"whole").unwrap();
+        set_folder_time();
+        assert_eq!(
+            flush().unwrap(),
+            vec![OsString::from("1000")],
+            "the blob whose sync failed was forgotten"
+        );
     }
 }
