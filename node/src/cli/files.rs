@@ -82,7 +82,15 @@ impl LocalFiles {
                     let unpacking = std::thread::spawn(move || {
                         let mut archive = tar::Archive::new(reader);
                         archive.set_preserve_permissions(true);
-                        archive.unpack(&dest)
+                        let unpacked = archive.unpack(&dest);
+                        // Unpacking stops at the first of the two zero blocks that end an
+                        // archive (or at what it cannot read); the stream goes on past it, and
+                        // a reader that left would fail the command with a broken pipe
+                        // (whenever a chunk from the node ended between those two blocks).
+                        // Read to the end, into nothing, and report unpacking's own result.
+                        let drained =
+                            std::io::copy(&mut archive.into_inner(), &mut std::io::sink());
+                        unpacked.and(drained.map(|_| ()))
                     });
                     Sink::Folder {
                         writer,
@@ -199,5 +207,65 @@ impl crate::control::client::Files for LocalFiles {
 
     fn progress(&mut self, p: &Progress) {
         show(&self.bar, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::client::Files;
+
+    /// A small archive as `cairn backup` streams it: a file, then tar's end (two zero blocks).
+    fn archive() -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_mode(0o600);
+        header.set_cksum();
+        tar.append_data(&mut header, "node.key", &b"hello"[..])
+            .unwrap();
+        tar.into_inner().unwrap()
+    }
+
+    /// The running node sends a backup in chunks of its own size, so a chunk can end between
+    /// the two zero blocks that close the archive. The unpacker stops at the first one; the
+    /// rest must still be accepted, not refused with a broken pipe.
+    #[test]
+    fn a_backup_whose_last_chunk_is_the_second_zero_block_is_written_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let to = root.path().join("backup");
+        let bytes = archive();
+        let (body, last) = bytes.split_at(bytes.len() - 512);
+        assert!(last.iter().all(|b| *b == 0) && body[body.len() - 512..].iter().all(|b| *b == 0));
+        let mut files = LocalFiles::new(Vec::new(), Some(Download::Folder(to.clone())), true);
+        files.sink().unwrap().write_all(body).unwrap();
+        // Time for the unpacker to reach the first zero block and return.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        files
+            .sink()
+            .unwrap()
+            .write_all(last)
+            .expect("the archive's last block is accepted");
+        Files::finish(&mut files).unwrap();
+        LocalFiles::finish(&mut files).unwrap();
+        assert_eq!(std::fs::read(to.join("node.key")).unwrap(), b"hello");
+    }
+
+    /// A stream that is not an archive is reported as such when the command ends, whatever
+    /// the server still sends after the point where unpacking failed.
+    #[test]
+    fn a_stream_that_is_not_an_archive_is_reported_not_a_broken_pipe() {
+        let root = tempfile::tempdir().unwrap();
+        let to = root.path().join("backup");
+        let mut files = LocalFiles::new(Vec::new(), Some(Download::Folder(to.clone())), true);
+        files.sink().unwrap().write_all(&[0x55; 512]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        files
+            .sink()
+            .unwrap()
+            .write_all(&[0x55; 4096])
+            .expect("the rest of the stream is read");
+        let err = LocalFiles::finish(&mut files).unwrap_err().to_string();
+        assert!(err.contains(&to.display().to_string()), "{err}");
     }
 }
