@@ -605,8 +605,8 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     // B's session starts without deriving X's batch, and decides as before.
     let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
     assert!(hub.behind(), "B's session waited for X's batch");
-    assert!(for_b.visible(&on_b.entry));
-    assert!(!for_b.visible(&on_x.entry));
+    assert!(for_b.visible(&on_b.entry.body.as_ref()));
+    assert!(!for_b.visible(&on_x.entry.body.as_ref()));
     assert!(for_b.send_origin(&on_b.entry.origin));
     assert!(!for_b.send_origin(&on_x.entry.origin));
     // Nor does the admission check: site records come only from the hub's entries.
@@ -623,8 +623,8 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     let for_x = SiteScope::new(&hub, kh.id(), kx.id()).unwrap();
     assert!(!hub.behind(), "X's session did not settle X's own batch");
     assert_eq!(upkeep_when(&hub, &kb.id()), UpkeepWhen::Background);
-    assert!(for_x.visible(&on_x.entry));
-    assert!(!for_x.visible(&on_b.entry));
+    assert!(for_x.visible(&on_x.entry.body.as_ref()));
+    assert!(!for_x.visible(&on_b.entry.body.as_ref()));
 
     // Entries of the hub itself (a restored hub receiving its feed back) are waited for by
     // every session and by the admission check.
@@ -645,7 +645,14 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
         !hub.behind(),
         "B's session did not wait for the hub's own entries"
     );
-    assert!(for_b.visible(&learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40).entry));
+    assert!(
+        for_b.visible(
+            &learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40)
+                .entry
+                .body
+                .as_ref()
+        )
+    );
 }
 
 /// While a sync session runs, the worker leaves peers' batches queued (a crowd of sites is

@@ -50,13 +50,22 @@ pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, CodecError> {
 
 /// Decode a value from exactly `bytes`, refusing inputs longer than `limit` and trailing bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
+    decode_borrowed(bytes, limit)
+}
+
+/// Decode a value that borrows from `bytes` (a payload read in place), on the terms of
+/// [`decode`]: exactly `bytes`, at most `limit` of them.
+pub fn decode_borrowed<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    limit: usize,
+) -> Result<T, CodecError> {
     if bytes.len() > limit {
         return Err(CodecError::TooLarge {
             len: bytes.len(),
             limit,
         });
     }
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
+    let (value, used) = bincode::serde::borrow_decode_from_slice(bytes, config())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));

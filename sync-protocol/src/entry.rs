@@ -110,7 +110,31 @@ impl fmt::Debug for Body {
     }
 }
 
+/// A body's fields with its payload borrowed: what deciding about an entry needs (a scope's
+/// [`crate::Scope::visible`]) without copying the payload out of where it is stored.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BodyRef<'a> {
+    /// The document the payload applies to.
+    pub doc: DocId,
+    /// The acting person.
+    pub user: UserId,
+    /// How to read the payload.
+    pub kind: BodyKind,
+    /// The payload bytes.
+    pub data: &'a [u8],
+}
+
 impl Body {
+    /// This body with its payload borrowed.
+    pub fn as_ref(&self) -> BodyRef<'_> {
+        BodyRef {
+            doc: self.doc,
+            user: self.user,
+            kind: self.kind,
+            data: &self.data,
+        }
+    }
+
     /// The hash an entry commits to for this body.
     pub fn hash(&self) -> Hash32 {
         Hash32::of(&[

@@ -52,7 +52,7 @@ pub mod store;
 pub mod vector;
 
 pub use chain::{ChainError, ElidedRange, FeedChecker, FeedItem, VerifiedRun, verify_run};
-pub use entry::{Auth, Body, BodyKind, DocId, Entry, Origin, StoredEntry, UserId};
+pub use entry::{Auth, Body, BodyKind, BodyRef, DocId, Entry, Origin, StoredEntry, UserId};
 pub use frame::{FrameDecoder, FrameError, encode_frame, encode_frame_with};
 pub use hash::Hash32;
 pub use hlc::{Hlc, HybridClock};
@@ -62,5 +62,5 @@ pub use message::{Message, PROTOCOL_VERSION, Refusal};
 pub use session::{
     Event, Everything, Scope, Session, SessionConfig, SessionError, SignaturePolicy, Stats,
 };
-pub use store::{Classified, Fork, LogStore, MemoryStore, Tip, classify};
+pub use store::{Classified, Fork, HiddenEntry, LogStore, MemoryStore, PeerItem, Tip, classify};
 pub use vector::VersionVector;

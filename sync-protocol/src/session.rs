@@ -17,7 +17,7 @@
 //! passed in on each call; the clock is a number the caller supplies.
 
 use crate::chain::{ChainError, FeedItem, verify_run};
-use crate::entry::{Auth, Entry, Origin, vouch_message};
+use crate::entry::{Auth, BodyRef, Origin, vouch_message};
 use crate::frame::{FrameDecoder, FrameError, encode_frame, encode_frame_with};
 use crate::identity::{NodeId, NodeKey};
 use crate::limits::Limits;
@@ -25,7 +25,7 @@ use crate::message::{
     Ack, Batch, ErrorCode, ErrorMessage, Hello, Item, Message, PROTOCOL_VERSION, Refusal, Run,
     Skip, WireAuth, WireEntry,
 };
-use crate::store::{Classified, Fork, LogStore, classify};
+use crate::store::{Classified, Fork, LogStore, PeerItem, classify};
 use crate::vector::VersionVector;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -95,8 +95,8 @@ pub trait Scope {
     fn send_origin(&self, _origin: &Origin) -> bool {
         true
     }
-    /// Whether the peer may see this entry whole; otherwise it is sent elided.
-    fn visible(&self, _entry: &Entry) -> bool {
+    /// Whether the peer may see an entry with this body whole; otherwise it is sent elided.
+    fn visible(&self, _body: &BodyRef<'_>) -> bool {
         true
     }
 }
@@ -989,53 +989,23 @@ impl Session {
         let mut bytes = 0usize;
         let mut entries = 0usize;
         let mut seq = from;
+        let visible = |body: &BodyRef<'_>| scope.visible(body);
         'read: while seq <= target {
-            let chunk = store.read(&origin, seq, 256).map_err(store_err)?;
+            let chunk = store
+                .read_for(&origin, seq, 256, &visible)
+                .map_err(store_err)?;
             if chunk.is_empty() {
                 break;
             }
             for item in chunk {
-                if item.first_seq() != seq || seq > target {
-                    break 'read;
-                }
-                let FeedItem::Entry(se) = item else {
+                let hidden = match item {
                     // Held elided: cannot be sent whole or re-elided with a valid hash chain
                     // start; stop here.
-                    break 'read;
-                };
-                let visible = scope.visible(&se.entry);
-                let last = cands.last_mut();
-                match (visible, last) {
-                    (false, Some(c)) if c.skip.is_some() => {
-                        let skip = c.skip.as_mut().expect("checked is_some");
-                        skip.count += 1;
-                        skip.last_prev = se.entry.prev;
-                        skip.last_hlc = se.entry.hlc;
-                        c.elided_body = Some(se.entry.body);
-                        c.hash = se.hash;
-                        c.auth = se.auth;
-                        c.last_seq = se.entry.seq;
-                        bytes += 8;
-                    }
-                    (false, _) => {
-                        cands.push(Candidate {
-                            entry: None,
-                            skip: Some(Skip {
-                                count: 1,
-                                last_prev: se.entry.prev,
-                                last_hlc: se.entry.hlc,
-                                // Hashed once the range is complete (below).
-                                last_body_hash: crate::hash::Hash32::ZERO,
-                                auth: None,
-                            }),
-                            elided_body: Some(se.entry.body),
-                            hash: se.hash,
-                            auth: se.auth,
-                            last_seq: se.entry.seq,
-                        });
-                        bytes += 48;
-                    }
-                    (true, _) => {
+                    PeerItem::Elided(_) => break 'read,
+                    PeerItem::Visible(se) => {
+                        if se.entry.seq != seq || seq > target {
+                            break 'read;
+                        }
                         bytes += se.entry.body.data.len() + 64;
                         entries += 1;
                         cands.push(Candidate {
@@ -1048,8 +1018,43 @@ impl Session {
                                 auth: None,
                             }),
                             skip: None,
-                            elided_body: None,
                         });
+                        None
+                    }
+                    PeerItem::Hidden(h) => Some(h),
+                };
+                if let Some(h) = hidden {
+                    if h.seq != seq || seq > target {
+                        break 'read;
+                    }
+                    match cands.last_mut() {
+                        Some(c) if c.skip.is_some() => {
+                            let skip = c.skip.as_mut().expect("checked is_some");
+                            skip.count += 1;
+                            skip.last_prev = h.prev;
+                            skip.last_hlc = h.hlc;
+                            c.hash = h.hash;
+                            c.auth = h.auth;
+                            c.last_seq = h.seq;
+                            bytes += 8;
+                        }
+                        _ => {
+                            cands.push(Candidate {
+                                entry: None,
+                                skip: Some(Skip {
+                                    count: 1,
+                                    last_prev: h.prev,
+                                    last_hlc: h.hlc,
+                                    // Hashed once the range is complete (below).
+                                    last_body_hash: crate::hash::Hash32::ZERO,
+                                    auth: None,
+                                }),
+                                hash: h.hash,
+                                auth: h.auth,
+                                last_seq: h.seq,
+                            });
+                            bytes += 48;
+                        }
                     }
                 }
                 seq += 1;
@@ -1104,9 +1109,7 @@ impl Session {
                 items.push(Item::Entry(e));
             } else if let Some(mut s) = c.skip.take() {
                 s.auth = auth;
-                if let Some(body) = c.elided_body.take() {
-                    s.last_body_hash = body.hash();
-                }
+                s.last_body_hash = last_body_hash(store, &origin, c.last_seq)?;
                 size += 48;
                 items.push(Item::Skip(s));
             }
@@ -1127,6 +1130,26 @@ impl Session {
     }
 }
 
+/// The hash of the body of entry `seq`, read again whole: only the last entry of an elided
+/// range has its body hashed (and read), once the range is complete.
+fn last_body_hash<S: LogStore + ?Sized>(
+    store: &S,
+    origin: &Origin,
+    seq: u64,
+) -> Result<crate::hash::Hash32, SessionError> {
+    match store
+        .read(origin, seq, 1)
+        .map_err(store_err)?
+        .into_iter()
+        .next()
+    {
+        Some(FeedItem::Entry(se)) if se.entry.seq == seq => Ok(se.entry.body.hash()),
+        _ => Err(store_err(std::io::Error::other(format!(
+            "entry {seq} of {origin:?}, read a moment ago, is no longer held whole"
+        )))),
+    }
+}
+
 struct Budget {
     bytes: usize,
     entries: usize,
@@ -1136,11 +1159,6 @@ struct Budget {
 struct Candidate {
     entry: Option<WireEntry>,
     skip: Option<Skip>,
-    /// The body of an elided range's last entry, hashed only when the run is built: a hub's
-    /// feed holds every site's program-signed credentials, and hashing each one a session
-    /// skips (most of them) made a hub's work per session grow with the number of sites
-    /// (round 23 of docs/benchmarks.md).
-    elided_body: Option<crate::entry::Body>,
     hash: crate::hash::Hash32,
     auth: Option<Auth>,
     last_seq: u64,

@@ -1,7 +1,8 @@
 //! What the session needs from storage, and an in-memory store for tests.
 
+use crate::chain::ElidedRange;
 use crate::chain::{FeedItem, VerifiedRun};
-use crate::entry::{Body, Origin, StoredEntry};
+use crate::entry::{Auth, Body, BodyRef, Origin, StoredEntry};
 use crate::hash::Hash32;
 use crate::hlc::Hlc;
 use crate::identity::NodeKey;
@@ -29,6 +30,48 @@ pub struct Fork {
     pub held: Hash32,
     /// The validly authenticated hash that arrived for `seq`.
     pub incoming: Hash32,
+}
+
+/// An item of a feed as read for a peer ([`LogStore::read_for`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerItem {
+    /// A range this store holds elided.
+    Elided(ElidedRange),
+    /// An entry the peer may see, whole.
+    Visible(StoredEntry),
+    /// An entry the peer may not see: only what eliding it needs.
+    Hidden(HiddenEntry),
+}
+
+/// What eliding an entry needs from it: its place in the chain and its authentication, not
+/// its body (the body of the last entry of an elided range is hashed, and that one is read
+/// again whole: a hub's feed holds every site's program-signed credentials, and copying each
+/// one a session passes over made the hub's work per session grow with the number of sites).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HiddenEntry {
+    /// Position in the feed.
+    pub seq: u64,
+    /// Hash of the entry before it.
+    pub prev: Hash32,
+    /// Its timestamp.
+    pub hlc: Hlc,
+    /// Its hash.
+    pub hash: Hash32,
+    /// Its own authentication, if held.
+    pub auth: Option<Auth>,
+}
+
+impl HiddenEntry {
+    /// The parts of `stored` eliding it needs.
+    pub fn of(stored: &StoredEntry) -> HiddenEntry {
+        HiddenEntry {
+            seq: stored.entry.seq,
+            prev: stored.entry.prev,
+            hlc: stored.entry.hlc,
+            hash: stored.hash,
+            auth: stored.auth,
+        }
+    }
 }
 
 /// Storage as the sync session uses it. Implementations must make [`LogStore::append`] atomic
@@ -67,6 +110,27 @@ pub trait LogStore {
         from_seq: u64,
         max_items: usize,
     ) -> Result<Vec<FeedItem>, Self::Error>;
+    /// [`LogStore::read`] for a peer: each whole entry comes back [`PeerItem::Visible`] if
+    /// `visible` says the peer may see its body, else [`PeerItem::Hidden`]. A store that can
+    /// decide without copying bodies out (the node's, reading a block of entries in place)
+    /// overrides this; the default reads whole entries.
+    fn read_for(
+        &self,
+        origin: &Origin,
+        from_seq: u64,
+        max_items: usize,
+        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+    ) -> Result<Vec<PeerItem>, Self::Error> {
+        Ok(self
+            .read(origin, from_seq, max_items)?
+            .into_iter()
+            .map(|item| match item {
+                FeedItem::Elided(r) => PeerItem::Elided(r),
+                FeedItem::Entry(se) if visible(&se.entry.body.as_ref()) => PeerItem::Visible(se),
+                FeedItem::Entry(se) => PeerItem::Hidden(HiddenEntry::of(&se)),
+            })
+            .collect())
+    }
     /// Append runs that each start right after the store's tip for their origin. Atomic and
     /// durable: all runs or none.
     fn append(&mut self, runs: &[VerifiedRun]) -> Result<(), Self::Error>;

@@ -30,8 +30,8 @@ impl Scope for SiteScope {
         self.sent.contains(&origin.node)
     }
 
-    fn visible(&self, entry: &Entry) -> bool {
-        match home(entry.body.doc.0[0], self.sites) {
+    fn visible(&self, body: &BodyRef<'_>) -> bool {
+        match home(body.doc.0[0], self.sites) {
             None => true,
             Some(h) => h == self.site,
         }

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, ReadDoc};
 use cairn_sync_protocol::{
-    Body, BodyKind, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeId, NodeKey,
-    Origin, StoredEntry, Tip, UserId, VerifiedRun, VersionVector, codec,
+    Body, BodyKind, BodyRef, DocId, FeedItem, Fork, Hash32, Hlc, HybridClock, LogStore, NodeId,
+    NodeKey, Origin, PeerItem, StoredEntry, Tip, UserId, VerifiedRun, VersionVector, codec,
 };
 use std::sync::atomic::Ordering;
 
@@ -625,6 +625,17 @@ impl LogStore for SyncStore<'_> {
 
     fn read(&self, origin: &Origin, from_seq: u64, max_items: usize) -> Result<Vec<FeedItem>> {
         self.store.read_items(origin, from_seq, max_items)
+    }
+
+    fn read_for(
+        &self,
+        origin: &Origin,
+        from_seq: u64,
+        max_items: usize,
+        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+    ) -> Result<Vec<PeerItem>> {
+        self.store
+            .read_items_for(origin, from_seq, max_items, visible)
     }
 
     fn append(&mut self, runs: &[VerifiedRun]) -> Result<()> {

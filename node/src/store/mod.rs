@@ -21,7 +21,8 @@ pub use maintenance::{CheckReport, RebuildReport};
 
 use crate::error::{Error, Result};
 use cairn_sync_protocol::{
-    DocId, FeedItem, Fork, Hash32, Origin, StoredEntry, Tip, VersionVector, codec,
+    BodyRef, DocId, FeedItem, Fork, Hash32, HiddenEntry, Origin, PeerItem, StoredEntry, Tip,
+    VersionVector, codec,
 };
 use on_disk::OnDisk;
 use std::collections::BTreeMap;
@@ -693,6 +694,38 @@ impl Core {
     /// Up to `max` items of `origin` from `from_seq` on (an elided range is trimmed to start there;
     /// a block gives its entries one by one).
     pub fn read_items(&self, origin: &Origin, from_seq: u64, max: usize) -> Result<Vec<FeedItem>> {
+        self.read_in_place(origin, from_seq, max, |item| match item {
+            ItemView::Elided(r) => FeedItem::Elided(r),
+            ItemView::Entry(e) => FeedItem::Entry(e.to_stored()),
+        })
+    }
+
+    /// [`Core::read_items`] for a peer: an entry's payload is copied out only if `visible`
+    /// says the peer may see it ([`cairn_sync_protocol::LogStore::read_for`]).
+    pub fn read_items_for(
+        &self,
+        origin: &Origin,
+        from_seq: u64,
+        max: usize,
+        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+    ) -> Result<Vec<PeerItem>> {
+        self.read_in_place(origin, from_seq, max, |item| match item {
+            ItemView::Elided(r) => PeerItem::Elided(r),
+            ItemView::Entry(e) if visible(&e.entry.body) => PeerItem::Visible(e.to_stored()),
+            ItemView::Entry(e) => PeerItem::Hidden(e.hidden()),
+        })
+    }
+
+    /// Up to `max` items of `origin` from `from_seq` on, each read in place from its stored
+    /// value and handed to `each` (an elided range that starts earlier is trimmed to start at
+    /// `from_seq`).
+    fn read_in_place<T>(
+        &self,
+        origin: &Origin,
+        from_seq: u64,
+        max: usize,
+        mut each: impl FnMut(ItemView<'_>) -> T,
+    ) -> Result<Vec<T>> {
         let start = keys::entry(origin, from_seq);
         let end = keys::entry(origin, u64::MAX);
         let mut out = Vec::new();
@@ -701,16 +734,21 @@ impl Core {
         }
         for kv in self.tree.range(start..=end) {
             let (_, v) = kv?;
-            for mut item in decode_item(&v)?.into_items() {
+            let views: Vec<ItemView<'_>> = match decode_view(&v)? {
+                StoredItemView::Entry(e) => vec![ItemView::Entry(e)],
+                StoredItemView::Elided(r) => vec![ItemView::Elided(r)],
+                StoredItemView::Entries(es) => es.into_iter().map(ItemView::Entry).collect(),
+            };
+            for mut item in views {
                 if item.last_seq() < from_seq {
                     continue;
                 }
-                if let FeedItem::Elided(r) = &mut item
+                if let ItemView::Elided(r) = &mut item
                     && r.first_seq < from_seq
                 {
                     r.first_seq = from_seq;
                 }
-                out.push(item);
+                out.push(each(item));
                 if out.len() == max {
                     return Ok(out);
                 }
@@ -1163,6 +1201,111 @@ enum StoredItem {
     Entries(Vec<StoredEntry>),
 }
 
+/// [`StoredItem`] read in place: the same layout, with each body's payload borrowed from the
+/// stored value. A hub's session passes over far more entries than it sends whole (every
+/// other site's program-signed credentials), and only those it sends are copied out.
+#[derive(serde::Deserialize)]
+enum StoredItemView<'a> {
+    Entry(#[serde(borrow)] StoredEntryView<'a>),
+    Elided(cairn_sync_protocol::ElidedRange),
+    Entries(#[serde(borrow)] Vec<StoredEntryView<'a>>),
+}
+
+/// [`StoredEntry`]'s layout, its body's payload borrowed.
+#[derive(serde::Deserialize)]
+struct StoredEntryView<'a> {
+    #[serde(borrow)]
+    entry: EntryView<'a>,
+    hash: Hash32,
+    auth: Option<cairn_sync_protocol::Auth>,
+}
+
+/// [`cairn_sync_protocol::Entry`]'s layout, its body's payload borrowed.
+#[derive(serde::Deserialize)]
+struct EntryView<'a> {
+    origin: Origin,
+    seq: u64,
+    prev: Hash32,
+    hlc: cairn_sync_protocol::Hlc,
+    #[serde(borrow, deserialize_with = "body_view")]
+    body: BodyRef<'a>,
+}
+
+/// [`cairn_sync_protocol::Body`]'s layout, read as a [`BodyRef`].
+fn body_view<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BodyRef<'de>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        doc: DocId,
+        user: cairn_sync_protocol::UserId,
+        kind: cairn_sync_protocol::BodyKind,
+        data: &'a [u8],
+    }
+    let b = <Body<'de> as serde::Deserialize>::deserialize(d)?;
+    Ok(BodyRef {
+        doc: b.doc,
+        user: b.user,
+        kind: b.kind,
+        data: b.data,
+    })
+}
+
+impl StoredEntryView<'_> {
+    fn to_stored(&self) -> StoredEntry {
+        let e = &self.entry;
+        StoredEntry {
+            entry: cairn_sync_protocol::Entry {
+                origin: e.origin,
+                seq: e.seq,
+                prev: e.prev,
+                hlc: e.hlc,
+                body: cairn_sync_protocol::Body {
+                    doc: e.body.doc,
+                    user: e.body.user,
+                    kind: e.body.kind,
+                    data: e.body.data.to_vec(),
+                },
+            },
+            hash: self.hash,
+            auth: self.auth,
+        }
+    }
+
+    fn hidden(&self) -> HiddenEntry {
+        HiddenEntry {
+            seq: self.entry.seq,
+            prev: self.entry.prev,
+            hlc: self.entry.hlc,
+            hash: self.hash,
+            auth: self.auth,
+        }
+    }
+}
+
+/// One feed item of a value read in place.
+enum ItemView<'a> {
+    Entry(StoredEntryView<'a>),
+    Elided(cairn_sync_protocol::ElidedRange),
+}
+
+impl ItemView<'_> {
+    fn last_seq(&self) -> u64 {
+        match self {
+            ItemView::Entry(e) => e.entry.seq,
+            ItemView::Elided(r) => r.last_seq,
+        }
+    }
+}
+
+fn decode_view(v: &[u8]) -> Result<StoredItemView<'_>> {
+    match codec::decode_borrowed(v, cairn_sync_protocol::limits::MAX_FRAME) {
+        Ok(StoredItemView::Entries(es)) if es.is_empty() => Err(corrupt("a log entry")),
+        Ok(item) => Ok(item),
+        Err(_) => Err(corrupt("a log entry")),
+    }
+}
+
 /// [`StoredItem`] to encode, borrowing what it holds (serde encodes `&T` as `T`).
 #[derive(serde::Serialize)]
 enum StoredItemRef<'a> {
@@ -1297,6 +1440,91 @@ mod tests {
         let elided_stored = || decode_item(&encode_item(&elided).unwrap()).unwrap();
         assert_eq!(elided_stored().covering(1), Some(elided.clone()));
         assert_eq!(elided_stored().covering(3), None);
+    }
+
+    /// The owned items a value read in place gives.
+    fn viewed(v: &[u8]) -> Result<Vec<FeedItem>> {
+        Ok(match decode_view(v)? {
+            StoredItemView::Entry(e) => vec![FeedItem::Entry(e.to_stored())],
+            StoredItemView::Elided(r) => vec![FeedItem::Elided(r)],
+            StoredItemView::Entries(es) => {
+                es.iter().map(|e| FeedItem::Entry(e.to_stored())).collect()
+            }
+        })
+    }
+
+    fn arbitrary_entry() -> impl proptest::strategy::Strategy<Value = StoredEntry> {
+        use proptest::prelude::*;
+        (
+            any::<[u8; 16]>(),
+            0u8..3,
+            prop::collection::vec(any::<u8>(), 0..300),
+            any::<u64>(),
+            0u8..3,
+            any::<[u8; 32]>(),
+        )
+            .prop_map(|(doc, kind, data, wall_ms, auth, prev)| {
+                let key = NodeKey::from_bytes(&[7; 32]);
+                let kind =
+                    [BodyKind::Change, BodyKind::Control, BodyKind::FileChunk][usize::from(kind)];
+                let body = Body {
+                    doc: DocId(doc),
+                    user: UserId([2; 16]),
+                    kind,
+                    data,
+                };
+                let hlc = Hlc {
+                    wall_ms,
+                    counter: 3,
+                };
+                let mut e =
+                    StoredEntry::author(&key, 1, Some((wall_ms % 1000, Hash32(prev))), hlc, body);
+                e.auth = match auth {
+                    0 => None,
+                    1 => e.auth,
+                    _ => Some(e.vouch(&NodeKey::from_bytes(&[9; 32]))),
+                };
+                e
+            })
+    }
+
+    proptest::proptest! {
+        /// Reading in place gives exactly what decoding the owned value gives, for every form
+        /// a value is stored in, and refuses exactly the bytes that decoding refuses.
+        #[test]
+        fn a_value_read_in_place_is_the_value_decoded(
+            entries in proptest::collection::vec(arbitrary_entry(), 1..6),
+            cut in 0usize..2000,
+            flip in 0usize..2000,
+        ) {
+            let refs: Vec<&StoredEntry> = entries.iter().collect();
+            let elided = FeedItem::Elided(ElidedRange {
+                first_seq: 1,
+                last_seq: 9,
+                last_prev: entries[0].entry.prev,
+                last_hlc: entries[0].entry.hlc,
+                last_body_hash: entries[0].entry.body.hash(),
+                last_hash: entries[0].hash,
+                auth: entries[0].auth,
+            });
+            for bytes in [
+                encode_entries(&refs).unwrap(),
+                encode_item(&FeedItem::Entry(entries[0].clone())).unwrap(),
+                encode_item(&elided).unwrap(),
+            ] {
+                let owned = decode_item(&bytes).unwrap().into_items();
+                proptest::prop_assert_eq!(viewed(&bytes).unwrap(), owned);
+                let mut bad = bytes.clone();
+                bad.truncate(cut.min(bad.len()));
+                if let Some(b) = bad.get_mut(flip) {
+                    *b ^= 0x41;
+                }
+                match decode_item(&bad) {
+                    Ok(item) => proptest::prop_assert_eq!(viewed(&bad).unwrap(), item.into_items()),
+                    Err(_) => proptest::prop_assert!(viewed(&bad).is_err()),
+                }
+            }
+        }
     }
 
     /// An empty block is refused as corrupt rather than read as a gap.

@@ -34,7 +34,7 @@
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
 use crate::store::Store;
-use cairn_sync_protocol::{BodyKind, DocId, Entry, NodeId, Origin, Scope};
+use cairn_sync_protocol::{BodyKind, BodyRef, DocId, NodeId, Origin, Scope};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
 
@@ -111,15 +111,15 @@ impl Scope for SiteScope<'_> {
         origin.node == self.hub || origin.node == self.site || self.relevant.contains(origin)
     }
 
-    fn visible(&self, entry: &Entry) -> bool {
-        let doc = entry.body.doc;
+    fn visible(&self, body: &BodyRef<'_>) -> bool {
+        let doc = body.doc;
         if doc == ids::catalog_doc() || doc == ids::trust_doc() || doc == ids::staff_doc(&self.site)
         {
             return true;
         }
-        if entry.body.kind == BodyKind::Control
+        if body.kind == BodyKind::Control
             && let Ok(ControlRecord::LearnerTransferred { from, to, .. }) =
-                payload::decode::<ControlRecord>(&entry.body.data, "a control record")
+                payload::decode::<ControlRecord>(body.data, "a control record")
         {
             return to == self.site || from == Some(self.site);
         }
