@@ -1203,52 +1203,30 @@ enum StoredItem {
 
 /// [`StoredItem`] read in place: the same layout, with each body's payload borrowed from the
 /// stored value. A hub's session passes over far more entries than it sends whole (every
-/// other site's program-signed credentials), and only those it sends are copied out.
-#[derive(serde::Deserialize)]
+/// other site's program-signed credentials), and only those it sends are copied out. The
+/// layout is read field by field ([`codec::InPlace`], [`decode_view`]): through serde, each
+/// byte of the 32-byte ids and hashes costs a call, and those were the largest share of a
+/// hub's work per session that grew with the number of sites (docs/benchmarks.md, round 24).
 enum StoredItemView<'a> {
-    Entry(#[serde(borrow)] StoredEntryView<'a>),
+    Entry(StoredEntryView<'a>),
     Elided(cairn_sync_protocol::ElidedRange),
-    Entries(#[serde(borrow)] Vec<StoredEntryView<'a>>),
+    Entries(Vec<StoredEntryView<'a>>),
 }
 
-/// [`StoredEntry`]'s layout, its body's payload borrowed.
-#[derive(serde::Deserialize)]
+/// [`StoredEntry`]'s fields, its body's payload borrowed.
 struct StoredEntryView<'a> {
-    #[serde(borrow)]
     entry: EntryView<'a>,
     hash: Hash32,
     auth: Option<cairn_sync_protocol::Auth>,
 }
 
-/// [`cairn_sync_protocol::Entry`]'s layout, its body's payload borrowed.
-#[derive(serde::Deserialize)]
+/// [`cairn_sync_protocol::Entry`]'s fields, its body's payload borrowed.
 struct EntryView<'a> {
     origin: Origin,
     seq: u64,
     prev: Hash32,
     hlc: cairn_sync_protocol::Hlc,
-    #[serde(borrow, deserialize_with = "body_view")]
     body: BodyRef<'a>,
-}
-
-/// [`cairn_sync_protocol::Body`]'s layout, read as a [`BodyRef`].
-fn body_view<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<BodyRef<'de>, D::Error> {
-    #[derive(serde::Deserialize)]
-    struct Body<'a> {
-        doc: DocId,
-        user: cairn_sync_protocol::UserId,
-        kind: cairn_sync_protocol::BodyKind,
-        data: &'a [u8],
-    }
-    let b = <Body<'de> as serde::Deserialize>::deserialize(d)?;
-    Ok(BodyRef {
-        doc: b.doc,
-        user: b.user,
-        kind: b.kind,
-        data: b.data,
-    })
 }
 
 impl StoredEntryView<'_> {
@@ -1298,8 +1276,107 @@ impl ItemView<'_> {
     }
 }
 
+/// Read an `E` value in place: the fields of [`StoredItem`] in its serde layout (enum
+/// variants, then each struct's fields in order; the property test
+/// `a_value_read_in_place_is_the_value_decoded` holds this to `decode_item`).
 fn decode_view(v: &[u8]) -> Result<StoredItemView<'_>> {
-    match codec::decode_borrowed(v, cairn_sync_protocol::limits::MAX_FRAME) {
+    use codec::{CodecError, InPlace};
+    type Read<T> = std::result::Result<T, CodecError>;
+    fn unknown<T>(what: &str, variant: u32) -> Read<T> {
+        Err(CodecError::Malformed(format!("{what} variant {variant}")))
+    }
+    fn hash(r: &mut InPlace<'_>) -> Read<Hash32> {
+        r.array().map(Hash32)
+    }
+    fn hlc(r: &mut InPlace<'_>) -> Read<cairn_sync_protocol::Hlc> {
+        Ok(cairn_sync_protocol::Hlc {
+            wall_ms: r.u64()?,
+            counter: r.u32()?,
+        })
+    }
+    fn signature(r: &mut InPlace<'_>) -> Read<cairn_sync_protocol::Signature> {
+        let bytes = r.bytes()?;
+        <[u8; 64]>::try_from(bytes)
+            .map(cairn_sync_protocol::Signature)
+            .map_err(|_| CodecError::Malformed(format!("a signature of {} bytes", bytes.len())))
+    }
+    fn auth(r: &mut InPlace<'_>) -> Read<Option<cairn_sync_protocol::Auth>> {
+        use cairn_sync_protocol::{Auth, NodeId};
+        if !r.is_some()? {
+            return Ok(None);
+        }
+        Ok(Some(match r.variant()? {
+            0 => Auth::Origin(signature(r)?),
+            1 => Auth::Vouch {
+                by: NodeId(r.array()?),
+                signature: signature(r)?,
+            },
+            other => return unknown("an authentication", other),
+        }))
+    }
+    fn entry<'a>(r: &mut InPlace<'a>) -> Read<StoredEntryView<'a>> {
+        use cairn_sync_protocol::{BodyKind, NodeId, UserId};
+        let origin = Origin {
+            node: NodeId(r.array()?),
+            epoch: r.u32()?,
+        };
+        let seq = r.u64()?;
+        let prev = hash(r)?;
+        let hlc = hlc(r)?;
+        let doc = DocId(r.array()?);
+        let user = UserId(r.array()?);
+        let kind = match r.variant()? {
+            0 => BodyKind::Change,
+            1 => BodyKind::Control,
+            2 => BodyKind::FileChunk,
+            other => return unknown("a body kind", other),
+        };
+        let data = r.bytes()?;
+        Ok(StoredEntryView {
+            entry: EntryView {
+                origin,
+                seq,
+                prev,
+                hlc,
+                body: BodyRef {
+                    doc,
+                    user,
+                    kind,
+                    data,
+                },
+            },
+            hash: hash(r)?,
+            auth: auth(r)?,
+        })
+    }
+    let read = || -> Read<StoredItemView<'_>> {
+        let mut r = InPlace::new(v, cairn_sync_protocol::limits::MAX_FRAME)?;
+        let item = match r.variant()? {
+            0 => StoredItemView::Entry(entry(&mut r)?),
+            1 => StoredItemView::Elided(cairn_sync_protocol::ElidedRange {
+                first_seq: r.u64()?,
+                last_seq: r.u64()?,
+                last_prev: hash(&mut r)?,
+                last_hlc: hlc(&mut r)?,
+                last_body_hash: hash(&mut r)?,
+                last_hash: hash(&mut r)?,
+                auth: auth(&mut r)?,
+            }),
+            2 => {
+                // Each entry takes bytes, so a damaged count ends with the input.
+                let count = r.u64()?;
+                let mut entries = Vec::new();
+                for _ in 0..count {
+                    entries.push(entry(&mut r)?);
+                }
+                StoredItemView::Entries(entries)
+            }
+            other => return unknown("a stored item", other),
+        };
+        r.finish()?;
+        Ok(item)
+    };
+    match read() {
         Ok(StoredItemView::Entries(es)) if es.is_empty() => Err(corrupt("a log entry")),
         Ok(item) => Ok(item),
         Err(_) => Err(corrupt("a log entry")),
