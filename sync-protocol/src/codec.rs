@@ -61,8 +61,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, Code
     decode_borrowed(bytes, limit)
 }
 
-/// Decode a value that borrows from `bytes` (a payload read in place), on the terms of
-/// [`decode`]: exactly `bytes`, at most `limit` of them.
+/// Decode a value that may borrow from `bytes` (a `&[u8]` field), on the terms of [`decode`]:
+/// exactly `bytes`, at most `limit` of them.
 pub fn decode_borrowed<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
     limit: usize,

@@ -991,8 +991,10 @@ impl Session {
         let mut seq = from;
         let visible = |body: &BodyRef<'_>| scope.visible(body);
         'read: while seq <= target {
+            // No further than `target`: the scope is asked about every entry read.
+            let want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
             let chunk = store
-                .read_for(&origin, seq, 256, &visible)
+                .read_for(&origin, seq, want, &visible)
                 .map_err(store_err)?;
             if chunk.is_empty() {
                 break;
@@ -1109,7 +1111,7 @@ impl Session {
                 items.push(Item::Entry(e));
             } else if let Some(mut s) = c.skip.take() {
                 s.auth = auth;
-                s.last_body_hash = last_body_hash(store, &origin, c.last_seq)?;
+                s.last_body_hash = last_body_hash(store, &origin, c.last_seq, &c.hash)?;
                 size += 48;
                 items.push(Item::Skip(s));
             }
@@ -1131,21 +1133,25 @@ impl Session {
 }
 
 /// The hash of the body of entry `seq`, read again whole: only the last entry of an elided
-/// range has its body hashed (and read), once the range is complete.
+/// range has its body hashed (and copied out), when the run is built. The entry read must be
+/// the one the range ends with (`hash`), or the range would be sent with a wrong body hash.
 fn last_body_hash<S: LogStore + ?Sized>(
     store: &S,
     origin: &Origin,
     seq: u64,
+    hash: &crate::hash::Hash32,
 ) -> Result<crate::hash::Hash32, SessionError> {
     match store
-        .read(origin, seq, 1)
+        .read_for(origin, seq, 1, &|_| true)
         .map_err(store_err)?
         .into_iter()
         .next()
     {
-        Some(FeedItem::Entry(se)) if se.entry.seq == seq => Ok(se.entry.body.hash()),
+        Some(PeerItem::Visible(se)) if se.entry.seq == seq && se.hash == *hash => {
+            Ok(se.entry.body.hash())
+        }
         _ => Err(store_err(std::io::Error::other(format!(
-            "entry {seq} of {origin:?}, read a moment ago, is no longer held whole"
+            "entry {seq} of {origin:?}, read a moment ago, is no longer held as it was"
         )))),
     }
 }
@@ -1170,4 +1176,40 @@ struct BuiltRun {
     bytes: usize,
     entries: usize,
     payload_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Body, BodyKind, DocId, UserId};
+    use crate::hlc::Hlc;
+    use crate::store::MemoryStore;
+
+    /// The body hash an elided range ends with comes from the entry the range ends with, and a
+    /// store that gives back anything else is an error, not a range sent with a wrong hash.
+    #[test]
+    fn an_elided_ranges_body_hash_is_of_the_entry_it_ends_with() {
+        let key = NodeKey::from_bytes(&[5; 32]);
+        let mut store = MemoryStore::new();
+        let entries: Vec<_> = (0..3u8)
+            .map(|i| {
+                let body = Body {
+                    doc: DocId([i; 16]),
+                    user: UserId::default(),
+                    kind: BodyKind::Change,
+                    data: vec![i; 40],
+                };
+                store.author(&key, 0, Hlc::default(), body)
+            })
+            .collect();
+        let origin = entries[0].entry.origin;
+        for e in &entries {
+            assert_eq!(
+                last_body_hash(&store, &origin, e.entry.seq, &e.hash).unwrap(),
+                e.entry.body.hash()
+            );
+        }
+        assert!(last_body_hash(&store, &origin, 2, &entries[0].hash).is_err());
+        assert!(last_body_hash(&store, &origin, 4, &entries[2].hash).is_err());
+    }
 }

@@ -110,10 +110,12 @@ pub trait LogStore {
         from_seq: u64,
         max_items: usize,
     ) -> Result<Vec<FeedItem>, Self::Error>;
-    /// [`LogStore::read`] for a peer: each whole entry comes back [`PeerItem::Visible`] if
+    /// [`LogStore::read`] for a peer: the same items, each whole entry [`PeerItem::Visible`] if
     /// `visible` says the peer may see its body, else [`PeerItem::Hidden`]. A store that can
     /// decide without copying bodies out (the node's, reading a block of entries in place)
-    /// overrides this; the default reads whole entries.
+    /// overrides this, and must give exactly what `read` gives (a session reads an elided
+    /// range's last entry again through it, with everything visible, to hash its body); the
+    /// default reads whole entries.
     fn read_for(
         &self,
         origin: &Origin,

@@ -1573,6 +1573,7 @@ mod tests {
             entries in proptest::collection::vec(arbitrary_entry(), 1..6),
             cut in 0usize..2000,
             flip in 0usize..2000,
+            huge in 0usize..2000,
         ) {
             let refs: Vec<&StoredEntry> = entries.iter().collect();
             let elided = FeedItem::Elided(ElidedRange {
@@ -1591,14 +1592,20 @@ mod tests {
             ] {
                 let owned = decode_item(&bytes).unwrap().into_items();
                 proptest::prop_assert_eq!(viewed(&bytes).unwrap(), owned);
-                let mut bad = bytes.clone();
-                bad.truncate(cut.min(bad.len()));
-                if let Some(b) = bad.get_mut(flip) {
+                let mut cut_and_flipped = bytes.clone();
+                cut_and_flipped.truncate(cut.min(bytes.len()));
+                if let Some(b) = cut_and_flipped.get_mut(flip) {
                     *b ^= 0x41;
                 }
-                match decode_item(&bad) {
-                    Ok(item) => proptest::prop_assert_eq!(viewed(&bad).unwrap(), item.into_items()),
-                    Err(_) => proptest::prop_assert!(viewed(&bad).is_err()),
+                // A varint claiming an enormous count or length where one was, or anywhere.
+                let mut claiming = bytes.clone();
+                let at = huge.min(bytes.len());
+                claiming.splice(at..(at + 1).min(bytes.len()), [253, 255, 255, 255, 255, 255, 255, 255, 127]);
+                for bad in [cut_and_flipped, claiming] {
+                    match decode_item(&bad) {
+                        Ok(item) => proptest::prop_assert_eq!(viewed(&bad).unwrap(), item.into_items()),
+                        Err(_) => proptest::prop_assert!(viewed(&bad).is_err()),
+                    }
                 }
             }
         }
