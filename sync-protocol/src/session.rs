@@ -1000,14 +1000,14 @@ impl Session {
                 break;
             }
             for item in chunk {
-                let hidden = match item {
+                if item.first_seq() != seq || seq > target {
+                    break 'read;
+                }
+                match item {
                     // Held elided: cannot be sent whole or re-elided with a valid hash chain
                     // start; stop here.
                     PeerItem::Elided(_) => break 'read,
                     PeerItem::Visible(se) => {
-                        if se.entry.seq != seq || seq > target {
-                            break 'read;
-                        }
                         bytes += se.entry.body.data.len() + 64;
                         entries += 1;
                         cands.push(Candidate {
@@ -1021,15 +1021,8 @@ impl Session {
                             }),
                             skip: None,
                         });
-                        None
                     }
-                    PeerItem::Hidden(h) => Some(h),
-                };
-                if let Some(h) = hidden {
-                    if h.seq != seq || seq > target {
-                        break 'read;
-                    }
-                    match cands.last_mut() {
+                    PeerItem::Hidden(h) => match cands.last_mut() {
                         Some(c) if c.skip.is_some() => {
                             let skip = c.skip.as_mut().expect("checked is_some");
                             skip.count += 1;
@@ -1047,7 +1040,7 @@ impl Session {
                                     count: 1,
                                     last_prev: h.prev,
                                     last_hlc: h.hlc,
-                                    // Hashed once the range is complete (below).
+                                    // Hashed once the run is built (below).
                                     last_body_hash: crate::hash::Hash32::ZERO,
                                     auth: None,
                                 }),
@@ -1057,7 +1050,7 @@ impl Session {
                             });
                             bytes += 48;
                         }
-                    }
+                    },
                 }
                 seq += 1;
                 let full = bytes >= budget.bytes || entries >= budget.entries;

@@ -43,6 +43,17 @@ pub enum PeerItem {
     Hidden(HiddenEntry),
 }
 
+impl PeerItem {
+    /// First sequence number covered.
+    pub fn first_seq(&self) -> u64 {
+        match self {
+            PeerItem::Elided(r) => r.first_seq,
+            PeerItem::Visible(se) => se.entry.seq,
+            PeerItem::Hidden(h) => h.seq,
+        }
+    }
+}
+
 /// What eliding an entry needs from it: its place in the chain and its authentication, not
 /// its body (the body of the last entry of an elided range is hashed, and that one is read
 /// again whole: a hub's feed holds every site's program-signed credentials, and copying each

@@ -694,10 +694,7 @@ impl Core {
     /// Up to `max` items of `origin` from `from_seq` on (an elided range is trimmed to start there;
     /// a block gives its entries one by one).
     pub fn read_items(&self, origin: &Origin, from_seq: u64, max: usize) -> Result<Vec<FeedItem>> {
-        self.read_in_place(origin, from_seq, max, |item| match item {
-            ItemView::Elided(r) => FeedItem::Elided(r),
-            ItemView::Entry(e) => FeedItem::Entry(e.to_stored()),
-        })
+        self.read_in_place(origin, from_seq, max, |item| item.into_feed_item())
     }
 
     /// [`Core::read_items`] for a peer: an entry's payload is copied out only if `visible`
@@ -734,12 +731,7 @@ impl Core {
         }
         for kv in self.tree.range(start..=end) {
             let (_, v) = kv?;
-            let views: Vec<ItemView<'_>> = match decode_view(&v)? {
-                StoredItemView::Entry(e) => vec![ItemView::Entry(e)],
-                StoredItemView::Elided(r) => vec![ItemView::Elided(r)],
-                StoredItemView::Entries(es) => es.into_iter().map(ItemView::Entry).collect(),
-            };
-            for mut item in views {
+            for mut item in decode_view(&v)? {
                 if item.last_seq() < from_seq {
                     continue;
                 }
@@ -1201,18 +1193,6 @@ enum StoredItem {
     Entries(Vec<StoredEntry>),
 }
 
-/// [`StoredItem`] read in place: the same layout, with each body's payload borrowed from the
-/// stored value. A hub's session passes over far more entries than it sends whole (every
-/// other site's program-signed credentials), and only those it sends are copied out. The
-/// layout is read field by field ([`codec::InPlace`], [`decode_view`]): through serde, each
-/// byte of the 32-byte ids and hashes costs a call, and those were the largest share of a
-/// hub's work per session that grew with the number of sites (docs/benchmarks.md, round 24).
-enum StoredItemView<'a> {
-    Entry(StoredEntryView<'a>),
-    Elided(cairn_sync_protocol::ElidedRange),
-    Entries(Vec<StoredEntryView<'a>>),
-}
-
 /// [`StoredEntry`]'s fields, its body's payload borrowed.
 struct StoredEntryView<'a> {
     entry: EntryView<'a>,
@@ -1261,13 +1241,27 @@ impl StoredEntryView<'_> {
     }
 }
 
-/// One feed item of a value read in place.
+/// One feed item of an `E` value read in place: [`FeedItem`]'s forms, with an entry's body's
+/// payload borrowed from the stored value. A hub's session passes over far more entries than
+/// it sends whole (every other site's program-signed credentials), and only those it sends are
+/// copied out. The layout is read field by field ([`codec::InPlace`], [`decode_view`]): through
+/// serde, each byte of the fixed-size ids and hashes costs a call, and those were the largest
+/// share of a hub's work per session that grew with the number of sites (docs/benchmarks.md,
+/// round 24).
 enum ItemView<'a> {
     Entry(StoredEntryView<'a>),
     Elided(cairn_sync_protocol::ElidedRange),
 }
 
 impl ItemView<'_> {
+    /// The item, its payload copied out.
+    fn into_feed_item(self) -> FeedItem {
+        match self {
+            ItemView::Entry(e) => FeedItem::Entry(e.to_stored()),
+            ItemView::Elided(r) => FeedItem::Elided(r),
+        }
+    }
+
     fn last_seq(&self) -> u64 {
         match self {
             ItemView::Entry(e) => e.entry.seq,
@@ -1276,10 +1270,10 @@ impl ItemView<'_> {
     }
 }
 
-/// Read an `E` value in place: the fields of [`StoredItem`] in its serde layout (enum
-/// variants, then each struct's fields in order; the property test
-/// `a_value_read_in_place_is_the_value_decoded` holds this to `decode_item`).
-fn decode_view(v: &[u8]) -> Result<StoredItemView<'_>> {
+/// Read an `E` value in place, as the feed items it holds in order: the fields of
+/// [`StoredItem`] in its serde layout (enum variants, then each struct's fields in order; the
+/// property test `a_value_read_in_place_is_the_value_decoded` holds this to `decode_item`).
+fn decode_view(v: &[u8]) -> Result<Vec<ItemView<'_>>> {
     use codec::{CodecError, InPlace};
     type Read<T> = std::result::Result<T, CodecError>;
     fn unknown<T>(what: &str, variant: u32) -> Read<T> {
@@ -1349,11 +1343,11 @@ fn decode_view(v: &[u8]) -> Result<StoredItemView<'_>> {
             auth: auth(r)?,
         })
     }
-    let read = || -> Read<StoredItemView<'_>> {
+    let read = || -> Read<Vec<ItemView<'_>>> {
         let mut r = InPlace::new(v, cairn_sync_protocol::limits::MAX_FRAME)?;
-        let item = match r.variant()? {
-            0 => StoredItemView::Entry(entry(&mut r)?),
-            1 => StoredItemView::Elided(cairn_sync_protocol::ElidedRange {
+        let items = match r.variant()? {
+            0 => vec![ItemView::Entry(entry(&mut r)?)],
+            1 => vec![ItemView::Elided(cairn_sync_protocol::ElidedRange {
                 first_seq: r.u64()?,
                 last_seq: r.u64()?,
                 last_prev: hash(&mut r)?,
@@ -1361,24 +1355,25 @@ fn decode_view(v: &[u8]) -> Result<StoredItemView<'_>> {
                 last_body_hash: hash(&mut r)?,
                 last_hash: hash(&mut r)?,
                 auth: auth(&mut r)?,
-            }),
+            })],
             2 => {
                 // Each entry takes bytes, so a damaged count ends with the input.
                 let count = r.u64()?;
                 let mut entries = Vec::new();
                 for _ in 0..count {
-                    entries.push(entry(&mut r)?);
+                    entries.push(ItemView::Entry(entry(&mut r)?));
                 }
-                StoredItemView::Entries(entries)
+                entries
             }
             other => return unknown("a stored item", other),
         };
         r.finish()?;
-        Ok(item)
+        Ok(items)
     };
     match read() {
-        Ok(StoredItemView::Entries(es)) if es.is_empty() => Err(corrupt("a log entry")),
-        Ok(item) => Ok(item),
+        // An empty block, as `decode_item` refuses it.
+        Ok(items) if items.is_empty() => Err(corrupt("a log entry")),
+        Ok(items) => Ok(items),
         Err(_) => Err(corrupt("a log entry")),
     }
 }
@@ -1521,13 +1516,10 @@ mod tests {
 
     /// The owned items a value read in place gives.
     fn viewed(v: &[u8]) -> Result<Vec<FeedItem>> {
-        Ok(match decode_view(v)? {
-            StoredItemView::Entry(e) => vec![FeedItem::Entry(e.to_stored())],
-            StoredItemView::Elided(r) => vec![FeedItem::Elided(r)],
-            StoredItemView::Entries(es) => {
-                es.iter().map(|e| FeedItem::Entry(e.to_stored())).collect()
-            }
-        })
+        Ok(decode_view(v)?
+            .into_iter()
+            .map(|item| item.into_feed_item())
+            .collect())
     }
 
     fn arbitrary_entry() -> impl proptest::strategy::Strategy<Value = StoredEntry> {

@@ -128,12 +128,7 @@ impl OnDisk {
             // No file made or removed since the last listing: only those that may have been
             // half-written then need syncing.
             // Copied, not taken: a failed sync returns with every file still pending.
-            let pending: Vec<(OsString, u64)> = listed
-                .pending
-                .iter()
-                .map(|(n, f)| (n.clone(), *f))
-                .collect();
-            for (name, first_listed) in pending {
+            for (name, first_listed) in listed.pending.clone() {
                 if !self.sync_blob(&name)? {
                     listed.pending.remove(&name);
                     continue;
