@@ -605,8 +605,8 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     // B's session starts without deriving X's batch, and decides as before.
     let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
     assert!(hub.behind(), "B's session waited for X's batch");
-    assert!(for_b.visible(&on_b.entry.body.as_ref()));
-    assert!(!for_b.visible(&on_x.entry.body.as_ref()));
+    assert!(sees(&for_b, &on_b));
+    assert!(!sees(&for_b, &on_x));
     assert!(for_b.send_origin(&on_b.entry.origin));
     assert!(!for_b.send_origin(&on_x.entry.origin));
     // Nor does the admission check: site records come only from the hub's entries.
@@ -623,8 +623,8 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     let for_x = SiteScope::new(&hub, kh.id(), kx.id()).unwrap();
     assert!(!hub.behind(), "X's session did not settle X's own batch");
     assert_eq!(upkeep_when(&hub, &kb.id()), UpkeepWhen::Background);
-    assert!(for_x.visible(&on_x.entry.body.as_ref()));
-    assert!(!for_x.visible(&on_b.entry.body.as_ref()));
+    assert!(sees(&for_x, &on_x));
+    assert!(!sees(&for_x, &on_b));
 
     // Entries of the hub itself (a restored hub receiving its feed back) are waited for by
     // every session and by the admission check.
@@ -645,14 +645,19 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
         !hub.behind(),
         "B's session did not wait for the hub's own entries"
     );
-    assert!(
-        for_b.visible(
-            &learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40)
-                .entry
-                .body
-                .as_ref()
-        )
-    );
+    assert!(sees(
+        &for_b,
+        &learner(&hub, &kh, DocId([0xe; 16]), &kb.id(), 40)
+    ));
+}
+
+/// Whether `scope` lets its site see `entry` whole.
+fn sees(scope: &cairn_node::sync::scope::SiteScope<'_>, entry: &StoredEntry) -> bool {
+    scope.visible(
+        &entry.entry.origin,
+        entry.entry.seq,
+        &entry.entry.body.as_ref(),
+    )
 }
 
 /// While a sync session runs, the worker leaves peers' batches queued (a crowd of sites is
@@ -1402,4 +1407,142 @@ fn a_store_with_entries_is_indexed_in_full_only_after_a_rebuild() {
     drop(store);
     let store = open_store(dir.path()).unwrap();
     assert!(store.indexed_since(1).unwrap());
+}
+
+/// A site's scope answers for the hub's entries that were in the log when the session began
+/// from the homes as they stood then (no store read per entry: at 200 sites most of the hub's
+/// feed is other sites' award copies), and for the hub's later entries from the homes as
+/// derived when asked, remembering nothing: a learner moved away during the session is not
+/// sent what the hub writes about them after the move, even if the session had already sent
+/// the site that learner's earlier entries (until this change a remembered "homed here" did).
+#[test]
+fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones_as_now() {
+    use cairn_node::sync::scope::SiteScope;
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kb, kx) = (key(1), key(2), key(3));
+    let hub = open_without_worker(&dir.path().join("hub"));
+    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let site_b = open_store(&dir.path().join("b")).unwrap();
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    let (doc_b, doc_x) = (DocId([0xb; 16]), DocId([0xc; 16]));
+    learner(&site_b, &kb, doc_b, &kb.id(), 10);
+    learner(&site_x, &kx, doc_x, &kx.id(), 10);
+    sync(&site_b, &kb, &hub, &kh);
+    sync(&site_x, &kx, &hub, &kh);
+    hub.settle().unwrap();
+    // The hub's copies of each learner's award, before B's session begins.
+    let award_b = put(&hub, &kh, doc_b, "award", "copy", 20);
+    let award_x = put(&hub, &kh, doc_x, "award", "copy", 21);
+
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    assert!(sees(&for_b, &award_b));
+    assert!(!sees(&for_b, &award_x));
+
+    // During the session the hub moves B's learner to X and X's to B.
+    let moved_away = learner(&hub, &kh, doc_b, &kx.id(), 30);
+    let moved_here = learner(&hub, &kh, doc_x, &kb.id(), 31);
+    // What was in the log at the start is decided as at the start.
+    assert!(sees(&for_b, &award_b), "as at the start: homed at B then");
+    assert!(!sees(&for_b, &award_x), "as at the start: homed at X then");
+    // What the hub wrote after the start is decided on the homes as derived now.
+    assert!(
+        !sees(&for_b, &moved_away),
+        "B was sent a change made after its learner left"
+    );
+    assert!(sees(&for_b, &moved_here));
+    let outcome_away = put(&hub, &kh, doc_b, "outcome", "employed", 40);
+    let outcome_here = put(&hub, &kh, doc_x, "outcome", "employed", 41);
+    assert!(
+        !sees(&for_b, &outcome_away),
+        "B was sent the hub's entry about a learner moved away during its session"
+    );
+    assert!(sees(&for_b, &outcome_here));
+
+    // The next session starts from the homes as they are now.
+    let next = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    assert!(!sees(&next, &award_b) && !sees(&next, &outcome_away));
+    assert!(sees(&next, &award_x) && sees(&next, &outcome_here));
+}
+
+#[derive(Clone, Debug)]
+struct ScopeStep {
+    // 0 is the hub; 1 another writer (a site whose feed the hub relays).
+    writer: usize,
+    doc: u8,
+    // Some: the write (re)registers the learner at that site; None: it only adds to the record.
+    home: Option<usize>,
+    // Which steps happen once the session has begun.
+    after_start: bool,
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+    /// Whatever the hub and another writer write before and during a session — learners
+    /// registered, moved between sites, records added to — a site's scope lets it see an entry
+    /// exactly when the learner was homed there: as at the session's start for the hub's entries
+    /// that were in the log then, as the homes stand when asked for every other entry (asked
+    /// again after every write, so nothing remembered from an earlier answer can decide).
+    #[test]
+    fn a_sites_scope_sees_as_the_homes_stood_at_its_start_or_stand_now(
+        steps in proptest::collection::vec(
+            proptest::strategy::Strategy::prop_map(
+                (0..2usize, 0..4u8, proptest::option::of(0..3usize), proptest::bool::ANY),
+                |(writer, doc, home, after_start)| ScopeStep { writer, doc, home, after_start },
+            ),
+            1..14,
+        )
+    ) {
+        use cairn_node::sync::scope::SiteScope;
+        use proptest::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let hub = open_store(dir.path()).unwrap();
+        let writers = [key(80), key(81)];
+        let sites: Vec<NodeKey> = (0..3).map(|i| key(82 + i)).collect();
+        let mut homes: std::collections::BTreeMap<u8, usize> = Default::default();
+        let mut entries: Vec<(StoredEntry, u8, bool)> = Vec::new();
+        let write = |s: &ScopeStep, t: u64| -> StoredEntry {
+            let doc = DocId([s.doc + 1; 16]);
+            match s.home {
+                Some(h) => learner(&hub, &writers[s.writer], doc, &sites[h].id(), t),
+                None => put(&hub, &writers[s.writer], doc, "award", &format!("copy {t}"), t),
+            }
+        };
+        let (before, after): (Vec<&ScopeStep>, Vec<&ScopeStep>) =
+            steps.iter().partition(|s| !s.after_start);
+        for (t, s) in before.iter().enumerate() {
+            entries.push((write(s, t as u64), s.doc, true));
+            if let Some(h) = s.home {
+                homes.insert(s.doc, h);
+            }
+        }
+        let at_start = homes.clone();
+        let scope = SiteScope::new(&hub, writers[0].id(), sites[0].id()).unwrap();
+        let check = |entries: &[(StoredEntry, u8, bool)],
+                     homes: &std::collections::BTreeMap<u8, usize>|
+         -> Result<(), TestCaseError> {
+            for (e, doc, in_log_at_start) in entries {
+                let by_hub = e.entry.origin.node == writers[0].id();
+                let decided_on = if by_hub && *in_log_at_start { &at_start } else { homes };
+                let want = decided_on.get(doc) == Some(&0);
+                prop_assert_eq!(
+                    sees(&scope, e),
+                    want,
+                    "entry {} of writer {} (doc {}, in the log at the start: {})",
+                    e.entry.seq,
+                    usize::from(!by_hub),
+                    doc,
+                    in_log_at_start
+                );
+            }
+            Ok(())
+        };
+        check(&entries, &homes)?;
+        for (t, s) in after.iter().enumerate() {
+            entries.push((write(s, 100 + t as u64), s.doc, false));
+            if let Some(h) = s.home {
+                homes.insert(s.doc, h);
+            }
+            check(&entries, &homes)?;
+        }
+    }
 }

@@ -95,8 +95,10 @@ pub trait Scope {
     fn send_origin(&self, _origin: &Origin) -> bool {
         true
     }
-    /// Whether the peer may see an entry with this body whole; otherwise it is sent elided.
-    fn visible(&self, _body: &BodyRef<'_>) -> bool {
+    /// Whether the peer may see entry `seq` of `origin`, with this body, whole; otherwise it is
+    /// sent elided. Where the entry is lets a scope answer from what it read when the session
+    /// began, for entries that were in the log by then.
+    fn visible(&self, _origin: &Origin, _seq: u64, _body: &BodyRef<'_>) -> bool {
         true
     }
 }
@@ -989,7 +991,7 @@ impl Session {
         let mut bytes = 0usize;
         let mut entries = 0usize;
         let mut seq = from;
-        let visible = |body: &BodyRef<'_>| scope.visible(body);
+        let visible = |seq: u64, body: &BodyRef<'_>| scope.visible(&origin, seq, body);
         'read: while seq <= target {
             // No further than `target`: the scope is asked about every entry read.
             let want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
@@ -1135,7 +1137,7 @@ fn last_body_hash<S: LogStore + ?Sized>(
     hash: &crate::hash::Hash32,
 ) -> Result<crate::hash::Hash32, SessionError> {
     match store
-        .read_for(origin, seq, 1, &|_| true)
+        .read_for(origin, seq, 1, &|_, _| true)
         .map_err(store_err)?
         .into_iter()
         .next()

@@ -122,7 +122,8 @@ pub trait LogStore {
         max_items: usize,
     ) -> Result<Vec<FeedItem>, Self::Error>;
     /// [`LogStore::read`] for a peer: the same items, each whole entry [`PeerItem::Visible`] if
-    /// `visible` says the peer may see its body, else [`PeerItem::Hidden`]. A store that can
+    /// `visible` (given the entry's seq and body) says the peer may see it, else
+    /// [`PeerItem::Hidden`]. A store that can
     /// decide without copying bodies out (the node's, reading a block of entries in place)
     /// overrides this, and must give exactly what `read` gives (a session reads an elided
     /// range's last entry again through it, with everything visible, to hash its body); the
@@ -132,14 +133,16 @@ pub trait LogStore {
         origin: &Origin,
         from_seq: u64,
         max_items: usize,
-        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+        visible: &dyn Fn(u64, &BodyRef<'_>) -> bool,
     ) -> Result<Vec<PeerItem>, Self::Error> {
         Ok(self
             .read(origin, from_seq, max_items)?
             .into_iter()
             .map(|item| match item {
                 FeedItem::Elided(r) => PeerItem::Elided(r),
-                FeedItem::Entry(se) if visible(&se.entry.body.as_ref()) => PeerItem::Visible(se),
+                FeedItem::Entry(se) if visible(se.entry.seq, &se.entry.body.as_ref()) => {
+                    PeerItem::Visible(se)
+                }
                 FeedItem::Entry(se) => PeerItem::Hidden(HiddenEntry::of(&se)),
             })
             .collect())

@@ -30,7 +30,7 @@ impl Scope for SiteScope {
         self.sent.contains(&origin.node)
     }
 
-    fn visible(&self, body: &BodyRef<'_>) -> bool {
+    fn visible(&self, _origin: &Origin, _seq: u64, body: &BodyRef<'_>) -> bool {
         match home(body.doc.0[0], self.sites) {
             None => true,
             Some(h) => h == self.site,

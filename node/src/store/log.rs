@@ -632,7 +632,7 @@ impl LogStore for SyncStore<'_> {
         origin: &Origin,
         from_seq: u64,
         max_items: usize,
-        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+        visible: &dyn Fn(u64, &BodyRef<'_>) -> bool,
     ) -> Result<Vec<PeerItem>> {
         self.store
             .read_items_for(origin, from_seq, max_items, visible)

@@ -704,11 +704,13 @@ impl Core {
         origin: &Origin,
         from_seq: u64,
         max: usize,
-        visible: &dyn Fn(&BodyRef<'_>) -> bool,
+        visible: &dyn Fn(u64, &BodyRef<'_>) -> bool,
     ) -> Result<Vec<PeerItem>> {
         self.read_in_place(origin, from_seq, max, |item| match item {
             ItemView::Elided(r) => PeerItem::Elided(r),
-            ItemView::Entry(e) if visible(&e.entry.body) => PeerItem::Visible(e.to_stored()),
+            ItemView::Entry(e) if visible(e.entry.seq, &e.entry.body) => {
+                PeerItem::Visible(e.to_stored())
+            }
             ItemView::Entry(e) => PeerItem::Hidden(e.hidden()),
         })
     }
@@ -1095,6 +1097,14 @@ impl Core {
     /// be: see `queue.rs`).
     pub fn queued_from(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> Result<bool> {
         Ok(self.behind() && self.queued_authors.any(of))
+    }
+
+    /// Whether entries authored by a node `of` picks may be appended and not yet derived. Unlike
+    /// [`Core::queued_from`] it does not first ask whether the derivation is behind: a batch is
+    /// counted here before it is applied, and its place in the queue only after its entries
+    /// are in the log, so this also answers for a batch appended a moment ago.
+    pub fn may_be_queued_from(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> bool {
+        self.queued_authors.any(of)
     }
 
     /// [`Core::settle`], but only when entries authored by a node `of` picks are queued: for

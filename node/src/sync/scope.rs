@@ -30,13 +30,35 @@
 //!   other sites name learners they were sent, whose homes are derived.
 //! - Feeds are chosen at the start from derived state (`relevant`): a feed missing from a stale
 //!   reading is not sent in this session and is sent, from where the site stands, in the next.
+//!
+//! ## The hub's own feed, answered from memory
+//!
+//! A hub's feed holds the program's copies of every site's awards, and a session with one site
+//! elides nearly all of them: asking the derived homes (a read of the store) for every entry
+//! made a session's work grow with the number of sites. So the scope keeps, from its start, the
+//! learners homed at the site, and answers for the hub's entries that were in the log by then
+//! from that set alone:
+//!
+//! - At the start, after the wait above, it notes the tip of each of the hub's feeds, and only
+//!   if none of the hub's entries may still be queued (`may_be_queued_from`: a batch is counted
+//!   there before its entries are in the log). Every hub entry up to those tips is then derived:
+//!   the hub's own writes are stored with their derived state in one atomic batch, and any
+//!   received ones were not queued. The homes read next account for all of them.
+//! - A learner whose home changes during the session is answered for as of the start for those
+//!   entries, exactly as a session that had read them a moment earlier would have: a learner
+//!   moved here does not receive the hub's older entries about them (the transfer record carries
+//!   their document, as it does when they were elided in an earlier session), and a learner
+//!   moved away is still sent the hub's entries from before the start, which the site was
+//!   entitled to then.
+//! - The hub's entries written after the start (a transfer, an outcome recorded a moment ago),
+//!   and every entry of other feeds, are decided on the homes as derived when they are read,
+//!   with nothing remembered, so an entry written after a move is sent to the new home only.
 
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
 use crate::store::Store;
 use cairn_sync_protocol::{BodyKind, BodyRef, DocId, NodeId, Origin, Scope};
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What the hub sends one site.
 pub struct SiteScope<'a> {
@@ -46,15 +68,27 @@ pub struct SiteScope<'a> {
     hub: NodeId,
     // Feeds that carry something this site may see, computed once per session.
     relevant: BTreeSet<Origin>,
-    // Learners known to be homed here (only "yes" is remembered: a "no" is read again, so a
-    // learner the hub derives during the session is seen as soon as it is).
-    homed: RefCell<HashSet<DocId>>,
+    // The learners homed here at the start, and the hub's entries they decide for: each of the
+    // hub's feeds up to its tip at the start (empty if any of the hub's entries was queued).
+    homed_at_start: HashSet<DocId>,
+    hub_known: BTreeMap<Origin, u64>,
 }
 
 impl<'a> SiteScope<'a> {
     /// The scope for `site`, served by `hub`.
     pub fn new(store: &'a Store, hub: NodeId, site: NodeId) -> crate::error::Result<Self> {
         store.settle_for(|n| *n == hub || *n == site)?;
+        // The tips first, then whether anything of the hub's may be queued: an entry under a
+        // tip read here is then derived (see the module's doc).
+        let mut hub_known: BTreeMap<Origin, u64> = store
+            .tips()?
+            .into_iter()
+            .filter(|(origin, _)| origin.node == hub)
+            .map(|(origin, tip)| (origin, tip.seq))
+            .collect();
+        if store.may_be_queued_from(|n| *n == hub) {
+            hub_known.clear();
+        }
         let derived = store.as_derived();
         let site_text = site.to_string();
         let mut relevant = BTreeSet::new();
@@ -71,11 +105,13 @@ impl<'a> SiteScope<'a> {
                 .map(|(doc, _)| doc)
                 .collect()
         };
+        let mut homed_at_start = HashSet::with_capacity(homed.len());
         for doc in homed {
             if let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice()) {
                 for (origin, _, _) in derived.doc_entries(&DocId(doc))? {
                     relevant.insert(origin);
                 }
+                homed_at_start.insert(DocId(doc));
             }
         }
         Ok(SiteScope {
@@ -84,25 +120,23 @@ impl<'a> SiteScope<'a> {
             site_text,
             hub,
             relevant,
-            homed: RefCell::new(HashSet::new()),
+            homed_at_start,
+            hub_known,
         })
     }
 
-    fn homed_here(&self, doc: &DocId) -> bool {
-        if self.homed.borrow().contains(doc) {
-            return true;
+    /// Whether `doc`'s learner is homed here, for entry `seq` of `origin`: as at the start for
+    /// the hub's entries that were in the log then, else as derived now.
+    fn homed_here(&self, origin: &Origin, seq: u64, doc: &DocId) -> bool {
+        if self.hub_known.get(origin).is_some_and(|tip| seq <= *tip) {
+            return self.homed_at_start.contains(doc);
         }
-        let here = self
-            .store
+        self.store
             .as_derived()
             .index_get(&[b"home/".as_slice(), &doc.0].concat())
             .ok()
             .flatten()
-            .is_some_and(|h| h == self.site_text.as_bytes());
-        if here {
-            self.homed.borrow_mut().insert(*doc);
-        }
-        here
+            .is_some_and(|h| h == self.site_text.as_bytes())
     }
 }
 
@@ -111,7 +145,7 @@ impl Scope for SiteScope<'_> {
         origin.node == self.hub || origin.node == self.site || self.relevant.contains(origin)
     }
 
-    fn visible(&self, body: &BodyRef<'_>) -> bool {
+    fn visible(&self, origin: &Origin, seq: u64, body: &BodyRef<'_>) -> bool {
         let doc = body.doc;
         if doc == ids::catalog_doc() || doc == ids::trust_doc() || doc == ids::staff_doc(&self.site)
         {
@@ -123,6 +157,6 @@ impl Scope for SiteScope<'_> {
         {
             return to == self.site || from == Some(self.site);
         }
-        self.homed_here(&doc)
+        self.homed_here(origin, seq, &doc)
     }
 }
