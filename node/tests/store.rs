@@ -1415,6 +1415,7 @@ fn a_store_with_entries_is_indexed_in_full_only_after_a_rebuild() {
 /// derived when asked, remembering nothing: a learner moved away during the session is not
 /// sent what the hub writes about them after the move, even if the session had already sent
 /// the site that learner's earlier entries (until this change a remembered "homed here" did).
+/// After a rebuild (which derives the homes again) nothing is answered from memory.
 #[test]
 fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones_as_now() {
     use cairn_node::sync::scope::SiteScope;
@@ -1462,6 +1463,45 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
     let next = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
     assert!(!sees(&next, &award_b) && !sees(&next, &outcome_away));
     assert!(sees(&next, &award_x) && sees(&next, &outcome_here));
+
+    // A rebuild derives the homes again: a session that began before it no longer answers
+    // from what it read then, but from the homes as derived now.
+    hub.rebuild().unwrap();
+    assert!(
+        !sees(&for_b, &award_b),
+        "answered from memory after a rebuild"
+    );
+    assert!(
+        sees(&for_b, &award_x),
+        "answered from memory after a rebuild"
+    );
+
+    // The store asks about each entry with that entry's own seq (the scope answers by it).
+    let asked = std::cell::RefCell::new(Vec::new());
+    let written = [
+        &award_b,
+        &award_x,
+        &moved_away,
+        &moved_here,
+        &outcome_away,
+        &outcome_here,
+    ];
+    let hub_feed = award_b.entry.origin;
+    let items = SyncStore::new(&hub)
+        .read_for(&hub_feed, 1, 64, &|seq, body| {
+            asked.borrow_mut().push((seq, body.doc));
+            true
+        })
+        .unwrap();
+    let asked = asked.into_inner();
+    assert_eq!(asked.len(), items.len());
+    for e in written {
+        assert!(
+            asked.contains(&(e.entry.seq, e.entry.body.doc)),
+            "entry {} was not asked about with its seq",
+            e.entry.seq
+        );
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -171,6 +171,16 @@ impl Core {
         // Appends wait too: the derivation queue is dropped with the rest of the derived state.
         let _append = self.appender();
         let queued = self.queued.load(std::sync::atomic::Ordering::SeqCst);
+        // Odd from here until this returns, whether it succeeds or not.
+        self.rebuilds
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        struct Ended<'a>(&'a std::sync::atomic::AtomicU64);
+        impl Drop for Ended<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let _ended = Ended(&self.rebuilds);
         w.docs.clear();
         // Not known complete until the end (sled recovers its log as a prefix: if any derived
         // key below is gone after a crash, so is this).

@@ -121,6 +121,10 @@ pub struct Core {
     derived: AtomicU64,
     // Whose entries the queue holds, so asking costs no read of it.
     queued_authors: queue::QueuedAuthors,
+    // Raised when a rebuild starts and again when it ends (odd: one is running), so that what
+    // was read of derived state can be known to be from before, during or after one
+    // ([`Core::rebuilds`]).
+    rebuilds: AtomicU64,
     // The number the next derivation-queue record gets, taken under `appender`, so records
     // keep the order they were appended in. Kept here rather than read from the last `D` key:
     // a reverse scan for it was a sixth of an append's time at a hub under a crowd of 200
@@ -294,6 +298,7 @@ impl Store {
             queued: AtomicU64::new(0),
             derived: AtomicU64::new(0),
             queued_authors: queue::QueuedAuthors::default(),
+            rebuilds: AtomicU64::new(0),
             next_queued: AtomicU64::new(0),
             applied: AtomicU64::new(0),
             durable: AtomicU64::new(0),
@@ -1105,6 +1110,13 @@ impl Core {
     /// are in the log, so this also answers for a batch appended a moment ago.
     pub fn may_be_queued_from(&self, of: impl Fn(&cairn_sync_protocol::NodeId) -> bool) -> bool {
         self.queued_authors.any(of)
+    }
+
+    /// How many times a rebuild has started or ended since the store opened: odd while one runs.
+    /// A rebuild throws derived state away and derives it again, so derived state read while the
+    /// count was odd, or read on either side of a change of it, may be partial.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::SeqCst)
     }
 
     /// [`Core::settle`], but only when entries authored by a node `of` picks are queued: for

@@ -53,6 +53,11 @@
 //! - The hub's entries written after the start (a transfer, an outcome recorded a moment ago),
 //!   and every entry of other feeds, are decided on the homes as derived when they are read,
 //!   with nothing remembered, so an entry written after a move is sent to the new home only.
+//!   (A session's targets are the tips it read as it began, so few of those are read in it.)
+//! - A rebuild (`cairn rebuild` reaches a running node) throws the homes away and derives them
+//!   again. If one started before the homes were read and had not ended, or one started or
+//!   ended while they were read, or one has run since, nothing is answered from memory: every
+//!   entry is decided on the homes as derived when it is read, as before this was kept.
 
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
@@ -72,12 +77,16 @@ pub struct SiteScope<'a> {
     // hub's feeds up to its tip at the start (empty if any of the hub's entries was queued).
     homed_at_start: HashSet<DocId>,
     hub_known: BTreeMap<Origin, u64>,
+    rebuilds: u64,
 }
 
 impl<'a> SiteScope<'a> {
     /// The scope for `site`, served by `hub`.
     pub fn new(store: &'a Store, hub: NodeId, site: NodeId) -> crate::error::Result<Self> {
         store.settle_for(|n| *n == hub || *n == site)?;
+        // A rebuild throws the homes away and derives them again: what is read across one is
+        // not kept (and answers go to the homes as derived once one has run).
+        let rebuilds = store.rebuilds();
         // The tips first, then whether anything of the hub's may be queued: an entry under a
         // tip read here is then derived (see the module's doc).
         let mut hub_known: BTreeMap<Origin, u64> = store
@@ -114,6 +123,9 @@ impl<'a> SiteScope<'a> {
                 homed_at_start.insert(DocId(doc));
             }
         }
+        if rebuilds % 2 == 1 || store.rebuilds() != rebuilds {
+            hub_known.clear();
+        }
         Ok(SiteScope {
             store,
             site,
@@ -122,13 +134,16 @@ impl<'a> SiteScope<'a> {
             relevant,
             homed_at_start,
             hub_known,
+            rebuilds,
         })
     }
 
     /// Whether `doc`'s learner is homed here, for entry `seq` of `origin`: as at the start for
     /// the hub's entries that were in the log then, else as derived now.
     fn homed_here(&self, origin: &Origin, seq: u64, doc: &DocId) -> bool {
-        if self.hub_known.get(origin).is_some_and(|tip| seq <= *tip) {
+        if self.hub_known.get(origin).is_some_and(|tip| seq <= *tip)
+            && self.store.rebuilds() == self.rebuilds
+        {
             return self.homed_at_start.contains(doc);
         }
         self.store
