@@ -9,8 +9,9 @@
 
 use cairn_tests::*;
 
-/// One traced system call: its name and text (after the thread's id).
+/// One traced system call: the thread that made it, its name and text (after the thread's id).
 struct Call {
+    thread: String,
     name: String,
     line: String,
 }
@@ -19,10 +20,11 @@ fn parse(trace: &str) -> Vec<Call> {
     trace
         .lines()
         .filter_map(|line| {
-            let (_thread, rest) = line.trim_start().split_once(' ')?;
+            let (thread, rest) = line.trim_start().split_once(' ')?;
             let rest = rest.trim_start();
             let name = rest.split('(').next()?.to_string();
             Some(Call {
+                thread: thread.to_string(),
                 name,
                 line: rest.to_string(),
             })
@@ -63,7 +65,9 @@ fn traced(node: &Cairn, args: &[&str], trace: &std::path::Path) -> Vec<Call> {
             "-f",
             "-qq",
             "-e",
-            "trace=openat,close,pwrite64,fsync,fdatasync,syncfs,write",
+            // prctl: each thread's name (sled's "log flusher", "sled-io-N"), for the
+            // failure messages.
+            "trace=openat,close,pwrite64,fsync,fdatasync,syncfs,write,prctl",
             "-o",
         ])
         .arg(trace)
@@ -146,8 +150,37 @@ fn a_write_reported_done_has_its_log_synced_to_the_disk_first() {
     assert!(
         data_synced(&calls, &log_fds, last_write, reported),
         "between the log's last write (call {last_write}) and the reported result (call {reported}) \
-         nothing synced the log's data to the disk"
+         nothing synced the log's data to the disk; the calls before it:\n{}",
+        shown(&calls, last_write.saturating_sub(30), reported + 1)
     );
+}
+
+/// Calls `from..to` of a trace, one a line with their thread and its name, for a failure
+/// message: this test failed once on a loaded machine, and which thread wrote what after the
+/// sync is what tells a missing sync from sled's periodic flusher writing something later.
+fn shown(calls: &[Call], from: usize, to: usize) -> String {
+    let name_of = |thread: &str| {
+        calls
+            .iter()
+            .find(|c| c.thread == thread && c.line.starts_with("prctl(PR_SET_NAME"))
+            .and_then(|c| c.line.split('"').nth(1))
+            .unwrap_or("")
+            .to_string()
+    };
+    calls[from..to.min(calls.len())]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let line: String = c.line.chars().take(100).collect();
+            format!(
+                "{:>5} {} {:<14} {line}",
+                from + i,
+                c.thread,
+                name_of(&c.thread)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
