@@ -385,6 +385,11 @@ pub struct Transfer {
     pub to: String,
 }
 
+/// The largest document snapshot a transfer record carries: the entry's payload limit less
+/// room for the record's other fields and its encoding, and for what the saved document may
+/// differ from the copy it was sized on (the author's actor and the time; tens of bytes).
+pub const TRANSFER_SNAPSHOT_MAX: usize = cairn_sync_protocol::limits::MAX_PAYLOAD - 8192;
+
 /// Move a learner's record to another site (hub). The hub records the new home in the document
 /// and files a transfer record carrying the document, so the new site gets the whole history in
 /// one signed entry and the old site stops receiving the learner.
@@ -410,16 +415,29 @@ pub fn transfer(
     let from = before.home_site.parse().ok();
     let author = node.author(actor.user_id())?;
     let to_text = to.to_string();
+    // The transfer record must carry the whole document. The new site already holds the hub's
+    // feed with the learner's earlier entries elided (they were another site's business), and
+    // an elided entry is never sent again (docs/sync.md): the snapshot is the only way those
+    // reach it. So the record is sized as it will be, on a copy, before anything is written,
+    // and a move it cannot carry is refused with the learner left where they are.
+    let mut preview = node.store.doc(&doc)?.unwrap_or_default();
+    preview
+        .transact(|tx| learner::set_home_site(tx, &to_text))
+        .map_err(|failure| failure.error)?;
+    let size = preview.save().len();
+    if size > TRANSFER_SNAPSHOT_MAX {
+        return Err(Error::rule(format!(
+            "this learner's record is {} and a transfer carries at most {}: the learner stays at their site",
+            bytesize::ByteSize(size as u64).display().si(),
+            bytesize::ByteSize(TRANSFER_SNAPSHOT_MAX as u64).display().si(),
+        ))
+        .coded("transfer-too-large", &[]));
+    }
     node.store
         .change_doc(&author, doc, "transfer learner", |tx| {
             learner::set_home_site(tx, &to_text)
         })?;
-    let mut snapshot = node.store.doc(&doc)?.map(|d| d.save()).unwrap_or_default();
-    if snapshot.len() > cairn_sync_protocol::limits::MAX_PAYLOAD - 4096 {
-        // The new site still receives every entry of the learner's document; the snapshot is
-        // only a shortcut.
-        snapshot.clear();
-    }
+    let snapshot = node.store.doc(&doc)?.map(|d| d.save()).unwrap_or_default();
     let control = crate::payload::ControlRecord::LearnerTransferred {
         learner: doc,
         from,

@@ -55,6 +55,7 @@ error-evidence-empty = Write what you did, or add at least one file, before send
 error-too-many-files = That is too many files: send at most { $max } at a time.
 error-file-too-large = { $name } is too large: a file may be at most { $limit } MB.
 error-already-awarded = This badge was already awarded.
+error-transfer-too-large = This learner's record is too large to move in one transfer. The learner stays at their site; ask the program's technical contact.
 error-already-assessed = Someone already assessed this evidence.
 error-award-needs-proficient = This badge can be awarded only after an assessor finds the evidence proficient.
 error-learner-number = A learner's number is 1 to 32 letters, digits, dashes or underscores.

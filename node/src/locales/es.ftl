@@ -55,6 +55,7 @@ error-evidence-empty = Escriba lo que hizo, o añada al menos un archivo, antes 
 error-too-many-files = Son demasiados archivos: envíe como máximo { $max } a la vez.
 error-file-too-large = { $name } es demasiado grande: cada archivo puede tener como máximo { $limit } MB.
 error-already-awarded = Esta insignia ya se otorgó.
+error-transfer-too-large = El expediente de este alumno es demasiado grande para trasladarlo de una vez. El alumno sigue en su sede; consulte al contacto técnico del programa.
 error-already-assessed = Alguien ya evaluó esta evidencia.
 error-award-needs-proficient = Esta insignia solo se puede otorgar cuando un evaluador considera competente la evidencia.
 error-learner-number = El número de un estudiante tiene de 1 a 32 letras, dígitos, guiones o guiones bajos.

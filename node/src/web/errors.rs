@@ -38,6 +38,7 @@ pub const CODES: &[&str] = &[
     "credits",
     "site-id",
     "site-revoked",
+    "transfer-too-large",
     "not-provisioning",
     "provisioning-other-site",
 ];

@@ -1,0 +1,139 @@
+//! Moving a learner between sites (`learners::transfer`, at the hub): the transfer record must
+//! carry the learner's whole document, because the new site holds the hub's earlier entries
+//! about the learner elided and is never sent them again.
+
+use cairn_node::config::NodeRole;
+use cairn_node::domain::{catalog, learners, lifecycle, people};
+use cairn_node::node::Node;
+use cairn_node::sync::provision;
+use std::path::Path;
+
+fn site_admitted_by(hub: &Node, op: &people::Actor, dir: &Path, name: &str) -> String {
+    let site = Node::init(dir, NodeRole::Site, name, None).unwrap();
+    provision::enroll_site(hub, op, site.id(), name, None).unwrap();
+    site.id().to_string()
+}
+
+fn home(hub: &Node, learner: &str) -> String {
+    let doc = learners::find(hub, learner).unwrap();
+    learners::record(hub, &doc).unwrap().home_site
+}
+
+/// Text that compresses about as little as a person's writing does: words of pseudo-random
+/// letters, in paragraphs.
+fn narrative(seed: u64, chars: usize) -> String {
+    let mut x = seed;
+    let mut out = String::with_capacity(chars);
+    for _ in 0..chars {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let r = x >> 33;
+        out.push(match r % 7 {
+            0 if r.is_multiple_of(300) => '\n',
+            0 => ' ',
+            _ => (b'a' + (r % 26) as u8) as char,
+        });
+    }
+    format!("w{}w", out.trim())
+}
+
+#[test]
+fn a_record_too_large_for_one_transfer_is_refused_and_the_learner_stays_where_they_are() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Node::init(&root.path().join("hub"), NodeRole::Hub, "Hub", None).unwrap();
+    people::add_user(
+        &hub,
+        &people::Actor::Operator,
+        "op",
+        &people::Role::ALL,
+        "135790",
+    )
+    .unwrap();
+    let op = cairn_node::signin::staff_once(&hub, "op", "135790").unwrap();
+    catalog::add_achievement(
+        &hub,
+        &op,
+        catalog::Achievement {
+            id: "css-level-1".into(),
+            name: "Computer Support Specialist, Level 1".into(),
+            description: "Supports users of a small office's computers.".into(),
+            criteria: "Resolves a help-desk ticket end to end and documents it".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let to = site_admitted_by(
+        &hub,
+        &op,
+        &root.path().join("site"),
+        "Ellsworth Adult Education",
+    );
+
+    let small = learners::add(
+        &hub,
+        &op,
+        learners::Profile {
+            number: "R-1".into(),
+            given_name: "Ada".into(),
+            family_name: "Small".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap()
+    .id;
+    let large = learners::add(
+        &hub,
+        &op,
+        learners::Profile {
+            number: "R-2".into(),
+            given_name: "Bo".into(),
+            family_name: "Large".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap()
+    .id;
+    let enrollment = lifecycle::enroll(&hub, &op, &large, "css-level-1", false)
+        .unwrap()
+        .id;
+    // Years of written evidence: more than one entry's payload once saved.
+    for i in 0..130 {
+        lifecycle::submit_evidence(
+            &hub,
+            &op,
+            &enrollment,
+            Some(&narrative(i, lifecycle::MAX_TEXT - 100)),
+            &[],
+        )
+        .unwrap();
+    }
+    let doc = learners::find(&hub, &large).unwrap();
+    let saved = hub.store.doc(&doc).unwrap().unwrap().save().len();
+    assert!(
+        saved > cairn_sync_protocol::limits::MAX_PAYLOAD,
+        "the record saves to {saved} bytes"
+    );
+    let entries_before = hub.store.vector().unwrap().total();
+    let home_before = home(&hub, &large);
+
+    let to_id: cairn_sync_protocol::NodeId = to.parse().unwrap();
+    let refused = learners::transfer(&hub, &op, &large, to_id).unwrap_err();
+    assert_eq!(
+        refused.code().map(|c| c.key),
+        Some("transfer-too-large"),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("stays"), "{refused}");
+    // Nothing was written: not the new home, not a record without the history.
+    assert_eq!(hub.store.vector().unwrap().total(), entries_before);
+    assert_eq!(home(&hub, &large), home_before);
+
+    // A record that fits moves, carrying its document.
+    let moved = learners::transfer(&hub, &op, &small, to_id).unwrap();
+    assert_eq!(moved.to, to);
+    assert_eq!(home(&hub, &small), to);
+    assert_eq!(hub.store.vector().unwrap().total(), entries_before + 2);
+}
