@@ -131,9 +131,24 @@ fn a_record_too_large_for_one_transfer_is_refused_and_the_learner_stays_where_th
     assert_eq!(hub.store.vector().unwrap().total(), entries_before);
     assert_eq!(home(&hub, &large), home_before);
 
-    // A record that fits moves, carrying its document.
+    // A record that fits moves: the new home and the record that carries the document are
+    // two consecutive entries of the hub's feed, written together.
     let moved = learners::transfer(&hub, &op, &small, to_id).unwrap();
     assert_eq!(moved.to, to);
     assert_eq!(home(&hub, &small), to);
     assert_eq!(hub.store.vector().unwrap().total(), entries_before + 2);
+    let small_doc = learners::find(&hub, &small).unwrap();
+    let listed = hub.store.doc_entries(&small_doc).unwrap();
+    let last_two: Vec<u8> = listed[listed.len() - 2..].iter().map(|e| e.2).collect();
+    assert_eq!(
+        last_two,
+        [b'c', b'k'], // a change, then a control record (`Store::doc_entries`)
+        "{listed:?}"
+    );
+    assert_eq!(listed[listed.len() - 1].1, listed[listed.len() - 2].1 + 1);
+    // What the hub derived from the two is what a rebuild from its log derives.
+    let derived = learners::record(&hub, &small_doc).unwrap();
+    hub.store.rebuild().unwrap();
+    assert_eq!(learners::record(&hub, &small_doc).unwrap(), derived);
+    assert_eq!(home(&hub, &large), home_before);
 }

@@ -386,8 +386,7 @@ pub struct Transfer {
 }
 
 /// The largest document snapshot a transfer record carries: the entry's payload limit less
-/// room for the record's other fields and its encoding, and for what the saved document may
-/// differ from the copy it was sized on (the author's actor and the time; tens of bytes).
+/// room for the record's other fields and their encoding.
 pub const TRANSFER_SNAPSHOT_MAX: usize = cairn_sync_protocol::limits::MAX_PAYLOAD - 8192;
 
 /// Move a learner's record to another site (hub). The hub records the new home in the document
@@ -418,37 +417,35 @@ pub fn transfer(
     // The transfer record must carry the whole document. The new site already holds the hub's
     // feed with the learner's earlier entries elided (they were another site's business), and
     // an elided entry is never sent again (docs/sync.md): the snapshot is the only way those
-    // reach it. So the record is sized as it will be, on a copy, before anything is written,
-    // and a move it cannot carry is refused with the learner left where they are.
-    let mut preview = node.store.doc(&doc)?.unwrap_or_default();
-    preview
-        .transact(|tx| learner::set_home_site(tx, &to_text))
-        .map_err(|failure| failure.error)?;
-    let size = preview.save().len();
-    if size > TRANSFER_SNAPSHOT_MAX {
-        return Err(Error::rule(format!(
-            "this learner's record is {} and a transfer carries at most {}: the learner stays at their site",
-            bytesize::ByteSize(size as u64).display().si(),
-            bytesize::ByteSize(TRANSFER_SNAPSHOT_MAX as u64).display().si(),
-        ))
-        .coded("transfer-too-large", &[]));
-    }
-    node.store
-        .change_doc(&author, doc, "transfer learner", |tx| {
-            learner::set_home_site(tx, &to_text)
-        })?;
-    let snapshot = node.store.doc(&doc)?.map(|d| d.save()).unwrap_or_default();
-    let control = crate::payload::ControlRecord::LearnerTransferred {
-        learner: doc,
-        from,
-        to,
-        snapshot,
-    };
-    node.store.author_entry(
+    // reach it. So a move the record cannot carry is refused, and the new home and the record
+    // are written together or not at all: a home moved without its record would leave the
+    // learner with neither site.
+    node.store.change_doc_with_entry(
         &author,
         doc,
-        cairn_sync_protocol::BodyKind::Control,
-        crate::payload::encode(&control)?,
+        "transfer learner",
+        |tx| learner::set_home_site(tx, &to_text),
+        |changed| {
+            let snapshot = changed.save();
+            if snapshot.len() > TRANSFER_SNAPSHOT_MAX {
+                return Err(Error::rule(format!(
+                    "this learner's record is {} and a transfer carries at most {}: the learner stays at their site",
+                    bytesize::ByteSize(snapshot.len() as u64).display().si(),
+                    bytesize::ByteSize(TRANSFER_SNAPSHOT_MAX as u64).display().si(),
+                ))
+                .coded("transfer-too-large", &[]));
+            }
+            let control = crate::payload::ControlRecord::LearnerTransferred {
+                learner: doc,
+                from,
+                to,
+                snapshot,
+            };
+            Ok((
+                cairn_sync_protocol::BodyKind::Control,
+                crate::payload::encode(&control)?,
+            ))
+        },
     )?;
     Ok(Transfer {
         learner: ids::learner_id(&doc),

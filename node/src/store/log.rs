@@ -31,6 +31,16 @@ impl Author<'_> {
             epoch: self.epoch,
         }
     }
+
+    /// The signed entry carrying `body` after `prev` in this author's feed, stamped by `clock`.
+    fn entry(
+        &self,
+        prev: Option<(u64, Hash32)>,
+        clock: &mut HybridClock,
+        body: Body,
+    ) -> StoredEntry {
+        StoredEntry::author(self.key, self.epoch, prev, clock.tick(self.now_ms), body)
+    }
 }
 
 /// The body of an entry carrying an automerge change, refused over the entry size limit.
@@ -50,46 +60,73 @@ fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
     })
 }
 
+/// Who puts an authored entry's derived state in the batch.
+#[derive(Clone, Copy)]
+enum Derived {
+    /// The caller wrote the document's new state (a local change made in memory); the entries
+    /// are only listed under their documents.
+    ByCaller,
+    /// The entries are derived here, as a peer's batch is.
+    Here,
+}
+
 impl Core {
-    /// Author one entry (and its derived state) as one durable write.
+    /// Author entries, chained in the given order, and their derived state as one durable
+    /// write: after a crash every one of them is stored or none is.
     fn commit_local(
         &self,
         w: &mut Writer,
         author: &Author<'_>,
-        body: Body,
+        bodies: Vec<Body>,
+        derived: Derived,
         mut batch: sled::Batch,
         touched: &mut Vec<DocId>,
-    ) -> Result<StoredEntry> {
+    ) -> Result<Vec<StoredEntry>> {
         let origin = author.origin();
         // The feed's tip and the clock are read and written while appends wait.
         let mut append = self.appender();
-        let prev = self
+        let mut prev = self
             .tip_appending(&append, &origin)?
             .map(|t| (t.seq, t.hash));
-        let hlc = HybridClock::resume(append.clock(self)?).tick(author.now_ms);
-        let entry = StoredEntry::author(author.key, author.epoch, prev, hlc, body);
-        let tip = Tip {
-            seq: entry.entry.seq,
-            hash: entry.hash,
+        let mut clock = HybridClock::resume(append.clock(self)?);
+        let mut entries = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let entry = author.entry(prev, &mut clock, body);
+            prev = Some((entry.entry.seq, entry.hash));
+            batch.insert(
+                keys::entry(&origin, entry.entry.seq),
+                super::encode_entries(&[&entry])?,
+            );
+            entries.push(entry);
+        }
+        let Some((seq, hash)) = prev.filter(|_| !entries.is_empty()) else {
+            return Err(Error::storage_msg("nothing to write"));
         };
-        batch.insert(
-            keys::entry(&origin, entry.entry.seq),
-            super::encode_entries(&[&entry])?,
-        );
+        let tip = Tip { seq, hash };
         batch.insert(keys::origin_key(keys::TIP, &origin), encode_tip(&tip));
+        let hlc = clock.last();
         batch.insert(
             keys::local("hlc"),
             serde_json::to_vec(&hlc).map_err(|e| Error::storage("encoding the clock", e))?,
         );
-        if entry.entry.body.kind != BodyKind::Change {
-            touched.extend(derive(self, w, &mut batch, &[&entry])?);
-        } else {
-            let mut listed = super::derive::DocEntries::new();
-            listed.insert(
-                (entry.entry.body.doc, origin),
-                vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
-            );
-            super::derive::list_doc_entries(self, &mut batch, listed)?;
+        match derived {
+            Derived::Here => {
+                let all: Vec<&StoredEntry> = entries.iter().collect();
+                touched.extend(derive(self, w, &mut batch, &all)?);
+            }
+            Derived::ByCaller => {
+                let mut listed = super::derive::DocEntries::new();
+                for entry in &entries {
+                    listed
+                        .entry((entry.entry.body.doc, origin))
+                        .or_default()
+                        .push((
+                            entry.entry.seq,
+                            super::derive::kind_byte(entry.entry.body.kind),
+                        ));
+                }
+                super::derive::list_doc_entries(self, &mut batch, listed)?;
+            }
         }
         // Applied, not yet flushed: the caller flushes once it has let go of the locks, so
         // that peers' batches append (and share the flush) meanwhile.
@@ -99,7 +136,7 @@ impl Core {
         }
         append.clock = Some(hlc);
         self.tips_moved([(origin, tip)]);
-        Ok(entry)
+        Ok(entries)
     }
 
     /// Change a document as `author`: `edit` runs in an automerge transaction; its change, the
@@ -154,12 +191,19 @@ impl Core {
         writes.into_batch(&mut batch, &mut tallies);
         tallies.write(self, &mut batch)?;
         let mut touched = vec![];
-        match self.commit_local(&mut w, author, body, batch, &mut touched) {
-            Ok(entry) => {
+        match self.commit_local(
+            &mut w,
+            author,
+            vec![body],
+            Derived::ByCaller,
+            batch,
+            &mut touched,
+        ) {
+            Ok(mut entries) => {
                 w.docs.put(doc, am);
                 drop(w);
                 self.written()?;
-                Ok((value, Some(entry)))
+                Ok((value, entries.pop()))
             }
             Err(e) => {
                 for d in touched {
@@ -222,13 +266,7 @@ impl Core {
             };
             let body = change_body(author, *doc, change.raw_bytes())?;
             write_doc(self, &mut writes, *doc, &am, &[], History::Linear)?;
-            let entry = StoredEntry::author(
-                author.key,
-                author.epoch,
-                prev,
-                clock.tick(author.now_ms),
-                body,
-            );
+            let entry = author.entry(prev, &mut clock, body);
             listed.insert(
                 (*doc, origin),
                 vec![(entry.entry.seq, super::derive::kind_byte(BodyKind::Change))],
@@ -293,12 +331,88 @@ impl Core {
             kind,
             data,
         };
+        self.author_derived(w, author, vec![body])
+            .and_then(|mut entries| {
+                entries
+                    .pop()
+                    .ok_or_else(|| Error::storage_msg("nothing written"))
+            })
+    }
+
+    /// Change a document as `author`, then author one more entry made from the changed
+    /// document — a learner's transfer record, which carries the document's snapshot. Both are
+    /// chained and derived in one sled batch with one flush, so a crash leaves both or neither
+    /// (a home moved without the record that carries the learner's history would strand it).
+    /// `then` sees the document as changed and may refuse; nothing is written if `edit`
+    /// changes nothing, or either refuses.
+    pub fn change_doc_with_entry(
+        &self,
+        author: &Author<'_>,
+        doc: DocId,
+        message: &str,
+        edit: impl FnOnce(&mut Transaction<'_>) -> Result<()>,
+        then: impl FnOnce(&Automerge) -> Result<(BodyKind, Vec<u8>)>,
+    ) -> Result<Vec<StoredEntry>> {
+        let mut w = self.writer();
+        self.settle_locked(&mut w)?;
+        let am = load_doc(self, &mut w, doc)?;
+        // Changed on a copy: the cached document stays as stored until the write is, and is
+        // then derived from the two entries as a peer's batch would be.
+        let mut changed = am.clone();
+        w.docs.put(doc, am);
+        changed.set_actor(ActorId::from(&author.origin().to_bytes()[..]));
+        let secs = (author.now_ms / 1000) as i64;
+        let done = changed
+            .transact_with(
+                |_| {
+                    CommitOptions::default()
+                        .with_message(message)
+                        .with_time(secs)
+                },
+                edit,
+            )
+            .map_err(|failure| failure.error)?;
+        let Some(change) = done.hash.and_then(|h| changed.get_change_by_hash(&h)) else {
+            return Err(Error::storage_msg("the edit changed nothing"));
+        };
+        let first = change_body(author, doc, change.raw_bytes())?;
+        let (kind, data) = then(&changed)?;
+        if data.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
+            return Err(Error::invalid(format!(
+                "this record is {} bytes, over the {}-byte limit for one entry",
+                data.len(),
+                cairn_sync_protocol::limits::MAX_PAYLOAD
+            )));
+        }
+        let second = Body {
+            doc,
+            user: author.user,
+            kind,
+            data,
+        };
+        self.author_derived(w, author, vec![first, second])
+    }
+
+    /// Author `bodies` as one durable write, derived here; flushed before this returns.
+    fn author_derived(
+        &self,
+        mut w: std::sync::MutexGuard<'_, Writer>,
+        author: &Author<'_>,
+        bodies: Vec<Body>,
+    ) -> Result<Vec<StoredEntry>> {
         let mut touched = vec![];
-        match self.commit_local(&mut w, author, body, sled::Batch::default(), &mut touched) {
-            Ok(entry) => {
+        match self.commit_local(
+            &mut w,
+            author,
+            bodies,
+            Derived::Here,
+            sled::Batch::default(),
+            &mut touched,
+        ) {
+            Ok(entries) => {
                 drop(w);
                 self.written()?;
-                Ok(entry)
+                Ok(entries)
             }
             Err(e) => {
                 for d in touched {
