@@ -3,6 +3,8 @@
 //! the same peer at the same moment. Each bundle must still get a number of its own, or the
 //! peer refuses the second as a replay of the first.
 
+mod common;
+
 use cairn_node::bundle;
 use cairn_node::config::NodeRole;
 use cairn_node::domain::people;
@@ -13,16 +15,7 @@ use std::sync::{Arc, Barrier};
 
 /// A hub in `root`/hub and a site it enrolled in `root`/site, joined.
 fn hub_and_site(root: &Path) -> (Node, Node) {
-    let hub = Node::init(&root.join("hub"), NodeRole::Hub, "Hub", None).unwrap();
-    people::add_user(
-        &hub,
-        &people::Actor::Operator,
-        "op",
-        &[people::Role::Admin],
-        "135790",
-    )
-    .unwrap();
-    let op = cairn_node::signin::staff_once(&hub, "op", "135790").unwrap();
+    let (hub, op) = common::hub_with_staff(&root.join("hub"), &[people::Role::Admin]);
     let site = Node::init(&root.join("site"), NodeRole::Site, "Site", None).unwrap();
     let (_, file) = provision::enroll_site(&hub, &op, site.id(), "Site", None).unwrap();
     provision::join(&site, &file).unwrap();
