@@ -45,18 +45,29 @@ impl Author<'_> {
 
 /// The body of an entry carrying an automerge change, refused over the entry size limit.
 fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
-    if change.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
+    sized_body(author, doc, BodyKind::Change, change.to_vec(), "change")
+}
+
+/// The body of an entry, refused (`what` names it) over the entry size limit.
+fn sized_body(
+    author: &Author<'_>,
+    doc: DocId,
+    kind: BodyKind,
+    data: Vec<u8>,
+    what: &str,
+) -> Result<Body> {
+    if data.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
         return Err(Error::invalid(format!(
-            "this change is {} bytes, over the {}-byte limit for one entry",
-            change.len(),
+            "this {what} is {} bytes, over the {}-byte limit for one entry",
+            data.len(),
             cairn_sync_protocol::limits::MAX_PAYLOAD
         )));
     }
     Ok(Body {
         doc,
         user: author.user,
-        kind: BodyKind::Change,
-        data: change.to_vec(),
+        kind,
+        data,
     })
 }
 
@@ -377,19 +388,7 @@ impl Core {
         };
         let first = change_body(author, doc, change.raw_bytes())?;
         let (kind, data) = then(&changed)?;
-        if data.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
-            return Err(Error::invalid(format!(
-                "this record is {} bytes, over the {}-byte limit for one entry",
-                data.len(),
-                cairn_sync_protocol::limits::MAX_PAYLOAD
-            )));
-        }
-        let second = Body {
-            doc,
-            user: author.user,
-            kind,
-            data,
-        };
+        let second = sized_body(author, doc, kind, data, "record")?;
         self.author_derived(w, author, vec![first, second])
     }
 
