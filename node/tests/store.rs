@@ -1504,6 +1504,50 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
     }
 }
 
+/// The hub's entries that arrive between a session's wait for queued entries and its reading
+/// of the tips (a restored hub receiving its own feed back) are under those tips but not yet in
+/// the homes the session reads next. The session must not answer for them from what it read:
+/// here they move B's learner away and then add to the record, and once derived B must not be
+/// sent the addition.
+#[test]
+fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts() {
+    use cairn_node::sync::scope::SiteScope;
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kb, kx) = (key(1), key(2), key(3));
+    let hub = open_without_worker(&dir.path().join("hub"));
+    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let site_b = open_store(&dir.path().join("b")).unwrap();
+    let doc_b = DocId([0xb; 16]);
+    learner(&site_b, &kb, doc_b, &kb.id(), 10);
+    sync(&site_b, &kb, &hub, &kh);
+    hub.settle().unwrap();
+    // A copy of the hub's store, which moves B's learner to X and then adds to the record.
+    let old_hub = open_store(&dir.path().join("old-hub")).unwrap();
+    sync(&old_hub, &kh, &hub, &kb);
+    let moved_away = learner(&old_hub, &kh, doc_b, &kx.id(), 30);
+    let outcome = put(&old_hub, &kh, doc_b, "outcome", "employed", 40);
+
+    let mut arrived_queued = false;
+    let for_b = SiteScope::new_pausing(&hub, kh.id(), kb.id(), || {
+        sync(&old_hub, &kh, &hub, &kb);
+        arrived_queued = hub.behind();
+    })
+    .unwrap();
+    assert!(
+        arrived_queued,
+        "the hub's entries were derived as they arrived"
+    );
+    hub.settle().unwrap();
+    assert!(
+        !sees(&for_b, &moved_away),
+        "B was sent the hub's move of its learner to another site"
+    );
+    assert!(
+        !sees(&for_b, &outcome),
+        "B was sent the hub's entry about a learner moved away, decided on homes read before it was derived"
+    );
+}
+
 #[derive(Clone, Debug)]
 struct ScopeStep {
     // 0 is the hub; 1 another writer (a site whose feed the hub relays).
