@@ -1506,9 +1506,11 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
 
 /// The hub's entries that arrive between a session's wait for queued entries and its reading
 /// of the tips (a restored hub receiving its own feed back) are under those tips but not yet in
-/// the homes the session reads next. The session must not answer for them from what it read:
-/// here they move B's learner away and then add to the record, and once derived B must not be
-/// sent the addition.
+/// the homes the session reads next. The session must not answer for the hub's entries from
+/// what it read then: here the arrivals move B's learner away and then add to the record, and
+/// once they are derived B must be sent neither, nor the hub's earlier copy of an award. A
+/// session that started with nothing queued still answers for that earlier copy as at its
+/// start.
 #[test]
 fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts() {
     use cairn_node::sync::scope::SiteScope;
@@ -1521,21 +1523,28 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
     learner(&site_b, &kb, doc_b, &kb.id(), 10);
     sync(&site_b, &kb, &hub, &kh);
     hub.settle().unwrap();
+    let award = put(&hub, &kh, doc_b, "award", "copy", 20);
+    // A session that starts with nothing of the hub's queued.
+    let calm = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
     // A copy of the hub's store, which moves B's learner to X and then adds to the record.
     let old_hub = open_store(&dir.path().join("old-hub")).unwrap();
     sync(&old_hub, &kh, &hub, &kb);
     let moved_away = learner(&old_hub, &kh, doc_b, &kx.id(), 30);
     let outcome = put(&old_hub, &kh, doc_b, "outcome", "employed", 40);
 
-    let mut arrived_queued = false;
+    let (mut queued, mut under_tips) = (false, false);
     let for_b = SiteScope::new_pausing(&hub, kh.id(), kb.id(), || {
         sync(&old_hub, &kh, &hub, &kb);
-        arrived_queued = hub.behind();
+        queued = hub.may_be_queued_from(|n| *n == kh.id());
+        under_tips =
+            hub.tips().unwrap().iter().any(|(origin, tip)| {
+                *origin == outcome.entry.origin && tip.seq >= outcome.entry.seq
+            });
     })
     .unwrap();
     assert!(
-        arrived_queued,
-        "the hub's entries were derived as they arrived"
+        queued && under_tips,
+        "the hub's entries were not in the log, queued, when the session read the tips"
     );
     hub.settle().unwrap();
     assert!(
@@ -1544,7 +1553,15 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
     );
     assert!(
         !sees(&for_b, &outcome),
-        "B was sent the hub's entry about a learner moved away, decided on homes read before it was derived"
+        "B was sent the hub's entry about a learner moved away, decided on homes read before the move was derived"
+    );
+    assert!(
+        !sees(&for_b, &award),
+        "B was sent the hub's copy of an award of a learner moved away, decided on homes read before the move was derived"
+    );
+    assert!(
+        sees(&calm, &award),
+        "a session that began with nothing queued did not answer as at its start"
     );
 }
 
