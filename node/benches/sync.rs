@@ -535,12 +535,14 @@ fn concurrent(n: usize) {
             }
             tell_perf("enable");
             let hub_cpu_at_go = processor_seconds();
+            let flushes_at_go = hub_node.store.flushes();
             let started = Instant::now();
             let (latencies, entries, wall, sites_cpu) = child.run();
             // The hub's processor time and the profile end with the sessions, before the sites'
             // process closes its stores: until round 21 they ended once it had exited, which at
             // 200 sites took long enough to take in the hub's derivation after the crowd too.
             let hub_cpu = processor_seconds() - hub_cpu_at_go;
+            let hub_flushes = hub_node.store.flushes() - flushes_at_go;
             tell_perf("disable");
             // The next crowd starts from a hub that has derived this one's entries.
             hub_node.store.settle().unwrap();
@@ -551,6 +553,7 @@ fn concurrent(n: usize) {
                 derived: started.elapsed().as_secs_f64(),
                 hub_cpu,
                 sites_cpu,
+                hub_flushes,
             });
         }
         child.wait();
@@ -560,10 +563,12 @@ fn concurrent(n: usize) {
         }
         tell_perf("enable");
         let hub_cpu_at_go = processor_seconds();
+        let flushes_at_go = hub_node.store.flushes();
         let started = Instant::now();
         let done = rt.block_on(sessions(&sites, &served.addr));
         let wall = started.elapsed().as_secs_f64();
         let hub_cpu = processor_seconds() - hub_cpu_at_go;
+        let hub_flushes = hub_node.store.flushes() - flushes_at_go;
         // The profile covers what the processor figures cover: the sessions, not the derivation after.
         tell_perf("disable");
         hub_node.store.settle().unwrap();
@@ -575,13 +580,14 @@ fn concurrent(n: usize) {
             hub_cpu,
             // One process: the sites' share cannot be told apart from the hub's.
             sites_cpu: 0.0,
+            hub_flushes,
         });
     }
     let peak = served.stats.peak.load(Ordering::SeqCst);
     let completed = served.stats.completed.load(Ordering::SeqCst);
     // A row per crowd when there are several, then their medians under the size alone (the row
     // the tables in docs/benchmarks.md quote).
-    let rows: Vec<[f64; 8]> = crowds.iter().map(|c| c.row(n)).collect();
+    let rows: Vec<[f64; 9]> = crowds.iter().map(|c| c.row(n)).collect();
     if rows.len() > 1 {
         for (i, (c, r)) in crowds.iter().zip(&rows).enumerate() {
             print_crowd_row(
@@ -594,7 +600,7 @@ fn concurrent(n: usize) {
         }
     }
     let column = |k: usize| median(&mut rows.iter().map(|r| r[k]).collect::<Vec<_>>());
-    let medians: Vec<f64> = (0..8).map(column).collect();
+    let medians: Vec<f64> = (0..9).map(column).collect();
     let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
     print_crowd_row(&n.to_string(), peak, entries, &medians, completed);
 }
@@ -621,11 +627,15 @@ struct Crowd {
     /// Processor time over the sessions, in s.
     hub_cpu: f64,
     sites_cpu: f64,
+    /// Group-commit flushes the hub's sessions waited for (`Store::flushes`): each a write to
+    /// the disk and a wait for it, so that a crowd's disk work per session can be compared.
+    hub_flushes: u64,
 }
 
 impl Crowd {
-    /// wall s, entries/s, p50, p95, p99 ms, all derived at s, hub and sites processor ms a session.
-    fn row(&self, n: usize) -> [f64; 8] {
+    /// wall s, entries/s, p50, p95, p99 ms, all derived at s, hub and sites processor ms a
+    /// session, the hub's flushes a session.
+    fn row(&self, n: usize) -> [f64; 9] {
         let mut l = self.latencies.clone();
         [
             self.wall,
@@ -636,14 +646,15 @@ impl Crowd {
             self.derived,
             self.hub_cpu * 1000.0 / n as f64,
             self.sites_cpu * 1000.0 / n as f64,
+            self.hub_flushes as f64 / n as f64,
         ]
     }
 }
 
 fn print_crowd_row(label: &str, peak: usize, entries: u64, r: &[f64], completed: usize) {
     println!(
-        "| {label} | {peak} | {entries} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {completed} | {:.2} | {:.1} | {:.1} |",
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+        "| {label} | {peak} | {entries} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {completed} | {:.2} | {:.1} | {:.1} | {:.2} |",
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
     );
 }
 
@@ -1228,7 +1239,7 @@ fn main() {
             "\n## Hub under concurrent sessions (each site sends 2 learners' work, ~57 entries)\n"
         );
         println!(
-            "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed | all derived at s | hub processor ms per session | sites processor ms per session |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed | all derived at s | hub processor ms per session | sites processor ms per session | hub flushes per session |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for n in env_list("CAIRN_BENCH_SESSIONS", "50,200") {
             concurrent(n);
