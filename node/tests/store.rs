@@ -17,6 +17,14 @@ fn open_without_worker(dir: &std::path::Path) -> Store {
         .unwrap()
 }
 
+/// A hub's store whose authority is `kh`, without the worker, so a peer's batch stays queued
+/// until a read derives it (the scope tests decide on what is queued and what is derived).
+fn scope_hub(dir: &std::path::Path, kh: &NodeKey) -> Store {
+    let hub = open_without_worker(dir);
+    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    hub
+}
+
 fn key(seed: u64) -> NodeKey {
     NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(seed))
 }
@@ -588,8 +596,7 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     use cairn_node::sync::scope::SiteScope;
     let dir = tempfile::tempdir().unwrap();
     let (kh, kb, kx) = (key(1), key(2), key(3));
-    let hub = open_without_worker(&dir.path().join("hub"));
-    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let hub = scope_hub(&dir.path().join("hub"), &kh);
     let site_b = open_store(&dir.path().join("b")).unwrap();
     let site_x = open_store(&dir.path().join("x")).unwrap();
     let (doc_b, doc_x) = (DocId([0xb; 16]), DocId([0xc; 16]));
@@ -1421,8 +1428,7 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
     use cairn_node::sync::scope::SiteScope;
     let dir = tempfile::tempdir().unwrap();
     let (kh, kb, kx) = (key(1), key(2), key(3));
-    let hub = open_without_worker(&dir.path().join("hub"));
-    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let hub = scope_hub(&dir.path().join("hub"), &kh);
     let site_b = open_store(&dir.path().join("b")).unwrap();
     let site_x = open_store(&dir.path().join("x")).unwrap();
     let (doc_b, doc_x) = (DocId([0xb; 16]), DocId([0xc; 16]));
@@ -1516,8 +1522,7 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
     use cairn_node::sync::scope::SiteScope;
     let dir = tempfile::tempdir().unwrap();
     let (kh, kb, kx) = (key(1), key(2), key(3));
-    let hub = open_without_worker(&dir.path().join("hub"));
-    hub.set_local("authority", &kh.id().to_string()).unwrap();
+    let hub = scope_hub(&dir.path().join("hub"), &kh);
     let site_b = open_store(&dir.path().join("b")).unwrap();
     let doc_b = DocId([0xb; 16]);
     learner(&site_b, &kb, doc_b, &kb.id(), 10);
