@@ -45,21 +45,22 @@ impl Author<'_> {
 
 /// The body of an entry carrying an automerge change, refused over the entry size limit.
 fn change_body(author: &Author<'_>, doc: DocId, change: &[u8]) -> Result<Body> {
-    sized_body(author, doc, BodyKind::Change, change.to_vec(), "change")
+    sized_body(author, doc, BodyKind::Change, change, "change")
 }
 
-/// The body of an entry, refused (`what` names it) over the entry size limit.
+/// The body of an entry, refused (`what` names it) over the entry size limit. Borrowed data is
+/// measured before it is copied, so an oversized change is refused without a copy of it.
 fn sized_body(
     author: &Author<'_>,
     doc: DocId,
     kind: BodyKind,
-    data: Vec<u8>,
+    data: impl AsRef<[u8]> + Into<Vec<u8>>,
     what: &str,
 ) -> Result<Body> {
-    if data.len() > cairn_sync_protocol::limits::MAX_PAYLOAD {
+    let len = data.as_ref().len();
+    if len > cairn_sync_protocol::limits::MAX_PAYLOAD {
         return Err(Error::invalid(format!(
-            "this {what} is {} bytes, over the {}-byte limit for one entry",
-            data.len(),
+            "this {what} is {len} bytes, over the {}-byte limit for one entry",
             cairn_sync_protocol::limits::MAX_PAYLOAD
         )));
     }
@@ -67,7 +68,7 @@ fn sized_body(
         doc,
         user: author.user,
         kind,
-        data,
+        data: data.into(),
     })
 }
 
