@@ -151,6 +151,36 @@ fn a_change_that_alters_nothing_writes_no_entry() {
     assert!(store.vector().unwrap().is_empty());
 }
 
+/// A change larger than one entry may carry is refused, and nothing of it is stored.
+#[test]
+fn a_change_over_the_entry_limit_is_refused_and_nothing_is_written() {
+    use rand::RngCore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).unwrap();
+    let k = key(4);
+    let doc = DocId([4; 16]);
+    put(&store, &k, doc, "status", "enrolled", 1);
+    // Random bytes, so that automerge's compression cannot bring the change under the limit.
+    let mut big = vec![0u8; cairn_sync_protocol::limits::MAX_PAYLOAD + 1024];
+    rand::rngs::StdRng::seed_from_u64(4).fill_bytes(&mut big);
+    let refused = store.change_doc(&author(&k, 2), doc, "too big", |tx| {
+        tx.put(ROOT, "scan", automerge::ScalarValue::Bytes(big.clone()))
+            .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))?;
+        tx.put(ROOT, "status", "submitted")
+            .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))?;
+        Ok(())
+    });
+    let message = refused
+        .expect_err("an oversized change was stored")
+        .to_string();
+    assert!(
+        message.contains("over the") && message.contains("limit for one entry"),
+        "{message}"
+    );
+    assert_eq!(store.vector().unwrap().total(), 1, "an entry was written");
+    assert_eq!(get(&store, doc, "status").as_deref(), Some("enrolled"));
+}
+
 #[test]
 fn a_failed_edit_leaves_the_document_unchanged() {
     let dir = tempfile::tempdir().unwrap();
