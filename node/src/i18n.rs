@@ -274,6 +274,39 @@ mod tests {
         }
     }
 
+    /// A refused roster says how many lines need fixing in words a reader can follow: one
+    /// line or several, never "line(s)".
+    #[test]
+    fn a_refused_roster_counts_its_lines_in_plain_words() {
+        let (en, es) = (Tr::new(Lang::En), Tr::new(Lang::Es));
+        let args = |count: &str| [("line", "3".to_string()), ("count", count.to_string())];
+        let one = en.a("error-roster-line", &args("1"));
+        assert!(
+            one.starts_with("Nothing was imported. Line 3 of the roster needs fixing. Check"),
+            "{one}"
+        );
+        let four = en.a("error-roster-line", &args("4"));
+        assert!(
+            four.contains("4 lines of the roster need fixing. The first is line 3. Check"),
+            "{four}"
+        );
+        let uno = es.a("error-roster-line", &args("1"));
+        assert!(
+            uno.contains("Hay que corregir la línea 3 de la lista. Compruebe"),
+            "{uno}"
+        );
+        let cuatro = es.a("error-roster-line", &args("4"));
+        assert!(
+            cuatro.contains(
+                "Hay que corregir 4 líneas de la lista. La primera es la línea 3. Compruebe"
+            ),
+            "{cuatro}"
+        );
+        for text in [one, four, uno, cuatro] {
+            assert!(!text.contains("(s)") && !text.contains('\n'), "{text}");
+        }
+    }
+
     #[test]
     fn dates_read_in_words_in_both_languages() {
         let (en, es) = (Tr::new(Lang::En), Tr::new(Lang::Es));

@@ -60,7 +60,10 @@ error-already-assessed = Someone already assessed this evidence.
 error-award-needs-proficient = This badge can be awarded only after an assessor finds the evidence proficient.
 error-learner-number = A learner's number is 1 to 32 letters, digits, dashes or underscores.
 error-email = An email address has an @ and no spaces, such as name@example.org.
-error-roster-line = Nothing was imported: line { $line } of the roster needs fixing ({ $count } line(s) in all). Check that every row has a number, a given name and a family name, that numbers are not already used, and that values are written as the column expects.
+error-roster-line = Nothing was imported. { $count ->
+    [one] Line { $line } of the roster needs fixing.
+   *[other] { $count } lines of the roster need fixing. The first is line { $line }.
+} Check that every row has a number, a given name and a family name, that numbers are not already used, and that values are written as the column expects.
 error-roster-too-large = A roster may be at most 16 MB and 50,000 learners. Split it into smaller files.
 error-roster-empty = The roster has no learners: after the header row, write one row per learner.
 error-year-of-birth = The year of birth is a four-digit year, such as 1990.

@@ -60,7 +60,10 @@ error-already-assessed = Alguien ya evaluó esta evidencia.
 error-award-needs-proficient = Esta insignia solo se puede otorgar cuando un evaluador considera competente la evidencia.
 error-learner-number = El número de un estudiante tiene de 1 a 32 letras, dígitos, guiones o guiones bajos.
 error-email = Un correo electrónico lleva una @ y ningún espacio, por ejemplo nombre@ejemplo.org.
-error-roster-line = No se importó nada: la línea { $line } de la lista necesita corrección ({ $count } línea(s) en total). Compruebe que cada fila tiene número, nombre y apellido, que los números no están ya en uso y que los valores están escritos como la columna espera.
+error-roster-line = No se importó nada. { $count ->
+    [one] Hay que corregir la línea { $line } de la lista.
+   *[other] Hay que corregir { $count } líneas de la lista. La primera es la línea { $line }.
+} Compruebe que cada fila tiene número, nombre y apellido, que los números no están ya en uso y que los valores están escritos como la columna espera.
 error-roster-too-large = Una lista puede tener como máximo 16 MB y 50 000 estudiantes. Divídala en archivos más pequeños.
 error-roster-empty = La lista no tiene estudiantes: después de la fila de encabezados, escriba una fila por estudiante.
 error-year-of-birth = El año de nacimiento es un año de cuatro cifras, como 1990.
