@@ -124,14 +124,14 @@ async function fetchIn(url) {
 }
 const words = {
   en: {signinWrong: 'do not match', tooLarge: 'at most 64 MB', emptyEvidence: 'Write what you did',
-    givenMissing: 'Given name is missing', rosterLine: 'line 3 of the roster', rosterDone: 'Registered 2 learners', secret: 'at least 6 digits', registered: 'The learner is registered',
+    givenMissing: 'Given name is missing', rosterLine: 'Line 3 of the roster needs fixing', rosterDone: 'Registered 2 learners', secret: 'at least 6 digits', registered: 'The learner is registered',
     saved: 'The record is saved', pinReset: 'The PIN is reset', enrolled: 'Enrolled', outcome: 'The outcome is recorded',
     sent: 'An assessor will review it', notYet: 'Not yet', earned: 'Earned', awarded: 'Awarded', ago: /Just now|ago/,
     bundleReady: 'is ready', userAdded: 'The staff member is added', applied: 'refused', setupDiffer: 'not the same',
     settled: 'Settled', admitted: 'is admitted', revoked: 'The site is revoked', added: 'Added to the catalog',
     transferred: 'The learner was moved', joined: 'joined the hub', micro: 'Micro-credential earned', pathway: 'Job Ready'},
   es: {signinWrong: 'no coinciden', tooLarge: 'como máximo 64 MB', emptyEvidence: 'Escriba lo que hizo',
-    givenMissing: 'Falta Nombre', rosterLine: 'la línea 3 de la lista', rosterDone: 'Se registraron 2 estudiantes', secret: 'al menos 6 dígitos', registered: 'El estudiante está inscrito',
+    givenMissing: 'Falta Nombre', rosterLine: 'Hay que corregir la línea 3 de la lista', rosterDone: 'Se registraron 2 estudiantes', secret: 'al menos 6 dígitos', registered: 'El estudiante está inscrito',
     saved: 'El registro está guardado', pinReset: 'El PIN está restablecido', enrolled: 'Inscrito', outcome: 'El resultado está registrado',
     sent: 'Un evaluador lo revisará', notYet: 'Todavía no', earned: 'Obtenida', awarded: 'Otorgada', ago: /Ahora mismo|hace/,
     bundleReady: 'está listo', userAdded: 'está añadida', applied: 'rechaz', setupDiffer: 'no son iguales',
