@@ -190,33 +190,11 @@ pub fn import(node: &Node, actor: &Actor, rows: Vec<super::roster::RosterRow>) -
             },
         };
         if let Some(why) = why {
-            problems.push((r.line, why));
+            problems.push((r.line, String::new(), why));
         }
     }
-    if let Some((line, _)) = problems.first() {
-        let listed: Vec<String> = problems
-            .iter()
-            .take(20)
-            .map(|(l, why)| format!("line {l}: {why}"))
-            .collect();
-        return Err(Error::invalid(format!(
-            "nothing was imported; {} line(s) need fixing:\n{}{}",
-            problems.len(),
-            listed.join("\n"),
-            if problems.len() > 20 {
-                "\nand more"
-            } else {
-                ""
-            }
-        ))
-        .coded(
-            "roster-line",
-            &[
-                ("line", line.to_string()),
-                ("column", String::new()),
-                ("count", problems.len().to_string()),
-            ],
-        ));
+    if !problems.is_empty() {
+        return Err(super::roster::refused(&problems));
     }
     let docs: Vec<DocId> = rows.iter().map(|_| ids::new_doc()).collect();
     let secrets = hash_pins(&docs, &rows)?;

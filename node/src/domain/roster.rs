@@ -15,6 +15,40 @@ pub const MAX_ROWS: usize = 50_000;
 /// Problems listed before the rest are only counted.
 const PROBLEMS_SHOWN: usize = 20;
 
+/// The refusal of a whole roster for `problems` (line, column if known, why; in the file's
+/// order, at least one): the first [`PROBLEMS_SHOWN`] named by their line, the rest counted.
+/// Its code carries the first line for the localized message.
+pub fn refused(problems: &[(usize, String, String)]) -> Error {
+    let (line, column) = problems
+        .first()
+        .map(|(l, c, _)| (*l, c.clone()))
+        .unwrap_or_default();
+    let mut text: Vec<String> = problems
+        .iter()
+        .take(PROBLEMS_SHOWN)
+        .map(|(l, _, why)| format!("line {l}: {why}"))
+        .collect();
+    if problems.len() > PROBLEMS_SHOWN {
+        text.push(format!("and {} more", problems.len() - PROBLEMS_SHOWN));
+    }
+    let lines = match problems.len() {
+        1 => format!("line {line} needs fixing"),
+        n => format!("{n} lines need fixing"),
+    };
+    Error::invalid(format!(
+        "nothing was imported; {lines}:\n{}",
+        text.join("\n")
+    ))
+    .coded(
+        "roster-line",
+        &[
+            ("line", line.to_string()),
+            ("column", column),
+            ("count", problems.len().to_string()),
+        ],
+    )
+}
+
 /// One learner of a roster: the profile and, if given, the kiosk PIN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RosterRow {
@@ -120,28 +154,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<RosterRow>> {
             Err((column, why)) => problems.push((line, column, why)),
         }
     }
-    if let Some((line, column, _)) = problems.first() {
-        let mut text: Vec<String> = problems
-            .iter()
-            .take(PROBLEMS_SHOWN)
-            .map(|(l, _, why)| format!("line {l}: {why}"))
-            .collect();
-        if problems.len() > PROBLEMS_SHOWN {
-            text.push(format!("and {} more", problems.len() - PROBLEMS_SHOWN));
-        }
-        return Err(Error::invalid(format!(
-            "nothing was imported; {} line(s) need fixing:\n{}",
-            problems.len(),
-            text.join("\n")
-        ))
-        .coded(
-            "roster-line",
-            &[
-                ("line", line.to_string()),
-                ("column", column.clone()),
-                ("count", problems.len().to_string()),
-            ],
-        ));
+    if !problems.is_empty() {
+        return Err(refused(&problems));
     }
     if rows.is_empty() {
         return Err(Error::invalid("the roster has no learners").coded("roster-empty", &[]));
@@ -284,6 +298,34 @@ mod tests {
             parse(b"number,given_name,family_name\nA-1,Ana\n").is_err(),
             "a short row"
         );
+    }
+
+    /// The command line's refusal counts in plain words, one line or several, and names the
+    /// lines it lists; past the first twenty it counts the rest.
+    #[test]
+    fn a_refused_roster_says_how_many_lines_need_fixing() {
+        let one = parse(b"number,given_name,family_name\nA-1,Ana,R\xc3\xados\nA-2,,Lee\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            one.starts_with("nothing was imported; line 3 needs fixing:\nline 3: "),
+            "{one}"
+        );
+        let mut csv = String::from("number,given_name,family_name\n");
+        for i in 0..23 {
+            csv.push_str(&format!("A-{i},,Lee\n"));
+        }
+        let many = parse(csv.as_bytes()).unwrap_err().to_string();
+        assert!(
+            many.starts_with("nothing was imported; 23 lines need fixing:\nline 2: "),
+            "{many}"
+        );
+        assert!(
+            many.contains("line 21: ") && !many.contains("line 22: "),
+            "{many}"
+        );
+        assert!(many.ends_with("\nand 3 more"), "{many}");
+        assert!(!one.contains("(s)") && !many.contains("(s)"));
     }
 
     proptest! {
