@@ -16,7 +16,7 @@ pub const MAX_ROWS: usize = 50_000;
 const PROBLEMS_SHOWN: usize = 20;
 
 /// The refusal of a whole roster for `problems` (line, column if known, why; in the file's
-/// order, at least one): the first [`PROBLEMS_SHOWN`] named by their line, the rest counted.
+/// order, at least one): the first twenty (`PROBLEMS_SHOWN`) named by their line, the rest counted.
 /// Its code carries the first line for the localized message.
 pub fn refused(problems: &[(usize, String, String)]) -> Error {
     let (line, column) = problems
