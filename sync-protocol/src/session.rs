@@ -101,6 +101,15 @@ pub trait Scope {
     fn visible(&self, _origin: &Origin, _seq: u64, _body: &BodyRef<'_>) -> bool {
         true
     }
+    /// How far entries of `origin` from `seq` on are known not visible without reading them:
+    /// `n > seq` promises that [`Scope::visible`] says no to every entry `seq..n`, and that
+    /// this node holds them whole (its own feed). The session then elides them reading only the
+    /// last, instead of reading and asking about each: a hub's feed holds the program's copies
+    /// of every site's awards, and a session with one site would otherwise pass over all the
+    /// others'. The default, `seq`, knows nothing; every entry is read and asked about.
+    fn hidden_until(&self, _origin: &Origin, seq: u64) -> u64 {
+        seq
+    }
 }
 
 /// A scope that sends everything.
@@ -993,6 +1002,67 @@ impl Session {
         let mut seq = from;
         let visible = |seq: u64, body: &BodyRef<'_>| scope.visible(&origin, seq, body);
         'read: while seq <= target {
+            // Entries the scope knows hidden become (part of) one elided range, from the last
+            // alone; the rest are read and asked about below. A run full of whole entries
+            // stops as it would have, reading them one by one: the jump never makes it full.
+            let full = bytes >= budget.bytes || entries >= budget.entries;
+            let known = scope
+                .hidden_until(&origin, seq)
+                .min(target.saturating_add(1));
+            if known > seq && !full {
+                let extends = cands.last().is_some_and(|c| c.skip.is_some());
+                // A new elided range counts 48 bytes, each further entry 8 (as below).
+                let room = budget.bytes.min(budget.hard_bytes).saturating_sub(bytes);
+                let fits = if extends {
+                    room.saturating_sub(1) / 8
+                } else if room > 48 {
+                    1 + (room - 49) / 8
+                } else {
+                    0
+                };
+                let count = (known - seq).min(u64::try_from(fits).unwrap_or(u64::MAX));
+                if count > 0
+                    && let Some(PeerItem::Hidden(h)) = store
+                        .read_for(&origin, seq + count - 1, 1, &|_, _| false)
+                        .map_err(store_err)?
+                        .into_iter()
+                        .next()
+                    && h.seq == seq + count - 1
+                {
+                    let n = usize::try_from(count).unwrap_or(usize::MAX);
+                    match cands.last_mut() {
+                        Some(c) if extends => {
+                            let skip = c.skip.as_mut().expect("extends an elided range");
+                            skip.count += count;
+                            skip.last_prev = h.prev;
+                            skip.last_hlc = h.hlc;
+                            c.hash = h.hash;
+                            c.auth = h.auth;
+                            c.last_seq = h.seq;
+                            bytes += 8 * n;
+                        }
+                        _ => {
+                            cands.push(Candidate {
+                                entry: None,
+                                skip: Some(Skip {
+                                    count,
+                                    last_prev: h.prev,
+                                    last_hlc: h.hlc,
+                                    // Hashed once the run is built (below).
+                                    last_body_hash: crate::hash::Hash32::ZERO,
+                                    auth: None,
+                                }),
+                                hash: h.hash,
+                                auth: h.auth,
+                                last_seq: h.seq,
+                            });
+                            bytes += 48 + 8 * (n - 1);
+                        }
+                    }
+                    seq += count;
+                    continue;
+                }
+            }
             // No further than `target`: the scope is asked about every entry read.
             let want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
             let chunk = store

@@ -11,11 +11,22 @@ mod common;
 use cairn_sync_protocol::*;
 use common::*;
 use proptest::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Document 0 is the catalog; document k > 0 is homed at site 1 + (k - 1) % sites.
 fn home(doc: u8, sites: usize) -> Option<usize> {
     (doc != 0).then(|| 1 + (doc as usize - 1) % sites)
+}
+
+/// What a scope tells the session of entries it knows hidden ([`Scope::hidden_until`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hints {
+    /// Nothing: every entry is read and asked about.
+    None,
+    /// Up to the next visible entry.
+    Exact,
+    /// Somewhere from here up to the next visible entry (a scope that knows part of a feed).
+    Partial(u64),
 }
 
 struct SiteScope {
@@ -23,6 +34,9 @@ struct SiteScope {
     sites: usize,
     /// The feeds the site is sent: the hub's, its own and those shared with it.
     sent: BTreeSet<NodeId>,
+    hints: Hints,
+    /// Where each feed's entries the site may see are (for the hints).
+    visible_at: BTreeMap<Origin, BTreeSet<u64>>,
 }
 
 impl Scope for SiteScope {
@@ -34,6 +48,22 @@ impl Scope for SiteScope {
         match home(body.doc.0[0], self.sites) {
             None => true,
             Some(h) => h == self.site,
+        }
+    }
+
+    fn hidden_until(&self, origin: &Origin, seq: u64) -> u64 {
+        let next = self
+            .visible_at
+            .get(origin)
+            .and_then(|at| at.range(seq..).next().copied())
+            .unwrap_or(u64::MAX);
+        match self.hints {
+            Hints::None => seq,
+            Hints::Exact => next,
+            Hints::Partial(seed) => {
+                let span = (next - seq).min(40) + 1;
+                seq + (seed ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15)) % span
+            }
         }
     }
 }
@@ -58,8 +88,15 @@ enum Op {
     },
 }
 
-fn scenario() -> impl Strategy<Value = (usize, bool, Vec<Op>)> {
-    (1usize..=4, any::<bool>()).prop_flat_map(|(sites, answer)| {
+fn scenario() -> impl Strategy<Value = (usize, bool, (Hints, usize), Vec<Op>)> {
+    let hints = prop_oneof![
+        Just(Hints::None),
+        Just(Hints::Exact),
+        any::<u64>().prop_map(Hints::Partial)
+    ];
+    // The hub's batches: the usual size, or small enough that elided ranges fill them.
+    let batch = prop_oneof![Just(SessionConfig::default().batch_bytes), 40usize..400];
+    (1usize..=4, any::<bool>(), (hints, batch)).prop_flat_map(|(sites, answer, hints)| {
         let docs = (2 * sites + 1) as u8;
         let op = prop_oneof![
             4 => (0..=sites, 0..docs, 0usize..200).prop_map(|(node, doc, len)| Op::Write { node, doc, len }),
@@ -70,14 +107,18 @@ fn scenario() -> impl Strategy<Value = (usize, bool, Vec<Op>)> {
                 }),
             1 => (1..=sites, 1..=sites).prop_map(|(site, node)| Op::Unshare { site, node }),
         ];
-        (Just(sites), Just(answer), proptest::collection::vec(op, 1..60))
+        (Just(sites), Just(answer), Just(hints), proptest::collection::vec(op, 1..60))
     })
 }
 
 /// The program as the test drives it: who wrote what, and which feeds each site is not sent.
+#[derive(Clone)]
 struct Program {
     sites: usize,
     answer: bool,
+    hints: Hints,
+    /// The hub's `batch_bytes`.
+    batch_bytes: usize,
     nodes: Vec<Replica>,
     written: Vec<(usize, StoredEntry)>,
     unshared: BTreeSet<(usize, usize)>,
@@ -103,10 +144,21 @@ impl Program {
         optimistic: bool,
         faults: &Faults,
     ) -> (Outcome, Events, Events) {
+        let mut visible_at: BTreeMap<Origin, BTreeSet<u64>> = BTreeMap::new();
+        for (_, e) in &self.written {
+            if home(e.entry.body.doc.0[0], self.sites).is_none_or(|h| h == site) {
+                visible_at
+                    .entry(e.entry.origin)
+                    .or_default()
+                    .insert(e.entry.seq);
+            }
+        }
         let scope = SiteScope {
             site,
             sites: self.sites,
             sent: self.sent_to(site),
+            hints: self.hints,
+            visible_at,
         };
         let (l, r) = self.nodes.split_at_mut(site);
         let (hub, s) = (&mut l[0], &mut r[0]);
@@ -115,6 +167,7 @@ impl Program {
             accept_elided: false,
             vouch_key: Some(hub.key.clone()),
             batch_entries: 4,
+            batch_bytes: self.batch_bytes,
             window: 2,
             ..config_for(hub, site_id, optimistic)
         };
@@ -156,10 +209,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn sites_hold_only_their_scope_and_converge((sites, answer, ops) in scenario()) {
+    fn sites_hold_only_their_scope_and_converge((sites, answer, (hints, batch_bytes), ops) in scenario()) {
         let mut p = Program {
             sites,
             answer,
+            hints,
+            batch_bytes,
             nodes: (0..=sites).map(|i| Replica::new(100 + i as u64)).collect(),
             written: Vec::new(),
             unshared: BTreeSet::new(),
@@ -187,7 +242,16 @@ proptest! {
         for round in 0..3 {
             for site in 1..=sites {
                 let before = p.nodes[site].store.vector().unwrap();
+                // What a scope knows hidden changes nothing the site receives: the same
+                // session without hints sends the same bytes and leaves the same feeds.
+                let mut unhinted = (hints != Hints::None).then(|| Program { hints: Hints::None, ..p.clone() });
                 let (outcome, site_events, hub_events) = p.sync(site, round > 0, &Faults::none());
+                if let Some(u) = unhinted.as_mut() {
+                    let (plain, _, _) = u.sync(site, round > 0, &Faults::none());
+                    prop_assert_eq!((plain.bytes_a_to_b, plain.bytes_b_to_a, plain.messages),
+                        (outcome.bytes_a_to_b, outcome.bytes_b_to_a, outcome.messages), "site {}", site);
+                    prop_assert_eq!(u.nodes[site].store.feeds(), p.nodes[site].store.feeds(), "site {}", site);
+                }
                 prop_assert!(outcome.finished, "clean session with site {} did not finish: {:?}", site, outcome);
                 // A clean session resends nothing and stops at nothing, in either mode.
                 prop_assert!(!site_events.iter().chain(&hub_events).any(is_trouble),
@@ -254,6 +318,8 @@ fn an_answering_hub_names_only_what_the_site_receives_or_holds() {
     let mut p = Program {
         sites,
         answer: true,
+        hints: Hints::None,
+        batch_bytes: SessionConfig::default().batch_bytes,
         nodes: (0..=sites).map(|i| Replica::new(300 + i as u64)).collect(),
         written: Vec::new(),
         unshared: BTreeSet::new(),

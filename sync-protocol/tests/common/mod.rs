@@ -6,6 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// One replica: a key and a store, plus the checkpoints it keeps of what each peer holds.
+#[derive(Clone)]
 pub struct Replica {
     pub key: NodeKey,
     pub store: MemoryStore,
