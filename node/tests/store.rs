@@ -1428,6 +1428,167 @@ proptest::proptest! {
     }
 }
 
+/// One write of the hub's in [`a_sites_scope_passes_over_only_the_hubs_entries_it_may_not_see`].
+#[derive(Debug, Clone)]
+enum HubWrite {
+    /// Learner `doc` is registered, homed at site `home`.
+    Learner { doc: u8, home: usize },
+    /// The hub writes to learner `doc` (the program's copy of an award).
+    Copy { doc: u8 },
+    /// The hub moves learner `doc` to site `to` (a change and a transfer record).
+    Transfer { doc: u8, to: usize },
+    /// The hub writes the catalog (0), the trust records (1) or site `site`'s staff (2).
+    Shared { which: u8, site: usize },
+    /// A control record on learner `doc` that is not a transfer, or that does not decode.
+    OddControl { doc: u8, decodes: bool },
+}
+
+fn hub_write() -> impl proptest::strategy::Strategy<Value = HubWrite> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..6u8, 0..3usize).prop_map(|(doc, home)| HubWrite::Learner { doc, home }),
+        6 => (0..6u8).prop_map(|doc| HubWrite::Copy { doc }),
+        2 => (0..6u8, 0..3usize).prop_map(|(doc, to)| HubWrite::Transfer { doc, to }),
+        1 => (0..3u8, 0..3usize).prop_map(|(which, site)| HubWrite::Shared { which, site }),
+        1 => (0..6u8, any::<bool>()).prop_map(|(doc, decodes)| HubWrite::OddControl { doc, decodes }),
+    ]
+}
+
+/// The hub's transfer of learner `doc` to `to`, as `domain::learners::transfer` writes it.
+fn transfer(hub: &Store, kh: &NodeKey, doc: DocId, from: Option<NodeId>, to: NodeId, now: u64) {
+    use cairn_node::payload::{ControlRecord, encode};
+    hub.change_doc_with_entry(
+        &author(kh, now),
+        doc,
+        "transfer learner",
+        |tx| {
+            tx.put(ROOT, "home_site", to.to_string())
+                .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))
+        },
+        |changed| {
+            let record = ControlRecord::LearnerTransferred {
+                learner: doc,
+                from,
+                to,
+                snapshot: changed.save(),
+            };
+            Ok((BodyKind::Control, encode(&record)?))
+        },
+    )
+    .unwrap();
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+    /// A hub's session passes over the hub's own earlier entries a site may not see without
+    /// reading them (`Scope::hidden_until`): whatever the hub wrote (learners at three sites,
+    /// copies, transfers, shared documents, odd control records), no entry it passes over is
+    /// one the site may see whole. A store derived before transfers were listed passes over
+    /// nothing, and a rebuild lists them again as they were.
+    #[test]
+    fn a_sites_scope_passes_over_only_the_hubs_entries_it_may_not_see(
+        writes in proptest::collection::vec(hub_write(), 1..40)
+    ) {
+        use cairn_node::domain::ids;
+        use cairn_node::sync::scope::SiteScope;
+        use proptest::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let kh = key(70);
+        let hub = scope_hub(dir.path(), &kh);
+        let sites: Vec<NodeId> = (0..3).map(|i| key(71 + i).id()).collect();
+        let mut homes: std::collections::BTreeMap<u8, usize> = Default::default();
+        for (t, w) in writes.iter().enumerate() {
+            let now = 100 + t as u64;
+            match *w {
+                HubWrite::Learner { doc, home } => {
+                    learner(&hub, &kh, DocId([doc + 1; 16]), &sites[home], now);
+                    homes.insert(doc, home);
+                }
+                HubWrite::Copy { doc } => {
+                    put(&hub, &kh, DocId([doc + 1; 16]), "award", &format!("copy {t}"), now);
+                }
+                HubWrite::Transfer { doc, to } => {
+                    if homes.get(&doc) == Some(&to) {
+                        continue; // no move: nothing to record
+                    }
+                    let from = homes.get(&doc).map(|h| sites[*h]);
+                    transfer(&hub, &kh, DocId([doc + 1; 16]), from, sites[to], now);
+                    homes.insert(doc, to);
+                }
+                HubWrite::Shared { which, site } => {
+                    let doc = match which {
+                        0 => ids::catalog_doc(),
+                        1 => ids::trust_doc(),
+                        _ => ids::staff_doc(&sites[site]),
+                    };
+                    put(&hub, &kh, doc, "note", &format!("shared {t}"), now);
+                }
+                HubWrite::OddControl { doc, decodes } => {
+                    let data = if decodes {
+                        cairn_node::payload::encode(&cairn_node::payload::ControlRecord::SiteRevoked {
+                            site: sites[0],
+                            reason: "test".into(),
+                        })
+                        .unwrap()
+                    } else {
+                        vec![0xff; 5]
+                    };
+                    hub.author_entry(&author(&kh, now), DocId([doc + 1; 16]), BodyKind::Control, data)
+                        .unwrap();
+                }
+            }
+        }
+        let log = whole_entries(&hub);
+        let origin = log[0].entry.origin;
+        prop_assert!(log.iter().all(|e| e.entry.origin == origin));
+        let tip = log.len() as u64;
+        // For each site: how many entries the scope passed over, after checking each.
+        let passed_over = |hub: &Store| -> Result<Vec<u64>, TestCaseError> {
+            let hinted = hub.lists_transfers().unwrap();
+            let mut passed = Vec::new();
+            for (i, site) in sites.iter().enumerate() {
+                let scope = SiteScope::new(hub, kh.id(), *site).unwrap();
+                let mut n = 0;
+                for seq in 1..=tip {
+                    let until = scope.hidden_until(&origin, seq);
+                    prop_assert!(until >= seq && until <= tip + 1, "{} from {}", until, seq);
+                    for e in &log[(seq - 1) as usize..(until - 1) as usize] {
+                        prop_assert!(!sees(&scope, e), "passed over entry {} the site may see", e.entry.seq);
+                    }
+                    // A change to a learner homed at another site is passed over: the scope
+                    // knows it without reading it.
+                    let e = &log[(seq - 1) as usize];
+                    let elsewhere = homes.get(&(e.entry.body.doc.0[0].wrapping_sub(1)))
+                        .is_some_and(|h| *h != i)
+                        && e.entry.body.doc.0.iter().all(|b| *b == e.entry.body.doc.0[0]);
+                    if hinted && elsewhere && e.entry.body.kind == BodyKind::Change {
+                        prop_assert!(until > seq, "site {} read entry {} of another site's learner", i, seq);
+                    }
+                    n += until - seq;
+                }
+                passed.push(n);
+            }
+            Ok(passed)
+        };
+        let listed = passed_over(&hub)?;
+        let transfers: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s).unwrap()).collect();
+        // Every transfer record is listed under both sites it names (or the one, for a
+        // learner with no home before).
+        let records = log.iter().filter(|e| e.entry.body.kind == BodyKind::Control
+            && matches!(cairn_node::payload::decode::<cairn_node::payload::ControlRecord>(&e.entry.body.data, "t"),
+                Ok(cairn_node::payload::ControlRecord::LearnerTransferred { .. }))).count();
+        prop_assert!(transfers.iter().map(Vec::len).sum::<usize>() >= records);
+        // As a store derived before transfers were listed: nothing is passed over.
+        hub.remove_local("derived_format").unwrap();
+        prop_assert_eq!(passed_over(&hub)?, vec![0; 3]);
+        hub.rebuild().unwrap();
+        prop_assert!(hub.lists_transfers().unwrap());
+        prop_assert_eq!(passed_over(&hub)?, listed);
+        let again: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s).unwrap()).collect();
+        prop_assert_eq!(again, transfers);
+    }
+}
+
 /// A store that holds entries when this release first opens it was derived by an earlier one:
 /// its index is not known to be complete until a rebuild, across restarts.
 #[test]
@@ -1598,6 +1759,10 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
         sees(&calm, &award),
         "a session that began with nothing queued did not answer as at its start"
     );
+    // Nor does it pass over any of the hub's entries unread.
+    for seq in 1..=outcome.entry.seq {
+        assert_eq!(for_b.hidden_until(&outcome.entry.origin, seq), seq);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -1669,6 +1834,18 @@ proptest::proptest! {
                     doc,
                     in_log_at_start
                 );
+                // What the session passes over without reading is never what it may see,
+                // before or after a write moves a learner.
+                if by_hub {
+                    let until = scope.hidden_until(&e.entry.origin, e.entry.seq);
+                    for (other, _, _) in entries {
+                        if other.entry.origin == e.entry.origin
+                            && (e.entry.seq..until).contains(&other.entry.seq)
+                        {
+                            prop_assert!(!sees(&scope, other), "passed over entry {}", other.entry.seq);
+                        }
+                    }
+                }
             }
             Ok(())
         };

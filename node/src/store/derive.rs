@@ -66,11 +66,20 @@ pub(super) fn derive(
                 ),
             },
             BodyKind::Control => {
+                let rec = payload::decode::<ControlRecord>(&e.body.data, "a control record");
+                // Listed whoever wrote it: a hub's session finds the transfers that concern a
+                // site here rather than reading every entry of its feed (`sync::scope`), which
+                // sends a site each transfer record naming it, whoever signed it.
+                if let Ok(ControlRecord::LearnerTransferred { from, to, .. }) = &rec {
+                    for site in std::iter::once(to).chain(from.as_ref()) {
+                        batch.insert(keys::transfer(&site.0, &e.origin, e.seq), Vec::new());
+                    }
+                }
                 if authority != Some(e.origin.node) {
                     tracing::warn!(origin = ?e.origin, seq = e.seq, "control record not from the hub; ignored");
                     continue;
                 }
-                match payload::decode::<ControlRecord>(&e.body.data, "a control record") {
+                match rec {
                     Ok(rec) => controls.push((e.body.doc, rec)),
                     Err(err) => tracing::warn!(origin = ?e.origin, seq = e.seq, "{err}"),
                 }

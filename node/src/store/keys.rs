@@ -13,6 +13,7 @@
 //! | `J` | doc(16) | the `I` keys this document produced | derived |
 //! | `G` | bucket(2) | the record index: (record id, doc(16)) pairs whose id hashes to the bucket (`record_index.rs`) | derived |
 //! | `R` | node(32) | site record from control entries | derived |
+//! | `M` | site node(32) origin(36) seq(8) | (empty) a learner transfer to or from the site, by the entry that records it | derived |
 //! | `D` | batch number(8) | runs acknowledged but not yet derived: origin(36) first seq(8) last seq(8) each | derived queue |
 //! | `N` | index key prefix | how many `I` keys start with it (u64), for counts without scans | derived |
 //! | `L` | name | local state (clock, epoch, peer checkpoints and histories) | local |
@@ -37,6 +38,7 @@ pub const INDEX: u8 = b'I';
 pub const DOC_INDEX_KEYS: u8 = b'J';
 pub const RECORD_BUCKET: u8 = b'G';
 pub const SITE: u8 = b'R';
+pub const TRANSFER: u8 = b'M';
 pub const COUNT: u8 = b'N';
 pub const DERIVE_QUEUE: u8 = b'D';
 pub const LOCAL: u8 = b'L';
@@ -54,6 +56,7 @@ pub const DERIVED: &[u8] = &[
     DOC_INDEX_KEYS,
     RECORD_BUCKET,
     SITE,
+    TRANSFER,
     COUNT,
     DERIVE_QUEUE,
 ];
@@ -176,6 +179,16 @@ pub fn secret(principal: &[u8; 16]) -> Vec<u8> {
 pub fn site(node: &[u8; 32]) -> Vec<u8> {
     let mut k = vec![SITE];
     k.extend_from_slice(node);
+    k
+}
+
+/// The transfer to or from `site` recorded by entry `seq` of `origin`.
+pub fn transfer(site: &[u8; 32], origin: &Origin, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(77);
+    k.push(TRANSFER);
+    k.extend_from_slice(site);
+    k.extend_from_slice(&origin.to_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 

@@ -185,6 +185,7 @@ impl Core {
         // Not known complete until the end (sled recovers its log as a prefix: if any derived
         // key below is gone after a crash, so is this).
         self.remove_local(super::INDEX_VERSION)?;
+        self.remove_local(super::DERIVED_FORMAT)?;
         // The tips are rewritten below; readers wait for this rebuild (it holds the appender's
         // lock, which loading them takes), also if it fails half-way.
         self.tips_forget();
@@ -251,6 +252,7 @@ impl Core {
         self.queued_authors.clear();
         // Made durable by the flush that follows, with everything rebuilt.
         let _ = self.set_local_unflushed(super::INDEX_VERSION, &self.indexer.version())?;
+        let _ = self.set_local_unflushed(super::DERIVED_FORMAT, &super::DERIVED_FORMAT_VERSION)?;
         self.flush()?;
         self.derived
             .fetch_max(queued, std::sync::atomic::Ordering::SeqCst);
@@ -288,8 +290,8 @@ impl Core {
 
 impl Core {
     /// A digest of the derived state once everything queued is derived: index keys (the record
-    /// index as pairs, whatever its layout), their per-document lists, site records, chunk
-    /// pointers, tips, counts, every document's heads and every document's entry list (as
+    /// index as pairs, whatever its layout), their per-document lists, site records, the
+    /// transfer lists, chunk pointers, tips, counts, every document's heads and every document's entry list (as
     /// entries, whatever their grouping). Two stores with the same digest derived the same
     /// state; tests compare it with a rebuild's. Returns the digest (hex), the number of
     /// documents and the learner count.
@@ -318,6 +320,7 @@ impl Core {
             keys::INDEX,
             keys::DOC_INDEX_KEYS,
             keys::SITE,
+            keys::TRANSFER,
             keys::CHUNK,
             keys::TIP,
         ] {

@@ -33,6 +33,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 /// Local state: the [`Indexer::version`] the whole derived state was built with (absent: an
 /// earlier release's, or unknown).
 const INDEX_VERSION: &str = "index_version";
+/// Local key: the version of the store's own derived keys (not the document index's) that the
+/// whole derived state was built with, as [`INDEX_VERSION`] is for the index.
+const DERIVED_FORMAT: &str = "derived_format";
+/// What this release's store derives beyond the document index: 1 added the `M` list of
+/// transfers by site ([`Core::lists_transfers`]).
+const DERIVED_FORMAT_VERSION: u32 = 1;
 
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
@@ -335,10 +341,13 @@ impl Store {
         }
         store.start_counts()?;
         // With no entries, nothing is derived: the derived state is complete at any version.
-        if store.tree.scan_prefix([keys::ENTRY]).next().is_none()
-            && store.local::<u32>(INDEX_VERSION)? != Some(store.indexer.version())
-        {
-            store.set_local(INDEX_VERSION, &store.indexer.version())?;
+        if store.tree.scan_prefix([keys::ENTRY]).next().is_none() {
+            if store.local::<u32>(INDEX_VERSION)? != Some(store.indexer.version()) {
+                store.set_local(INDEX_VERSION, &store.indexer.version())?;
+            }
+            if store.local::<u32>(DERIVED_FORMAT)? != Some(DERIVED_FORMAT_VERSION) {
+                store.set_local(DERIVED_FORMAT, &DERIVED_FORMAT_VERSION)?;
+            }
         }
         Ok(store)
     }
@@ -1093,6 +1102,13 @@ impl Core {
         Ok(self.local::<u32>(INDEX_VERSION)?.unwrap_or(0) >= version)
     }
 
+    /// Whether every transfer record is in the `M` list of the sites it names (true for a
+    /// store that was empty when this release first opened it, or rebuilt since, as
+    /// [`Core::indexed_since`]).
+    pub fn lists_transfers(&self) -> Result<bool> {
+        Ok(self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) >= 1)
+    }
+
     /// Whether acknowledged entries are still waiting to be derived.
     pub fn behind(&self) -> bool {
         self.derived.load(Ordering::SeqCst) < self.queued.load(Ordering::SeqCst)
@@ -1182,6 +1198,28 @@ impl AsDerived<'_> {
     /// [`Core::doc_entries`] without waiting.
     pub fn doc_entries(&self, doc: &DocId) -> Result<Vec<(Origin, u64, u8)>> {
         self.core.doc_entries_now(doc)
+    }
+
+    /// The entries recording a learner's transfer to or from `site`, as derived so far (every
+    /// one only if [`Core::lists_transfers`]).
+    pub fn transfers_of(&self, site: &cairn_sync_protocol::NodeId) -> Result<Vec<(Origin, u64)>> {
+        let mut prefix = vec![keys::TRANSFER];
+        prefix.extend_from_slice(&site.0);
+        let mut out = Vec::new();
+        for k in self.core.tree.scan_prefix(&prefix).keys() {
+            let k = k?;
+            let rest = &k[prefix.len()..];
+            if rest.len() != 44 {
+                return Err(corrupt("a transfer's key"));
+            }
+            let origin = keys::parse_origin(rest).ok_or_else(|| corrupt("a transfer's key"))?;
+            let seq = rest
+                .get(36..)
+                .and_then(keys::parse_u64)
+                .ok_or_else(|| corrupt("a transfer's key"))?;
+            out.push((origin, seq));
+        }
+        Ok(out)
     }
 }
 

@@ -58,6 +58,30 @@
 //!   again. If one started before the homes were read and had not ended, or one started or
 //!   ended while they were read, or one has run since, nothing is answered from memory: every
 //!   entry is decided on the homes as derived when it is read, as before this was kept.
+//!
+//! ## Passing over the other sites' copies unread
+//!
+//! Answering from memory still reads each of those entries to ask about it: a session with
+//! one of 200 sites passed over the other 199 sites' copies one by one, a hub's work per session
+//! that grew with the number of sites. For the same entries (the hub's, up to its tips at the
+//! start, when answered from memory) the scope also notes, at the start, every one the site may
+//! see whole, and [`Scope::hidden_until`] tells the session how far the next one is: it elides
+//! the entries between reading only the last. `visible` shows one of those entries whole only
+//! if it is
+//!
+//! - about a learner homed here at the start: found in the learner's list of entries (`X`),
+//!   read at the start anyway to choose the feeds;
+//! - in the catalog, the trust records or the site's staff directory: their lists too;
+//! - a transfer record naming this site, to or from: the store lists each under both sites as
+//!   it derives it (`M`), whoever signed it, since `visible` does not ask.
+//!
+//! Every entry up to the tips read at the start is derived (above), and the lists are written
+//! in the same batch as the rest of its derived state, so the notes hold every such entry; a
+//! few more (a transfer between two other sites of a learner now homed here) are only read and
+//! asked about. A store derived in part before the transfer list existed does not know it holds
+//! every transfer ([`crate::store::Core::lists_transfers`], until `cairn rebuild`), and a
+//! rebuild throws the lists away with the homes: in both cases nothing is passed over unread.
+//! The hub holds its own feed whole, as [`Scope::hidden_until`] requires.
 
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
@@ -77,6 +101,10 @@ pub struct SiteScope<'a> {
     // hub's feeds up to its tip at the start (empty if any of the hub's entries was queued).
     homed_at_start: HashSet<DocId>,
     hub_known: BTreeMap<Origin, u64>,
+    // Of those entries, every one this site may see whole, and some it may not (see
+    // `hidden_until`); empty unless `hinted`.
+    maybe_visible: BTreeMap<Origin, BTreeSet<u64>>,
+    hinted: bool,
     rebuilds: u64,
 }
 
@@ -129,12 +157,32 @@ impl<'a> SiteScope<'a> {
                 .collect()
         };
         let mut homed_at_start = HashSet::with_capacity(homed.len());
+        let mut maybe_visible: BTreeMap<Origin, BTreeSet<u64>> = BTreeMap::new();
+        let mut note = |origin: Origin, seq: u64| {
+            if hub_known.contains_key(&origin) {
+                maybe_visible.entry(origin).or_default().insert(seq);
+            }
+        };
         for doc in homed {
             if let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice()) {
-                for (origin, _, _) in derived.doc_entries(&DocId(doc))? {
+                for (origin, seq, _) in derived.doc_entries(&DocId(doc))? {
                     relevant.insert(origin);
+                    note(origin, seq);
                 }
                 homed_at_start.insert(DocId(doc));
+            }
+        }
+        // The rest of what `visible` shows whole: the documents every site receives, and the
+        // transfers to or from this site (of learners no longer homed here, too).
+        let hinted = !hub_known.is_empty() && store.lists_transfers()?;
+        if hinted {
+            for doc in [ids::catalog_doc(), ids::trust_doc(), ids::staff_doc(&site)] {
+                for (origin, seq, _) in derived.doc_entries(&doc)? {
+                    note(origin, seq);
+                }
+            }
+            for (origin, seq) in derived.transfers_of(&site)? {
+                note(origin, seq);
             }
         }
         if rebuilds % 2 == 1 || store.rebuilds() != rebuilds {
@@ -148,6 +196,8 @@ impl<'a> SiteScope<'a> {
             relevant,
             homed_at_start,
             hub_known,
+            maybe_visible,
+            hinted,
             rebuilds,
         })
     }
@@ -172,6 +222,23 @@ impl<'a> SiteScope<'a> {
 impl Scope for SiteScope<'_> {
     fn send_origin(&self, origin: &Origin) -> bool {
         origin.node == self.hub || origin.node == self.site || self.relevant.contains(origin)
+    }
+
+    /// Up to the next of the hub's earlier entries this site may see: every entry `visible`
+    /// shows whole among them is in `maybe_visible` (its document's entries, the transfer list),
+    /// so the ones between are the other sites' and are elided without being read.
+    fn hidden_until(&self, origin: &Origin, seq: u64) -> u64 {
+        match self.hub_known.get(origin) {
+            Some(&tip) if self.hinted && seq <= tip && self.store.rebuilds() == self.rebuilds => {
+                self.maybe_visible
+                    .get(origin)
+                    .and_then(|at| at.range(seq..).next().copied())
+                    .map_or(tip.saturating_add(1), |next| {
+                        next.min(tip.saturating_add(1))
+                    })
+            }
+            _ => seq,
+        }
     }
 
     fn visible(&self, origin: &Origin, seq: u64, body: &BodyRef<'_>) -> bool {
