@@ -1063,8 +1063,16 @@ impl Session {
                     continue;
                 }
             }
-            // No further than `target`: the scope is asked about every entry read.
-            let want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
+            // No further than `target`: the scope is asked about every entry read. Nor past
+            // where the scope next knows entries hidden: those are passed over unread (a site's
+            // copies sit one or two at a time among the other sites' on a hub's feed).
+            let mut want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
+            if let Some(k) = (1..want).find(|&k| {
+                let at = seq + k as u64;
+                scope.hidden_until(&origin, at) > at
+            }) {
+                want = k;
+            }
             let chunk = store
                 .read_for(&origin, seq, want, &visible)
                 .map_err(store_err)?;
@@ -1276,5 +1284,119 @@ mod tests {
         }
         assert!(last_body_hash(&store, &origin, 2, &entries[0].hash).is_err());
         assert!(last_body_hash(&store, &origin, 4, &entries[2].hash).is_err());
+    }
+
+    /// A store that counts the entries it reads out for a peer.
+    struct Counting {
+        store: MemoryStore,
+        read: std::cell::Cell<usize>,
+    }
+
+    impl LogStore for Counting {
+        type Error = crate::store::MemoryError;
+        fn vector(&self) -> Result<VersionVector, Self::Error> {
+            self.store.vector()
+        }
+        fn frozen(&self) -> Result<Vec<Origin>, Self::Error> {
+            self.store.frozen()
+        }
+        fn tip(&self, origin: &Origin) -> Result<Option<crate::store::Tip>, Self::Error> {
+            self.store.tip(origin)
+        }
+        fn hash_at(
+            &self,
+            origin: &Origin,
+            seq: u64,
+        ) -> Result<Option<crate::hash::Hash32>, Self::Error> {
+            self.store.hash_at(origin, seq)
+        }
+        fn read(
+            &self,
+            origin: &Origin,
+            from_seq: u64,
+            max_items: usize,
+        ) -> Result<Vec<crate::chain::FeedItem>, Self::Error> {
+            let items = self.store.read(origin, from_seq, max_items)?;
+            self.read.set(self.read.get() + items.len());
+            Ok(items)
+        }
+        fn append(&mut self, runs: &[crate::chain::VerifiedRun]) -> Result<(), Self::Error> {
+            self.store.append(runs)
+        }
+        fn freeze(&mut self, fork: &crate::store::Fork) -> Result<(), Self::Error> {
+            self.store.freeze(fork)
+        }
+    }
+
+    /// Every hundredth entry visible, and a scope that says where the next one is, or not.
+    struct EveryHundredth {
+        hints: bool,
+    }
+
+    impl Scope for EveryHundredth {
+        fn visible(&self, _origin: &Origin, seq: u64, _body: &BodyRef<'_>) -> bool {
+            seq.is_multiple_of(100)
+        }
+        fn hidden_until(&self, _origin: &Origin, seq: u64) -> u64 {
+            if self.hints {
+                seq.next_multiple_of(100)
+            } else {
+                seq
+            }
+        }
+    }
+
+    /// With hints, a run over 1,000 entries of which 10 are visible reads those and the last
+    /// entry of each range between (twice: for its place in the chain, then for its body's
+    /// hash), not every entry; and it is the same run.
+    #[test]
+    fn a_scope_that_knows_entries_hidden_spares_reading_them() {
+        let key = NodeKey::from_bytes(&[6; 32]);
+        let mut store = MemoryStore::new();
+        for i in 1..=1000u64 {
+            let body = Body {
+                doc: DocId([(i % 251) as u8; 16]),
+                user: UserId::default(),
+                kind: BodyKind::Change,
+                data: vec![1; 30],
+            };
+            store.author(&key, 0, Hlc::default(), body);
+        }
+        let origin = Origin {
+            node: key.id(),
+            epoch: 0,
+        };
+        let store = Counting {
+            store,
+            read: Default::default(),
+        };
+        let session = Session::new(
+            SessionConfig {
+                vouch_key: Some(key.clone()),
+                ..SessionConfig::default()
+            },
+            key.id(),
+        );
+        let budget = || Budget {
+            bytes: 1 << 20,
+            entries: 4096,
+            hard_bytes: 1 << 20,
+        };
+        let mut runs = Vec::new();
+        let mut reads = Vec::new();
+        for hints in [false, true] {
+            store.read.set(0);
+            let built = session
+                .build_run(&store, &EveryHundredth { hints }, origin, 1, 1000, budget())
+                .unwrap()
+                .expect("a run");
+            assert_eq!(built.last_seq, 1000);
+            assert_eq!(built.entries, 10);
+            runs.push(built.run);
+            reads.push(store.read.get());
+        }
+        assert_eq!(runs[0], runs[1]);
+        assert!(reads[0] >= 1000, "{reads:?}");
+        assert!(reads[1] <= 10 + 2 * 10, "{reads:?}");
     }
 }
