@@ -63,6 +63,10 @@ pub struct SessionConfig {
     pub known_peer: Option<VersionVector>,
     /// Whether batches go DEFLATE-compressed (see [`crate::frame`]).
     pub compress: bool,
+    /// Fewest entries the scope must know hidden ([`Scope::hidden_until`]) for the session to
+    /// pass over them unread: a shorter stretch costs a read of its own, where reading on in
+    /// the chunk at hand is cheaper.
+    pub pass_over_at_least: u64,
 }
 
 /// The first batch's size target: 1/16 of the configured size, at least 4 KiB.
@@ -85,6 +89,7 @@ impl Default for SessionConfig {
             accept_elided: true,
             known_peer: None,
             compress: true,
+            pass_over_at_least: 16,
         }
     }
 }
@@ -103,10 +108,12 @@ pub trait Scope {
     }
     /// How far entries of `origin` from `seq` on are known not visible without reading them:
     /// `n > seq` promises that [`Scope::visible`] says no to every entry `seq..n`, and that
-    /// this node holds them whole (its own feed). The session then elides them reading only the
-    /// last, instead of reading and asking about each: a hub's feed holds the program's copies
-    /// of every site's awards, and a session with one site would otherwise pass over all the
-    /// others'. The default, `seq`, knows nothing; every entry is read and asked about.
+    /// this node holds them whole (its own feed). Once at least
+    /// [`SessionConfig::pass_over_at_least`] are known, the session elides them reading only
+    /// the last (for its place in the chain, then for its body's hash) instead of reading and
+    /// asking about each: a hub's feed holds the program's copies of every site's awards, and a
+    /// session with one site would otherwise pass over all the others'. The default, `seq`,
+    /// knows nothing; every entry is read and asked about.
     fn hidden_until(&self, _origin: &Origin, seq: u64) -> u64 {
         seq
     }
@@ -1009,7 +1016,8 @@ impl Session {
             let known = scope
                 .hidden_until(&origin, seq)
                 .min(target.saturating_add(1));
-            if known > seq && !full {
+            let at_least = self.config.pass_over_at_least.max(1);
+            if known.saturating_sub(seq) >= at_least && !full {
                 let extends = cands.last().is_some_and(|c| c.skip.is_some());
                 // A new elided range counts 48 bytes, each further entry 8 (as below).
                 let room = budget.bytes.min(budget.hard_bytes).saturating_sub(bytes);
@@ -1069,7 +1077,7 @@ impl Session {
             let mut want = usize::try_from(target - seq + 1).map_or(256, |n| n.min(256));
             if let Some(k) = (1..want).find(|&k| {
                 let at = seq + k as u64;
-                scope.hidden_until(&origin, at) > at
+                scope.hidden_until(&origin, at).saturating_sub(at) >= at_least
             }) {
                 want = k;
             }
@@ -1348,7 +1356,8 @@ mod tests {
 
     /// With hints, a run over 1,000 entries of which 10 are visible reads those and the last
     /// entry of each range between (twice: for its place in the chain, then for its body's
-    /// hash), not every entry; and it is the same run.
+    /// hash), not every entry; and it is the same run. Stretches shorter than the session's
+    /// `pass_over_at_least` are read on.
     #[test]
     fn a_scope_that_knows_entries_hidden_spares_reading_them() {
         let key = NodeKey::from_bytes(&[6; 32]);
@@ -1370,13 +1379,6 @@ mod tests {
             store,
             read: Default::default(),
         };
-        let session = Session::new(
-            SessionConfig {
-                vouch_key: Some(key.clone()),
-                ..SessionConfig::default()
-            },
-            key.id(),
-        );
         let budget = || Budget {
             bytes: 1 << 20,
             entries: 4096,
@@ -1384,7 +1386,16 @@ mod tests {
         };
         let mut runs = Vec::new();
         let mut reads = Vec::new();
-        for hints in [false, true] {
+        // Stretches of 99 hidden entries: passed over unless the session wants 100 or more.
+        for (hints, at_least) in [(false, 16), (true, 16), (true, 100)] {
+            let session = Session::new(
+                SessionConfig {
+                    vouch_key: Some(key.clone()),
+                    pass_over_at_least: at_least,
+                    ..SessionConfig::default()
+                },
+                key.id(),
+            );
             store.read.set(0);
             let built = session
                 .build_run(&store, &EveryHundredth { hints }, origin, 1, 1000, budget())
@@ -1396,7 +1407,8 @@ mod tests {
             reads.push(store.read.get());
         }
         assert_eq!(runs[0], runs[1]);
-        assert!(reads[0] >= 1000, "{reads:?}");
+        assert_eq!(runs[0], runs[2]);
+        assert!(reads[0] >= 1000 && reads[2] >= 1000, "{reads:?}");
         assert!(reads[1] <= 10 + 2 * 10, "{reads:?}");
     }
 }

@@ -88,7 +88,7 @@ enum Op {
     },
 }
 
-fn scenario() -> impl Strategy<Value = (usize, bool, (Hints, usize), Vec<Op>)> {
+fn scenario() -> impl Strategy<Value = (usize, bool, (Hints, usize, u64), Vec<Op>)> {
     let hints = prop_oneof![
         Just(Hints::None),
         Just(Hints::Exact),
@@ -96,7 +96,9 @@ fn scenario() -> impl Strategy<Value = (usize, bool, (Hints, usize), Vec<Op>)> {
     ];
     // The hub's batches: the usual size, or small enough that elided ranges fill them.
     let batch = prop_oneof![Just(SessionConfig::default().batch_bytes), 40usize..400];
-    (1usize..=4, any::<bool>(), (hints, batch)).prop_flat_map(|(sites, answer, hints)| {
+    // Stretches as short as one entry passed over, or only the usual longer ones.
+    let at_least = prop_oneof![Just(1u64), 1u64..20];
+    (1usize..=4, any::<bool>(), (hints, batch, at_least)).prop_flat_map(|(sites, answer, hints)| {
         let docs = (2 * sites + 1) as u8;
         let op = prop_oneof![
             4 => (0..=sites, 0..docs, 0usize..200).prop_map(|(node, doc, len)| Op::Write { node, doc, len }),
@@ -119,6 +121,8 @@ struct Program {
     hints: Hints,
     /// The hub's `batch_bytes`.
     batch_bytes: usize,
+    /// The hub's `pass_over_at_least`.
+    at_least: u64,
     nodes: Vec<Replica>,
     written: Vec<(usize, StoredEntry)>,
     unshared: BTreeSet<(usize, usize)>,
@@ -168,6 +172,7 @@ impl Program {
             vouch_key: Some(hub.key.clone()),
             batch_entries: 4,
             batch_bytes: self.batch_bytes,
+            pass_over_at_least: self.at_least,
             window: 2,
             ..config_for(hub, site_id, optimistic)
         };
@@ -209,12 +214,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn sites_hold_only_their_scope_and_converge((sites, answer, (hints, batch_bytes), ops) in scenario()) {
+    fn sites_hold_only_their_scope_and_converge((sites, answer, (hints, batch_bytes, at_least), ops) in scenario()) {
         let mut p = Program {
             sites,
             answer,
             hints,
             batch_bytes,
+            at_least,
             nodes: (0..=sites).map(|i| Replica::new(100 + i as u64)).collect(),
             written: Vec::new(),
             unshared: BTreeSet::new(),
@@ -320,6 +326,7 @@ fn an_answering_hub_names_only_what_the_site_receives_or_holds() {
         answer: true,
         hints: Hints::None,
         batch_bytes: SessionConfig::default().batch_bytes,
+        at_least: 1,
         nodes: (0..=sites).map(|i| Replica::new(300 + i as u64)).collect(),
         written: Vec::new(),
         unshared: BTreeSet::new(),
