@@ -1571,20 +1571,29 @@ proptest::proptest! {
             Ok(passed)
         };
         let listed = passed_over(&hub)?;
-        let transfers: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s).unwrap()).collect();
-        // Every transfer record is listed under both sites it names (or the one, for a
-        // learner with no home before).
-        let records = log.iter().filter(|e| e.entry.body.kind == BodyKind::Control
-            && matches!(cairn_node::payload::decode::<cairn_node::payload::ControlRecord>(&e.entry.body.data, "t"),
-                Ok(cairn_node::payload::ControlRecord::LearnerTransferred { .. }))).count();
-        prop_assert!(transfers.iter().map(Vec::len).sum::<usize>() >= records);
+        let transfers: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin).unwrap()).collect();
+        // Each transfer record is listed under the site it names as the new home and, if the
+        // learner had one, the old; under no other.
+        let mut expected: Vec<Vec<u64>> = vec![Vec::new(); 3];
+        for e in &log {
+            if let Ok(cairn_node::payload::ControlRecord::LearnerTransferred { from, to, .. }) =
+                cairn_node::payload::decode(&e.entry.body.data, "a control record")
+            {
+                for (i, site) in sites.iter().enumerate() {
+                    if *site == to || from == Some(*site) {
+                        expected[i].push(e.entry.seq);
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(&transfers, &expected);
         // As a store derived before transfers were listed: nothing is passed over.
         hub.remove_local("derived_format").unwrap();
         prop_assert_eq!(passed_over(&hub)?, vec![0; 3]);
         hub.rebuild().unwrap();
         prop_assert!(hub.lists_transfers().unwrap());
         prop_assert_eq!(passed_over(&hub)?, listed);
-        let again: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s).unwrap()).collect();
+        let again: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin).unwrap()).collect();
         prop_assert_eq!(again, transfers);
     }
 }

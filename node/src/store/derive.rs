@@ -67,9 +67,10 @@ pub(super) fn derive(
             },
             BodyKind::Control => {
                 let rec = payload::decode::<ControlRecord>(&e.body.data, "a control record");
-                // Listed whoever wrote it: a hub's session finds the transfers that concern a
-                // site here rather than reading every entry of its feed (`sync::scope`), which
-                // sends a site each transfer record naming it, whoever signed it.
+                // A hub's session finds the transfers that concern a site here rather than
+                // reading every entry of its feed (`sync::scope`). Listed whoever signed it, as
+                // the scope sends a site each transfer record naming it whoever signed it; the
+                // scope reads only the hub's feeds' part of the list.
                 if let Ok(ControlRecord::LearnerTransferred { from, to, .. }) = &rec {
                     for site in std::iter::once(to).chain(from.as_ref()) {
                         batch.insert(keys::transfer(&site.0, &e.origin, e.seq), Vec::new());

@@ -1200,24 +1200,25 @@ impl AsDerived<'_> {
         self.core.doc_entries_now(doc)
     }
 
-    /// The entries recording a learner's transfer to or from `site`, as derived so far (every
-    /// one only if [`Core::lists_transfers`]).
-    pub fn transfers_of(&self, site: &cairn_sync_protocol::NodeId) -> Result<Vec<(Origin, u64)>> {
+    /// The entries of `origin`'s feed recording a learner's transfer to or from `site`, as
+    /// derived so far (every one only if [`Core::lists_transfers`]).
+    pub fn transfers_of(
+        &self,
+        site: &cairn_sync_protocol::NodeId,
+        origin: &Origin,
+    ) -> Result<Vec<u64>> {
         let mut prefix = vec![keys::TRANSFER];
         prefix.extend_from_slice(&site.0);
+        prefix.extend_from_slice(&origin.to_bytes());
         let mut out = Vec::new();
         for k in self.core.tree.scan_prefix(&prefix).keys() {
             let k = k?;
-            let rest = &k[prefix.len()..];
-            if rest.len() != 44 {
-                return Err(corrupt("a transfer's key"));
-            }
-            let origin = keys::parse_origin(rest).ok_or_else(|| corrupt("a transfer's key"))?;
-            let seq = rest
-                .get(36..)
+            let seq = k
+                .get(prefix.len()..)
+                .filter(|rest| rest.len() == 8)
                 .and_then(keys::parse_u64)
                 .ok_or_else(|| corrupt("a transfer's key"))?;
-            out.push((origin, seq));
+            out.push(seq);
         }
         Ok(out)
     }

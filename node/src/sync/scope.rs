@@ -66,14 +66,16 @@
 //! that grew with the number of sites. For the same entries (the hub's, up to its tips at the
 //! start, when answered from memory) the scope also notes, at the start, every one the site may
 //! see whole, and [`Scope::hidden_until`] tells the session how far the next one is: it elides
-//! the entries between reading only the last. `visible` shows one of those entries whole only
+//! the entries between reading only the last (stretches of 16 or more; shorter ones are read
+//! on). `visible` shows one of those entries whole only
 //! if it is
 //!
 //! - about a learner homed here at the start: found in the learner's list of entries (`X`),
 //!   read at the start anyway to choose the feeds;
 //! - in the catalog, the trust records or the site's staff directory: their lists too;
 //! - a transfer record naming this site, to or from: the store lists each under both sites as
-//!   it derives it (`M`), whoever signed it, since `visible` does not ask.
+//!   it derives it (`M`, by site and then by the feed that holds it), whoever signed it, since
+//!   `visible` does not ask; the scope reads the hub's feeds' part of its site's list.
 //!
 //! Every entry up to the tips read at the start is derived (above), and the lists are written
 //! in the same batch as the rest of its derived state, so the notes hold every such entry; a
@@ -102,7 +104,7 @@ pub struct SiteScope<'a> {
     homed_at_start: HashSet<DocId>,
     hub_known: BTreeMap<Origin, u64>,
     // Of those entries, every one this site may see whole, and some it may not (see
-    // `hidden_until`); empty unless `hinted`.
+    // `hidden_until`); kept only if `hinted` (the store lists every transfer).
     maybe_visible: BTreeMap<Origin, BTreeSet<u64>>,
     hinted: bool,
     rebuilds: u64,
@@ -157,9 +159,10 @@ impl<'a> SiteScope<'a> {
                 .collect()
         };
         let mut homed_at_start = HashSet::with_capacity(homed.len());
+        let hinted = !hub_known.is_empty() && store.lists_transfers()?;
         let mut maybe_visible: BTreeMap<Origin, BTreeSet<u64>> = BTreeMap::new();
         let mut note = |origin: Origin, seq: u64| {
-            if hub_known.contains_key(&origin) {
+            if hinted && hub_known.contains_key(&origin) {
                 maybe_visible.entry(origin).or_default().insert(seq);
             }
         };
@@ -174,15 +177,16 @@ impl<'a> SiteScope<'a> {
         }
         // The rest of what `visible` shows whole: the documents every site receives, and the
         // transfers to or from this site (of learners no longer homed here, too).
-        let hinted = !hub_known.is_empty() && store.lists_transfers()?;
         if hinted {
             for doc in [ids::catalog_doc(), ids::trust_doc(), ids::staff_doc(&site)] {
                 for (origin, seq, _) in derived.doc_entries(&doc)? {
                     note(origin, seq);
                 }
             }
-            for (origin, seq) in derived.transfers_of(&site)? {
-                note(origin, seq);
+            for origin in hub_known.keys() {
+                for seq in derived.transfers_of(&site, origin)? {
+                    note(*origin, seq);
+                }
             }
         }
         if rebuilds % 2 == 1 || store.rebuilds() != rebuilds {
