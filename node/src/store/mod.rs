@@ -37,7 +37,10 @@ const INDEX_VERSION: &str = "index_version";
 /// whole derived state was built with, as [`INDEX_VERSION`] is for the index.
 const DERIVED_FORMAT: &str = "derived_format";
 /// What this release's store derives beyond the document index: 1 added the `M` list of
-/// transfers by site ([`Core::lists_transfers`]).
+/// transfers by site ([`Core::lists_transfers`]). Raise it whenever what a release lists
+/// changes (a control record that decodes differently, a new kind of transfer): a hub's
+/// sessions pass over entries unread on the strength of it. Like `index_version`, it cannot
+/// tell that an earlier release derived part of the store after it was set.
 const DERIVED_FORMAT_VERSION: u32 = 1;
 
 /// How many documents stay loaded in memory.
