@@ -1019,7 +1019,7 @@ impl Session {
             let at_least = self.config.pass_over_at_least.max(1);
             if known.saturating_sub(seq) >= at_least && !full {
                 let extends = cands.last().is_some_and(|c| c.skip.is_some());
-                // A new elided range counts 48 bytes, each further entry 8 (as below).
+                // A new elided range counts 48 bytes, each further entry 8 (`elide`).
                 let room = budget.bytes.min(budget.hard_bytes).saturating_sub(bytes);
                 let fits = if extends {
                     room.saturating_sub(1) / 8
@@ -1037,36 +1037,7 @@ impl Session {
                         .next()
                     && h.seq == seq + count - 1
                 {
-                    let n = usize::try_from(count).unwrap_or(usize::MAX);
-                    match cands.last_mut() {
-                        Some(c) if extends => {
-                            let skip = c.skip.as_mut().expect("extends an elided range");
-                            skip.count += count;
-                            skip.last_prev = h.prev;
-                            skip.last_hlc = h.hlc;
-                            c.hash = h.hash;
-                            c.auth = h.auth;
-                            c.last_seq = h.seq;
-                            bytes += 8 * n;
-                        }
-                        _ => {
-                            cands.push(Candidate {
-                                entry: None,
-                                skip: Some(Skip {
-                                    count,
-                                    last_prev: h.prev,
-                                    last_hlc: h.hlc,
-                                    // Hashed once the run is built (below).
-                                    last_body_hash: crate::hash::Hash32::ZERO,
-                                    auth: None,
-                                }),
-                                hash: h.hash,
-                                auth: h.auth,
-                                last_seq: h.seq,
-                            });
-                            bytes += 48 + 8 * (n - 1);
-                        }
-                    }
+                    bytes += elide(&mut cands, &h, count);
                     seq += count;
                     continue;
                 }
@@ -1110,35 +1081,7 @@ impl Session {
                             skip: None,
                         });
                     }
-                    PeerItem::Hidden(h) => match cands.last_mut() {
-                        Some(c) if c.skip.is_some() => {
-                            let skip = c.skip.as_mut().expect("checked is_some");
-                            skip.count += 1;
-                            skip.last_prev = h.prev;
-                            skip.last_hlc = h.hlc;
-                            c.hash = h.hash;
-                            c.auth = h.auth;
-                            c.last_seq = h.seq;
-                            bytes += 8;
-                        }
-                        _ => {
-                            cands.push(Candidate {
-                                entry: None,
-                                skip: Some(Skip {
-                                    count: 1,
-                                    last_prev: h.prev,
-                                    last_hlc: h.hlc,
-                                    // Hashed once the run is built (below).
-                                    last_body_hash: crate::hash::Hash32::ZERO,
-                                    auth: None,
-                                }),
-                                hash: h.hash,
-                                auth: h.auth,
-                                last_seq: h.seq,
-                            });
-                            bytes += 48;
-                        }
-                    },
+                    PeerItem::Hidden(h) => bytes += elide(&mut cands, &h, 1),
                 }
                 seq += 1;
                 let full = bytes >= budget.bytes || entries >= budget.entries;
@@ -1249,6 +1192,39 @@ struct Candidate {
     hash: crate::hash::Hash32,
     auth: Option<Auth>,
     last_seq: u64,
+}
+
+/// Elide `count` entries ending with `last` after the run's candidates so far: they extend the
+/// elided range the run ends with, or start one. Returns the bytes they count towards the
+/// batch: 48 for a new range, 8 for each further entry.
+fn elide(cands: &mut Vec<Candidate>, last: &crate::store::HiddenEntry, count: u64) -> usize {
+    let further = usize::try_from(count).unwrap_or(usize::MAX);
+    if let Some(c) = cands.last_mut()
+        && let Some(skip) = c.skip.as_mut()
+    {
+        skip.count += count;
+        skip.last_prev = last.prev;
+        skip.last_hlc = last.hlc;
+        c.hash = last.hash;
+        c.auth = last.auth;
+        c.last_seq = last.seq;
+        return 8 * further;
+    }
+    cands.push(Candidate {
+        entry: None,
+        skip: Some(Skip {
+            count,
+            last_prev: last.prev,
+            last_hlc: last.hlc,
+            // Hashed once the run is built.
+            last_body_hash: crate::hash::Hash32::ZERO,
+            auth: None,
+        }),
+        hash: last.hash,
+        auth: last.auth,
+        last_seq: last.seq,
+    });
+    48 + 8 * (further - 1)
 }
 
 struct BuiltRun {
