@@ -17,11 +17,14 @@
 #
 # It builds the benchmarks (release profile; CARGO_TARGET_DIR is honoured), then runs, once
 # each and in this order: the first sync (with automerge's sync of the same documents), 50 and
-# 200 sites at once (5 crowds each), the slow link, 10,000 learners from one CSV file, PouchDB,
-# and the open of each kept store. Any CAIRN_BENCH_ variable set outside is ignored. Run it with
-# nothing else on the machine; on a virtual machine that hands freed memory back to its host,
-# turn that off first (docs/benchmarks.md, round 23). About 20 minutes with a 3M store, most of
-# it copying that store. Not part of `cargo test` or CI.
+# 200 sites at once (5 crowds each), 50 and 200 sites at once again with the hub on processor 0
+# and the simulated sites on processor 1, deriving what they received once each crowd is done
+# (as sites on machines of their own; skipped with one processor), the slow link, 10,000
+# learners from one CSV file, PouchDB, and the open of each kept store. Any CAIRN_BENCH_
+# variable set outside is ignored. Run it with nothing else on the machine; on a virtual machine
+# that hands freed memory back to its host, turn that off first (docs/benchmarks.md, round 23).
+# About 25 minutes with a 3M store, most of it copying that store. Not part of `cargo test` or
+# CI.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --program) program=$(realpath "$2"); shift 2 ;;
     --open-from) stores+=("$(realpath "$2")"); shift 2 ;;
     --log) log=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "sitting.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,6 +86,18 @@ step "50 sites at once"
 CAIRN_BENCH_SESSIONS=50 CAIRN_BENCH_SITES_IN=/dev/shm "$sync" --bench concurrent
 step "200 sites at once"
 CAIRN_BENCH_SESSIONS=200 CAIRN_BENCH_SITES_IN=/dev/shm "$sync" --bench concurrent
+# The hub alone: 200 simulated sites in one process cost more per session than 50 (more
+# stores, one sled lock), and on the hub's processors that counts against the hub; deployed,
+# every site has a machine of its own (docs/benchmarks.md, round 29).
+if [ "$(nproc)" -ge 2 ]; then
+  for n in 50 200; do
+    step "$n sites at once, the hub on processor 0, the sites on 1, deriving after each crowd"
+    CAIRN_BENCH_SESSIONS=$n CAIRN_BENCH_SITES_IN=/dev/shm CAIRN_BENCH_HUB_CPUS=0 \
+      CAIRN_BENCH_SITES_CPUS=1 CAIRN_BENCH_SITES_DERIVE_AFTER=1 "$sync" --bench concurrent
+  done
+else
+  step "skipped: the hub and the sites on processors of their own (needs two processors)"
+fi
 step "slow link"
 CAIRN_BENCH_SLOW_LEARNERS=10 "$sync" --bench slowlink
 step "10,000 learners from one CSV file"

@@ -13,10 +13,11 @@
 //! (crowds each concurrent run measures, one after another, default 5), `CAIRN_BENCH_PERF_CTL`
 //! (a `perf record --control` fifo: the concurrent runs profile only their sessions),
 //! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
-//! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_SITES_CPUS` (processor
-//! numbers, such as `1`, the sites' process is kept on; with the benchmark itself started under
-//! `taskset -c 0`, the hub has one processor to itself and the sites another, as when they
-//! are other machines), `CAIRN_BENCH_START_BUSY=1` (the concurrent runs' procedure before
+//! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_HUB_CPUS` and `CAIRN_BENCH_SITES_CPUS`
+//! (processor numbers, such as `0` and `1`, the benchmark's own process, which is the hub's,
+//! and the sites' process are kept on; with both, the hub has one processor to itself and the
+//! sites another, as when they are other machines; `taskset -c 0` on the benchmark does what
+//! the first does), `CAIRN_BENCH_START_BUSY=1` (the concurrent runs' procedure before
 //! round 16: the sites' stores prepared by the benchmark's own process and reopened cold by
 //! the sites' process, the sessions started as soon as it has opened them; by default the
 //! sites' process fetches the catalog and records the sites' work itself, and the sessions
@@ -293,9 +294,16 @@ async fn serve(hub_node: Arc<Node>) -> Served {
     }
 }
 
+/// The middle value, or the mean of the two middle values of an even count (before round 29,
+/// the upper of the two: the same for the odd counts most runs take).
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    let mid = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -599,10 +607,42 @@ fn concurrent(n: usize) {
             );
         }
     }
-    let column = |k: usize| median(&mut rows.iter().map(|r| r[k]).collect::<Vec<_>>());
-    let medians: Vec<f64> = (0..9).map(column).collect();
+    // The crowds after the first are the steady state (sites receiving the program's copies of
+    // their earlier awards, round 23): their medians get a row of their own.
+    if rows.len() > 2 {
+        let steady = &crowds[1..];
+        print_crowd_row(
+            &format!("{n}, crowds 2-{}", rows.len()),
+            peak,
+            steady.iter().map(|c| c.entries).sum::<u64>() / steady.len() as u64,
+            &medians_of(&rows[1..]),
+            completed,
+        );
+    }
     let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
-    print_crowd_row(&n.to_string(), peak, entries, &medians, completed);
+    print_crowd_row(&n.to_string(), peak, entries, &medians_of(&rows), completed);
+}
+
+/// Each column's median over the rows.
+fn medians_of(rows: &[[f64; 9]]) -> [f64; 9] {
+    std::array::from_fn(|k| median(&mut rows.iter().map(|r| r[k]).collect::<Vec<_>>()))
+}
+
+/// The settings that change what a concurrent run measures, in a sentence for its log.
+fn concurrent_setting() -> String {
+    let cpus = |name: &str| std::env::var(name).unwrap_or_else(|_| "any".into());
+    format!(
+        "Processors: the hub's process on {}, the sites' on {}. The sites derive what they \
+         received {}. {} crowds a run; the rows `N, crowds 2-K` are the steady crowds' medians.",
+        cpus("CAIRN_BENCH_HUB_CPUS"),
+        cpus("CAIRN_BENCH_SITES_CPUS"),
+        if std::env::var("CAIRN_BENCH_SITES_DERIVE_AFTER").is_ok_and(|v| v == "1") {
+            "once the crowd is done"
+        } else {
+            "after each session"
+        },
+        crowds_per_run(),
+    )
 }
 
 /// Crowds a concurrent run measures, one after another with the same sites and hub, each site
@@ -850,7 +890,7 @@ fn keep_on(cpus: &str) {
             libc::CPU_SET(
                 cpu.trim()
                     .parse()
-                    .expect("CAIRN_BENCH_SITES_CPUS: processor numbers"),
+                    .expect("CAIRN_BENCH_HUB_CPUS, CAIRN_BENCH_SITES_CPUS: processor numbers"),
                 &mut set,
             );
         }
@@ -1219,6 +1259,13 @@ fn main() {
         }
         return sites_child(&list);
     }
+    // The machine's processors, before this process keeps itself to some of them.
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Before any thread starts: every thread (the hub's runtime, its store's) and the sites'
+    // process, unless `CAIRN_BENCH_SITES_CPUS` moves it, inherit this.
+    if let Ok(cpus) = std::env::var("CAIRN_BENCH_HUB_CPUS") {
+        keep_on(&cpus);
+    }
     let what: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -1227,8 +1274,7 @@ fn main() {
     let want = |s: &str| all || what.iter().any(|w| w == s);
     let learners_n = env_list("CAIRN_BENCH_LEARNERS", "500")[0];
     println!(
-        "# cairn sync benchmarks ({} cores{})",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "# cairn sync benchmarks ({cores} cores{})",
         free_page_reporting().map_or(String::new(), |r| format!("; {r}"))
     );
     if want("initial") {
@@ -1238,6 +1284,7 @@ fn main() {
         println!(
             "\n## Hub under concurrent sessions (each site sends 2 learners' work, ~57 entries)\n"
         );
+        println!("{}\n", concurrent_setting());
         println!(
             "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed | all derived at s | hub processor ms per session | sites processor ms per session | hub flushes per session |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
