@@ -19,12 +19,12 @@
 # each and in this order: the first sync (with automerge's sync of the same documents), 50 and
 # 200 sites at once (5 crowds each), 50 and 200 sites at once again with the hub on processor 0
 # and the simulated sites on processor 1, deriving what they received once each crowd is done
-# (as sites on machines of their own; skipped with one processor), the slow link, 10,000
+# (as sites on machines of their own; skipped unless both may be used), the slow link, 10,000
 # learners from one CSV file, PouchDB, and the open of each kept store. Any CAIRN_BENCH_
 # variable set outside is ignored. Run it with nothing else on the machine; on a virtual machine
 # that hands freed memory back to its host, turn that off first (docs/benchmarks.md, round 23).
-# About 25 minutes with a 3M store, most of it copying that store. Not part of `cargo test` or
-# CI.
+# About 10 minutes once built (round 29), and more while a copy of a large kept store is not
+# yet in the page cache (round 27: 20 minutes with a 3M store). Not part of `cargo test` or CI.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -89,14 +89,15 @@ CAIRN_BENCH_SESSIONS=200 CAIRN_BENCH_SITES_IN=/dev/shm "$sync" --bench concurren
 # The hub alone: 200 simulated sites in one process cost more per session than 50 (more
 # stores, one sled lock), and on the hub's processors that counts against the hub; deployed,
 # every site has a machine of its own (docs/benchmarks.md, round 29).
-if [ "$(nproc)" -ge 2 ]; then
+# Each of processors 0 and 1 on its own: a cpuset or mask without one of them fails this.
+if taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
   for n in 50 200; do
     step "$n sites at once, the hub on processor 0, the sites on 1, deriving after each crowd"
     CAIRN_BENCH_SESSIONS=$n CAIRN_BENCH_SITES_IN=/dev/shm CAIRN_BENCH_HUB_CPUS=0 \
       CAIRN_BENCH_SITES_CPUS=1 CAIRN_BENCH_SITES_DERIVE_AFTER=1 "$sync" --bench concurrent
   done
 else
-  step "skipped: the hub and the sites on processors of their own (needs two processors)"
+  step "skipped: the hub and the sites on processors of their own (needs processors 0 and 1)"
 fi
 step "slow link"
 CAIRN_BENCH_SLOW_LEARNERS=10 "$sync" --bench slowlink

@@ -15,9 +15,11 @@
 //! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
 //! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_HUB_CPUS` and `CAIRN_BENCH_SITES_CPUS`
 //! (processor numbers, such as `0` and `1`, the benchmark's own process, which is the hub's,
-//! and the sites' process are kept on; with both, the hub has one processor to itself and the
-//! sites another, as when they are other machines; `taskset -c 0` on the benchmark does what
-//! the first does), `CAIRN_BENCH_START_BUSY=1` (the concurrent runs' procedure before
+//! and the sites' process are kept on; the first applies to every run of the process and what
+//! it starts, as `taskset -c 0` on the benchmark would; with both, the hub has one processor to
+//! itself and the sites another, as when they are other machines; a hub kept to one processor
+//! also derives on one thread, so its "all derived at" column is not comparable with a shared
+//! run's), `CAIRN_BENCH_START_BUSY=1` (the concurrent runs' procedure before
 //! round 16: the sites' stores prepared by the benchmark's own process and reopened cold by
 //! the sites' process, the sessions started as soon as it has opened them; by default the
 //! sites' process fetches the catalog and records the sites' work itself, and the sessions
@@ -294,8 +296,10 @@ async fn serve(hub_node: Arc<Node>) -> Served {
     }
 }
 
-/// The middle value, or the mean of the two middle values of an even count (before round 29,
-/// the upper of the two: the same for the odd counts most runs take).
+/// The middle value, or the mean of the two middle values of an even count. Before round 29 it
+/// was the upper of the two: odd counts (the no-op syncs, the opens, a run's 5 crowds) give the
+/// same figure as before, even ones (a crowd's p50 over 50 or 200 sessions, the flush run's
+/// 200 writes) may differ by half a step between neighbouring values.
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let mid = v.len() / 2;
@@ -630,19 +634,50 @@ fn medians_of(rows: &[[f64; 9]]) -> [f64; 9] {
 
 /// The settings that change what a concurrent run measures, in a sentence for its log.
 fn concurrent_setting() -> String {
-    let cpus = |name: &str| std::env::var(name).unwrap_or_else(|_| "any".into());
+    if std::env::var("CAIRN_BENCH_SITES_PROCESS").is_ok_and(|v| v == "0") {
+        return format!(
+            "Processors: the hub and the sites in one process, on {}. One crowd a run.",
+            allowed_processors()
+        );
+    }
     format!(
         "Processors: the hub's process on {}, the sites' on {}. The sites derive what they \
-         received {}. {} crowds a run; the rows `N, crowds 2-K` are the steady crowds' medians.",
-        cpus("CAIRN_BENCH_HUB_CPUS"),
-        cpus("CAIRN_BENCH_SITES_CPUS"),
+         received {}. {}",
+        allowed_processors(),
+        std::env::var("CAIRN_BENCH_SITES_CPUS").unwrap_or_else(|_| "the hub's".into()),
         if std::env::var("CAIRN_BENCH_SITES_DERIVE_AFTER").is_ok_and(|v| v == "1") {
             "once the crowd is done"
         } else {
             "after each session"
         },
-        crowds_per_run(),
+        match crowds_per_run() {
+            1 => "One crowd a run.".to_string(),
+            k => format!(
+                "{k} crowds a run; the rows `N, crowds 2-{k}` are the steady crowds' medians \
+                 (their peak and completed columns count the whole run)."
+            ),
+        },
     )
+}
+
+/// The processors this process may run on, such as `0` or `0,1`: what `CAIRN_BENCH_HUB_CPUS`,
+/// `taskset` or a cpuset left it.
+fn allowed_processors() -> String {
+    // SAFETY: `set` is a plain bit set on the stack that sched_getaffinity fills.
+    let set = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let rc = libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+        if rc != 0 {
+            return "(unknown)".into();
+        }
+        set
+    };
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `cpu` is below CPU_SETSIZE, the set's size.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .map(|cpu| cpu.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Crowds a concurrent run measures, one after another with the same sites and hub, each site
@@ -1259,7 +1294,7 @@ fn main() {
         }
         return sites_child(&list);
     }
-    // The machine's processors, before this process keeps itself to some of them.
+    // The processors this process may use, before it keeps itself to fewer of them.
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     // Before any thread starts: every thread (the hub's runtime, its store's) and the sites'
     // process, unless `CAIRN_BENCH_SITES_CPUS` moves it, inherit this.
