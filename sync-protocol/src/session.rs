@@ -1008,6 +1008,7 @@ impl Session {
         let mut entries = 0usize;
         let mut seq = from;
         let visible = |seq: u64, body: &BodyRef<'_>| scope.visible(&origin, seq, body);
+        let at_least = self.config.pass_over_at_least.max(1);
         'read: while seq <= target {
             // Entries the scope knows hidden become (part of) one elided range, from the last
             // alone; the rest are read and asked about below. A run full of whole entries
@@ -1016,7 +1017,6 @@ impl Session {
             let known = scope
                 .hidden_until(&origin, seq)
                 .min(target.saturating_add(1));
-            let at_least = self.config.pass_over_at_least.max(1);
             if known.saturating_sub(seq) >= at_least && !full {
                 let extends = cands.last().is_some_and(|c| c.skip.is_some());
                 // A new elided range counts 48 bytes, each further entry 8 (`elide`).
