@@ -1616,6 +1616,41 @@ fn a_store_with_entries_is_indexed_in_full_only_after_a_rebuild() {
     assert!(store.indexed_since(1).unwrap());
 }
 
+/// A store opened by an earlier release than the one that last derived it (a downgrade, made
+/// here by writing a newer release's marks): the marks come down to this release's versions
+/// before it derives anything, across restarts, so the newer release, opened again, relies on no
+/// key this one did not write. Marks at or below this release's stay as they are.
+#[test]
+fn a_mark_left_by_a_newer_release_comes_down_to_this_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).unwrap();
+    let k = key(98);
+    learner(&store, &k, DocId([2; 16]), &k.id(), 1);
+    let index = store.local::<u32>("index_version").unwrap().unwrap();
+    let format = store.local::<u32>("derived_format").unwrap().unwrap();
+    store.set_local("index_version", &(index + 3)).unwrap();
+    store.set_local("derived_format", &(format + 1)).unwrap();
+    assert!(store.indexed_since(index + 3).unwrap());
+    drop(store);
+    let store = open_store(dir.path()).unwrap();
+    assert_eq!(store.local::<u32>("index_version").unwrap(), Some(index));
+    assert_eq!(store.local::<u32>("derived_format").unwrap(), Some(format));
+    assert!(store.indexed_since(index).unwrap());
+    assert!(!store.indexed_since(index + 1).unwrap());
+    assert!(store.lists_transfers().unwrap());
+    learner(&store, &k, DocId([3; 16]), &k.id(), 1);
+    drop(store);
+    let store = open_store(dir.path()).unwrap();
+    assert_eq!(store.local::<u32>("index_version").unwrap(), Some(index));
+    assert_eq!(store.local::<u32>("derived_format").unwrap(), Some(format));
+    // A store derived in part by an earlier release (no mark) gets none back by opening.
+    store.remove_local("derived_format").unwrap();
+    drop(store);
+    let store = open_store(dir.path()).unwrap();
+    assert_eq!(store.local::<u32>("derived_format").unwrap(), None);
+    assert!(!store.lists_transfers().unwrap());
+}
+
 /// A site's scope answers for the hub's entries that were in the log when the session began
 /// from the homes as they stood then (no store read per entry: at 200 sites most of the hub's
 /// feed is other sites' award copies), and for the hub's later entries from the homes as

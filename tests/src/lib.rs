@@ -248,6 +248,21 @@ pub fn start_hub_on(dir: &Path, listen: &str) -> Hub {
     Hub { child, addr, web }
 }
 
+/// `cairn status` as people read it (text, not JSON).
+pub fn status_text(c: &Cairn) -> String {
+    let out = Command::new(bin())
+        .env_remove("CAIRN_DATA")
+        .args(["--data", c.dir.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Node ids of a folder.
 pub fn node_id(c: &Cairn) -> String {
     c.run(&["id"]).ok()["id"].as_str().unwrap().to_string()

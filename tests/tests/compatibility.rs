@@ -1,6 +1,7 @@
 //! Stores written by an earlier release keep working: the hub, facility and rural site that
 //! `cairn demo --keep` left behind at commit 9a2a1de (before records were typed) open, pass
-//! `check`, read as typed records with nothing unreadable, and sync with nodes of this version.
+//! `check`, read as typed records with nothing unreadable, and sync with nodes of this version;
+//! `status` advises `cairn rebuild` for them until it has run.
 
 use cairn_tests::*;
 
@@ -32,6 +33,16 @@ fn stores_written_by_the_earlier_release_open_check_read_and_sync() {
             assert_eq!(record["profile"]["number"], l["number"]);
         }
     }
+    // The earlier release derived these stores, without what this one's versions add: `status`
+    // says so, and what to run (checked again after the rebuild at the end).
+    for node in [&hub, &facility, &rural] {
+        assert_eq!(node.run(&["status"]).ok()["rebuild_advised"], true);
+    }
+    assert!(
+        status_text(&hub).contains("`cairn rebuild` brings it up to this one"),
+        "{}",
+        status_text(&hub)
+    );
     // Maria's micro-credential, its parts, and what the catalog recognizes read as typed awards.
     let maria = hub.run(&["learner", "show", "SMWRC-0001"]).ok().clone();
     let kinds: Vec<&str> = maria["awards"]
@@ -127,4 +138,9 @@ fn stores_written_by_the_earlier_release_open_check_read_and_sync() {
     for node in [&hub, &rural, &site] {
         node.run(&["check"]).ok();
     }
+    // A site made by this release needs no rebuild; the old hub does until it has one.
+    assert_eq!(site.run(&["status"]).ok()["rebuild_advised"], false);
+    hub.run(&["rebuild"]).ok();
+    assert_eq!(hub.run(&["status"]).ok()["rebuild_advised"], false);
+    assert!(!status_text(&hub).contains("cairn rebuild"));
 }

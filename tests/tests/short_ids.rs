@@ -9,21 +9,6 @@ use cairn_tests::*;
 use std::collections::HashMap;
 use std::process::Command;
 
-/// `cairn status` as people read it (text, not JSON).
-fn status_text(c: &Cairn) -> String {
-    let out = Command::new(bin())
-        .env_remove("CAIRN_DATA")
-        .args(["--data", c.dir.to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The short id `status` prints for the peer named `name`.
 fn short_id_in_status(status: &str, name: &str) -> String {
     status

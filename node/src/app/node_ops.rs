@@ -77,6 +77,7 @@ impl App {
             peers,
             own_forked_epochs: node.store.local("own_forks")?.unwrap_or_default(),
             running: self.runtime.is_some(),
+            rebuild_advised: node.store.derived_by_earlier_release()?,
         })))
     }
 

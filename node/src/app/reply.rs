@@ -103,6 +103,11 @@ pub struct StatusReport {
     pub own_forked_epochs: Vec<u32>,
     /// Whether a service (`cairn run` or `cairn serve`) holds the node and answered.
     pub running: bool,
+    /// Whether part of the derived state was built by an earlier release, which lacks what
+    /// this one's versions add (`Core::derived_by_earlier_release`): `cairn rebuild` brings it
+    /// up to date, and a hub's sessions then read less.
+    #[serde(default)]
+    pub rebuild_advised: bool,
 }
 
 /// A learner document's concurrent values.

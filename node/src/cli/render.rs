@@ -103,6 +103,12 @@ pub fn render(plan: &Plan, reply: &Reply) -> crate::error::Result<Output> {
                     }
                 );
             }
+            if s.rebuild_advised {
+                let _ = writeln!(
+                    t,
+                    "Derived state: built in part by an earlier release; `cairn rebuild` brings it up to this one (a hub's syncs then read less)"
+                );
+            }
             for e in &s.own_forked_epochs {
                 let _ = writeln!(
                     t,

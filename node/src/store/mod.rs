@@ -39,8 +39,11 @@ const DERIVED_FORMAT: &str = "derived_format";
 /// What this release's store derives beyond the document index: 1 added the `M` list of
 /// transfers by site ([`Core::lists_transfers`]). Raise it whenever what a release lists
 /// changes (a control record that decodes differently, a new kind of transfer): a hub's
-/// sessions pass over entries unread on the strength of it. Like `index_version`, it cannot
-/// tell that an earlier release derived part of the store after it was set.
+/// sessions pass over entries unread on the strength of it. Like `index_version`, a version
+/// holds everything the versions below it held (a release adds keys; one that changed an
+/// earlier version's keys would need a marker of its own): a release that opens a store marked
+/// above its own version lowers the mark to it ([`Core::lower_to_known`]), so only a release
+/// older than that rule can derive part of a store behind a mark it does not know.
 const DERIVED_FORMAT_VERSION: u32 = 1;
 
 /// How many documents stay loaded in memory.
@@ -325,6 +328,13 @@ impl Store {
             me: me.clone(),
         });
         let store = Store { core };
+        // Opened again by an earlier release than the one that last derived it (a downgrade):
+        // what this release derives from now on holds only what its own versions add, so a
+        // marker above them comes down to them before anything is derived. A newer release
+        // that opens the store after this one then reads it as derived in part by an earlier
+        // release, and relies on none of the keys this one did not write, until `cairn rebuild`.
+        store.lower_to_known(INDEX_VERSION, store.indexer.version())?;
+        store.lower_to_known(DERIVED_FORMAT, DERIVED_FORMAT_VERSION)?;
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
         for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
@@ -1103,6 +1113,29 @@ impl Core {
     /// use what every version holds.
     pub fn indexed_since(&self, version: u32) -> Result<bool> {
         Ok(self.local::<u32>(INDEX_VERSION)?.unwrap_or(0) >= version)
+    }
+
+    /// Whether part of the derived state was built by a release before this one's
+    /// [`Indexer::version`] or [`DERIVED_FORMAT_VERSION`] (a store that held entries when this
+    /// release first opened it, a rebuild cut short, a downgrade): readers then use what every
+    /// version holds, and `cairn rebuild` derives what this release adds.
+    pub fn derived_by_earlier_release(&self) -> Result<bool> {
+        Ok(!self.indexed_since(self.indexer.version())?
+            || self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) < DERIVED_FORMAT_VERSION)
+    }
+
+    /// Bring the version marker `name` (`index_version`, `derived_format`) down to `known`, this
+    /// release's, when a newer release left it higher, durably, before this release derives
+    /// anything: from here on the derived state holds only what `known` adds.
+    fn lower_to_known(&self, name: &str, known: u32) -> Result<()> {
+        if self.local::<u32>(name)?.is_some_and(|v| v > known) {
+            tracing::info!(
+                "`{name}` was left by a newer release; lowered to this release's {known} \
+                 (`cairn rebuild` under the newer release derives its own again)"
+            );
+            self.set_local(name, &known)?;
+        }
+        Ok(())
     }
 
     /// Whether every transfer record is in the `M` list of the sites it names (true for a
