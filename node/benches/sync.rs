@@ -549,7 +549,7 @@ fn concurrent(n: usize) {
             let hub_cpu_at_go = processor_seconds();
             let flushes_at_go = hub_node.store.flushes();
             let started = Instant::now();
-            let (latencies, entries, wall, sites_cpu) = child.run();
+            let (latencies, entries, received, wall, sites_cpu) = child.run();
             // The hub's processor time and the profile end with the sessions, before the sites'
             // process closes its stores: until round 21 they ended once it had exited, which at
             // 200 sites took long enough to take in the hub's derivation after the crowd too.
@@ -561,6 +561,7 @@ fn concurrent(n: usize) {
             crowds.push(Crowd {
                 latencies,
                 entries,
+                received,
                 wall,
                 derived: started.elapsed().as_secs_f64(),
                 hub_cpu,
@@ -585,8 +586,9 @@ fn concurrent(n: usize) {
         tell_perf("disable");
         hub_node.store.settle().unwrap();
         crowds.push(Crowd {
-            latencies: done.iter().map(|d| d.0).collect(),
-            entries: done.iter().map(|d| d.1).sum(),
+            latencies: done.iter().map(|d| d.ms).collect(),
+            entries: done.iter().map(|d| d.sent).sum(),
+            received: done.iter().map(|d| d.received).collect(),
             wall,
             derived: started.elapsed().as_secs_f64(),
             hub_cpu,
@@ -625,6 +627,30 @@ fn concurrent(n: usize) {
     }
     let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
     print_crowd_row(&n.to_string(), peak, entries, &medians_of(&rows), completed);
+    print_received(n, &crowds);
+}
+
+/// What a session of each crowd received from the hub, medians over its sessions: a line under
+/// the table, so that runs of different sizes show whether a session carries more at one.
+fn print_received(n: usize, crowds: &[Crowd]) {
+    let per_crowd: Vec<String> = crowds
+        .iter()
+        .map(|c| {
+            let of =
+                |k: usize| median(&mut c.received.iter().map(|r| r[k] as f64).collect::<Vec<_>>());
+            format!(
+                "{:.0} B / {:.0} entries / {:.0} messages",
+                of(0),
+                of(1),
+                of(2)
+            )
+        })
+        .collect();
+    println!(
+        "\n{n} sites, what a session received from the hub, crowd by crowd (medians of its \
+         sessions: application bytes, whole entries, messages both ways): {}\n",
+        per_crowd.join("; ")
+    );
 }
 
 /// Each column's median over the rows.
@@ -695,6 +721,8 @@ struct Crowd {
     latencies: Vec<f64>,
     /// Entries the sites sent.
     entries: u64,
+    /// Each session's bytes, entries and messages from the hub ([`Session::received`]).
+    received: Vec<[u64; 3]>,
     /// From the go to the last session's end, in s.
     wall: f64,
     /// From the go until the hub has derived everything, in s.
@@ -742,8 +770,19 @@ fn fetch_catalog(rt: &tokio::runtime::Runtime, sites: &[Arc<Node>], addr: &str) 
     });
 }
 
-/// Every site syncs with the hub at once: each session's time in ms and the entries it sent.
-async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
+/// What one site's session of a crowd took and moved.
+struct Session {
+    /// Connect to done, in ms.
+    ms: f64,
+    /// Entries the site sent.
+    sent: u64,
+    /// What the hub sent it: bytes (application), whole entries, and the session's messages
+    /// both ways, so that a crowd's rows can show what a session carries at each size.
+    received: [u64; 3],
+}
+
+/// Every site syncs with the hub at once.
+async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<Session> {
     let barrier = Arc::new(tokio::sync::Barrier::new(sites.len()));
     let mut tasks = Vec::new();
     for s in sites {
@@ -752,7 +791,11 @@ async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
             barrier.wait().await;
             let t = Instant::now();
             let r = sync_via(&s, &addr).await.unwrap();
-            (t.elapsed().as_secs_f64() * 1000.0, r.progress.sent)
+            Session {
+                ms: t.elapsed().as_secs_f64() * 1000.0,
+                sent: r.progress.sent,
+                received: [r.progress.bytes_received, r.progress.received, r.messages],
+            }
         }));
     }
     let mut done = Vec::new();
@@ -766,8 +809,9 @@ async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<(f64, u64)> {
 /// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then `NUMBER FOLDER` for each of
 /// its sites). Each opens its sites (with `CAIRN_BENCH_SITES_PREPARE=1`, fetches the catalog and
 /// records the sites' work), waits until it is idle, says `ready`, waits for a line on its input,
-/// runs its sessions at once and prints `session MS SENT` for each, `cpu S`, then `end NS`; and
-/// again for each further crowd ([`crowds_per_run`]), recording 2 more learners' work first.
+/// runs its sessions at once and prints `session MS SENT BYTES ENTRIES MESSAGES` for each (see
+/// [`Session`]), `cpu S`, then `end NS`; and again for each further crowd ([`crowds_per_run`]),
+/// recording 2 more learners' work first.
 struct SitesProcesses {
     children: Vec<(
         std::process::Child,
@@ -830,10 +874,10 @@ impl SitesProcesses {
         }
     }
 
-    /// Go: the sessions' times in ms, the entries sent, the wall time in s (from the go signal
-    /// to the last session's end) and the processor time the sites' processes used in s,
+    /// Go: the sessions' times in ms, the entries sent, what each session received
+    /// ([`Session::received`]), the wall time in s (from the go signal to the last session's end) and the processor time the sites' processes used in s,
     /// returned once every process has reported its sessions (see [`SitesProcesses::wait`]).
-    fn run(&mut self) -> (Vec<f64>, u64, f64, f64) {
+    fn run(&mut self) -> (Vec<f64>, u64, Vec<[u64; 3]>, f64, f64) {
         use std::io::{BufRead, Write};
         let go = monotonic_ns();
         for input in &mut self.inputs {
@@ -841,14 +885,16 @@ impl SitesProcesses {
             input.flush().unwrap();
         }
         let (mut lat, mut entries, mut end, mut cpu) = (Vec::new(), 0, go, 0.0);
+        let mut received = Vec::new();
         for (_, out) in &mut self.children {
             for line in out.lines() {
                 let line = line.unwrap();
                 let parts: Vec<&str> = line.split_whitespace().collect();
                 match parts.as_slice() {
-                    ["session", ms, sent] => {
+                    ["session", ms, sent, bytes, got, messages] => {
                         lat.push(ms.parse().unwrap());
                         entries += sent.parse::<u64>().unwrap();
+                        received.push([bytes, got, messages].map(|v| v.parse().unwrap()));
                     }
                     ["cpu", s] => cpu += s.parse::<f64>().unwrap(),
                     ["end", ns] => {
@@ -859,7 +905,7 @@ impl SitesProcesses {
                 }
             }
         }
-        (lat, entries, (end - go) as f64 / 1e9, cpu)
+        (lat, entries, received, (end - go) as f64 / 1e9, cpu)
     }
 
     /// Wait for the sites' processes to close their stores and exit.
@@ -1020,8 +1066,14 @@ fn sites_child(list: &str) {
         let end = monotonic_ns();
         let cpu = processor_seconds() - cpu;
         drop(holding);
-        for (ms, sent) in done {
-            writeln!(stdout, "session {ms} {sent}").unwrap();
+        for d in done {
+            let [bytes, entries, messages] = d.received;
+            writeln!(
+                stdout,
+                "session {} {} {bytes} {entries} {messages}",
+                d.ms, d.sent
+            )
+            .unwrap();
         }
         writeln!(stdout, "cpu {cpu}").unwrap();
         writeln!(stdout, "end {end}").unwrap();
