@@ -721,7 +721,8 @@ struct Crowd {
     latencies: Vec<f64>,
     /// Entries the sites sent.
     entries: u64,
-    /// Each session's bytes, entries and messages from the hub ([`Session::received`]).
+    /// Each session's bytes and entries from the hub and its messages both ways
+    /// ([`Session::received`]).
     received: Vec<[u64; 3]>,
     /// From the go to the last session's end, in s.
     wall: f64,
@@ -875,8 +876,9 @@ impl SitesProcesses {
     }
 
     /// Go: the sessions' times in ms, the entries sent, what each session received
-    /// ([`Session::received`]), the wall time in s (from the go signal to the last session's end) and the processor time the sites' processes used in s,
-    /// returned once every process has reported its sessions (see [`SitesProcesses::wait`]).
+    /// ([`Session::received`]), the wall time in s (from the go signal to the last session's
+    /// end) and the processor time the sites' processes used in s, returned once every process
+    /// has reported its sessions (see [`SitesProcesses::wait`]).
     fn run(&mut self) -> (Vec<f64>, u64, Vec<[u64; 3]>, f64, f64) {
         use std::io::{BufRead, Write};
         let go = monotonic_ns();

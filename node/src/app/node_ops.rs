@@ -77,7 +77,10 @@ impl App {
             peers,
             own_forked_epochs: node.store.local("own_forks")?.unwrap_or_default(),
             running: self.runtime.is_some(),
-            rebuild_advised: node.store.derived_by_earlier_release()?,
+            // Only a hub's sessions rely on what the marks promise (a site's scope lists, the
+            // transfers it passes over); a site's rebuild would change nothing it uses.
+            rebuild_advised: config.role == crate::config::NodeRole::Hub
+                && node.store.derived_by_earlier_release()?,
         })))
     }
 

@@ -103,9 +103,10 @@ pub struct StatusReport {
     pub own_forked_epochs: Vec<u32>,
     /// Whether a service (`cairn run` or `cairn serve`) holds the node and answered.
     pub running: bool,
-    /// Whether part of the derived state was built by an earlier release, which lacks what
-    /// this one's versions add (`Core::derived_by_earlier_release`): `cairn rebuild` brings it
-    /// up to date, and a hub's sessions then read less.
+    /// A hub whose derived state was built in part by an earlier release, which lacks what this
+    /// one's versions add (`Core::derived_by_earlier_release`): `cairn rebuild` brings it up to
+    /// date, and its sessions then read less. Always false at a site, where nothing relies on
+    /// those keys.
     #[serde(default)]
     pub rebuild_advised: bool,
 }

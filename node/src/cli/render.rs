@@ -106,7 +106,7 @@ pub fn render(plan: &Plan, reply: &Reply) -> crate::error::Result<Output> {
             if s.rebuild_advised {
                 let _ = writeln!(
                     t,
-                    "Derived state: built in part by an earlier release; `cairn rebuild` brings it up to this one (a hub's syncs then read less)"
+                    "Derived state: built in part by an earlier release; `cairn rebuild` brings it up to this one (syncs with sites then read less)"
                 );
             }
             for e in &s.own_forked_epochs {

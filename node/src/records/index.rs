@@ -71,6 +71,9 @@ impl crate::store::Indexer for DocumentIndex {
 
 /// What this release's index holds: 1 added `homed/`. A store derived in full by an earlier
 /// release lacks the keys added since, until `cairn rebuild` (see [`crate::store::Core::indexed_since`]).
+/// Raise it only to add keys: a version holds everything the versions below it held, since a
+/// release that opens a store marked higher lowers the mark to its own version and keeps using
+/// the keys it knows.
 pub const INDEX_VERSION: u32 = 1;
 
 /// The index version that added `homed/`.
