@@ -1121,7 +1121,7 @@ impl Core {
     /// version holds, and `cairn rebuild` derives what this release adds.
     pub fn derived_by_earlier_release(&self) -> Result<bool> {
         Ok(!self.indexed_since(self.indexer.version())?
-            || self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) < DERIVED_FORMAT_VERSION)
+            || !self.derived_since(DERIVED_FORMAT_VERSION)?)
     }
 
     /// Bring the version marker `name` (`index_version`, `derived_format`) down to `known`, this
@@ -1142,7 +1142,13 @@ impl Core {
     /// store that was empty when this release first opened it, or rebuilt since, as
     /// [`Core::indexed_since`]).
     pub fn lists_transfers(&self) -> Result<bool> {
-        Ok(self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) >= 1)
+        self.derived_since(1)
+    }
+
+    /// Whether the store's own derived keys hold what [`DERIVED_FORMAT_VERSION`] `version`
+    /// added, as [`Core::indexed_since`] answers for the index.
+    fn derived_since(&self, version: u32) -> Result<bool> {
+        Ok(self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) >= version)
     }
 
     /// Whether acknowledged entries are still waiting to be derived.
