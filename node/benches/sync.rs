@@ -636,14 +636,9 @@ fn print_received(n: usize, crowds: &[Crowd]) {
     let per_crowd: Vec<String> = crowds
         .iter()
         .map(|c| {
-            let of =
-                |k: usize| median(&mut c.received.iter().map(|r| r[k] as f64).collect::<Vec<_>>());
-            format!(
-                "{:.0} B / {:.0} entries / {:.0} messages",
-                of(0),
-                of(1),
-                of(2)
-            )
+            let rows: Vec<[f64; 3]> = c.received.iter().map(|r| r.map(|v| v as f64)).collect();
+            let [bytes, entries, messages] = medians_of(&rows);
+            format!("{bytes:.0} B / {entries:.0} entries / {messages:.0} messages")
         })
         .collect();
     println!(
@@ -654,7 +649,7 @@ fn print_received(n: usize, crowds: &[Crowd]) {
 }
 
 /// Each column's median over the rows.
-fn medians_of(rows: &[[f64; 9]]) -> [f64; 9] {
+fn medians_of<const N: usize>(rows: &[[f64; N]]) -> [f64; N] {
     std::array::from_fn(|k| median(&mut rows.iter().map(|r| r[k]).collect::<Vec<_>>()))
 }
 
