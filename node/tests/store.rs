@@ -640,7 +640,7 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     assert!(hub.behind(), "X's batch is queued (no worker)");
 
     // B's session starts without deriving X's batch, and decides as before.
-    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id(), &VersionVector::new()).unwrap();
     assert!(hub.behind(), "B's session waited for X's batch");
     assert!(sees(&for_b, &on_b));
     assert!(!sees(&for_b, &on_x));
@@ -657,7 +657,7 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     assert!(hub.behind());
 
     // X's own session waits for X's batch: its learner is homed there once derived.
-    let for_x = SiteScope::new(&hub, kh.id(), kx.id()).unwrap();
+    let for_x = SiteScope::new(&hub, kh.id(), kx.id(), &VersionVector::new()).unwrap();
     assert!(!hub.behind(), "X's session did not settle X's own batch");
     assert_eq!(upkeep_when(&hub, &kb.id()), UpkeepWhen::Background);
     assert!(sees(&for_x, &on_x));
@@ -677,7 +677,7 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     learner(&old_hub, &kh, DocId([0xe; 16]), &kb.id(), 30);
     sync(&old_hub, &kh, &hub, &kb);
     assert!(hub.behind());
-    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id(), &VersionVector::new()).unwrap();
     assert!(
         !hub.behind(),
         "B's session did not wait for the hub's own entries"
@@ -1401,7 +1401,7 @@ proptest::proptest! {
             sites
                 .iter()
                 .map(|site| {
-                    let scope = SiteScope::new(hub, kh.id(), site.id()).unwrap();
+                    let scope = SiteScope::new(hub, kh.id(), site.id(), &VersionVector::new()).unwrap();
                     every.iter().map(|o| scope.send_origin(o)).collect()
                 })
                 .collect()
@@ -1484,10 +1484,13 @@ proptest::proptest! {
     /// reading them (`Scope::hidden_until`): whatever the hub wrote (learners at three sites,
     /// copies, transfers, shared documents, odd control records), no entry it passes over is
     /// one the site may see whole. A store derived before transfers were listed passes over
-    /// nothing, and a rebuild lists them again as they were.
+    /// nothing, and a rebuild lists them again as they were. A scope told what the site holds
+    /// knows nothing below it (a site restored from a backup holds less, and reads each entry)
+    /// and, past it, knows what a scope told nothing knows.
     #[test]
     fn a_sites_scope_passes_over_only_the_hubs_entries_it_may_not_see(
-        writes in proptest::collection::vec(hub_write(), 1..40)
+        writes in proptest::collection::vec(hub_write(), 1..40),
+        held in 0u64..48,
     ) {
         use cairn_node::domain::ids;
         use cairn_node::sync::scope::SiteScope;
@@ -1547,11 +1550,18 @@ proptest::proptest! {
             let hinted = hub.lists_transfers().unwrap();
             let mut passed = Vec::new();
             for (i, site) in sites.iter().enumerate() {
-                let scope = SiteScope::new(hub, kh.id(), *site).unwrap();
+                let scope = SiteScope::new(hub, kh.id(), *site, &VersionVector::new()).unwrap();
+                let mut holds = VersionVector::new();
+                holds.set(origin, held);
+                let bounded = SiteScope::new(hub, kh.id(), *site, &holds).unwrap();
                 let mut n = 0;
                 for seq in 1..=tip {
                     let until = scope.hidden_until(&origin, seq);
                     prop_assert!(until >= seq && until <= tip + 1, "{} from {}", until, seq);
+                    let expected = if seq <= held { seq } else { until };
+                    prop_assert_eq!(
+                        bounded.hidden_until(&origin, seq), expected, "from {} holding {}", seq, held
+                    );
                     for e in &log[(seq - 1) as usize..(until - 1) as usize] {
                         prop_assert!(!sees(&scope, e), "passed over entry {} the site may see", e.entry.seq);
                     }
@@ -1571,7 +1581,7 @@ proptest::proptest! {
             Ok(passed)
         };
         let listed = passed_over(&hub)?;
-        let transfers: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin).unwrap()).collect();
+        let transfers: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin, 0).unwrap()).collect();
         // Each transfer record is listed under the site it names as the new home and, if the
         // learner had one, the old; under no other.
         let mut expected: Vec<Vec<u64>> = vec![Vec::new(); 3];
@@ -1587,13 +1597,17 @@ proptest::proptest! {
             }
         }
         prop_assert_eq!(&transfers, &expected);
+        for (i, site) in sites.iter().enumerate() {
+            let past: Vec<u64> = expected[i].iter().copied().filter(|seq| *seq > held).collect();
+            prop_assert_eq!(hub.as_derived().transfers_of(site, &origin, held).unwrap(), past);
+        }
         // As a store derived before transfers were listed: nothing is passed over.
         hub.remove_local("derived_format").unwrap();
         prop_assert_eq!(passed_over(&hub)?, vec![0; 3]);
         hub.rebuild().unwrap();
         prop_assert!(hub.lists_transfers().unwrap());
         prop_assert_eq!(passed_over(&hub)?, listed);
-        let again: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin).unwrap()).collect();
+        let again: Vec<_> = sites.iter().map(|s| hub.as_derived().transfers_of(s, &origin, 0).unwrap()).collect();
         prop_assert_eq!(again, transfers);
     }
 }
@@ -1676,7 +1690,7 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
     let award_b = put(&hub, &kh, doc_b, "award", "copy", 20);
     let award_x = put(&hub, &kh, doc_x, "award", "copy", 21);
 
-    let for_b = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    let for_b = SiteScope::new(&hub, kh.id(), kb.id(), &VersionVector::new()).unwrap();
     assert!(sees(&for_b, &award_b));
     assert!(!sees(&for_b, &award_x));
 
@@ -1701,7 +1715,7 @@ fn a_sites_scope_decides_the_hubs_earlier_entries_as_at_its_start_and_later_ones
     assert!(sees(&for_b, &outcome_here));
 
     // The next session starts from the homes as they are now.
-    let next = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    let next = SiteScope::new(&hub, kh.id(), kb.id(), &VersionVector::new()).unwrap();
     assert!(!sees(&next, &award_b) && !sees(&next, &outcome_away));
     assert!(sees(&next, &award_x) && sees(&next, &outcome_here));
 
@@ -1765,7 +1779,7 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
     hub.settle().unwrap();
     let award = put(&hub, &kh, doc_b, "award", "copy", 20);
     // A session that starts with nothing of the hub's queued.
-    let calm = SiteScope::new(&hub, kh.id(), kb.id()).unwrap();
+    let calm = SiteScope::new(&hub, kh.id(), kb.id(), &VersionVector::new()).unwrap();
     // A copy of the hub's store, which moves B's learner to X and then adds to the record.
     let old_hub = open_store(&dir.path().join("old-hub")).unwrap();
     sync(&old_hub, &kh, &hub, &kb);
@@ -1773,7 +1787,7 @@ fn a_sites_scope_does_not_answer_from_memory_for_hub_entries_queued_as_it_starts
     let outcome = put(&old_hub, &kh, doc_b, "outcome", "employed", 40);
 
     let (mut queued, mut under_tips) = (false, false);
-    let for_b = SiteScope::new_pausing(&hub, kh.id(), kb.id(), || {
+    let for_b = SiteScope::new_pausing(&hub, kh.id(), kb.id(), &VersionVector::new(), || {
         sync(&old_hub, &kh, &hub, &kb);
         queued = hub.may_be_queued_from(|n| *n == kh.id());
         under_tips =
@@ -1861,7 +1875,7 @@ proptest::proptest! {
             }
         }
         let at_start = homes.clone();
-        let scope = SiteScope::new(&hub, writers[0].id(), sites[0].id()).unwrap();
+        let scope = SiteScope::new(&hub, writers[0].id(), sites[0].id(), &VersionVector::new()).unwrap();
         let check = |entries: &[(StoredEntry, u8, bool)],
                      homes: &std::collections::BTreeMap<u8, usize>|
          -> Result<(), TestCaseError> {
@@ -1901,5 +1915,47 @@ proptest::proptest! {
             }
             check(&entries, &homes)?;
         }
+    }
+}
+
+/// A document's entries of one feed past a point, read from the list that holds the next one
+/// on (a hub's session reads the trust records past what its site holds this way), are the
+/// same as every entry's past it, wherever the point falls among lists of up to 64.
+#[test]
+fn a_documents_entries_past_a_point_are_its_entries_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(80), key(81));
+    let store = open_store(dir.path()).unwrap();
+    let (doc, other) = (DocId([0x31; 16]), DocId([0x32; 16]));
+    for i in 0..150u64 {
+        put(&store, &ka, doc, "n", &i.to_string(), 10 + i);
+        if i % 3 == 0 {
+            put(&store, &kb, doc, "m", &i.to_string(), 10 + i);
+            put(&store, &ka, other, "n", &i.to_string(), 10 + i);
+        }
+    }
+    let every = store.doc_entries(&doc).unwrap();
+    for k in [&ka, &kb] {
+        let origin = Origin {
+            node: k.id(),
+            epoch: 0,
+        };
+        let tip = store.tip(&origin).unwrap().unwrap().seq;
+        for after in 0..=tip + 1 {
+            let expected: Vec<(u64, u8)> = every
+                .iter()
+                .filter(|(o, seq, _)| *o == origin && *seq > after)
+                .map(|(_, seq, kind)| (*seq, *kind))
+                .collect();
+            let read = store
+                .as_derived()
+                .doc_entries_after(&doc, &origin, after)
+                .unwrap();
+            assert_eq!(read, expected, "past {after}");
+        }
+        let none = store
+            .as_derived()
+            .doc_entries_after(&doc, &origin, u64::MAX);
+        assert!(none.unwrap().is_empty());
     }
 }

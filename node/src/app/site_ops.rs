@@ -250,7 +250,7 @@ impl App {
             };
             let state = peer::load(&node.store, &id)?;
             let known = state.known_vector();
-            let scope = crate::sync::scope::SiteScope::new(&node.store, node.id(), id)?;
+            let scope = crate::sync::scope::SiteScope::new(&node.store, node.id(), id, &known)?;
             use cairn_sync_protocol::Scope;
             let behind: u64 = vector
                 .iter()

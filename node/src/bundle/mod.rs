@@ -264,7 +264,7 @@ pub fn export(
     record(&mut w, Some(&mut hasher), HEADER, &header_bytes).map_err(io)?;
 
     let scope: Box<dyn Scope> = if node.is_hub() {
-        Box::new(SiteScope::new(&node.store, node.id(), to)?)
+        Box::new(SiteScope::new(&node.store, node.id(), to, &known)?)
     } else {
         Box::new(Everything)
     };

@@ -635,6 +635,26 @@ impl Core {
         Ok(self.load_tips()?.into_iter().collect())
     }
 
+    /// The feeds of `node` held and their last entries: [`Core::tips`] of one node, which a
+    /// hub's session with a site reads without copying every site's feed.
+    pub fn tips_of(&self, node: &cairn_sync_protocol::NodeId) -> Result<Vec<(Origin, Tip)>> {
+        let feeds = Origin {
+            node: *node,
+            epoch: 0,
+        }..=Origin {
+            node: *node,
+            epoch: u32::MAX,
+        };
+        if let Some(tips) = self.tips_read().as_ref() {
+            return Ok(tips.range(feeds).map(|(o, t)| (*o, *t)).collect());
+        }
+        Ok(self
+            .load_tips()?
+            .range(feeds)
+            .map(|(o, t)| (*o, *t))
+            .collect())
+    }
+
     fn tips_read(&self) -> std::sync::RwLockReadGuard<'_, Option<BTreeMap<Origin, Tip>>> {
         // The map is replaced or extended whole under the lock; a panic elsewhere leaves it whole.
         self.tips.read().unwrap_or_else(|p| p.into_inner())
@@ -1242,19 +1262,71 @@ impl AsDerived<'_> {
         self.core.doc_entries_now(doc)
     }
 
-    /// The entries of `origin`'s feed recording a learner's transfer to or from `site`, as
-    /// derived so far (every one only if [`Core::lists_transfers`]).
+    /// The entries of `origin`'s feed after `after` in a document's list, as (seq, kind byte),
+    /// as derived so far: [`AsDerived::doc_entries`] of one feed, reading only the list that
+    /// holds `after + 1` and those past it, however long the document's history.
+    pub fn doc_entries_after(
+        &self,
+        doc: &DocId,
+        origin: &Origin,
+        after: u64,
+    ) -> Result<Vec<(u64, u8)>> {
+        let prefix = keys::doc_origin(doc, origin);
+        let Some(next) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        // Each key holds a list starting at its own sequence number: the one holding `next`
+        // is the last key not past it (or, if none, the first after it).
+        let from = match self
+            .core
+            .tree
+            .range(prefix.clone()..=keys::doc_entry(doc, origin, next))
+            .next_back()
+        {
+            Some(kv) => kv?.0.to_vec(),
+            None => prefix.clone(),
+        };
+        let doc_prefix = keys::doc_key(keys::DOC_ENTRY, doc).len();
+        let mut out = Vec::new();
+        for kv in self.core.tree.range(from..) {
+            let (k, v) = kv?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let listed = derive::parse_doc_entries(doc_prefix, &k, &v)
+                .ok_or_else(|| corrupt("a document's entry list"))?;
+            out.extend(
+                listed
+                    .into_iter()
+                    .filter(|(_, seq, _)| *seq > after)
+                    .map(|(_, seq, kind)| (seq, kind)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The entries of `origin`'s feed after `after` recording a learner's transfer to or from
+    /// `site`, as derived so far (every one only if [`Core::lists_transfers`]).
     pub fn transfers_of(
         &self,
         site: &cairn_sync_protocol::NodeId,
         origin: &Origin,
+        after: u64,
     ) -> Result<Vec<u64>> {
         let mut prefix = vec![keys::TRANSFER];
         prefix.extend_from_slice(&site.0);
         prefix.extend_from_slice(&origin.to_bytes());
+        let Some(next) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut from = prefix.clone();
+        from.extend_from_slice(&next.to_be_bytes());
         let mut out = Vec::new();
-        for k in self.core.tree.scan_prefix(&prefix).keys() {
+        for k in self.core.tree.range(from..).keys() {
             let k = k?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
             let seq = k
                 .get(prefix.len()..)
                 .filter(|rest| rest.len() == 8)

@@ -184,6 +184,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             basis.raise(*o, *s);
         }
     }
+    // What the hub's scope for the site notes is bounded by where the site is known to stand.
+    let held = basis.clone();
     let basis = Some(basis).filter(|v| !v.is_empty());
     let config = match side {
         Side::Hub { .. } => SessionConfig {
@@ -202,7 +204,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut scope: Box<dyn Scope + Send> = match side {
         // It may wait for the site's own queued batches to be derived.
         Side::Hub { site } => Box::new(tokio::task::block_in_place(|| {
-            SiteScope::new(&node.store, node.id(), site)
+            SiteScope::new(&node.store, node.id(), site, &held)
         })?),
         Side::Site => Box::new(Everything),
     };

@@ -77,6 +77,13 @@
 //!   it derives it (`M`, by site and then by the feed that holds it), whoever signed it, since
 //!   `visible` does not ask; the scope reads the hub's feeds' part of its site's list.
 //!
+//! Only entries past where the site was known to stand (`held`, its checkpoint) are noted, and
+//! the shared documents' lists and the transfer list are read from there on: the trust records
+//! grow by two entries a site, and noting all of them made each session's start grow with the
+//! program. A session sends from where the site says it stands, which is below `held` only for a
+//! site that holds less than its checkpoint (restored from a backup); there `hidden_until` knows
+//! nothing and every entry is read and asked about, so nothing is passed over on a guess.
+//!
 //! Every entry up to the tips read at the start is derived (above), and the lists are written
 //! in the same batch as the rest of its derived state, so the notes hold every such entry; a
 //! few more (a transfer between two other sites of a learner now homed here) are only read and
@@ -88,7 +95,7 @@
 use crate::domain::ids;
 use crate::payload::{self, ControlRecord};
 use crate::store::Store;
-use cairn_sync_protocol::{BodyKind, BodyRef, DocId, NodeId, Origin, Scope};
+use cairn_sync_protocol::{BodyKind, BodyRef, DocId, NodeId, Origin, Scope, VersionVector};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What the hub sends one site.
@@ -103,17 +110,26 @@ pub struct SiteScope<'a> {
     // hub's feeds up to its tip at the start (empty if any of the hub's entries was queued).
     homed_at_start: HashSet<DocId>,
     hub_known: BTreeMap<Origin, u64>,
-    // Of those entries, every one this site may see whole, and some it may not (see
-    // `hidden_until`); kept only if `hinted` (the store lists every transfer).
+    // Of those entries past what the site was known to hold (`held_at_start`), every one this
+    // site may see whole, and some it may not (see `hidden_until`); kept only if `hinted` (the
+    // store lists every transfer).
+    held_at_start: BTreeMap<Origin, u64>,
     maybe_visible: BTreeMap<Origin, BTreeSet<u64>>,
     hinted: bool,
     rebuilds: u64,
 }
 
 impl<'a> SiteScope<'a> {
-    /// The scope for `site`, served by `hub`.
-    pub fn new(store: &'a Store, hub: NodeId, site: NodeId) -> crate::error::Result<Self> {
-        Self::new_pausing(store, hub, site, || {})
+    /// The scope for `site`, served by `hub`, for a session with a site known to hold `held`
+    /// (its checkpoint; empty if unknown). What it holds only bounds the work done at the start:
+    /// a site that turns out to hold less (restored from a backup) still receives everything.
+    pub fn new(
+        store: &'a Store,
+        hub: NodeId,
+        site: NodeId,
+        held: &VersionVector,
+    ) -> crate::error::Result<Self> {
+        Self::new_pausing(store, hub, site, held, || {})
     }
 
     /// [`SiteScope::new`], running `pause` just after the wait for queued entries: a batch
@@ -124,6 +140,7 @@ impl<'a> SiteScope<'a> {
         store: &'a Store,
         hub: NodeId,
         site: NodeId,
+        held: &VersionVector,
         pause: impl FnOnce(),
     ) -> crate::error::Result<Self> {
         store.settle_for(|n| *n == hub || *n == site)?;
@@ -134,9 +151,8 @@ impl<'a> SiteScope<'a> {
         // The tips first, then whether anything of the hub's may be queued: an entry under a
         // tip read here is then derived (see the module's doc).
         let mut hub_known: BTreeMap<Origin, u64> = store
-            .tips()?
+            .tips_of(&hub)?
             .into_iter()
-            .filter(|(origin, _)| origin.node == hub)
             .map(|(origin, tip)| (origin, tip.seq))
             .collect();
         if store.may_be_queued_from(|n| *n == hub) {
@@ -160,9 +176,15 @@ impl<'a> SiteScope<'a> {
         };
         let mut homed_at_start = HashSet::with_capacity(homed.len());
         let hinted = !hub_known.is_empty() && store.lists_transfers()?;
+        // Only what the site lacks is noted: a session sends from where the site stands, and
+        // below that `hidden_until` knows nothing (the entries are read and asked about).
+        let held_at_start: BTreeMap<Origin, u64> = hub_known
+            .iter()
+            .map(|(origin, tip)| (*origin, held.get(origin).min(*tip)))
+            .collect();
         let mut maybe_visible: BTreeMap<Origin, BTreeSet<u64>> = BTreeMap::new();
         let mut note = |origin: Origin, seq: u64| {
-            if hinted && hub_known.contains_key(&origin) {
+            if hinted && held_at_start.get(&origin).is_some_and(|held| seq > *held) {
                 maybe_visible.entry(origin).or_default().insert(seq);
             }
         };
@@ -178,13 +200,14 @@ impl<'a> SiteScope<'a> {
         // The rest of what `visible` shows whole: the documents every site receives, and the
         // transfers to or from this site (of learners no longer homed here, too).
         if hinted {
-            for doc in [ids::catalog_doc(), ids::trust_doc(), ids::staff_doc(&site)] {
-                for (origin, seq, _) in derived.doc_entries(&doc)? {
-                    note(origin, seq);
+            // The trust records grow with the program's sites: only what the site lacks is read.
+            for (origin, held) in &held_at_start {
+                for doc in [ids::catalog_doc(), ids::trust_doc(), ids::staff_doc(&site)] {
+                    for (seq, _) in derived.doc_entries_after(&doc, origin, *held)? {
+                        note(*origin, seq);
+                    }
                 }
-            }
-            for origin in hub_known.keys() {
-                for seq in derived.transfers_of(&site, origin)? {
+                for seq in derived.transfers_of(&site, origin, *held)? {
                     note(*origin, seq);
                 }
             }
@@ -200,6 +223,7 @@ impl<'a> SiteScope<'a> {
             relevant,
             homed_at_start,
             hub_known,
+            held_at_start,
             maybe_visible,
             hinted,
             rebuilds,
@@ -232,8 +256,14 @@ impl Scope for SiteScope<'_> {
     /// shows whole among them is in `maybe_visible` (its document's entries, the transfer list),
     /// so the ones between are the other sites' and are elided without being read.
     fn hidden_until(&self, origin: &Origin, seq: u64) -> u64 {
+        let held = self.held_at_start.get(origin).copied().unwrap_or(u64::MAX);
         match self.hub_known.get(origin) {
-            Some(&tip) if self.hinted && seq <= tip && self.store.rebuilds() == self.rebuilds => {
+            Some(&tip)
+                if self.hinted
+                    && seq > held
+                    && seq <= tip
+                    && self.store.rebuilds() == self.rebuilds =>
+            {
                 self.maybe_visible
                     .get(origin)
                     .and_then(|at| at.range(seq..).next().copied())
