@@ -1920,7 +1920,8 @@ proptest::proptest! {
 
 /// A document's entries of one feed past a point, read from the list that holds the next one
 /// on (a hub's session reads the trust records past what its site holds this way), are the
-/// same as every entry's past it, wherever the point falls among lists of up to 64.
+/// same as every entry's past it, wherever the point falls among lists of up to 64; and one
+/// node's tips are its feeds' alone.
 #[test]
 fn a_documents_entries_past_a_point_are_its_entries_past_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -1957,5 +1958,14 @@ fn a_documents_entries_past_a_point_are_its_entries_past_it() {
             .as_derived()
             .doc_entries_after(&doc, &origin, u64::MAX);
         assert!(none.unwrap().is_empty());
+        // A node's tips, as a hub's scope reads its own: that node's feeds, no other's.
+        let own: Vec<_> = store
+            .tips()
+            .unwrap()
+            .into_iter()
+            .filter(|(o, _)| o.node == k.id())
+            .collect();
+        assert_eq!(own.len(), 1);
+        assert_eq!(store.tips_of(&k.id()).unwrap(), own);
     }
 }

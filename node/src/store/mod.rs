@@ -1275,8 +1275,10 @@ impl AsDerived<'_> {
         let Some(next) = after.checked_add(1) else {
             return Ok(Vec::new());
         };
-        // Each key holds a list starting at its own sequence number: the one holding `next`
-        // is the last key not past it (or, if none, the first after it).
+        // Each key holds a list starting at its own sequence number, and one feed's lists for a
+        // document never overlap and rise from key to key (`derive::list_doc_entries` appends
+        // only to the last, in the feed's order): the one holding `next` is the last key not
+        // past it (or, if none, the first after it).
         let from = match self
             .core
             .tree

@@ -81,8 +81,9 @@
 //! the shared documents' lists and the transfer list are read from there on: the trust records
 //! grow by two entries a site, and noting all of them made each session's start grow with the
 //! program. A session sends from where the site says it stands, which is below `held` only for a
-//! site that holds less than its checkpoint (restored from a backup); there `hidden_until` knows
-//! nothing and every entry is read and asked about, so nothing is passed over on a guess.
+//! site that holds less than `held` (restored from a backup, or sent a bundle it never
+//! imported, whose promise raised `held`); there `hidden_until` knows nothing and every entry
+//! is read and asked about, so nothing is passed over on a guess.
 //!
 //! Every entry up to the tips read at the start is derived (above), and the lists are written
 //! in the same batch as the rest of its derived state, so the notes hold every such entry; a
@@ -122,7 +123,8 @@ pub struct SiteScope<'a> {
 impl<'a> SiteScope<'a> {
     /// The scope for `site`, served by `hub`, for a session with a site known to hold `held`
     /// (its checkpoint; empty if unknown). What it holds only bounds the work done at the start:
-    /// a site that turns out to hold less (restored from a backup) still receives everything.
+    /// a site that turns out to hold less (restored from a backup, or never given a bundle the
+    /// hub wrote for it) still receives everything.
     pub fn new(
         store: &'a Store,
         hub: NodeId,
