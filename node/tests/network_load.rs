@@ -387,19 +387,6 @@ fn the_background_upkeep_signs_all_of_a_crowds_awards() {
     );
 }
 
-/// Copy a closed node's folder, as an operator copies a backup (files only; no links here).
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_folder(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 /// A hub's session with a site notes only the hub's entries past where the site is known to
 /// stand (`SiteScope::new`'s `held`), and passes over unread only stretches it has notes for. A
 /// site put back to an old copy of its folder holds less than the hub's checkpoint of it: the
@@ -428,7 +415,7 @@ fn a_site_holding_less_than_its_checkpoint_still_receives_every_entry_it_may_see
     sync(&site_node);
     drop(site_node);
     let backup = root.path().join("backup");
-    copy_folder(&site_dir, &backup);
+    cairn_node::node::copy_dir(&site_dir, &backup).unwrap();
     let site_node = Node::open(&site_dir).unwrap();
     // Stretches of 20 of the hub's entries the site may not see, around two it may.
     for (i, badge) in ["first-badge", "second-badge"].iter().enumerate() {
@@ -445,7 +432,7 @@ fn a_site_holding_less_than_its_checkpoint_still_receives_every_entry_it_may_see
     // The old copy goes back in place: the hub's checkpoint says the site holds both badges.
     drop(site_node);
     std::fs::remove_dir_all(&site_dir).unwrap();
-    copy_folder(&backup, &site_dir);
+    cairn_node::node::copy_dir(&backup, &site_dir).unwrap();
     let site_node = Node::open(&site_dir).unwrap();
     assert!(
         badges(&site_node).is_empty(),

@@ -184,14 +184,20 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             basis.raise(*o, *s);
         }
     }
-    // What the hub's scope for the site notes is bounded by where the site is known to stand.
-    let held = basis.clone();
+    let mut scope: Box<dyn Scope + Send> = match side {
+        // It may wait for the site's own queued batches to be derived. What it notes is bounded
+        // by where the site is known to stand.
+        Side::Hub { site } => Box::new(tokio::task::block_in_place(|| {
+            SiteScope::new(&node.store, node.id(), site, &basis)
+        })?),
+        Side::Site => Box::new(Everything),
+    };
     let basis = Some(basis).filter(|v| !v.is_empty());
     let config = match side {
         Side::Hub { .. } => SessionConfig {
             accept_elided: false,
             vouch_key: Some(node.key.clone()),
-            known_peer: basis.clone(),
+            known_peer: basis,
             ..SessionConfig::default()
         },
         Side::Site => SessionConfig {
@@ -200,13 +206,6 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             known_peer: basis,
             ..SessionConfig::default()
         },
-    };
-    let mut scope: Box<dyn Scope + Send> = match side {
-        // It may wait for the site's own queued batches to be derived.
-        Side::Hub { site } => Box::new(tokio::task::block_in_place(|| {
-            SiteScope::new(&node.store, node.id(), site, &held)
-        })?),
-        Side::Site => Box::new(Everything),
     };
     let mut session = Session::new(config, node.id());
     let mut watch = Watch {
