@@ -11,6 +11,17 @@ use cairn_sync_protocol::{
 };
 use std::sync::atomic::Ordering;
 
+/// Flushes a session that has the turn ([`Core::durable`]) makes for others after its own
+/// writes are durable, before it lets the turn go: enough that a crowd's flushes follow one
+/// another, few enough that the session's own acknowledgement waits a few flushes at most.
+const FLUSHES_PAST_OWN: u32 = 4;
+
+/// Least time from the start of one of those flushes for others to the start of the next, so
+/// that each covers a few sessions' writes: a flush costs the hub's processor about as much as
+/// a session's other work (one flush after every write made a 50-site crowd 0.77x as fast;
+/// docs/benchmarks.md, round 32).
+const FLUSH_SPACING: std::time::Duration = std::time::Duration::from_millis(15);
+
 /// Who is writing: the node's key and epoch, the wall clock, and the acting person.
 pub struct Author<'a> {
     /// The node's signing key.
@@ -583,19 +594,60 @@ impl Core {
 
     /// Wait until `written` is on disk, as a task rather than a thread: of the sessions waiting,
     /// one at a time takes the turn to flush (on its own thread, moved off the async worker),
-    /// and the others wait for the turn without a thread each; a flush covers every write
-    /// applied before it started, so most find theirs done when their turn comes. The same group
-    /// commit as [`Core::written`], which writers that hold a thread anyway call. Needs the
-    /// multi-threaded tokio runtime.
+    /// and the others wait without a thread each, woken as each flush ends; a flush covers every
+    /// write applied before it started. The same group commit as [`Core::written`], which
+    /// writers that hold a thread anyway call. Needs the multi-threaded tokio runtime.
+    ///
+    /// The session with the turn goes on flushing for the others that wait, a few flushes past
+    /// its own ([`FLUSHES_PAST_OWN`]), rather than handing the turn on: a waiter handed the turn
+    /// runs only when an async worker reaches it, behind every task queued before it, and under
+    /// a crowd of 200 sites that left the disk idle for tens of milliseconds between flushes
+    /// while acknowledgements waited (docs/benchmarks.md, round 32).
     pub async fn durable(&self, written: Unflushed) -> Result<()> {
-        while !self.is_durable(written) {
-            let _turn = self.flush_turn.lock().await;
+        self.flush_wanted.fetch_max(written.0, Ordering::SeqCst);
+        loop {
+            // Enabled before the checks, so a flush that ends or a turn let go between them
+            // and the wait still wakes this one.
+            let ended = self.flush_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
             if self.is_durable(written) {
-                break;
+                return Ok(());
             }
-            tokio::task::block_in_place(|| self.flush_for(written.0))?;
+            let Ok(turn) = self.flush_turn.try_lock() else {
+                ended.await;
+                continue;
+            };
+            let flushed = tokio::task::block_in_place(|| self.flush_while_wanted(written));
+            drop(turn);
+            self.flush_ended.notify_waiters();
+            flushed?;
         }
-        Ok(())
+    }
+
+    /// Flush until `own` is durable, then on while other writers wait for writes no flush has
+    /// covered yet, at most [`FLUSHES_PAST_OWN`] times more.
+    fn flush_while_wanted(&self, own: Unflushed) -> Result<()> {
+        let mut past_own = 0;
+        let mut last: Option<std::time::Instant> = None;
+        loop {
+            let wanted = self.flush_wanted.load(Ordering::SeqCst);
+            if self.durable.load(Ordering::SeqCst) >= wanted {
+                return Ok(());
+            }
+            if self.is_durable(own) {
+                if past_own == FLUSHES_PAST_OWN {
+                    return Ok(());
+                }
+                past_own += 1;
+                if let Some(at) = last {
+                    std::thread::sleep(FLUSH_SPACING.saturating_sub(at.elapsed()));
+                }
+            }
+            last = Some(std::time::Instant::now());
+            self.flush_for(self.flush_wanted.load(Ordering::SeqCst))?;
+            self.flush_ended.notify_waiters();
+        }
     }
 
     /// [`Core::settle`] with the writer already held.
@@ -806,5 +858,50 @@ impl<'a> Block<'a> {
         self.entries.clear();
         self.bytes = 0;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session with the turn to flush goes on for writers that keep waiting only
+    /// [`FLUSHES_PAST_OWN`] flushes past its own, [`FLUSH_SPACING`] apart, then lets the turn
+    /// go: here a write no flush can reach stands for writers that never stop arriving.
+    #[test]
+    fn the_turn_is_let_go_a_few_flushes_past_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(
+            Store::open_without_worker(
+                dir.path(),
+                std::sync::Arc::new(crate::records::DocumentIndex),
+            )
+            .unwrap(),
+        );
+        let own = store.set_local_bin_unflushed("t/own", &1u32).unwrap();
+        store.flush_wanted.store(u64::MAX, Ordering::SeqCst);
+        let before = store.flushes();
+        let started = std::time::Instant::now();
+        let (done, finished) = std::sync::mpsc::channel();
+        let flushing = store.clone();
+        // A thread of its own, so a session that never lets the turn go fails the test
+        // instead of hanging it.
+        std::thread::spawn(move || {
+            let _ = done.send(flushing.flush_while_wanted(own).map_err(|e| e.to_string()));
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the session kept the turn a minute")
+            .unwrap();
+        assert!(store.is_durable(own), "its own write is durable");
+        assert_eq!(
+            store.flushes() - before,
+            1 + u64::from(FLUSHES_PAST_OWN),
+            "one flush for its own write, then a few for the others"
+        );
+        assert!(
+            started.elapsed() >= FLUSH_SPACING * FLUSHES_PAST_OWN,
+            "the flushes for the others were spaced"
+        );
     }
 }

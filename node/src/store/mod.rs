@@ -151,8 +151,12 @@ pub struct Core {
     // Flushes made for writers since the store opened (see [`Core::flushes`]).
     flushes: AtomicU64,
     // The turn to flush for writers that wait asynchronously ([`Core::durable`]), so that a
-    // crowd of sync sessions waits for one flush as tasks rather than as blocked threads.
+    // crowd of sync sessions waits for one flush as tasks rather than as blocked threads; the
+    // highest write one of them waits for; and the signal that a flush ended or the turn was
+    // let go.
     flush_turn: tokio::sync::Mutex<()>,
+    flush_wanted: AtomicU64,
+    flush_ended: tokio::sync::Notify,
     // Sync sessions running, and when a peer's batch was last appended (µs since `opened`):
     // background work waits for a lull in both.
     sessions: std::sync::atomic::AtomicUsize,
@@ -317,6 +321,8 @@ impl Store {
             flushing: Mutex::new(()),
             flushes: AtomicU64::new(0),
             flush_turn: tokio::sync::Mutex::new(()),
+            flush_wanted: AtomicU64::new(0),
+            flush_ended: tokio::sync::Notify::new(),
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
             last_append_us: AtomicU64::new(0),
