@@ -492,7 +492,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 /// appended (which its next frames may acknowledge) and, at a site, its checkpoint of the hub
 /// (which a site's next session starts from). A hub's checkpoint of a site is not waited for:
 /// an answering hub never uses it to choose what to send (see [`run`]). Many sessions share
-/// one flush, and none holds a thread while it waits ([`crate::store::Core::durable`]).
+/// one flush, and only the one flushing holds a thread ([`crate::store::Core::durable`]).
 async fn made_durable(node: &Node, store: &mut SyncStore<'_>, watch: &mut Watch) -> Result<()> {
     let checkpoint = watch.checkpoint.unflushed.take();
     let latest = match watch.side {
