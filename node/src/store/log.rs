@@ -11,33 +11,6 @@ use cairn_sync_protocol::{
 };
 use std::sync::atomic::Ordering;
 
-/// Flushes a session that has the turn ([`Core::durable`]) makes for others after its own
-/// writes are durable, before it lets the turn go: enough that a crowd's flushes follow one
-/// another, few enough that the session's own acknowledgement waits a few flushes at most.
-const FLUSHES_PAST_OWN: u32 = 4;
-
-/// Least time from the start of one of those flushes for others to the start of the next, so
-/// that each covers a few sessions' writes: a flush costs the hub's processor about as much as
-/// a session's other work (one flush after every write made a 50-site crowd 0.77x as fast;
-/// docs/benchmarks.md, round 32).
-const FLUSH_SPACING: std::time::Duration = std::time::Duration::from_millis(15);
-
-/// The turn to flush ([`Core::durable`]), let go and told to the waiters however the flushing
-/// ends, a panic included: a waiter wakes only when told, and with every session waiting no
-/// other would come to flush.
-struct Turn<'a> {
-    held: Option<tokio::sync::MutexGuard<'a, ()>>,
-    ended: &'a tokio::sync::Notify,
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        // Let go first, so a waiter woken here can take the turn.
-        self.held.take();
-        self.ended.notify_waiters();
-    }
-}
-
 /// Who is writing: the node's key and epoch, the wall clock, and the acting person.
 pub struct Author<'a> {
     /// The node's signing key.
@@ -577,7 +550,7 @@ impl Core {
 
     /// Group commit: make append number `ticket` durable. Appends applied while another flush
     /// ran share the next one; a flush covers everything applied before it started.
-    fn flush_for(&self, ticket: u64) -> Result<()> {
+    pub(super) fn flush_for(&self, ticket: u64) -> Result<()> {
         let _flushing = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
         if self.durable.load(Ordering::SeqCst) >= ticket {
             return Ok(());
@@ -606,75 +579,6 @@ impl Core {
     /// Whether a flush has covered `written`.
     pub fn is_durable(&self, written: Unflushed) -> bool {
         self.durable.load(Ordering::SeqCst) >= written.0
-    }
-
-    /// Wait until `written` is on disk, as a task rather than a thread: of the sessions waiting,
-    /// one at a time takes the turn to flush (on its own thread, moved off the async worker),
-    /// and the others wait without a thread each, woken as each flush ends; a flush covers every
-    /// write applied before it started. The same group commit as [`Core::written`], which
-    /// writers that hold a thread anyway call. Needs the multi-threaded tokio runtime.
-    ///
-    /// The session with the turn goes on flushing for the others that wait, a few flushes past
-    /// its own ([`FLUSHES_PAST_OWN`], [`FLUSH_SPACING`] apart), rather than handing the turn on:
-    /// a waiter handed the turn runs only when an async worker reaches it, behind every task
-    /// queued before it, and under a crowd of 200 sites that left the disk idle for up to 190 ms
-    /// between flushes while acknowledgements waited (docs/benchmarks.md, round 32). Its own
-    /// reply waits for those flushes: up to four spacings (60 ms) and their flushes.
-    pub async fn durable(&self, written: Unflushed) -> Result<()> {
-        self.flush_wanted.fetch_max(written.0, Ordering::SeqCst);
-        loop {
-            // Enabled before the checks, so a flush that ends or a turn let go between them
-            // and the wait still wakes this one.
-            let ended = self.flush_ended.notified();
-            tokio::pin!(ended);
-            ended.as_mut().enable();
-            if self.is_durable(written) {
-                return Ok(());
-            }
-            let Ok(turn) = self.flush_turn.try_lock() else {
-                ended.await;
-                continue;
-            };
-            let _turn = Turn {
-                held: Some(turn),
-                ended: &self.flush_ended,
-            };
-            tokio::task::block_in_place(|| self.flush_while_wanted(written))?;
-        }
-    }
-
-    /// Flush until `own` is durable, then on while other writers wait for writes no flush has
-    /// covered yet, at most [`FLUSHES_PAST_OWN`] times more.
-    fn flush_while_wanted(&self, own: Unflushed) -> Result<()> {
-        let mut past_own = 0;
-        let mut last: Option<std::time::Instant> = None;
-        loop {
-            let wanted = self.flush_wanted.load(Ordering::SeqCst);
-            if self.durable.load(Ordering::SeqCst) >= wanted {
-                return Ok(());
-            }
-            if self.is_durable(own) {
-                if past_own == FLUSHES_PAST_OWN {
-                    return Ok(());
-                }
-                past_own += 1;
-                if let Some(at) = last {
-                    std::thread::sleep(FLUSH_SPACING.saturating_sub(at.elapsed()));
-                }
-            }
-            last = Some(std::time::Instant::now());
-            match self.flush_for(self.flush_wanted.load(Ordering::SeqCst)) {
-                Ok(()) => self.flush_ended.notify_waiters(),
-                // A flush for the others failed: this session's own writes are durable, so it
-                // goes on; each waiter, woken when the turn is let go, flushes for itself and
-                // meets the failure there.
-                Err(e) if self.is_durable(own) => {
-                    tracing::warn!("a flush for other sessions failed: {e}");
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
 
     /// [`Core::settle`] with the writer already held.
@@ -885,50 +789,5 @@ impl<'a> Block<'a> {
         self.entries.clear();
         self.bytes = 0;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A session with the turn to flush goes on for writers that keep waiting only
-    /// [`FLUSHES_PAST_OWN`] flushes past its own, [`FLUSH_SPACING`] apart, then lets the turn
-    /// go: here a write no flush can reach stands for writers that never stop arriving.
-    #[test]
-    fn the_turn_is_let_go_a_few_flushes_past_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(
-            Store::open_without_worker(
-                dir.path(),
-                std::sync::Arc::new(crate::records::DocumentIndex),
-            )
-            .unwrap(),
-        );
-        let own = store.set_local_bin_unflushed("t/own", &1u32).unwrap();
-        store.flush_wanted.store(u64::MAX, Ordering::SeqCst);
-        let before = store.flushes();
-        let started = std::time::Instant::now();
-        let (done, finished) = std::sync::mpsc::channel();
-        let flushing = store.clone();
-        // A thread of its own, so a session that never lets the turn go fails the test
-        // instead of hanging it.
-        std::thread::spawn(move || {
-            let _ = done.send(flushing.flush_while_wanted(own).map_err(|e| e.to_string()));
-        });
-        finished
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("the session kept the turn a minute")
-            .unwrap();
-        assert!(store.is_durable(own), "its own write is durable");
-        assert_eq!(
-            store.flushes() - before,
-            1 + u64::from(FLUSHES_PAST_OWN),
-            "one flush for its own write, then a few for the others"
-        );
-        assert!(
-            started.elapsed() >= FLUSH_SPACING * FLUSHES_PAST_OWN,
-            "the flushes for the others were spaced"
-        );
     }
 }

@@ -8,6 +8,7 @@
 
 mod derive;
 mod docs;
+mod flusher;
 pub mod keys;
 mod log;
 mod maintenance;
@@ -150,13 +151,8 @@ pub struct Core {
     flushing: Mutex<()>,
     // Flushes made for writers since the store opened (see [`Core::flushes`]).
     flushes: AtomicU64,
-    // The turn to flush for writers that wait asynchronously ([`Core::durable`]), so that a
-    // crowd of sync sessions waits for one flush as tasks rather than as blocked threads; the
-    // highest write one of them waits for; and the signal that a flush ended or the turn was
-    // let go.
-    flush_turn: tokio::sync::Mutex<()>,
-    flush_wanted: AtomicU64,
-    flush_ended: tokio::sync::Notify,
+    // The thread that flushes while sync sessions wait ([`Core::durable`]).
+    flusher: flusher::Flusher,
     // Sync sessions running, and when a peer's batch was last appended (µs since `opened`):
     // background work waits for a lull in both.
     sessions: std::sync::atomic::AtomicUsize,
@@ -226,6 +222,8 @@ impl Drop for Store {
             // It finishes the batch in hand; what is still queued is derived at the next open.
             let _ = worker.join();
         }
+        // Nobody waits for a flush any more (a waiter holds the store); sled flushes at close.
+        self.core.stop_flusher();
     }
 }
 
@@ -320,9 +318,7 @@ impl Store {
             durable: AtomicU64::new(0),
             flushing: Mutex::new(()),
             flushes: AtomicU64::new(0),
-            flush_turn: tokio::sync::Mutex::new(()),
-            flush_wanted: AtomicU64::new(0),
-            flush_ended: tokio::sync::Notify::new(),
+            flusher: flusher::Flusher::default(),
             sessions: std::sync::atomic::AtomicUsize::new(0),
             opened: std::time::Instant::now(),
             last_append_us: AtomicU64::new(0),
@@ -489,8 +485,9 @@ impl Core {
         }
     }
 
-    /// Count a sync session as running until the guard is dropped (see
-    /// [`Core::wait_for_lull`]).
+    /// Count a sync session as running until the guard is dropped, one guard a session (see
+    /// [`Core::wait_for_lull`], and [`Core::durable`]: the flusher stops spacing its flushes
+    /// once every session counted waits for one).
     pub fn session_running(&self) -> SessionRunning<'_> {
         self.sessions.fetch_add(1, Ordering::SeqCst);
         SessionRunning { core: self }
@@ -1242,6 +1239,10 @@ pub struct SessionRunning<'a> {
 impl Drop for SessionRunning<'_> {
     fn drop(&mut self) {
         self.core.sessions.fetch_sub(1, Ordering::SeqCst);
+        // A flush waiting for the spacing need not, once the sessions left all wait for it.
+        if self.core.every_session_waits() {
+            self.core.wake_flusher();
+        }
     }
 }
 

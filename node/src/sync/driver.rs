@@ -7,14 +7,14 @@
 //! The session's store work (reading feeds, verifying and appending what arrives, saving the
 //! checkpoint) runs on the async worker itself: none of it waits for the disk, since its writes
 //! return unflushed, and a turn of it is short. What would hold the worker long moves off it:
-//! frames larger than [`INLINE_RECEIVE`], whose signatures take long to check; the flush, which a
-//! session awaits as a task ([`crate::store::Core::durable`], one waiting session at a time on
-//! its own thread), and a hub's scope, which may wait for the site's queued batches to be
-//! derived. (The rare events that flush on their own — a new epoch after a restore, a fork of
-//! this node's own feed — hold the worker for that one flush.) Each `block_in_place` hands the
-//! worker to another thread, and a crowd of sessions calling it for every frame kept a thread
-//! each in the hub and paid a thread switch per call: with the work on the workers, 200 sessions
-//! at once ran 1.21–1.62× as fast (docs/benchmarks.md, issue 19, round 15).
+//! frames larger than [`INLINE_RECEIVE`], whose signatures take long to check, and a hub's
+//! scope, which may wait for the site's queued batches to be derived. A session awaits its
+//! flushes as a task; the store's flusher thread makes them ([`crate::store::Core::durable`]).
+//! (The rare events that flush on their own — a new epoch after a restore, a fork of this
+//! node's own feed — hold the worker for that one flush.) Each `block_in_place` hands the worker
+//! to another thread, and a crowd of sessions calling it for every frame kept a thread each in
+//! the hub and paid a thread switch per call: with the work on the workers, 200 sessions at once
+//! ran 1.21–1.62× as fast (docs/benchmarks.md, issue 19, round 15).
 
 use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
@@ -171,8 +171,10 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let started = now_ms();
-    // Background derivation and upkeep wait while sessions run (`Core::wait_for_lull`).
-    let _running = node.store.session_running();
+    // Background derivation and upkeep wait while sessions run (`Core::wait_for_lull`), and
+    // the flusher does not wait for more writes once every session running waits for one
+    // (`Core::durable`). A hub's session counts from before its hook (`hub::serve_one`).
+    let _running = matches!(side, Side::Site).then(|| node.store.session_running());
     let state = peer::load(&node.store, &peer)?;
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =
@@ -492,7 +494,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 /// appended (which its next frames may acknowledge) and, at a site, its checkpoint of the hub
 /// (which a site's next session starts from). A hub's checkpoint of a site is not waited for:
 /// an answering hub never uses it to choose what to send (see [`run`]). Many sessions share
-/// one flush, and only the one flushing holds a thread ([`crate::store::Core::durable`]).
+/// one flush, made by the store's flusher thread ([`crate::store::Core::durable`]).
 async fn made_durable(node: &Node, store: &mut SyncStore<'_>, watch: &mut Watch) -> Result<()> {
     let checkpoint = watch.checkpoint.unflushed.take();
     let latest = match watch.side {
