@@ -48,6 +48,11 @@ pub(super) struct Flusher {
     fail: std::sync::atomic::AtomicBool,
     #[cfg(test)]
     spacing_ms: AtomicU64,
+    // Tests refuse the thread, and make a flush panic.
+    #[cfg(test)]
+    refuse_thread: std::sync::atomic::AtomicBool,
+    #[cfg(test)]
+    panic_in_flush: std::sync::atomic::AtomicBool,
 }
 
 /// A waiter, counted while it waits (a future dropped while waiting included).
@@ -56,6 +61,29 @@ struct Waiting<'a>(&'a Flusher);
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The flusher's thread, should it die of a panic (sled's flush, say), records a failure that
+/// covers every write and tells the waiters: none is left asleep, and every later one is
+/// refused, since no thread flushes for them any more (`Core::written` still flushes inline).
+struct TellIfItDies<'a>(&'a Core);
+
+impl Drop for TellIfItDies<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            *self
+                .0
+                .flusher
+                .failed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Failed {
+                upto: u64::MAX,
+                message: "the store's flusher stopped after an internal error; restart the node"
+                    .into(),
+            });
+            self.0.flusher.ended.notify_waiters();
+        }
     }
 }
 
@@ -146,31 +174,47 @@ impl Core {
     /// Ask the flusher for a flush that covers `written`, starting its thread first if it is not
     /// running yet.
     fn want_flushed(&self, written: Unflushed) -> Result<()> {
+        // Started before the mark is raised: a waiter that finds its write under the mark counts
+        // on a thread that reads it, and one whose start failed would leave it asleep.
+        self.start_flusher()?;
         // Whoever raised the mark to where it is woke the thread after raising it, and the
         // thread reads the mark after it wakes: a write under the mark needs no wake of its own.
         if self.flusher.wanted.fetch_max(written.0, Ordering::SeqCst) >= written.0 {
             return Ok(());
         }
-        {
-            let mut thread = self
-                .flusher
-                .thread
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if thread.is_none() {
-                let core = self.me.upgrade().ok_or_else(|| {
-                    Error::Storage(Failure::new(
-                        "the store is closing; nothing more is flushed",
-                    ))
-                })?;
-                let started = std::thread::Builder::new()
-                    .name("cairn-flush".into())
-                    .spawn(move || core.flush_while_waited_for())
-                    .map_err(|e| Error::storage("could not start the store's flusher", e))?;
-                *thread = Some(started);
-            }
-        }
         self.wake_flusher();
+        Ok(())
+    }
+
+    /// Start the flusher's thread, unless it was started already.
+    fn start_flusher(&self) -> Result<()> {
+        let mut thread = self
+            .flusher
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if thread.is_some() {
+            return Ok(());
+        }
+        #[cfg(test)]
+        if self.flusher.refuse_thread.load(Ordering::SeqCst) {
+            return Err(Error::Storage(Failure::new(
+                "a test refused the flusher's thread",
+            )));
+        }
+        let core = self.me.upgrade().ok_or_else(|| {
+            Error::Storage(Failure::new(
+                "the store is closing; nothing more is flushed",
+            ))
+        })?;
+        let started = std::thread::Builder::new()
+            .name("cairn-flush".into())
+            .spawn(move || {
+                let _told = TellIfItDies(&core);
+                core.flush_while_waited_for();
+            })
+            .map_err(|e| Error::storage("could not start the store's flusher", e))?;
+        *thread = Some(started);
         Ok(())
     }
 
@@ -280,6 +324,10 @@ impl Core {
         #[cfg(test)]
         if self.flusher.fail.load(Ordering::SeqCst) {
             return Err(Error::Storage(Failure::new("a test made the flush fail")));
+        }
+        #[cfg(test)]
+        if self.flusher.panic_in_flush.load(Ordering::SeqCst) {
+            panic!("a test made the flush panic");
         }
         self.flush_for(self.flusher.wanted.load(Ordering::SeqCst))
     }
@@ -467,6 +515,52 @@ mod tests {
             _ = answered => panic!("flushed inside the spacing while a session worked"),
             () = tokio::time::sleep(time) => {}
         }
+    }
+
+    /// A flusher whose thread could not be started leaves no waiter asleep: a waiter whose
+    /// write is under the mark another raised before its start failed is refused too, not left
+    /// waiting for a thread nobody starts; once a thread can start, both are answered.
+    #[test]
+    fn a_flusher_that_cannot_start_leaves_no_waiter_asleep() {
+        let (_dir, store) = store();
+        store.flusher.refuse_thread.store(true, Ordering::SeqCst);
+        let first = store.set_local_bin_unflushed("t/a", &1u32).unwrap();
+        let second = store.set_local_bin_unflushed("t/b", &2u32).unwrap();
+        let five = Duration::from_secs(5);
+        runtime().block_on(async {
+            // The later write asks first, and its thread is refused.
+            tokio::time::timeout(five, store.durable(second))
+                .await
+                .expect("a refused thread left its waiter asleep")
+                .unwrap_err();
+            tokio::time::timeout(five, store.durable(first))
+                .await
+                .expect("a waiter under the mark slept, though no flusher ran")
+                .unwrap_err();
+            store.flusher.refuse_thread.store(false, Ordering::SeqCst);
+            for w in [first, second] {
+                within_five_seconds(&store, w).await;
+            }
+        });
+    }
+
+    /// A flusher that panics leaves no waiter asleep: the one waiting and every later one are
+    /// told that writes can no longer be made durable here.
+    #[test]
+    fn a_flusher_that_panics_leaves_no_waiter_asleep() {
+        let (_dir, store) = store();
+        store.flusher.panic_in_flush.store(true, Ordering::SeqCst);
+        let five = Duration::from_secs(5);
+        runtime().block_on(async {
+            for key in ["t/a", "t/b"] {
+                let w = store.set_local_bin_unflushed(key, &1u32).unwrap();
+                let e = tokio::time::timeout(five, store.durable(w))
+                    .await
+                    .expect("a waiter slept after the flusher died")
+                    .unwrap_err();
+                assert!(e.to_string().contains("restart"), "{e}");
+            }
+        });
     }
 
     /// A flush letting the spacing pass while a session works starts once every session
