@@ -9,7 +9,7 @@
 //! for, and a session is answered by the first flush that covers its writes.
 
 use super::{Core, Unflushed};
-use crate::error::{Error, Failure, Result};
+use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -165,10 +165,10 @@ impl Core {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let f = failed.as_ref().filter(|f| f.upto >= written.0)?;
-        Some(Error::Storage(Failure::new(format!(
+        Some(Error::storage_msg(format!(
             "could not make the store's writes durable: {}",
             f.message
-        ))))
+        )))
     }
 
     /// Ask the flusher for a flush that covers `written`, starting its thread first if it is not
@@ -198,15 +198,12 @@ impl Core {
         }
         #[cfg(test)]
         if self.flusher.refuse_thread.load(Ordering::SeqCst) {
-            return Err(Error::Storage(Failure::new(
-                "a test refused the flusher's thread",
-            )));
+            return Err(Error::storage_msg("a test refused the flusher's thread"));
         }
-        let core = self.me.upgrade().ok_or_else(|| {
-            Error::Storage(Failure::new(
-                "the store is closing; nothing more is flushed",
-            ))
-        })?;
+        let core = self
+            .me
+            .upgrade()
+            .ok_or_else(|| Error::storage_msg("the store is closing; nothing more is flushed"))?;
         let started = std::thread::Builder::new()
             .name("cairn-flush".into())
             .spawn(move || {
@@ -323,7 +320,7 @@ impl Core {
     fn flush_for_waiters(&self) -> Result<()> {
         #[cfg(test)]
         if self.flusher.fail.load(Ordering::SeqCst) {
-            return Err(Error::Storage(Failure::new("a test made the flush fail")));
+            return Err(Error::storage_msg("a test made the flush fail"));
         }
         #[cfg(test)]
         if self.flusher.panic_in_flush.load(Ordering::SeqCst) {
@@ -345,6 +342,9 @@ mod tests {
             .unwrap();
         (dir, Arc::new(store))
     }
+
+    const FIVE: Duration = Duration::from_secs(5);
+    const A_MINUTE: Duration = Duration::from_secs(60);
 
     /// A runtime with one thread: the waiters need none of their own.
     fn runtime() -> tokio::runtime::Runtime {
@@ -381,12 +381,8 @@ mod tests {
         for n in 0..5u32 {
             let before = store.flushes();
             let own = store.set_local_bin_unflushed("t/own", &n).unwrap();
-            rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(60), store.durable(own))
-                    .await
-                    .expect("a waiter waited a minute")
-                    .unwrap();
-            });
+            rt.block_on(answer(&store, own, A_MINUTE, "a waiter waited a minute"))
+                .unwrap();
             assert!(store.is_durable(own));
             // The flush in progress when it wrote, then the one that covers it.
             assert!(
@@ -411,7 +407,7 @@ mod tests {
         let started = Instant::now();
         while store.flusher.spaced.load(Ordering::SeqCst) == 0 {
             assert!(
-                started.elapsed() < Duration::from_secs(5),
+                started.elapsed() < FIVE,
                 "the flusher never let the spacing pass"
             );
             std::thread::sleep(Duration::from_millis(1));
@@ -462,7 +458,7 @@ mod tests {
                 }));
             }
             for w in waiting {
-                tokio::time::timeout(Duration::from_secs(60), w)
+                tokio::time::timeout(A_MINUTE, w)
                     .await
                     .expect("a waiter waited a minute")
                     .unwrap();
@@ -483,10 +479,17 @@ mod tests {
         (dir, store)
     }
 
-    async fn within_five_seconds(store: &Store, written: Unflushed) {
-        tokio::time::timeout(Duration::from_secs(5), store.durable(written))
+    /// What a waiter for `written` is answered, failing the test with `why` if that takes
+    /// longer than `time`.
+    async fn answer(store: &Store, written: Unflushed, time: Duration, why: &str) -> Result<()> {
+        tokio::time::timeout(time, store.durable(written))
             .await
-            .expect("the flush waited for the spacing")
+            .unwrap_or_else(|_| panic!("{why}"))
+    }
+
+    async fn within_five_seconds(store: &Store, written: Unflushed) {
+        answer(store, written, FIVE, "the flush waited for the spacing")
+            .await
             .unwrap();
     }
 
@@ -526,17 +529,24 @@ mod tests {
         store.flusher.refuse_thread.store(true, Ordering::SeqCst);
         let first = store.set_local_bin_unflushed("t/a", &1u32).unwrap();
         let second = store.set_local_bin_unflushed("t/b", &2u32).unwrap();
-        let five = Duration::from_secs(5);
         runtime().block_on(async {
             // The later write asks first, and its thread is refused.
-            tokio::time::timeout(five, store.durable(second))
-                .await
-                .expect("a refused thread left its waiter asleep")
-                .unwrap_err();
-            tokio::time::timeout(five, store.durable(first))
-                .await
-                .expect("a waiter under the mark slept, though no flusher ran")
-                .unwrap_err();
+            answer(
+                &store,
+                second,
+                FIVE,
+                "a refused thread left its waiter asleep",
+            )
+            .await
+            .unwrap_err();
+            answer(
+                &store,
+                first,
+                FIVE,
+                "a waiter under the mark slept, though no flusher ran",
+            )
+            .await
+            .unwrap_err();
             store.flusher.refuse_thread.store(false, Ordering::SeqCst);
             for w in [first, second] {
                 within_five_seconds(&store, w).await;
@@ -550,13 +560,11 @@ mod tests {
     fn a_flusher_that_panics_leaves_no_waiter_asleep() {
         let (_dir, store) = store();
         store.flusher.panic_in_flush.store(true, Ordering::SeqCst);
-        let five = Duration::from_secs(5);
         runtime().block_on(async {
             for key in ["t/a", "t/b"] {
                 let w = store.set_local_bin_unflushed(key, &1u32).unwrap();
-                let e = tokio::time::timeout(five, store.durable(w))
+                let e = answer(&store, w, FIVE, "a waiter slept after the flusher died")
                     .await
-                    .expect("a waiter slept after the flusher died")
                     .unwrap_err();
                 assert!(e.to_string().contains("restart"), "{e}");
             }
@@ -582,7 +590,7 @@ mod tests {
             // `other` comes to wait too.
             let second = store.set_local_bin_unflushed("t/b", &1u32).unwrap();
             let (a, ()) = tokio::join!(
-                tokio::time::timeout(Duration::from_secs(5), answered),
+                tokio::time::timeout(FIVE, answered),
                 within_five_seconds(&store, second)
             );
             a.expect("the flush waited for the spacing after every session waited")
@@ -594,7 +602,7 @@ mod tests {
             tokio::pin!(answered);
             still_waiting_after(answered.as_mut(), not_yet).await;
             drop(other);
-            tokio::time::timeout(Duration::from_secs(5), answered)
+            tokio::time::timeout(FIVE, answered)
                 .await
                 .expect("the flush waited for the spacing after the last other session ended")
                 .unwrap();
@@ -608,22 +616,18 @@ mod tests {
     fn a_failed_flush_reaches_its_waiters_and_the_next_one_is_tried() {
         let (_dir, store) = store();
         let rt = runtime();
-        let within = |f| async move {
-            tokio::time::timeout(Duration::from_secs(60), f)
-                .await
-                .expect("a waiter waited a minute")
-        };
+        let within = |w| answer(&store, w, A_MINUTE, "a waiter waited a minute");
         store.flusher.fail.store(true, Ordering::SeqCst);
         let first = store.set_local_bin_unflushed("t/a", &1u32).unwrap();
-        let err = rt.block_on(within(store.durable(first))).unwrap_err();
+        let err = rt.block_on(within(first)).unwrap_err();
         assert!(matches!(err, Error::Storage(_)), "{err}");
         assert!(!store.is_durable(first));
         // Asked again, the same write meets the same failure rather than waiting forever.
-        assert!(rt.block_on(within(store.durable(first))).is_err());
+        assert!(rt.block_on(within(first)).is_err());
 
         store.flusher.fail.store(false, Ordering::SeqCst);
         let second = store.set_local_bin_unflushed("t/a", &2u32).unwrap();
-        rt.block_on(within(store.durable(second))).unwrap();
+        rt.block_on(within(second)).unwrap();
         assert!(store.is_durable(second) && store.is_durable(first));
     }
 
@@ -640,12 +644,9 @@ mod tests {
                 // Its write comes after `own`, so its flush covers both.
                 std::thread::spawn(move || store.set_local_bin("t/other", &n).unwrap())
             };
-            rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(10), store.durable(own))
-                    .await
-                    .expect("a waiter covered by another thread's flush was never told")
-                    .unwrap();
-            });
+            let why = "a waiter covered by another thread's flush was never told";
+            rt.block_on(answer(&store, own, Duration::from_secs(10), why))
+                .unwrap();
             other.join().unwrap();
         }
     }
