@@ -54,6 +54,17 @@ fn add_learner(node: &Node, staff: &people::Actor, number: &str, family_name: &s
     learners::add(node, staff, profile, None).unwrap();
 }
 
+/// A hub in a new folder (kept alive by the returned guard) and one site it enrolled, holding
+/// one learner registered by the site's staff (returned for more).
+fn hub_and_one_site() -> (tempfile::TempDir, Arc<Node>, Node, people::Actor) {
+    let root = tempfile::tempdir().unwrap();
+    let (hub_node, op) = hub_with_admin(root.path());
+    let site_node = enrolled_site(&hub_node, &op, &root.path().join("site"), "Site");
+    let staff = admin(&site_node);
+    add_learner(&site_node, &staff, "A-1", "F");
+    (root, Arc::new(hub_node), site_node, staff)
+}
+
 /// A runtime of `workers` threads for the hub and its sites.
 fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -163,8 +174,10 @@ fn the_hub_serves_fifty_sites_at_once() {
             tasks.push(tokio::spawn(async move {
                 let (hub_id, mut stream) = site::connect(&node, &addr).await?;
                 barrier.wait().await;
+                let running = node.store.session_running();
                 driver::run(
                     &node,
+                    &running,
                     &mut stream,
                     hub_id,
                     Side::Site,
@@ -236,12 +249,7 @@ fn the_hub_serves_fifty_sites_at_once() {
 /// history record at the end) and a session with none for one.
 #[test]
 fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
-    let root = tempfile::tempdir().unwrap();
-    let (hub_node, op) = hub_with_admin(root.path());
-    let site_node = enrolled_site(&hub_node, &op, &root.path().join("site"), "Site");
-    let staff = admin(&site_node);
-    add_learner(&site_node, &staff, "A-1", "F");
-    let hub_node = Arc::new(hub_node);
+    let (_root, hub_node, site_node, staff) = hub_and_one_site();
     let stats = Arc::new(hub::ServeStats::default());
     let rt = runtime(2);
     rt.block_on(async {
@@ -287,6 +295,55 @@ fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
         .unwrap()
         .history;
     assert_eq!(history.len(), 3, "{history:?}");
+}
+
+/// A site's session counts as running on the site for as long as it runs (the caller of
+/// `driver::run` holds the guard): the site's background derivation waits for it, and its
+/// flusher stops spacing flushes once every session running waits for one. It counts no longer:
+/// a session left counted would hold the site's derivation back for good.
+#[test]
+fn a_sites_session_counts_as_running_while_it_syncs_and_not_after() {
+    let (_root, hub_node, site_node, _staff) = hub_and_one_site();
+    let stats = Arc::new(hub::ServeStats::default());
+    let rt = runtime(2);
+    let (addr, stop_tx, server) = rt.block_on(serve(&hub_node, &stats));
+    assert_eq!(site_node.store.sessions_running(), 0);
+    // A thread watches the count while the session runs (a session on loopback takes
+    // milliseconds: a TLS handshake and at least one flush at each end).
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let most = std::sync::atomic::AtomicUsize::new(0);
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                most.fetch_max(site_node.store.sessions_running(), Ordering::SeqCst);
+                std::thread::yield_now();
+            }
+        });
+        let mut progress = |_| {};
+        let report = rt.block_on(site::sync_once(
+            &site_node,
+            &addr,
+            Timing::default(),
+            &mut progress,
+        ));
+        done.store(true, Ordering::SeqCst);
+        report
+    })
+    .unwrap();
+    assert!(report.complete);
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "the site's session did not count as running while it synced"
+    );
+    assert_eq!(
+        site_node.store.sessions_running(),
+        0,
+        "the site's session still counts as running after it ended"
+    );
+    let _ = stop_tx.send(());
+    rt.block_on(server).unwrap().unwrap();
 }
 
 /// A crowd brings more awards than one run of the hub's upkeep signs (`app::UPKEEP_AWARDS`).

@@ -20,7 +20,7 @@ use super::peer::{self, SyncRecord};
 use super::scope::SiteScope;
 use crate::error::{Error, RefusalKind, Result};
 use crate::node::{Node, now_ms};
-use crate::store::{SyncStore, Unflushed};
+use crate::store::{SessionRunning, SyncStore, Unflushed};
 use crate::transport::tls;
 use cairn_sync_protocol::message::ErrorCode;
 use cairn_sync_protocol::{
@@ -162,8 +162,16 @@ async fn write_error<S: AsyncRead + Unpin>(stream: &mut S, e: std::io::Error) ->
 
 /// Run one session with `peer` over `stream`. The checkpoint is saved as the session learns it
 /// (see [`Checkpoint`]) and with a history record when it ends, however it ends.
+///
+/// `_running` is the caller's proof that it counts the session as running
+/// ([`crate::store::Core::session_running`]) for at least as long as this call: background
+/// derivation and upkeep wait while sessions run (`Core::wait_for_lull`), and the flusher stops
+/// waiting for more writes once every session running waits for one (`Core::durable`). The
+/// caller decides from when: a hub's session from before its hook (`hub::serve_one`), a site's
+/// from its connection (`site::sync_once`).
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     node: &Node,
+    _running: &SessionRunning<'_>,
     stream: &mut S,
     peer: NodeId,
     side: Side,
@@ -171,10 +179,6 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let started = now_ms();
-    // Background derivation and upkeep wait while sessions run (`Core::wait_for_lull`), and
-    // the flusher does not wait for more writes once every session running waits for one
-    // (`Core::durable`). A hub's session counts from before its hook (`hub::serve_one`).
-    let _running = matches!(side, Side::Site).then(|| node.store.session_running());
     let state = peer::load(&node.store, &peer)?;
     // Entries carried by a bundle not yet confirmed: assume they arrive (see bundle::export).
     let promised: Option<cairn_sync_protocol::VersionVector> =

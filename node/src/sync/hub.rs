@@ -207,12 +207,13 @@ async fn serve_one(
     // The session counts as running from here, before the hook: background work the hook asks
     // for waits for the sessions to pause (`Store::wait_for_lull`), and the first session of a
     // crowd would otherwise find none running and start it at once, beside the crowd.
-    let _running = node.store.session_running();
+    let running = node.store.session_running();
     if let Some(hook) = stats.before_session.0.clone() {
         let _ = tokio::task::spawn_blocking(move || hook(&site)).await;
     }
     let outcome = driver::run(
         node,
+        &running,
         &mut stream,
         site,
         Side::Hub { site },

@@ -35,7 +35,17 @@ pub async fn sync_once(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncReport> {
     let (hub, mut stream) = connect(node, address).await?;
-    driver::run(node, &mut stream, hub, Side::Site, timing, progress).await
+    let running = node.store.session_running();
+    driver::run(
+        node,
+        &running,
+        &mut stream,
+        hub,
+        Side::Site,
+        timing,
+        progress,
+    )
+    .await
 }
 
 /// A TLS connection to the hub, authenticated both ways.
