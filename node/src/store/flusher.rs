@@ -336,10 +336,14 @@ mod tests {
     use crate::store::Store;
     use std::sync::Arc;
 
+    /// The store in `dir`, without a derivation worker (these tests derive nothing).
+    fn open(dir: &std::path::Path) -> Store {
+        Store::open_without_worker(dir, Arc::new(crate::records::DocumentIndex)).unwrap()
+    }
+
     fn store() -> (tempfile::TempDir, Arc<Store>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_without_worker(dir.path(), Arc::new(crate::records::DocumentIndex))
-            .unwrap();
+        let store = open(dir.path());
         (dir, Arc::new(store))
     }
 
@@ -655,10 +659,7 @@ mod tests {
     #[test]
     fn closing_stops_the_flusher() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            Store::open_without_worker(dir.path(), Arc::new(crate::records::DocumentIndex)).unwrap()
-        };
-        let store = open();
+        let store = open(dir.path());
         let w = store.set_local_bin_unflushed("t/a", &1u32).unwrap();
         runtime().block_on(store.durable(w)).unwrap();
         assert!(
@@ -671,7 +672,7 @@ mod tests {
             core.upgrade().is_none(),
             "the flusher's thread outlived the store"
         );
-        let store = open();
+        let store = open(dir.path());
         assert_eq!(store.local_bin::<u32>("t/a").unwrap(), Some(1));
     }
 }
