@@ -6,7 +6,8 @@
 //! every task queued before it (up to 190 ms under a crowd of 200 sites), and a session that
 //! kept the turn to flush for the others replied only when it let the turn go
 //! (docs/benchmarks.md, rounds 32 and 33). A thread of its own flushes while writes are waited
-//! for, and a session is answered by the first flush that covers its writes.
+//! for, and a session is answered by the first flush that covers its writes. A session running
+//! alone, with nobody to share a flush with, flushes on its own thread (rounds 34 and 35).
 
 use super::{Core, Unflushed};
 use crate::error::{Error, Result};
@@ -123,7 +124,15 @@ impl Core {
     /// flushes without a thread each, and no session waits for flushes past the one that
     /// covers its writes. The same group commit as [`Core::written`], which writers that hold a
     /// thread anyway call.
+    ///
+    /// A session that runs alone and finds nobody waiting flushes on its own thread instead
+    /// ([`Core::flushes_alone`]): it has nobody to share the flush with, and handing it to the
+    /// flusher costs two thread wake-ups a flush (a first sync 0.89x as fast; docs/benchmarks.md,
+    /// rounds 34 and 35).
     pub async fn durable(&self, written: Unflushed) -> Result<()> {
+        if !self.is_durable(written) && self.flushes_alone() {
+            return tokio::task::block_in_place(|| self.durable_now(written));
+        }
         let mut waiting = None;
         loop {
             // Enabled before the checks, so a flush that ends between them and the wait still
@@ -148,6 +157,19 @@ impl Core {
             }
             ended.await;
         }
+    }
+
+    /// Whether a waiter may flush on its own thread: it is the only sync session running (or
+    /// no session runs: a writer outside any), nobody waits for the flusher, and it runs on a
+    /// runtime whose worker it can hand to another thread while it flushes
+    /// (`block_in_place`, which a single-threaded runtime cannot do). A session that begins
+    /// to wait meanwhile shares this flush or the flusher's (`flush_for` takes one at a time).
+    fn flushes_alone(&self) -> bool {
+        self.sessions_running() <= 1
+            && self.flusher.waiting.load(Ordering::SeqCst) == 0
+            && tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+                runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+            })
     }
 
     /// Whether every sync session running waits for a flush (or, with none running, anyone
@@ -510,6 +532,56 @@ mod tests {
             }
         });
         assert_eq!(store.flusher.spaced.load(Ordering::SeqCst), 0);
+    }
+
+    /// Whether the flusher's thread was started.
+    fn flusher_started(store: &Store) -> bool {
+        store
+            .flusher
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// A lone session on the node's runtime (several worker threads) flushes on its own
+    /// thread, one flush a wait, and never wakes the flusher's; once a second session runs,
+    /// its waits go to the flusher, which shares flushes among them.
+    #[test]
+    fn a_lone_session_flushes_on_its_own_thread() {
+        let (_dir, store) = store();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let waits = |key: &'static str| {
+            let store = store.clone();
+            rt.block_on(rt.spawn(async move {
+                for n in 0..5u32 {
+                    let w = store.set_local_bin_unflushed(key, &n).unwrap();
+                    answer(&store, w, A_MINUTE, "a waiter waited a minute")
+                        .await
+                        .unwrap();
+                    assert!(store.is_durable(w), "answered before its write was durable");
+                }
+            }))
+            .unwrap();
+        };
+        let _first = store.session_running();
+        let before = store.flushes();
+        waits("t/a");
+        assert_eq!(store.flushes() - before, 5, "one flush for each wait");
+        assert!(
+            !flusher_started(&store),
+            "a lone session handed its flushes to the flusher's thread"
+        );
+        let _second = store.session_running();
+        waits("t/b");
+        assert!(
+            flusher_started(&store),
+            "with two sessions running, a session flushed on its own thread"
+        );
     }
 
     /// Fails the test if `answered` is answered within `time`, while the spacing should hold its

@@ -9,7 +9,8 @@
 //! return unflushed, and a turn of it is short. What would hold the worker long moves off it:
 //! frames larger than [`INLINE_RECEIVE`], whose signatures take long to check, and a hub's
 //! scope, which may wait for the site's queued batches to be derived. A session awaits its
-//! flushes as a task; the store's flusher thread makes them ([`crate::store::Core::durable`]).
+//! flushes as a task; the store's flusher thread makes them, unless the session runs alone
+//! ([`crate::store::Core::durable`]).
 //! (The rare events that flush on their own — a new epoch after a restore, a fork of this
 //! node's own feed — hold the worker for that one flush.) Each `block_in_place` hands the worker
 //! to another thread, and a crowd of sessions calling it for every frame kept a thread each in
@@ -498,7 +499,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 /// appended (which its next frames may acknowledge) and, at a site, its checkpoint of the hub
 /// (which a site's next session starts from). A hub's checkpoint of a site is not waited for:
 /// an answering hub never uses it to choose what to send (see [`run`]). Many sessions share
-/// one flush, made by the store's flusher thread ([`crate::store::Core::durable`]).
+/// one flush, made by the store's flusher thread; a lone session makes its own
+/// ([`crate::store::Core::durable`]).
 async fn made_durable(node: &Node, store: &mut SyncStore<'_>, watch: &mut Watch) -> Result<()> {
     let checkpoint = watch.checkpoint.unflushed.take();
     let latest = match watch.side {
