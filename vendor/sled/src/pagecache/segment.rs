@@ -1090,20 +1090,8 @@ impl SegmentAccountant {
 
         assert!(!self.free.contains(&at), "double-free of a segment occurred");
 
-        let (completer, promise) = OneShot::pair();
-
-        let config = self.config.clone();
-
-        io_fail!(&config, "file truncation");
-        threadpool::spawn(move || {
-            debug!("truncating file to length {}", at);
-            let res = config
-                .file
-                .set_len(at)
-                .and_then(|_| config.file.sync_all())
-                .map_err(|e| e.into());
-            completer.fill(res);
-        })?;
+        io_fail!(&self.config, "file truncation");
+        let promise = truncate_in_background(self.config.clone(), at)?;
 
         if self.async_truncations.insert(at, promise).is_some() {
             panic!(
@@ -1126,5 +1114,85 @@ impl SegmentAccountant {
         }
 
         idx
+    }
+}
+
+// Patched for Cairn (vendor/README.md): a truncation runs on a thread of its
+// own, not on the shared IO threadpool. `SegmentAccountant::bump_tip` waits
+// for a pending truncation while its caller holds the accountant's mutex, and
+// every IO thread may at that moment be blocked on the same mutex (in
+// `IoBufs::sa_stabilize`, writing a buffer), with the truncation queued
+// behind them: no thread ever runs it, and the whole database hangs. Seen in
+// Cairn's hub under a crowd of 50 sites (docs/benchmarks.md, round 35).
+// Truncations happen only when the last segments of the file fall free, so a
+// short-lived thread each costs nothing that matters.
+fn truncate_in_background(
+    config: RunningConfig,
+    at: LogOffset,
+) -> Result<OneShot<Result<()>>> {
+    let (completer, promise) = OneShot::pair();
+    let _ = std::thread::Builder::new()
+        .name("sled-truncate".into())
+        .spawn(move || {
+            debug!("truncating file to length {}", at);
+            let res = config
+                .file
+                .set_len(at)
+                .and_then(|_| config.file.sync_all())
+                .map_err(|e| e.into());
+            completer.fill(res);
+        })?;
+    Ok(promise)
+}
+
+#[cfg(test)]
+mod cairn_truncation_tests {
+    use super::*;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    /// The deadlock's shape: every IO thread (and more tasks queued behind
+    /// them) blocked until the test lets them go, as `sa_stabilize` blocks
+    /// them on the accountant's mutex while `bump_tip` holds it and waits for
+    /// the truncation. The truncation must complete all the same.
+    #[test]
+    fn a_truncation_completes_while_every_io_thread_is_blocked() {
+        let gate = std::sync::Arc::new((Mutex::new(false), Condvar::new()));
+        let mut blocked = vec![];
+        for _ in 0..200 {
+            let gate = gate.clone();
+            blocked.push(
+                threadpool::spawn(move || {
+                    let (open, cv) = &*gate;
+                    let mut open = open.lock().unwrap();
+                    while !*open {
+                        open = cv.wait(open).unwrap();
+                    }
+                })
+                .unwrap(),
+            );
+        }
+
+        #[allow(deprecated)]
+        let config = Config::new().temporary(true).build();
+        let segment = config.segment_size as u64;
+        config.file.set_len(4 * segment).unwrap();
+        let mut truncated = truncate_in_background(config.clone(), segment).unwrap();
+        let finished = truncated.wait_timeout(Duration::from_secs(10));
+
+        let (open, cv) = &*gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+        for task in blocked {
+            task.wait().unwrap();
+        }
+
+        assert!(
+            matches!(finished, Ok(Ok(()))),
+            "the truncation did not complete while the IO threads were \
+             blocked: {:?}",
+            finished
+        );
+        assert_eq!(config.file.metadata().unwrap().len(), segment);
     }
 }
