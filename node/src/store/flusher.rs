@@ -67,7 +67,8 @@ impl Drop for Waiting<'_> {
 
 /// The flusher's thread, should it die of a panic (sled's flush, say), records a failure that
 /// covers every write and tells the waiters: none is left asleep, and every later one is
-/// refused, since no thread flushes for them any more (`Core::written` still flushes inline).
+/// refused, since no thread flushes for them any more (`Core::written`, and a session running
+/// alone on a multi-threaded runtime, still flush on their own threads).
 struct TellIfItDies<'a>(&'a Core);
 
 impl Drop for TellIfItDies<'_> {

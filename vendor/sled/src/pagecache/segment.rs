@@ -1130,18 +1130,54 @@ fn truncate_in_background(
     config: RunningConfig,
     at: LogOffset,
 ) -> Result<OneShot<Result<()>>> {
+    truncate_on(config, at, |job| {
+        std::thread::Builder::new()
+            .name("sled-truncate".into())
+            .spawn(job)
+            .map(drop)
+    })
+}
+
+/// [`truncate_in_background`] with the thread started by `spawn`. Should it
+/// fail to start one (the process at its limit of threads), the truncation
+/// runs inline: it holds the accountant's lock for one `fsync`, where an
+/// error here would stop the whole database.
+fn truncate_on(
+    config: RunningConfig,
+    at: LogOffset,
+    spawn: impl FnOnce(Box<dyn FnOnce() + Send + 'static>) -> std::io::Result<()>,
+) -> Result<OneShot<Result<()>>> {
     let (completer, promise) = OneShot::pair();
-    let _ = std::thread::Builder::new()
-        .name("sled-truncate".into())
-        .spawn(move || {
-            debug!("truncating file to length {}", at);
-            let res = config
-                .file
-                .set_len(at)
-                .and_then(|_| config.file.sync_all())
-                .map_err(|e| e.into());
-            completer.fill(res);
-        })?;
+    let truncate = move || {
+        debug!("truncating file to length {}", at);
+        let res = config
+            .file
+            .set_len(at)
+            .and_then(|_| config.file.sync_all())
+            .map_err(|e| e.into());
+        completer.fill(res);
+    };
+    // Whoever takes it first runs it: the thread, or this one if the thread
+    // could not be started.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(truncate)));
+    let on_thread = slot.clone();
+    let started = spawn(Box::new(move || {
+        let job = on_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(truncate) = job {
+            truncate();
+        }
+    }));
+    if let Err(e) = started {
+        warn!(
+            "cannot start a thread to truncate the log file ({}); \
+             truncating it on this one",
+            e
+        );
+        let job = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(truncate) = job {
+            truncate();
+        }
+    }
     Ok(promise)
 }
 
@@ -1193,6 +1229,23 @@ mod cairn_truncation_tests {
              blocked: {:?}",
             finished
         );
+        assert_eq!(config.file.metadata().unwrap().len(), segment);
+    }
+
+    /// A process that cannot start another thread still truncates, on the
+    /// caller's thread, rather than failing (which would stop the database).
+    #[test]
+    fn a_truncation_runs_inline_when_no_thread_can_start() {
+        #[allow(deprecated)]
+        let config = Config::new().temporary(true).build();
+        let segment = config.segment_size as u64;
+        config.file.set_len(3 * segment).unwrap();
+        let mut truncated = truncate_on(config.clone(), segment, |_job| {
+            Err(std::io::Error::new(std::io::ErrorKind::Other, "refused"))
+        })
+        .unwrap();
+        let finished = truncated.wait_timeout(Duration::from_secs(1));
+        assert!(matches!(finished, Ok(Ok(()))), "{:?}", finished);
         assert_eq!(config.file.metadata().unwrap().len(), segment);
     }
 }
