@@ -1161,24 +1161,25 @@ fn truncate_on(
     // could not be started.
     let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(truncate)));
     let on_thread = slot.clone();
-    let started = spawn(Box::new(move || {
-        let job = on_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(truncate) = job {
-            truncate();
-        }
-    }));
+    let started = spawn(Box::new(move || run_once(&on_thread)));
     if let Err(e) = started {
         warn!(
             "cannot start a thread to truncate the log file ({}); \
              truncating it on this one",
             e
         );
-        let job = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(truncate) = job {
-            truncate();
-        }
+        run_once(&slot);
     }
     Ok(promise)
+}
+
+/// Runs the job in `slot` unless someone took it already; the lock is let go
+/// before the job runs.
+fn run_once<F: FnOnce()>(slot: &std::sync::Mutex<Option<F>>) {
+    let job = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(job) = job {
+        job();
+    }
 }
 
 #[cfg(test)]
