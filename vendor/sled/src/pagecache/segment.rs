@@ -1214,7 +1214,8 @@ mod cairn_truncation_tests {
         let config = Config::new().temporary(true).build();
         let segment = config.segment_size as u64;
         config.file.set_len(4 * segment).unwrap();
-        let mut truncated = truncate_in_background(config.clone(), segment).unwrap();
+        let mut truncated =
+            truncate_in_background(config.clone(), segment).unwrap();
         let finished = truncated.wait_timeout(Duration::from_secs(10));
 
         let (open, cv) = &*gate;
