@@ -18,14 +18,16 @@
 #
 # It builds the benchmarks (release profile; CARGO_TARGET_DIR is honoured), then runs, once
 # each and in this order: the first sync (with automerge's sync of the same documents), 50 and
-# 200 sites at once (5 crowds each), 50 and 200 sites at once again with the hub on processor 0
-# and the simulated sites on processor 1, deriving what they received once each crowd is done
-# (as sites on machines of their own; skipped unless both may be used), the slow link, 10,000
-# learners from one CSV file, PouchDB, and the open of each kept store. Any CAIRN_BENCH_
-# variable set outside is ignored. Run it with nothing else on the machine; on a virtual machine
-# that hands freed memory back to its host, turn that off first (docs/benchmarks.md, round 23).
-# About 10 minutes once built (round 29), and more while a copy of a large kept store is not
-# yet in the page cache (round 27: 20 minutes with a 3M store). Not part of `cargo test` or CI.
+# 200 sites at once (5 crowds each), 50 and 200 sites at once again in one paired run with the
+# hub on processor 0 and the simulated sites on processor 1, deriving what they received once
+# each crowd is done (as sites on machines of their own), 13 crowds of each size taken in turn
+# and each steady crowd's 200 / 50 ratio with the median's 95 % range (round 37; skipped unless
+# both processors may be used), the slow link, 10,000 learners from one CSV file, PouchDB, and
+# the open of each kept store. Any CAIRN_BENCH_ variable set outside is ignored. Run it with
+# nothing else on the machine; on a virtual machine that hands freed memory back to its host,
+# turn that off first (docs/benchmarks.md, round 23). About 25 minutes once built (round 37),
+# and more while a copy of a large kept store is not yet in the page cache (round 27: 10 more
+# minutes with a 3M store). Not part of `cargo test` or CI.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
     --program) program=$(realpath "$2"); shift 2 ;;
     --open-from) stores+=("$(realpath "$2")"); shift 2 ;;
     --log) log=$2; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "sitting.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,12 +93,13 @@ CAIRN_BENCH_SESSIONS=200 CAIRN_BENCH_SITES_IN=/dev/shm "$sync" --bench concurren
 # stores, one sled lock), and on the hub's processors that counts against the hub; deployed,
 # every site has a machine of its own (docs/benchmarks.md, round 29).
 # Each of processors 0 and 1 on its own: a cpuset or mask without one of them fails this.
+# Paired: each size's crowds a second or two from the other's, so the machine's drift over
+# minutes falls on both (docs/benchmarks.md, round 37).
 if taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
-  for n in 50 200; do
-    step "$n sites at once, the hub on processor 0, the sites on 1, deriving after each crowd"
-    CAIRN_BENCH_SESSIONS=$n CAIRN_BENCH_SITES_IN=/dev/shm CAIRN_BENCH_HUB_CPUS=0 \
-      CAIRN_BENCH_SITES_CPUS=1 CAIRN_BENCH_SITES_DERIVE_AFTER=1 "$sync" --bench concurrent
-  done
+  step "50 and 200 sites at once, paired, the hub on processor 0, the sites on 1, deriving after each crowd"
+  CAIRN_BENCH_SESSIONS=50,200 CAIRN_BENCH_PAIRED=1 CAIRN_BENCH_CROWDS=13 \
+    CAIRN_BENCH_SITES_IN=/dev/shm CAIRN_BENCH_HUB_CPUS=0 CAIRN_BENCH_SITES_CPUS=1 \
+    CAIRN_BENCH_SITES_DERIVE_AFTER=1 "$sync" --bench concurrent
 else
   step "skipped: the hub and the sites on processors of their own (needs processors 0 and 1)"
 fi

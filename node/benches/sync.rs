@@ -34,7 +34,9 @@
 //! `CAIRN_BENCH_FLUSH_EXTRA_BLOBS` (empty files it adds to the copy's blob folder, default 0),
 //! `CAIRN_BENCH_SITES_DERIVE_AFTER=1` (the sites' process derives what each site received once
 //! the crowd's sessions are all done, as sites on machines of their own would without costing
-//! the hub's processors; by default each site's worker derives after its own session).
+//! the hub's processors; by default each site's worker derives after its own session),
+//! `CAIRN_BENCH_PAIRED=1` (the concurrent runs of every size at once, their crowds in turn, and
+//! each steady crowd's ratio of the last size's throughput to the first's; see [`paired`]).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -484,150 +486,322 @@ fn initial(learners_n: usize) {
 
 /// 6: the hub under many concurrent site sessions.
 fn concurrent(n: usize) {
-    let root = tempfile::tempdir().unwrap();
-    let hub_node = Arc::new(new_hub(&root.path().join("hub")));
-    // Deployed, each site flushes its own disk. Here all sites share the machine: with
-    // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves the
-    // hub alone; by default they share the hub's disk and its flush queue.
-    let sites_root = sites_root(root.path());
-    // The program's sites: by default the `n` that sync at once. With more, the others are
-    // admitted and get the catalog but sit the run out, so runs of different `n` in a program
-    // of the same size compare the crowd alone (a hub's work per session also grew with the
-    // sites the program has: before round 17 every session exchanged version vectors naming
-    // them; the hub still reads every feed's tip).
-    let program = env_number("CAIRN_BENCH_PROGRAM_SITES").map_or(n, |p| p.max(n));
-    let mut sites: Vec<Arc<Node>> = (0..program)
-        .map(|i| {
-            let s = new_site(&hub_node, sites_root.path(), i);
-            Arc::new(s)
-        })
+    let mut run = CrowdRun::start(n);
+    for crowd in 0..run.crowds_to_run() {
+        if crowd > 0 {
+            run.more();
+        }
+        run.crowd();
+    }
+    run.finish();
+}
+
+/// `CAIRN_BENCH_PAIRED=1`: the concurrent runs of every size in `CAIRN_BENCH_SESSIONS` at once,
+/// each with its own hub (in this process) and its own sites' process, their crowds taken in
+/// turn (the order reversed each time, so neither size always goes first) and each crowd of one
+/// size a second or two from the other's. Runs of one size after another, as before, put
+/// minutes between the crowds compared, and this machine drifts by as much as the difference
+/// sought within minutes (round 36); pairs a second apart share the drift. Prints each size's
+/// table, as a run of it alone would, then each steady crowd's ratio of the last size's
+/// throughput to the first's, and their median with a 95 % range.
+fn paired(sizes: &[usize]) {
+    assert!(
+        sites_in_processes() && crowds_per_run() > 1,
+        "CAIRN_BENCH_PAIRED=1 needs the sites in processes of their own and CAIRN_BENCH_CROWDS > 1"
+    );
+    let mut runs: Vec<CrowdRun> = sizes.iter().map(|&n| CrowdRun::start(n)).collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    for crowd in 0..crowds_per_run() {
+        if crowd > 0 {
+            // Every sites' process records its next work together, then each crowd runs
+            // with the other processes quiet.
+            runs.iter_mut().for_each(CrowdRun::ask_for_more);
+            runs.iter_mut().for_each(CrowdRun::ready);
+        }
+        for &i in &order {
+            runs[i].crowd();
+        }
+        order.reverse();
+    }
+    let throughput: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|r| r.crowds.iter().map(|c| c.entries as f64 / c.wall).collect())
         .collect();
-    let rt = hub_runtime();
-    let served = rt.block_on(serve(hub_node.clone()));
-    // The sites run their sessions from another process (unless `CAIRN_BENCH_SITES_PROCESS=0`):
-    // sled guards every tree of a process with one lock (`sled::concurrency_control` is a
-    // process-wide static), so 200 site stores in the hub's process would serialize the hub's
-    // writes behind theirs, which no deployment does.
-    let separate = std::env::var("CAIRN_BENCH_SITES_PROCESS").map_or(true, |v| v != "0");
-    // Every site first gets the catalog, then the `n` of the run write 2 learners' worth of work.
-    // The sites' process does both for its own sites, so they sync as running nodes whose
-    // stores hold in memory what they last wrote and read, not as nodes just started.
-    let prepared_by_child = separate && !start_busy();
-    let first = if prepared_by_child { n } else { 0 };
-    fetch_catalog(&rt, &sites[first..], &served.addr);
-    sites.truncate(n);
-    if !prepared_by_child {
-        for (i, s) in sites.iter().enumerate() {
-            populate(s, i, 2);
+    let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
+    for run in runs {
+        run.finish();
+    }
+    let (first, last) = (&throughput[0], &throughput[throughput.len() - 1]);
+    println!(
+        "\n| crowd | {small} sites, entries/s | {large} sites, entries/s | {large} / {small} |\n|---|---|---|---|"
+    );
+    let mut ratios = Vec::new();
+    for k in 1..first.len() {
+        let ratio = last[k] / first[k];
+        ratios.push(ratio);
+        println!(
+            "| {} | {:.0} | {:.0} | {ratio:.3} |",
+            k + 1,
+            first[k],
+            last[k]
+        );
+    }
+    let range = match median_range(&mut ratios) {
+        Some((low, high)) => format!("95 % range of the median {low:.3}–{high:.3}×"),
+        None => "too few pairs for a 95 % range".to_string(),
+    };
+    println!(
+        "\nSteady crowds, {large} sites against {small}, crowd by crowd: median {:.3}× ({range}, \
+         {} pairs)\n",
+        median(&mut ratios),
+        ratios.len()
+    );
+}
+
+/// A distribution-free 95 % range for the median of `v`: the order statistics the sign test
+/// gives (the median lies between them in at least 95 % of samples of this size, whatever the
+/// distribution), or `None` with fewer than 6 values, too few for one.
+fn median_range(v: &mut [f64]) -> Option<(f64, f64)> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    // The largest j with P(Binomial(n, 1/2) < j) <= 2.5 %: the range is the j-th value from
+    // either end (counting from 1).
+    let mut below = 0.0;
+    let mut j = 0;
+    let mut term = 0.5f64.powi(n as i32);
+    for i in 0..n {
+        if below + term > 0.025 {
+            break;
+        }
+        below += term;
+        j = i + 1;
+        term = term * (n - i) as f64 / (i + 1) as f64;
+    }
+    (j > 0).then(|| (v[j - 1], v[n - j]))
+}
+
+/// The sites of a concurrent run: in processes of their own, or in the hub's
+/// (`CAIRN_BENCH_SITES_PROCESS=0`).
+enum CrowdSites {
+    Processes(SitesProcesses),
+    InProcess(Vec<Arc<Node>>),
+}
+
+/// A hub serving a program and the sites that sync with it at once, crowd after crowd.
+struct CrowdRun {
+    n: usize,
+    hub_node: Arc<Node>,
+    served: Served,
+    sites: CrowdSites,
+    crowds: Vec<Crowd>,
+    rt: tokio::runtime::Runtime,
+    // Dropped last (fields drop in order): the stores' folders.
+    _sites_root: tempfile::TempDir,
+    _root: tempfile::TempDir,
+}
+
+impl CrowdRun {
+    /// A hub, its program and `n` sites ready for the first crowd.
+    fn start(n: usize) -> CrowdRun {
+        let root = tempfile::tempdir().unwrap();
+        let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+        // Deployed, each site flushes its own disk. Here all sites share the machine: with
+        // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves
+        // the hub alone; by default they share the hub's disk and its flush queue.
+        let sites_root = sites_root(root.path());
+        // The program's sites: by default the `n` that sync at once. With more, the others are
+        // admitted and get the catalog but sit the run out, so runs of different `n` in a
+        // program of the same size compare the crowd alone (a hub's work per session also grew
+        // with the sites the program has: before round 17 every session exchanged version
+        // vectors naming them; the hub still reads every feed's tip).
+        let program = env_number("CAIRN_BENCH_PROGRAM_SITES").map_or(n, |p| p.max(n));
+        let mut sites: Vec<Arc<Node>> = (0..program)
+            .map(|i| {
+                let s = new_site(&hub_node, sites_root.path(), i);
+                Arc::new(s)
+            })
+            .collect();
+        let rt = hub_runtime();
+        let served = rt.block_on(serve(hub_node.clone()));
+        let separate = sites_in_processes();
+        // Every site first gets the catalog, then the `n` of the run write 2 learners' worth of
+        // work. The sites' process does both for its own sites, so they sync as running nodes
+        // whose stores hold in memory what they last wrote and read, not as nodes just started.
+        let prepared_by_child = separate && !start_busy();
+        let first = if prepared_by_child { n } else { 0 };
+        fetch_catalog(&rt, &sites[first..], &served.addr);
+        sites.truncate(n);
+        if !prepared_by_child {
+            for (i, s) in sites.iter().enumerate() {
+                populate(s, i, 2);
+            }
+        }
+        let sites = if separate {
+            let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
+            // Closed here, so the other process can open them.
+            drop(sites);
+            // All in one process unless `CAIRN_BENCH_SITES_PER_PROCESS` says otherwise. One
+            // process a site, as deployed, measured slower at both sizes (round 16): each
+            // process's first session pays for what a running node has long set up.
+            let per_process = env_number("CAIRN_BENCH_SITES_PER_PROCESS").unwrap_or(n);
+            CrowdSites::Processes(SitesProcesses::start(
+                &served.addr,
+                &dirs,
+                prepared_by_child,
+                per_process,
+            ))
+        } else {
+            CrowdSites::InProcess(sites)
+        };
+        CrowdRun {
+            n,
+            hub_node,
+            served,
+            sites,
+            crowds: Vec::new(),
+            rt,
+            _sites_root: sites_root,
+            _root: root,
         }
     }
-    // `perf record --control fifo:CTL,ACK -D -1 ...` profiles only the sessions when this is CTL.
-    let perf = std::env::var("CAIRN_BENCH_PERF_CTL").ok();
-    let tell_perf = |what: &str| {
-        if let Some(ctl) = &perf {
-            let _ = std::fs::write(ctl, format!("{what}\n"));
+
+    /// Crowds this run measures: [`crowds_per_run`], or one with the sites in the hub's process.
+    fn crowds_to_run(&self) -> usize {
+        match self.sites {
+            CrowdSites::Processes(_) => crowds_per_run(),
+            CrowdSites::InProcess(_) => 1,
         }
-    };
-    let mut crowds = Vec::new();
-    if separate {
-        let dirs: Vec<std::path::PathBuf> = sites.iter().map(|s| s.dir.clone()).collect();
-        // Closed here, so the other process can open them.
-        drop(sites);
-        // All in one process unless `CAIRN_BENCH_SITES_PER_PROCESS` says otherwise. One
-        // process a site, as deployed, measured slower at both sizes (round 16): each process's
-        // first session pays for what a running node has long set up.
-        let per_process = env_number("CAIRN_BENCH_SITES_PER_PROCESS").unwrap_or(n);
-        let mut child = SitesProcesses::start(&served.addr, &dirs, prepared_by_child, per_process);
-        for crowd in 0..crowds_per_run() {
-            if crowd > 0 {
-                child.ready();
-            }
-            if !start_busy() {
-                wait_until_idle("the hub's process");
-            }
-            tell_perf("enable");
-            let hub_cpu_at_go = processor_seconds();
-            let flushes_at_go = hub_node.store.flushes();
-            let started = Instant::now();
-            let (latencies, entries, received, wall, sites_cpu) = child.run();
-            // The hub's processor time and the profile end with the sessions, before the sites'
-            // process closes its stores: until round 21 they ended once it had exited, which at
-            // 200 sites took long enough to take in the hub's derivation after the crowd too.
-            let hub_cpu = processor_seconds() - hub_cpu_at_go;
-            let hub_flushes = hub_node.store.flushes() - flushes_at_go;
-            tell_perf("disable");
-            // The next crowd starts from a hub that has derived this one's entries.
-            hub_node.store.settle().unwrap();
-            crowds.push(Crowd {
-                latencies,
-                entries,
-                received,
-                wall,
-                derived: started.elapsed().as_secs_f64(),
-                hub_cpu,
-                sites_cpu,
-                hub_flushes,
-            });
+    }
+
+    /// Have the sites record their next crowd's work and wait until they are ready.
+    fn more(&mut self) {
+        self.ask_for_more();
+        self.ready();
+    }
+
+    /// Have the sites' processes record their next crowd's work (2 more learners' each).
+    fn ask_for_more(&mut self) {
+        if let CrowdSites::Processes(child) = &mut self.sites {
+            child.send("more");
         }
-        child.wait();
-    } else {
+    }
+
+    /// Wait until the sites' processes have recorded their work and gone quiet.
+    fn ready(&mut self) {
+        if let CrowdSites::Processes(child) = &mut self.sites {
+            child.ready();
+        }
+    }
+
+    /// One crowd: every site's session at once, then the hub derives what it brought and the
+    /// sites' processes go quiet, so that the next crowd (of this run or another) starts from
+    /// idle processes.
+    fn crowd(&mut self) {
         if !start_busy() {
-            wait_until_idle("the benchmark's process");
+            wait_until_idle("the hub's process");
         }
         tell_perf("enable");
         let hub_cpu_at_go = processor_seconds();
-        let flushes_at_go = hub_node.store.flushes();
+        let flushes_at_go = self.hub_node.store.flushes();
         let started = Instant::now();
-        let done = rt.block_on(sessions(&sites, &served.addr));
-        let wall = started.elapsed().as_secs_f64();
+        let (latencies, entries, received, wall, sites_cpu) = match &mut self.sites {
+            CrowdSites::Processes(child) => child.run(),
+            CrowdSites::InProcess(sites) => {
+                let done = self.rt.block_on(sessions(sites, &self.served.addr));
+                (
+                    done.iter().map(|d| d.ms).collect(),
+                    done.iter().map(|d| d.sent).sum(),
+                    done.iter().map(|d| d.received).collect(),
+                    started.elapsed().as_secs_f64(),
+                    // One process: the sites' share cannot be told apart from the hub's.
+                    0.0,
+                )
+            }
+        };
+        // The hub's processor time and the profile end with the sessions, before the sites'
+        // process closes its stores: until round 21 they ended once it had exited, which at
+        // 200 sites took long enough to take in the hub's derivation after the crowd too.
         let hub_cpu = processor_seconds() - hub_cpu_at_go;
-        let hub_flushes = hub_node.store.flushes() - flushes_at_go;
-        // The profile covers what the processor figures cover: the sessions, not the derivation after.
+        let hub_flushes = self.hub_node.store.flushes() - flushes_at_go;
         tell_perf("disable");
-        hub_node.store.settle().unwrap();
-        crowds.push(Crowd {
-            latencies: done.iter().map(|d| d.ms).collect(),
-            entries: done.iter().map(|d| d.sent).sum(),
-            received: done.iter().map(|d| d.received).collect(),
+        // The next crowd starts from a hub that has derived this one's entries.
+        self.hub_node.store.settle().unwrap();
+        let derived = started.elapsed().as_secs_f64();
+        if let CrowdSites::Processes(child) = &mut self.sites {
+            child.quiet();
+        }
+        self.crowds.push(Crowd {
+            latencies,
+            entries,
+            received,
             wall,
-            derived: started.elapsed().as_secs_f64(),
+            derived,
             hub_cpu,
-            // One process: the sites' share cannot be told apart from the hub's.
-            sites_cpu: 0.0,
+            sites_cpu,
             hub_flushes,
         });
     }
-    let peak = served.stats.peak.load(Ordering::SeqCst);
-    let completed = served.stats.completed.load(Ordering::SeqCst);
-    // A row per crowd when there are several, then their medians under the size alone (the row
-    // the tables in docs/benchmarks.md quote).
-    let rows: Vec<[f64; 9]> = crowds.iter().map(|c| c.row(n)).collect();
-    if rows.len() > 1 {
-        for (i, (c, r)) in crowds.iter().zip(&rows).enumerate() {
+
+    /// Print the run's rows: each crowd's, the steady crowds' medians, and all crowds' medians.
+    fn finish(self) {
+        let CrowdRun {
+            n,
+            served,
+            sites,
+            crowds,
+            ..
+        } = self;
+        if let CrowdSites::Processes(child) = sites {
+            child.wait();
+        }
+        let peak = served.stats.peak.load(Ordering::SeqCst);
+        let completed = served.stats.completed.load(Ordering::SeqCst);
+        // A row per crowd when there are several, then their medians under the size alone (the
+        // row the tables in docs/benchmarks.md quote).
+        let rows: Vec<[f64; 9]> = crowds.iter().map(|c| c.row(n)).collect();
+        if rows.len() > 1 {
+            for (i, (c, r)) in crowds.iter().zip(&rows).enumerate() {
+                print_crowd_row(
+                    &format!("{n}, crowd {}", i + 1),
+                    peak,
+                    c.entries,
+                    r,
+                    completed,
+                );
+            }
+        }
+        // The crowds after the first are the steady state (sites receiving the program's copies
+        // of their earlier awards, round 23): their medians get a row of their own.
+        if rows.len() > 2 {
+            let steady = &crowds[1..];
             print_crowd_row(
-                &format!("{n}, crowd {}", i + 1),
+                &format!("{n}, crowds 2-{}", rows.len()),
                 peak,
-                c.entries,
-                r,
+                steady.iter().map(|c| c.entries).sum::<u64>() / steady.len() as u64,
+                &medians_of(&rows[1..]),
                 completed,
             );
         }
+        let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
+        print_crowd_row(&n.to_string(), peak, entries, &medians_of(&rows), completed);
+        print_received(n, &crowds);
     }
-    // The crowds after the first are the steady state (sites receiving the program's copies of
-    // their earlier awards, round 23): their medians get a row of their own.
-    if rows.len() > 2 {
-        let steady = &crowds[1..];
-        print_crowd_row(
-            &format!("{n}, crowds 2-{}", rows.len()),
-            peak,
-            steady.iter().map(|c| c.entries).sum::<u64>() / steady.len() as u64,
-            &medians_of(&rows[1..]),
-            completed,
-        );
+}
+
+/// Whether the concurrent runs' sites run their sessions from a process of their own (unless
+/// `CAIRN_BENCH_SITES_PROCESS=0`): sled guards every tree of a process with one lock
+/// (`sled::concurrency_control` is a process-wide static), so 200 site stores in the hub's
+/// process would serialize the hub's writes behind theirs, which no deployment does.
+fn sites_in_processes() -> bool {
+    std::env::var("CAIRN_BENCH_SITES_PROCESS").map_or(true, |v| v != "0")
+}
+
+/// `perf record --control fifo:CTL,ACK -D -1 ...` profiles only the sessions when
+/// `CAIRN_BENCH_PERF_CTL` names CTL.
+fn tell_perf(what: &str) {
+    if let Ok(ctl) = std::env::var("CAIRN_BENCH_PERF_CTL") {
+        let _ = std::fs::write(ctl, format!("{what}\n"));
     }
-    let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
-    print_crowd_row(&n.to_string(), peak, entries, &medians_of(&rows), completed);
-    print_received(n, &crowds);
 }
 
 /// What a session of each crowd received from the hub, medians over its sessions: a line under
@@ -655,7 +829,7 @@ fn medians_of<const N: usize>(rows: &[[f64; N]]) -> [f64; N] {
 
 /// The settings that change what a concurrent run measures, in a sentence for its log.
 fn concurrent_setting() -> String {
-    if std::env::var("CAIRN_BENCH_SITES_PROCESS").is_ok_and(|v| v == "0") {
+    if !sites_in_processes() {
         return format!(
             "Processors: the hub and the sites in one process, on {}. One crowd a run.",
             allowed_processors()
@@ -804,10 +978,12 @@ async fn sessions(sites: &[Arc<Node>], addr: &str) -> Vec<Session> {
 /// The sites of a concurrent run, in processes of their own (this benchmark, run again with
 /// `CAIRN_BENCH_SITES_CHILD` naming a file: the hub's address, then `NUMBER FOLDER` for each of
 /// its sites). Each opens its sites (with `CAIRN_BENCH_SITES_PREPARE=1`, fetches the catalog and
-/// records the sites' work), waits until it is idle, says `ready`, waits for a line on its input,
+/// records the sites' work), waits until it is idle, says `ready`, waits for `go` on its input,
 /// runs its sessions at once and prints `session MS SENT BYTES ENTRIES MESSAGES` for each (see
-/// [`Session`]), `cpu S`, then `end NS`; and again for each further crowd ([`crowds_per_run`]),
-/// recording 2 more learners' work first.
+/// [`Session`]), `cpu S`, then `end NS`, and once its sites have derived what they received and
+/// it is idle again, `quiet`; and again for each further crowd ([`crowds_per_run`]), recording 2
+/// more learners' work when told `more`, then saying `ready`. Nothing it does between crowds
+/// overlaps a crowd, its own or (with `CAIRN_BENCH_PAIRED=1`) another run's.
 struct SitesProcesses {
     children: Vec<(
         std::process::Child,
@@ -858,15 +1034,22 @@ impl SitesProcesses {
 
     /// Wait until every process has said `ready` (its sites' work recorded, the process idle).
     fn ready(&mut self) {
+        self.expect("ready");
+    }
+
+    /// Wait until every process has said `quiet` (its sites done deriving what the crowd
+    /// brought, the process idle), so that nothing of this crowd runs in the next.
+    fn quiet(&mut self) {
+        self.expect("quiet");
+    }
+
+    /// Wait until every process has said `word`, and nothing else.
+    fn expect(&mut self, word: &str) {
         use std::io::BufRead;
         for (_, out) in &mut self.children {
             let mut line = String::new();
             out.read_line(&mut line).unwrap();
-            assert_eq!(
-                line.trim(),
-                "ready",
-                "a sites' process was not ready: {line:?}"
-            );
+            assert_eq!(line.trim(), word, "a sites' process said {line:?}");
         }
     }
 
@@ -875,12 +1058,9 @@ impl SitesProcesses {
     /// end) and the processor time the sites' processes used in s, returned once every process
     /// has reported its sessions (see [`SitesProcesses::wait`]).
     fn run(&mut self) -> (Vec<f64>, u64, Vec<[u64; 3]>, f64, f64) {
-        use std::io::{BufRead, Write};
+        use std::io::BufRead;
         let go = monotonic_ns();
-        for input in &mut self.inputs {
-            writeln!(input, "go").unwrap();
-            input.flush().unwrap();
-        }
+        self.send("go");
         let (mut lat, mut entries, mut end, mut cpu) = (Vec::new(), 0, go, 0.0);
         let mut received = Vec::new();
         for (_, out) in &mut self.children {
@@ -903,6 +1083,16 @@ impl SitesProcesses {
             }
         }
         (lat, entries, received, (end - go) as f64 / 1e9, cpu)
+    }
+
+    /// Say `line` to every process: `go` (run the sessions) or `more` (record the next crowd's
+    /// work, then say `ready`).
+    fn send(&mut self, line: &str) {
+        use std::io::Write;
+        for input in &mut self.inputs {
+            writeln!(input, "{line}").unwrap();
+            input.flush().unwrap();
+        }
     }
 
     /// Wait for the sites' processes to close their stores and exit.
@@ -1031,8 +1221,12 @@ fn sites_child(list: &str) {
         }
     }
     let mut stdout = std::io::stdout();
+    let mut said = String::new();
     for crowd in 0..crowds_per_run() {
         if crowd > 0 {
+            said.clear();
+            std::io::stdin().lock().read_line(&mut said).unwrap();
+            assert_eq!(said.trim(), "more", "the benchmark said {said:?}");
             for (&i, s) in numbers.iter().zip(&sites) {
                 populate_more(s, i, 2 * crowd..2 * crowd + 2);
             }
@@ -1045,8 +1239,9 @@ fn sites_child(list: &str) {
         }
         writeln!(stdout, "ready").unwrap();
         stdout.flush().unwrap();
-        let mut go = String::new();
-        std::io::stdin().lock().read_line(&mut go).unwrap();
+        said.clear();
+        std::io::stdin().lock().read_line(&mut said).unwrap();
+        assert_eq!(said.trim(), "go", "the benchmark said {said:?}");
         // `CAIRN_BENCH_SITES_DERIVE_AFTER=1`: each site's worker derives what its session
         // received once the whole crowd is done, not as soon as its own session ends. Deployed,
         // a site derives on its own machine; here 200 sites' derivations would otherwise share
@@ -1074,6 +1269,11 @@ fn sites_child(list: &str) {
         }
         writeln!(stdout, "cpu {cpu}").unwrap();
         writeln!(stdout, "end {end}").unwrap();
+        stdout.flush().unwrap();
+        if !start_busy() {
+            wait_until_idle("the sites' process");
+        }
+        writeln!(stdout, "quiet").unwrap();
         stdout.flush().unwrap();
     }
 }
@@ -1372,8 +1572,13 @@ fn main() {
         println!(
             "| sessions | peak held | entries | wall s | entries/s | p50 ms | p95 ms | p99 ms | completed | all derived at s | hub processor ms per session | sites processor ms per session | hub flushes per session |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
-        for n in env_list("CAIRN_BENCH_SESSIONS", "50,200") {
-            concurrent(n);
+        let sizes = env_list("CAIRN_BENCH_SESSIONS", "50,200");
+        if std::env::var("CAIRN_BENCH_PAIRED").is_ok_and(|v| v == "1") && sizes.len() > 1 {
+            paired(&sizes);
+        } else {
+            for n in sizes {
+                concurrent(n);
+            }
         }
     }
     if want("open") {
