@@ -25,7 +25,7 @@
 # both processors may be used), the slow link, 10,000 learners from one CSV file, PouchDB, and
 # the open of each kept store. Any CAIRN_BENCH_ variable set outside is ignored. Run it with
 # nothing else on the machine; on a virtual machine that hands freed memory back to its host,
-# turn that off first (docs/benchmarks.md, round 23). About 25 minutes once built (round 37),
+# turn that off first (docs/benchmarks.md, round 23). About 20 minutes once built (round 37),
 # and more while a copy of a large kept store is not yet in the page cache (round 27: 10 more
 # minutes with a 3M store). Not part of `cargo test` or CI.
 set -euo pipefail
@@ -93,7 +93,7 @@ CAIRN_BENCH_SESSIONS=200 CAIRN_BENCH_SITES_IN=/dev/shm "$sync" --bench concurren
 # stores, one sled lock), and on the hub's processors that counts against the hub; deployed,
 # every site has a machine of its own (docs/benchmarks.md, round 29).
 # Each of processors 0 and 1 on its own: a cpuset or mask without one of them fails this.
-# Paired: each size's crowds a second or two from the other's, so the machine's drift over
+# Paired: each size's crowds seconds from the other's, so the machine's drift over
 # minutes falls on both (docs/benchmarks.md, round 37).
 if taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
   step "50 and 200 sites at once, paired, the hub on processor 0, the sites on 1, deriving after each crowd"

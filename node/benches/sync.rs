@@ -499,9 +499,11 @@ fn concurrent(n: usize) {
 /// `CAIRN_BENCH_PAIRED=1`: the concurrent runs of every size in `CAIRN_BENCH_SESSIONS` at once,
 /// each with its own hub (in this process) and its own sites' process, their crowds taken in
 /// turn (the order reversed each time, so neither size always goes first) and each crowd of one
-/// size a second or two from the other's. Runs of one size after another, as before, put
-/// minutes between the crowds compared, and this machine drifts by as much as the difference
-/// sought within minutes (round 36); pairs a second apart share the drift. Prints each size's
+/// size seconds from the other's (about 2 s, or 7-13 s after a 200-site crowd, whose hub takes
+/// that long to go idle). Runs of one size after another, as before, put minutes between the
+/// crowds compared, and this machine drifts by as much as the difference sought within minutes
+/// (round 36); pairs seconds apart share most of the drift. The hub's processor time counts the
+/// whole process, the other hub (idle, under a tenth of a processor) too. Prints each size's
 /// table, as a run of it alone would, then each steady crowd's ratio of the last size's
 /// throughput to the first's, and their median with a 95 % range.
 fn paired(sizes: &[usize]) {
@@ -698,7 +700,10 @@ impl CrowdRun {
     /// idle processes.
     fn crowd(&mut self) {
         if !start_busy() {
-            wait_until_idle("the hub's process");
+            wait_until_idle(match self.sites {
+                CrowdSites::Processes(_) => "the hub's process",
+                CrowdSites::InProcess(_) => "the benchmark's process",
+            });
         }
         tell_perf("enable");
         let hub_cpu_at_go = processor_seconds();
