@@ -527,7 +527,7 @@ fn paired(sizes: &[usize]) {
     }
     let throughput: Vec<Vec<f64>> = runs
         .iter()
-        .map(|r| r.crowds.iter().map(|c| c.entries as f64 / c.wall).collect())
+        .map(|r| r.crowds.iter().map(Crowd::throughput).collect())
         .collect();
     let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
     for run in runs {
@@ -911,13 +911,18 @@ struct Crowd {
 }
 
 impl Crowd {
+    /// Entries the sites sent a second, from the go to the last session's end.
+    fn throughput(&self) -> f64 {
+        self.entries as f64 / self.wall
+    }
+
     /// wall s, entries/s, p50, p95, p99 ms, all derived at s, hub and sites processor ms a
     /// session, the hub's flushes a session.
     fn row(&self, n: usize) -> [f64; 9] {
         let mut l = self.latencies.clone();
         [
             self.wall,
-            self.entries as f64 / self.wall,
+            self.throughput(),
             median(&mut l),
             percentile(&mut l, 0.95),
             percentile(&mut l, 0.99),
@@ -1226,12 +1231,15 @@ fn sites_child(list: &str) {
         }
     }
     let mut stdout = std::io::stdout();
-    let mut said = String::new();
+    // The benchmark's next word on this process's input, which must be `word`.
+    let hear = |word: &str| {
+        let mut said = String::new();
+        std::io::stdin().lock().read_line(&mut said).unwrap();
+        assert_eq!(said.trim(), word, "the benchmark said {said:?}");
+    };
     for crowd in 0..crowds_per_run() {
         if crowd > 0 {
-            said.clear();
-            std::io::stdin().lock().read_line(&mut said).unwrap();
-            assert_eq!(said.trim(), "more", "the benchmark said {said:?}");
+            hear("more");
             for (&i, s) in numbers.iter().zip(&sites) {
                 populate_more(s, i, 2 * crowd..2 * crowd + 2);
             }
@@ -1244,9 +1252,7 @@ fn sites_child(list: &str) {
         }
         writeln!(stdout, "ready").unwrap();
         stdout.flush().unwrap();
-        said.clear();
-        std::io::stdin().lock().read_line(&mut said).unwrap();
-        assert_eq!(said.trim(), "go", "the benchmark said {said:?}");
+        hear("go");
         // `CAIRN_BENCH_SITES_DERIVE_AFTER=1`: each site's worker derives what its session
         // received once the whole crowd is done, not as soon as its own session ends. Deployed,
         // a site derives on its own machine; here 200 sites' derivations would otherwise share
