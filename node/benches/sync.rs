@@ -11,7 +11,8 @@
 //! `CAIRN_BENCH_PROGRAM_SITES` (sites the program has in the concurrent runs, of which
 //! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_CROWDS`
 //! (crowds each concurrent run measures, one after another, default 5), `CAIRN_BENCH_PERF_CTL`
-//! (a `perf record --control` fifo: the concurrent runs profile only their sessions),
+//! (a `perf record --control` fifo: the concurrent runs profile only their sessions, the
+//! initial run its sync and the hub's derivation after it),
 //! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
 //! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_HUB_CPUS` and `CAIRN_BENCH_SITES_CPUS`
 //! (processor numbers, such as `0` and `1`, the benchmark's own process, which is the hub's,
@@ -334,12 +335,14 @@ fn initial(learners_n: usize) {
     );
     let total = Arc::new(AtomicU64::new(0));
     let via = rt.block_on(relay(served.addr.clone(), total.clone(), None, None));
+    tell_perf("enable");
     let started = Instant::now();
     let r = rt.block_on(sync_via(&site_node, &via)).unwrap();
     let wall = started.elapsed().as_secs_f64();
     // The hub acknowledged durable entries; how long until it has derived them all.
     hub_node.store.settle().unwrap();
     let derived = started.elapsed().as_secs_f64();
+    tell_perf("disable");
     assert!(r.complete);
     let p = r.progress;
     let tls = total.load(Ordering::Relaxed);

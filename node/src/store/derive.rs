@@ -4,7 +4,7 @@
 //! that also remove the queue records they cover.
 
 use super::record_index::{self, Change as RecordChange};
-use super::{Core, Writer, corrupt, keys};
+use super::{Core, Writer, corrupt, keys, snapshot};
 use crate::error::{Error, Result};
 use crate::payload::{self, ControlRecord, FileChunk};
 use automerge::{Automerge, Change};
@@ -48,7 +48,7 @@ pub(super) fn derive(
     let authority: Option<NodeId> = store
         .local::<String>("authority")?
         .and_then(|s| s.parse().ok());
-    let mut changes: BTreeMap<DocId, Vec<Change>> = BTreeMap::new();
+    let mut changes: BTreeMap<DocId, Vec<Unparsed>> = BTreeMap::new();
     let mut controls = Vec::new();
     let mut listed: DocEntries = BTreeMap::new();
     for se in entries {
@@ -58,13 +58,12 @@ pub(super) fn derive(
             .or_default()
             .push((e.seq, kind_byte(e.body.kind)));
         match e.body.kind {
-            BodyKind::Change => match Change::from_bytes(e.body.data.clone()) {
-                Ok(c) => changes.entry(e.body.doc).or_default().push(c),
-                Err(err) => tracing::warn!(
-                    origin = ?e.origin, seq = e.seq,
-                    "entry carries an unreadable automerge change; kept in the log, not applied: {err}"
-                ),
-            },
+            // Parsed with the rest of the document's work, on the derivation's threads.
+            BodyKind::Change => changes.entry(e.body.doc).or_default().push(Unparsed {
+                origin: e.origin,
+                seq: e.seq,
+                bytes: e.body.data.clone(),
+            }),
             BodyKind::Control => {
                 let rec = payload::decode::<ControlRecord>(&e.body.data, "a control record");
                 // A hub's session finds the transfers that concern a site here rather than
@@ -282,8 +281,31 @@ fn write_counts(store: &Core, batch: &mut sled::Batch, counts: Counts) -> Result
 /// by the hub.
 #[derive(Default)]
 struct DocWork {
-    changes: Vec<Change>,
+    changes: Vec<Unparsed>,
     snapshots: Vec<Vec<u8>>,
+}
+
+/// An entry's automerge change as it came, parsed in [`apply_changes`]: parsing checks every
+/// operation, a tenth of a first sync's derivation, and there it runs on the derivation's
+/// threads instead of before them.
+struct Unparsed {
+    origin: Origin,
+    seq: u64,
+    bytes: Vec<u8>,
+}
+
+impl Unparsed {
+    /// The change, or `None` (and a warning) for one automerge cannot read.
+    fn parse(self) -> Option<Change> {
+        Change::from_bytes(self.bytes)
+            .inspect_err(|err| {
+                tracing::warn!(
+                    origin = ?self.origin, seq = self.seq,
+                    "entry carries an unreadable automerge change; kept in the log, not applied: {err}"
+                )
+            })
+            .ok()
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -298,7 +320,7 @@ pub(super) fn load_doc(store: &Core, w: &mut Writer, doc: DocId) -> Result<Autom
     }
     let mut am = match store.tree.get(keys::doc_key(keys::SNAPSHOT, &doc))? {
         None => Automerge::new(),
-        Some(bytes) => match Automerge::load(&bytes) {
+        Some(bytes) => match snapshot::decode(&bytes) {
             Ok(am) => am,
             Err(e) => {
                 tracing::warn!(
@@ -512,6 +534,15 @@ fn apply_changes(
     mut am: Automerge,
     work: DocWork,
 ) -> Result<(Automerge, Writes)> {
+    let parsed: Vec<Change> = work
+        .changes
+        .into_iter()
+        .filter_map(Unparsed::parse)
+        .collect();
+    if parsed.is_empty() && work.snapshots.is_empty() {
+        // Nothing readable came for it: the document stays as it was, unwritten.
+        return Ok((am, Writes::default()));
+    }
     let heads_before = am.get_heads();
     for s in &work.snapshots {
         if let Err(e) = am.load_incremental(s) {
@@ -519,7 +550,7 @@ fn apply_changes(
         }
     }
     let mut all = read_pending(store, &doc)?;
-    all.extend(work.changes);
+    all.extend(parsed);
     apply_tolerantly(&mut am, all.clone());
     let still_pending: Vec<serde_bytes::ByteBuf> = all
         .iter()
@@ -580,7 +611,7 @@ pub(super) fn write_doc(
     pending: &[serde_bytes::ByteBuf],
     history: History,
 ) -> Result<()> {
-    batch.insert(keys::doc_key(keys::SNAPSHOT, &doc), am.save());
+    batch.insert(keys::doc_key(keys::SNAPSHOT, &doc), snapshot::encode(am));
     let pending_key = keys::doc_key(keys::PENDING, &doc);
     if pending.is_empty() {
         batch.remove(pending_key);

@@ -3,7 +3,6 @@
 use super::derive::derive;
 use super::{Core, decode_item, decode_tip, encode_tip, keys};
 use crate::error::Result;
-use automerge::Automerge;
 use cairn_sync_protocol::{FeedChecker, FeedItem, NodeId, Origin, StoredEntry, Tip};
 use serde::{Deserialize, Serialize};
 
@@ -153,7 +152,7 @@ impl Core {
         }
         for kv in self.tree.scan_prefix([keys::SNAPSHOT]) {
             let (k, v) = kv?;
-            match Automerge::load(&v) {
+            match super::snapshot::decode(&v) {
                 Ok(_) => report.documents += 1,
                 Err(e) => problems.push(format!(
                     "the snapshot of document {} does not load ({e}); run `cairn rebuild`",
@@ -353,7 +352,7 @@ impl Core {
         let mut documents = 0;
         for kv in self.tree.scan_prefix([keys::SNAPSHOT]) {
             let (k, v) = kv?;
-            let mut heads = Automerge::load(&v)
+            let mut heads = super::snapshot::decode(&v)
                 .map_err(|e| crate::error::Error::storage("a snapshot does not load", e))?
                 .get_heads();
             heads.sort();

@@ -15,6 +15,7 @@ mod maintenance;
 mod on_disk;
 mod queue;
 mod record_index;
+mod snapshot;
 
 pub use docs::DocCache;
 pub use log::{Author, SyncStore, Unflushed};
