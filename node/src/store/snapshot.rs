@@ -1,10 +1,10 @@
 //! A document's snapshot as the store keeps it (`S` keys): automerge's save without its own
 //! compression, compressed whole with zstd at level 1 (saves under 256 bytes stay plain).
 //!
-//! Why not automerge's `save()`: it deflates each column on its own, and on the hub's learner
-//! documents (about 40 KB saved plain) that took about 530 µs of a 580 µs save, a sixth of the
-//! processor time a hub spends deriving a first sync. zstd at level 1 over the plain save takes
-//! about 50 µs and comes out about 5 % smaller (docs/benchmarks.md, round 38). A snapshot is
+//! Why not automerge's `save()`: it deflates each column on its own, a sixth of the processor
+//! time a hub spent deriving a first sync. On a hub's learner documents (about 40 KB saved
+//! plain) it took about 310 µs a document; the plain save and zstd at level 1 take about 90 µs
+//! together, and come out about 5 % smaller (docs/benchmarks.md, round 38). A snapshot is
 //! rewritten every time its document changes, on a local write as on a sync, so the save is on
 //! every write's path.
 //!
@@ -45,13 +45,13 @@ pub(super) enum Unreadable {
 }
 
 /// Plain saves shorter than this are stored as they are: compressing a new learner's record
-/// (about 170 bytes) made it longer and took 5 µs where the save took 1.5 (automerge's own
-/// save leaves columns this short uncompressed for the same reason).
+/// (172 bytes) made it 5 % longer and took 5 µs more than the save's 2.3 (automerge's own save
+/// leaves columns this short uncompressed for the same reason).
 const COMPRESS_FROM: usize = 256;
 
 thread_local! {
-    /// Each derivation thread's zstd context, kept: making one for every snapshot took a
-    /// fifth of the compression's time on learner documents, and two thirds on small ones.
+    /// Each thread's zstd context, kept: making one for every snapshot took a fifth of the
+    /// compression's time on learner documents, and two thirds on small ones.
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
 }
 
@@ -145,6 +145,74 @@ mod tests {
         let small = doc(&["Learner".to_string()]);
         assert!(small.save_nocompress().len() < COMPRESS_FROM);
         assert_eq!(encode(&small), small.save_nocompress());
+    }
+
+    /// Through the store: a snapshot is stored as a zstd frame and reads back after a reopen;
+    /// one in automerge's own format (a store written before) reads back; a damaged one is
+    /// named by `cairn check` and the document is rebuilt from the log.
+    #[test]
+    fn the_store_reads_both_formats_and_rebuilds_a_damaged_snapshot() {
+        use super::super::{Author, Store, keys};
+        use automerge::ReadDoc;
+        use cairn_sync_protocol::{DocId, NodeKey, UserId};
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            Store::open(
+                dir.path(),
+                std::sync::Arc::new(crate::records::DocumentIndex),
+            )
+            .unwrap()
+        };
+        let key = NodeKey::from_bytes(&[3; 32]);
+        let d = DocId([5; 16]);
+        let narrative = "a paragraph describing the work done, ".repeat(40);
+        let snapshot_key = keys::doc_key(keys::SNAPSHOT, &d);
+        let heads = {
+            let store = open();
+            let author = Author {
+                key: &key,
+                epoch: 0,
+                now_ms: 1,
+                user: UserId([9; 16]),
+            };
+            store
+                .change_doc(&author, d, "t", |tx| {
+                    tx.put(ROOT, "narrative", narrative.as_str())
+                        .map_err(|e| crate::error::Error::invalid(e.to_string()))
+                })
+                .unwrap();
+            let stored = store.tree.get(&snapshot_key).unwrap().unwrap();
+            assert!(stored.starts_with(&ZSTD_MAGIC));
+            store.doc(&d).unwrap().unwrap().get_heads()
+        };
+        let reads_back = |store: &Store| {
+            let am = store.doc(&d).unwrap().unwrap();
+            assert_eq!(am.get_heads(), heads);
+            let (value, _) = am.get(ROOT, "narrative").unwrap().unwrap();
+            assert_eq!(value.as_str(), Some(narrative.as_str()));
+            am
+        };
+        {
+            let store = open();
+            let am = reads_back(&store);
+            assert!(store.check(None).unwrap().problems.is_empty());
+            store.tree.insert(&snapshot_key, am.save()).unwrap();
+        }
+        let damaged = {
+            let store = open();
+            let am = reads_back(&store);
+            assert!(store.check(None).unwrap().problems.is_empty());
+            let mut bad = encode(&am);
+            let middle = bad.len() / 2;
+            bad[middle] ^= 0xff;
+            assert!(decode(&bad).is_err());
+            store.tree.insert(&snapshot_key, bad.clone()).unwrap();
+            bad
+        };
+        let store = open();
+        assert_eq!(store.tree.get(&snapshot_key).unwrap().unwrap(), damaged);
+        assert_eq!(store.check(None).unwrap().problems.len(), 1);
+        reads_back(&store);
     }
 
     #[test]
