@@ -12,9 +12,9 @@
 //! [`decode`] tells the two apart by zstd's magic number, which no automerge document starts
 //! with. A release before this one reads a zstd snapshot as unreadable: it rebuilds that
 //! document from the log in memory at every load, its `check` lists the snapshot, and its
-//! derived digest fails, until `cairn rebuild` under it (docs/storage.md). What a transfer record carries
-//! to another node stays automerge's own save (`domain::learners`): this is the store's
-//! business only.
+//! derived digest fails, until `cairn rebuild` under it (docs/storage.md). What a transfer
+//! record carries to another node stays automerge's own save (`domain::learners`): this is the
+//! store's business only.
 
 use automerge::Automerge;
 use std::cell::RefCell;
@@ -30,7 +30,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// before anything is allocated, so a corrupt header cannot ask for more. A document's plain
 /// save is far below this (a learner's is tens of kilobytes; a transfer carries at most about
 /// 1 MiB); one above it loads from the log instead, like any unreadable snapshot.
-pub(super) const MAX_PLAIN: u64 = 256 * 1024 * 1024;
+const MAX_PLAIN: u64 = 256 * 1024 * 1024;
 
 /// Why a stored snapshot did not load.
 #[derive(Debug, thiserror::Error)]
