@@ -17,6 +17,21 @@ fn each(items: &[Vec<u8>], mut f: impl FnMut(&[u8]) -> Vec<u8>) -> (f64, usize) 
     )
 }
 
+/// A stored snapshot (`S` value, node/src/store/keys.rs) loaded in either format: a zstd frame
+/// expanded to the size its header declares, then loaded, as the node's `store::snapshot::decode`
+/// does (private to the node, so repeated here), or automerge's own save loaded as it is.
+fn load_stored(stored: &[u8]) -> Option<Automerge> {
+    if stored.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let size = zstd::zstd_safe::get_frame_content_size(stored)
+            .ok()
+            .flatten()?;
+        let plain = zstd::bulk::decompress(stored, usize::try_from(size).ok()?).ok()?;
+        Automerge::load(&plain).ok()
+    } else {
+        Automerge::load(stored).ok()
+    }
+}
+
 fn deflate(level: u32) -> impl FnMut(&[u8]) -> Vec<u8> {
     move |plain| {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
@@ -90,10 +105,7 @@ fn table(title: &str, docs: &[Automerge], plain: &[Vec<u8>]) {
         "\nLoading, µs a document: automerge's save {:.1}, plain {:.1}, zstd 1 (decompressed, then loaded plain) {:.1}",
         load(&owns, &|b| Automerge::load(b).unwrap()),
         load(plain, &|b| Automerge::load(b).unwrap()),
-        load(&zstd1, &|b| {
-            let size = zstd::zstd_safe::get_frame_content_size(b).unwrap().unwrap();
-            Automerge::load(&zstd::bulk::decompress(b, size as usize).unwrap()).unwrap()
-        }),
+        load(&zstd1, &|b| load_stored(b).unwrap()),
     );
 }
 
@@ -106,18 +118,10 @@ fn main() {
     let db = sled::open(&store).expect("open the store with sled");
     let tree = db.open_tree("cairn").expect("the node's tree");
     let mut docs = Vec::new();
-    // `S`: the snapshots (node/src/store/keys.rs); either format loads with automerge once
-    // a zstd frame is expanded.
+    // `S`: the snapshots (node/src/store/keys.rs).
     for kv in tree.scan_prefix([b'S']) {
         let (_, v) = kv.expect("read the store");
-        let loaded = if v.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            let size = zstd::zstd_safe::get_frame_content_size(&v).ok().flatten();
-            size.and_then(|s| zstd::bulk::decompress(&v, s as usize).ok())
-                .and_then(|p| Automerge::load(&p).ok())
-        } else {
-            Automerge::load(&v).ok()
-        };
-        docs.extend(loaded);
+        docs.extend(load_stored(&v));
         if docs.len() >= most {
             break;
         }
