@@ -160,6 +160,7 @@ impl Core {
                 )),
             }
         }
+        problems.extend(super::record_index::problems(&self.tree)?);
         report.problems = problems;
         Ok(report)
     }
@@ -200,6 +201,11 @@ impl Core {
             }
             self.tree.apply_batch(batch)?;
         }
+        // The record index starts again with few buckets (its shape went with the buckets; the
+        // store's bucket key stays, and without a shape its buckets would be read as 2^16).
+        let mut batch = sled::Batch::default();
+        super::record_index::begin(&mut batch, super::record_index::GROWTH)?;
+        self.tree.apply_batch(batch)?;
         let mut report = RebuildReport::default();
         let mut pending: Vec<StoredEntry> = Vec::new();
         let mut tip: Option<(Origin, Tip)> = None;
@@ -310,7 +316,7 @@ impl Core {
             .record_prefix()
             .map(|p| [&[keys::INDEX][..], p].concat());
         if let Some(legacy) = &records {
-            for (id, doc) in super::record_index::all(self, legacy)? {
+            for (id, doc) in super::record_index::all(&self.tree, legacy)? {
                 put(&mut h, &id);
                 put(&mut h, &doc);
             }

@@ -45,8 +45,10 @@ const DERIVED_FORMAT: &str = "derived_format";
 /// holds everything the versions below it held (a release adds keys; one that changed an
 /// earlier version's keys would need a marker of its own): a release that opens a store marked
 /// above its own version lowers the mark to it ([`Core::lower_to_known`]), so only a release
-/// older than that rule can derive part of a store behind a mark it does not know.
-const DERIVED_FORMAT_VERSION: u32 = 1;
+/// older than that rule can derive part of a store behind a mark it does not know. 2: the
+/// record index's buckets grow with it (`record_index.rs`), which a release before 2 does not
+/// read; a mark below 2 on a store whose buckets grew says such a release derived into it.
+const DERIVED_FORMAT_VERSION: u32 = 2;
 
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
@@ -338,6 +340,14 @@ impl Store {
         // release, and relies on none of the keys this one did not write, until `cairn rebuild`.
         store.lower_to_known(INDEX_VERSION, store.indexer.version())?;
         store.lower_to_known(DERIVED_FORMAT, DERIVED_FORMAT_VERSION)?;
+        // An earlier release that derived into grown buckets filed its records where it reads
+        // them, at 2^16 buckets: file every record there so that both kinds are found.
+        if !store.derived_since(2)? && record_index::settle_layout(&store.tree)? {
+            tracing::warn!(
+                "an earlier release of Cairn derived into this store; its record index was \
+                 filed again as that release reads it (`cairn rebuild` brings it up to date)"
+            );
+        }
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
         for kv in store.tree.scan_prefix([keys::DERIVE_QUEUE]) {
@@ -1062,7 +1072,7 @@ impl Core {
         if let Some(prefix) = self.indexer.record_prefix()
             && let Some(id) = key.strip_prefix(prefix)
         {
-            return Ok(record_index::find(self, id, &full)?.map(|doc| doc.0.to_vec()));
+            return Ok(record_index::find(&self.tree, id, &full)?.map(|doc| doc.0.to_vec()));
         }
         Ok(self.tree.get(full)?.map(|v| v.to_vec()))
     }

@@ -2,11 +2,21 @@
 //!
 //! It has one entry per record, so it grows with the entries, and sled 0.34's open time and
 //! memory follow its number of keys (docs/benchmarks.md, rounds 6–7). Its entries are therefore
-//! kept in a fixed number of buckets (`G` keys, at most 65,536: 16 bits of a hash), each a sorted list of
-//! (record id, document), instead of one key each: at 3M entries that is 65,536 keys where one
-//! per record would be about 3M. A write reads and rewrites the buckets it touches (about 1.4 KB
-//! each at 3M records); a document that is derived again touches only the buckets of the
-//! records it gained or lost.
+//! kept in buckets (`G` keys), each a sorted list of (record id, document), instead of one key
+//! each. A write reads and rewrites the buckets it touches; a document that is derived again
+//! touches only the buckets of the records it gained or lost.
+//!
+//! How many buckets follows the number of records: a new index starts with 2^8 and doubles
+//! whenever it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (about
+//! 524,000 records; at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one
+//! key per record on a hub's first sync, and sled's work per key was a tenth of its derivation
+//! (docs/benchmarks.md, rounds 39–40). The count of buckets and of records is the index's shape,
+//! kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
+//! every record in the same batch as the write that crossed the line, so the shape and the
+//! buckets always agree; a reader that meets a doubling between reading the shape and the
+//! bucket reads again ([`find`]). A bucket is named by the first bits of the id's hash with the
+//! rest zero (`record_bucket`), so at 2^16 buckets the layout is the one written before buckets
+//! grew; a store with buckets and no shape is that layout.
 //!
 //! Which bucket an id falls in is a keyed hash: SHA-256 of the store's own random key (a local
 //! key made with the first bucket) and the id. Record ids come from peers' documents, so a
@@ -16,8 +26,15 @@
 //! Stores written before buckets hold one `I` key per record (`I` + the index's prefix + the
 //! id). Lookups read the bucket, then that key; a record a document loses is removed from
 //! both; `rebuild` writes buckets only.
+//!
+//! A release before growing buckets reads a grown index's records in the wrong buckets (a
+//! downgrade, which packaging.md says is not supported): it does not find them, its `cairn
+//! check` reads the shape as a corrupt bucket, and its `cairn rebuild` writes its own layout.
+//! If it derived anything meanwhile, it also lowered `derived_format` below 2; this release
+//! then files every record again at 2^16 buckets when it opens the store ([`settle_layout`]), so
+//! that records the earlier release wrote are found, until `cairn rebuild`.
 
-use super::{Core, keys};
+use super::keys;
 use crate::error::{Error, Result};
 use cairn_sync_protocol::{DocId, codec};
 use sha2::{Digest, Sha256};
@@ -26,9 +43,83 @@ use std::collections::BTreeMap;
 /// The local key (under `L`) holding the store's bucket key.
 const SALT: &str = "record-index-key";
 
-/// Largest bucket value read: far above what 65,536 buckets hold at any realistic size
-/// (about 1.4 KB at 3M records), so only a corrupt value is refused.
+/// Largest bucket value read: far above what a bucket holds at any realistic size (about
+/// 1.4 KB at 3M records), so only a corrupt value is refused.
 const BUCKET_LIMIT: usize = 64 << 20;
+
+/// Most bits of the hash that name a bucket: 65,536 buckets, the layout before they grew.
+pub const MAX_BITS: u8 = 16;
+
+/// Records a bucket holds on average before the buckets double.
+pub const PER_BUCKET: u64 = 8;
+
+/// When the buckets double: a new index starts with `2^first_bits` of them and doubles while
+/// it holds more than `per_bucket` records a bucket (tests use small values to double often).
+#[derive(Debug, Clone, Copy)]
+pub struct Growth {
+    pub first_bits: u8,
+    pub per_bucket: u64,
+}
+
+/// The store's growth.
+pub const GROWTH: Growth = Growth {
+    first_bits: 8,
+    per_bucket: PER_BUCKET,
+};
+
+impl Growth {
+    /// The fewest bits, at least `bits`, whose buckets hold `records` within the average.
+    fn bits_for(self, bits: u8, records: u64) -> u8 {
+        let mut b = bits;
+        while b < MAX_BITS && records > self.per_bucket << b {
+            b += 1;
+        }
+        b
+    }
+}
+
+/// How many buckets the index has (`bits` of the hash name one) and how many records they
+/// hold. Stored at `G` alone; absent, the index has 2^16 buckets and an unknown count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    pub bits: u8,
+    pub records: u64,
+}
+
+/// The shape's key: the bucket prefix alone, shorter than every bucket's key.
+fn shape_key() -> Vec<u8> {
+    vec![keys::RECORD_BUCKET]
+}
+
+/// The index's shape, if it keeps one (`None`: 2^16 buckets, the layout before they grew).
+pub fn shape(tree: &sled::Tree) -> Result<Option<Shape>> {
+    match tree.get(shape_key())? {
+        None => Ok(None),
+        Some(v) => match codec::decode::<Shape>(&v, 64) {
+            Ok(s) if s.bits <= MAX_BITS => Ok(Some(s)),
+            _ => Err(super::corrupt("the record index's shape")),
+        },
+    }
+}
+
+fn put_shape(batch: &mut sled::Batch, shape: Shape) -> Result<()> {
+    let v = codec::encode(&shape)
+        .map_err(|e| Error::storage("encoding the record index's shape", e))?;
+    batch.insert(shape_key(), v);
+    Ok(())
+}
+
+/// Start an empty index with `growth`'s first buckets (a rebuild, after removing the old one:
+/// without a shape, buckets under the store's existing key would be read as 2^16).
+pub fn begin(batch: &mut sled::Batch, growth: Growth) -> Result<()> {
+    put_shape(
+        batch,
+        Shape {
+            bits: growth.first_bits.min(MAX_BITS),
+            records: 0,
+        },
+    )
+}
 
 /// What a batch does to the record index, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,18 +176,23 @@ pub fn decode(v: &[u8]) -> Result<Bucket> {
         .collect())
 }
 
-/// The bucket of `id` under the store's key `salt`.
-pub fn bucket_of(salt: &[u8; 16], id: &[u8]) -> u16 {
+/// The bucket of `id` under the store's key `salt` when `bits` of the hash name a bucket: the
+/// hash's first 16 bits with all but the first `bits` cleared.
+pub fn bucket_of(salt: &[u8; 16], id: &[u8], bits: u8) -> u16 {
     let mut h = Sha256::new();
     h.update(salt);
     h.update(id);
     let d = h.finalize();
-    u16::from_be_bytes([d[0], d[1]])
+    u16::from_be_bytes([d[0], d[1]]) & mask(bits)
+}
+
+fn mask(bits: u8) -> u16 {
+    (0xffff_u32 << (MAX_BITS - bits.min(MAX_BITS))) as u16
 }
 
 /// The store's bucket key, if it has made one (a store without it has no buckets).
-fn salt(store: &Core) -> Result<Option<[u8; 16]>> {
-    match store.tree.get(keys::local(SALT))? {
+fn salt(tree: &sled::Tree) -> Result<Option<[u8; 16]>> {
+    match tree.get(keys::local(SALT))? {
         None => Ok(None),
         Some(v) => <[u8; 16]>::try_from(v.as_ref())
             .map(Some)
@@ -104,52 +200,142 @@ fn salt(store: &Core) -> Result<Option<[u8; 16]>> {
     }
 }
 
+fn bits(shape: Option<Shape>) -> u8 {
+    shape.map_or(MAX_BITS, |s| s.bits)
+}
+
 /// The document holding record `id`: its bucket, else the key a store written before buckets
 /// kept for it (`legacy`: the full `I` key).
-pub(super) fn find(store: &Core, id: &[u8], legacy: &[u8]) -> Result<Option<DocId>> {
-    if let Some(salt) = salt(store)?
-        && let Some(v) = store.tree.get(keys::record_bucket(bucket_of(&salt, id)))?
-        && let Some(doc) = decode(&v)?.get(id)
-    {
-        return Ok(Some(DocId(*doc)));
+pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option<DocId>> {
+    if let Some(salt) = salt(tree)? {
+        // A doubling moves records between buckets, in one batch with the shape: a record
+        // missing from its bucket is missing only if the shape did not change meanwhile. The
+        // buckets double at most 16 times, so this ends.
+        let mut before = bits(shape(tree)?);
+        for _ in 0..=MAX_BITS {
+            if let Some(v) = tree.get(keys::record_bucket(bucket_of(&salt, id, before)))?
+                && let Some(doc) = decode(&v)?.get(id)
+            {
+                return Ok(Some(DocId(*doc)));
+            }
+            let after = bits(shape(tree)?);
+            if after == before {
+                break;
+            }
+            before = after;
+        }
     }
-    Ok(store
-        .tree
+    Ok(tree
         .get(legacy)?
         .and_then(|v| <[u8; 16]>::try_from(v.as_ref()).ok())
         .map(DocId))
 }
 
 /// Add `changes` to `batch`: each bucket they touch read once, changed in order, and written
-/// back (removed when empty). Makes the store's bucket key in the same batch if it has none.
-/// The caller holds the writer, so no other batch changes these buckets meanwhile.
-pub(super) fn write(store: &Core, batch: &mut sled::Batch, changes: Vec<Change>) -> Result<()> {
+/// back (removed when empty), with the shape; when the records outgrow the buckets, every
+/// record filed again under more. Makes the store's bucket key in the same batch if it has
+/// none. The caller holds the writer, so no other batch changes these buckets meanwhile.
+pub(super) fn write(
+    tree: &sled::Tree,
+    batch: &mut sled::Batch,
+    changes: Vec<Change>,
+) -> Result<()> {
+    write_growing(tree, batch, changes, GROWTH)
+}
+
+/// [`write`] with a given growth.
+pub fn write_growing(
+    tree: &sled::Tree,
+    batch: &mut sled::Batch,
+    changes: Vec<Change>,
+    growth: Growth,
+) -> Result<()> {
     if changes.is_empty() {
         return Ok(());
     }
-    let salt = match salt(store)? {
-        Some(s) => s,
+    let (salt, shape) = match salt(tree)? {
+        Some(s) => (s, shape(tree)?),
         None => {
             let mut s = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut s);
             batch.insert(keys::local(SALT), s.to_vec());
-            s
+            let first = Shape {
+                bits: growth.first_bits.min(MAX_BITS),
+                records: 0,
+            };
+            (s, Some(first))
         }
     };
+    let bits = self::bits(shape);
     let mut by_bucket: BTreeMap<u16, Vec<&Change>> = BTreeMap::new();
     for c in &changes {
         by_bucket
-            .entry(bucket_of(&salt, c.id()))
+            .entry(bucket_of(&salt, c.id(), bits))
             .or_default()
             .push(c);
     }
+    let mut touched: BTreeMap<u16, Bucket> = BTreeMap::new();
+    let mut delta: i64 = 0;
     for (b, changes) in by_bucket {
-        let key = keys::record_bucket(b);
-        let mut bucket = match store.tree.get(&key)? {
+        let mut bucket = match tree.get(keys::record_bucket(b))? {
             Some(v) => decode(&v)?,
             None => Bucket::new(),
         };
+        let before = bucket.len() as i64;
         apply(&mut bucket, &changes);
+        delta += bucket.len() as i64 - before;
+        touched.insert(b, bucket);
+    }
+    // Without a shape (2^16 buckets, written before they grew) there is nothing to count.
+    let Some(shape) = shape else {
+        return put_buckets(batch, touched);
+    };
+    let records = shape.records.saturating_add_signed(delta);
+    let grown = growth.bits_for(bits, records);
+    if grown == bits {
+        put_shape(batch, Shape { bits, records })?;
+        return put_buckets(batch, touched);
+    }
+    // Every record, as this batch leaves it, filed again under `grown` bits; a bucket key that
+    // ends up empty is removed (one that still holds records is overwritten).
+    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
+    let mut old_keys = Vec::new();
+    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+        let (k, v) = kv?;
+        let Some(b) = bucket_number(&k) else { continue };
+        old_keys.push(b);
+        if touched.contains_key(&b) {
+            continue;
+        }
+        for (id, doc) in decode(&v)? {
+            let nb = bucket_of(&salt, &id, grown);
+            filed.entry(nb).or_default().insert(id, doc);
+        }
+    }
+    for (_, bucket) in touched {
+        for (id, doc) in bucket {
+            let nb = bucket_of(&salt, &id, grown);
+            filed.entry(nb).or_default().insert(id, doc);
+        }
+    }
+    let records = filed.values().map(|b| b.len() as u64).sum();
+    for b in old_keys {
+        filed.entry(b).or_default();
+    }
+    put_shape(
+        batch,
+        Shape {
+            bits: grown,
+            records,
+        },
+    )?;
+    put_buckets(batch, filed)
+}
+
+/// Write each bucket, or remove it if empty.
+fn put_buckets(batch: &mut sled::Batch, buckets: BTreeMap<u16, Bucket>) -> Result<()> {
+    for (b, bucket) in buckets {
+        let key = keys::record_bucket(b);
         if bucket.is_empty() {
             batch.remove(key);
         } else {
@@ -159,21 +345,112 @@ pub(super) fn write(store: &Core, batch: &mut sled::Batch, changes: Vec<Change>)
     Ok(())
 }
 
+/// The bucket a `G` key names (`None` for the shape's key).
+fn bucket_number(key: &[u8]) -> Option<u16> {
+    match key {
+        [_, hi, lo] => Some(u16::from_be_bytes([*hi, *lo])),
+        _ => None,
+    }
+}
+
 /// Every (record id, document) the index holds, buckets and keys written before them alike,
 /// in id order (a digest of derived state must not depend on the layout).
-pub(super) fn all(store: &Core, legacy_prefix: &[u8]) -> Result<BTreeMap<Vec<u8>, [u8; 16]>> {
+pub(super) fn all(tree: &sled::Tree, legacy_prefix: &[u8]) -> Result<BTreeMap<Vec<u8>, [u8; 16]>> {
     let mut out = BTreeMap::new();
-    for kv in store.tree.scan_prefix(legacy_prefix) {
+    for kv in tree.scan_prefix(legacy_prefix) {
         let (k, v) = kv?;
         if let Ok(doc) = <[u8; 16]>::try_from(v.as_ref()) {
             out.insert(k[legacy_prefix.len()..].to_vec(), doc);
         }
     }
-    for kv in store.tree.scan_prefix([keys::RECORD_BUCKET]) {
-        let (_, v) = kv?;
-        out.extend(decode(&v)?);
+    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+        let (k, v) = kv?;
+        if bucket_number(&k).is_some() {
+            out.extend(decode(&v)?);
+        }
     }
     Ok(out)
+}
+
+/// What is wrong with the buckets' layout: a record in a bucket its id does not hash to (a
+/// lookup would not find it), a shape whose count is not what the buckets hold, an unreadable
+/// bucket or shape. For `cairn check`.
+pub(super) fn problems(tree: &sled::Tree) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let shape = match shape(tree) {
+        Ok(s) => s,
+        Err(e) => return Ok(vec![e.to_string()]),
+    };
+    let Some(salt) = salt(tree)? else {
+        if tree.scan_prefix([keys::RECORD_BUCKET]).next().is_some() && shape.is_none() {
+            out.push("the record index has buckets but no key (run `cairn rebuild`)".into());
+        }
+        return Ok(out);
+    };
+    let bits = self::bits(shape);
+    let (mut held, mut misplaced) = (0u64, 0u64);
+    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+        let (k, v) = kv?;
+        let Some(b) = bucket_number(&k) else { continue };
+        let Ok(bucket) = decode(&v) else {
+            out.push(format!(
+                "record index bucket {b} is unreadable (run `cairn rebuild`)"
+            ));
+            continue;
+        };
+        held += bucket.len() as u64;
+        misplaced += bucket
+            .keys()
+            .filter(|id| bucket_of(&salt, id, bits) != b)
+            .count() as u64;
+    }
+    if misplaced > 0 {
+        out.push(format!(
+            "{misplaced} records of the record index are in the wrong bucket, where looking them up by id does not find them (run `cairn rebuild`)"
+        ));
+    }
+    if let Some(s) = shape
+        && s.records != held
+    {
+        out.push(format!(
+            "the record index counts {} records but holds {held} (run `cairn rebuild`)",
+            s.records
+        ));
+    }
+    Ok(out)
+}
+
+/// After an earlier release derived into a store whose buckets had grown (`derived_format`
+/// below 2 with a shape of fewer than 16 bits), file every record again at 2^16 buckets and
+/// drop the shape: the earlier release filed what it wrote there, and this layout is the one
+/// it reads. Returns whether it did. A store in any other state is left as it is.
+pub(super) fn settle_layout(tree: &sled::Tree) -> Result<bool> {
+    let (Some(salt), Some(shape)) = (salt(tree)?, shape(tree)?) else {
+        return Ok(false);
+    };
+    if shape.bits >= MAX_BITS {
+        return Ok(false);
+    }
+    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
+    let mut batch = sled::Batch::default();
+    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+        let (k, v) = kv?;
+        batch.remove(k.to_vec());
+        if bucket_number(&k).is_none() {
+            continue;
+        }
+        for (id, doc) in decode(&v)? {
+            filed
+                .entry(bucket_of(&salt, &id, MAX_BITS))
+                .or_default()
+                .insert(id, doc);
+        }
+    }
+    for (b, bucket) in filed {
+        batch.insert(keys::record_bucket(b), encode(&bucket)?);
+    }
+    tree.apply_batch(batch)?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -203,7 +480,7 @@ mod tests {
         let ids: Vec<Vec<u8>> = (0..32).map(|i| format!("A-{i}").into_bytes()).collect();
         let under = |salt: [u8; 16]| {
             ids.iter()
-                .map(|id| bucket_of(&salt, id))
+                .map(|id| bucket_of(&salt, id, MAX_BITS))
                 .collect::<Vec<_>>()
         };
         assert_ne!(under([1; 16]), under([2; 16]));
@@ -268,7 +545,7 @@ mod tests {
         // Turn the store into what a release before buckets wrote: one `I id/…` key per record,
         // no buckets, no bucket key.
         let legacy = [&[keys::INDEX][..], b"id/"].concat();
-        let held = all(&store, &legacy).unwrap();
+        let held = all(&store.tree, &legacy).unwrap();
         assert_eq!(held.len(), 3, "the learner and its two records");
         for (id, d) in &held {
             store
@@ -314,6 +591,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_store_an_earlier_release_derived_into_is_filed_as_it_reads_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            super::super::Store::open(
+                dir.path(),
+                std::sync::Arc::new(crate::records::DocumentIndex),
+            )
+            .unwrap()
+        };
+        let key = cairn_sync_protocol::NodeKey::from_bytes(&[3; 32]);
+        {
+            let store = open();
+            write_learner(&store, &key, doc(1), &["E-1", "E-2"], 1);
+            assert_eq!(
+                shape(&store.tree).unwrap().map(|s| s.bits),
+                Some(GROWTH.first_bits)
+            );
+            assert!(store.check(None).unwrap().problems.is_empty());
+            // What a release before grown buckets does when it opens the store.
+            store
+                .set_local(super::super::DERIVED_FORMAT, &1u32)
+                .unwrap();
+        }
+        let store = open();
+        assert_eq!(shape(&store.tree).unwrap(), None, "filed at 65,536 buckets");
+        for id in ["L-TEST", "E-1", "E-2"] {
+            assert_eq!(lookup(&store, id), Some(doc(1)), "{id}");
+        }
+        assert!(store.check(None).unwrap().problems.is_empty());
+        assert!(store.derived_by_earlier_release().unwrap());
+        // A rebuild starts the buckets small again, and raises the mark.
+        store.rebuild().unwrap();
+        assert_eq!(
+            shape(&store.tree).unwrap(),
+            Some(Shape {
+                bits: GROWTH.first_bits,
+                records: 3
+            })
+        );
+        assert!(!store.derived_by_earlier_release().unwrap());
+        assert_eq!(lookup(&store, "E-2"), Some(doc(1)));
+        assert!(store.check(None).unwrap().problems.is_empty());
+    }
+
     proptest! {
         /// Whatever puts and drops a batch holds, in whatever order the buckets are written,
         /// a bucket holds what applying them one by one to a plain map gives, and its stored
@@ -351,5 +673,225 @@ mod tests {
             }
             prop_assert_eq!(got, model);
         }
+
+        /// Whatever batches of puts and drops arrive, the buckets double as the records
+        /// outgrow them (from one bucket, two records a bucket, so most batches cross a line
+        /// and some cross several), and after every batch each id is found where a plain map
+        /// says, the shape counts what the map holds, every record sits in the bucket its id
+        /// hashes to, and the buckets never shrink.
+        #[test]
+        fn growing_buckets_hold_what_a_map_holds(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((any::<u8>(), 0..400u16, 0..3u8), 0..120),
+                1..10,
+            )
+        ) {
+            let growth = Growth { first_bits: 0, per_bucket: 2 };
+            let tree = temporary_tree();
+            let mut model: BTreeMap<Vec<u8>, [u8; 16]> = BTreeMap::new();
+            let mut bits = 0u8;
+            for ops in batches {
+                let changes: Vec<Change> = ops
+                    .iter()
+                    .map(|&(kind, id, d)| {
+                        let id = format!("E-{id}").into_bytes();
+                        // Three puts to one drop, so that the index grows.
+                        if kind % 4 != 0 { Change::Put(id, doc(d)) } else { Change::Drop(id, doc(d)) }
+                    })
+                    .collect();
+                for c in &changes {
+                    match c {
+                        Change::Put(id, d) => { model.insert(id.clone(), d.0); }
+                        Change::Drop(id, d) => {
+                            if model.get(id) == Some(&d.0) { model.remove(id); }
+                        }
+                    }
+                }
+                let mut batch = sled::Batch::default();
+                write_growing(&tree, &mut batch, changes, growth).unwrap();
+                tree.apply_batch(batch).unwrap();
+                let Some(shape) = shape(&tree).unwrap() else {
+                    // Nothing written yet: only empty batches so far.
+                    prop_assert!(model.is_empty() && salt(&tree).unwrap().is_none());
+                    continue;
+                };
+                prop_assert!(shape.bits >= bits, "the buckets shrank");
+                bits = shape.bits;
+                prop_assert_eq!(shape.records, model.len() as u64);
+                prop_assert!(
+                    model.len() as u64 <= growth.per_bucket << bits,
+                    "{} records in {} buckets", model.len(), 1u32 << bits
+                );
+                prop_assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
+                prop_assert_eq!(&all(&tree, b"I-none/").unwrap(), &model);
+                for id in 0..400u16 {
+                    let id = format!("E-{id}").into_bytes();
+                    prop_assert_eq!(
+                        find(&tree, &id, b"I-none/").unwrap().map(|d| d.0),
+                        model.get(&id).copied()
+                    );
+                }
+            }
+        }
+    }
+
+    fn temporary_tree() -> sled::Tree {
+        sled::Config::new()
+            .temporary(true)
+            .open()
+            .unwrap()
+            .open_tree("t")
+            .unwrap()
+    }
+
+    /// `n` records, `E-0`…, in document 1, written in one batch.
+    fn put_records(tree: &sled::Tree, range: std::ops::Range<u32>, growth: Growth) {
+        let changes = range
+            .map(|i| Change::Put(format!("E-{i}").into_bytes(), doc(1)))
+            .collect();
+        let mut batch = sled::Batch::default();
+        write_growing(tree, &mut batch, changes, growth).unwrap();
+        tree.apply_batch(batch).unwrap();
+    }
+
+    #[test]
+    fn buckets_written_before_they_grew_stay_at_65536() {
+        // A store written before buckets grew: its key and buckets, no shape.
+        let tree = temporary_tree();
+        tree.insert(keys::local(SALT), &[7u8; 16]).unwrap();
+        put_records(&tree, 0..50, GROWTH);
+        assert_eq!(shape(&tree).unwrap(), None, "no shape is made for them");
+        for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+            let (k, v) = kv.unwrap();
+            let b = bucket_number(&k).unwrap();
+            for id in decode(&v).unwrap().keys() {
+                assert_eq!(bucket_of(&[7; 16], id, MAX_BITS), b);
+            }
+        }
+        assert!(problems(&tree).unwrap().is_empty());
+        assert_eq!(find(&tree, b"E-7", b"I-none/").unwrap(), Some(doc(1)));
+    }
+
+    #[test]
+    fn a_shape_that_does_not_count_the_records_is_a_problem() {
+        let tree = temporary_tree();
+        put_records(&tree, 0..10, GROWTH);
+        assert!(problems(&tree).unwrap().is_empty());
+        let mut batch = sled::Batch::default();
+        put_shape(
+            &mut batch,
+            Shape {
+                bits: GROWTH.first_bits,
+                records: 11,
+            },
+        )
+        .unwrap();
+        tree.apply_batch(batch).unwrap();
+        assert_eq!(problems(&tree).unwrap().len(), 1);
+        // A record moved to a bucket its id does not hash to.
+        let salt = salt(&tree).unwrap().unwrap();
+        let b = bucket_of(&salt, b"E-3", GROWTH.first_bits);
+        let mut moved = decode(&tree.get(keys::record_bucket(b)).unwrap().unwrap()).unwrap();
+        let d = moved.remove(&b"E-3"[..]).unwrap();
+        tree.insert(keys::record_bucket(b), encode(&moved).unwrap())
+            .unwrap();
+        let mut other = Bucket::new();
+        other.insert(b"E-3".to_vec(), d);
+        tree.insert(keys::record_bucket(b ^ 0x8000), encode(&other).unwrap())
+            .unwrap();
+        let found = problems(&tree).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("1 records of the record index are in the wrong bucket")),
+            "{found:?}"
+        );
+        tree.insert(shape_key(), &[0xff, 0xff][..]).unwrap();
+        assert_eq!(problems(&tree).unwrap().len(), 1, "an unreadable shape");
+    }
+
+    #[test]
+    fn records_an_earlier_release_filed_at_65536_buckets_are_found_after_settling() {
+        let tree = temporary_tree();
+        put_records(
+            &tree,
+            0..300,
+            Growth {
+                first_bits: 2,
+                per_bucket: 8,
+            },
+        );
+        let grown = shape(&tree).unwrap().unwrap();
+        assert_eq!(grown.bits, 6, "300 records at 8 a bucket");
+        // An earlier release puts a record where it reads it: 16 bits of the hash.
+        let salt = salt(&tree).unwrap().unwrap();
+        let b = bucket_of(&salt, b"E-OLD", MAX_BITS);
+        let mut bucket = tree
+            .get(keys::record_bucket(b))
+            .unwrap()
+            .map(|v| decode(&v).unwrap())
+            .unwrap_or_default();
+        bucket.insert(b"E-OLD".to_vec(), doc(2).0);
+        tree.insert(keys::record_bucket(b), encode(&bucket).unwrap())
+            .unwrap();
+        let before = all(&tree, b"I-none/").unwrap();
+        assert!(settle_layout(&tree).unwrap());
+        assert_eq!(
+            shape(&tree).unwrap(),
+            None,
+            "the layout an earlier release reads"
+        );
+        assert_eq!(all(&tree, b"I-none/").unwrap(), before);
+        assert!(problems(&tree).unwrap().is_empty());
+        assert_eq!(find(&tree, b"E-OLD", b"I-none/").unwrap(), Some(doc(2)));
+        for i in 0..300 {
+            let id = format!("E-{i}");
+            assert_eq!(
+                find(&tree, id.as_bytes(), b"I-none/").unwrap(),
+                Some(doc(1)),
+                "{id}"
+            );
+        }
+        assert!(!settle_layout(&tree).unwrap(), "once is enough");
+    }
+
+    #[test]
+    fn a_reader_meeting_a_doubling_still_finds_the_record() {
+        // One thread doubles the buckets again and again (each write adds enough records to
+        // cross the next line) while another looks up records written before: each lookup
+        // must find its record, also when a doubling lands between its reads.
+        let tree = temporary_tree();
+        let growth = Growth {
+            first_bits: 0,
+            per_bucket: 1,
+        };
+        put_records(&tree, 0..64, growth);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (tree, stop) = (tree.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut looked = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) && looked < 2_000_000 {
+                    let id = format!("E-{}", looked % 64);
+                    assert_eq!(
+                        find(&tree, id.as_bytes(), b"I-none/").unwrap(),
+                        Some(doc(1)),
+                        "{id} after {looked} lookups"
+                    );
+                    looked += 1;
+                }
+                looked
+            })
+        };
+        let mut next = 64u32;
+        for _ in 0..10 {
+            // Doubling 64 → 65,536 records, a line crossed with every write.
+            put_records(&tree, next..next * 2, growth);
+            next *= 2;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let looked = reader.join().expect("no lookup failed");
+        assert_eq!(shape(&tree).unwrap().unwrap().bits, MAX_BITS);
+        assert!(looked > 0);
     }
 }
