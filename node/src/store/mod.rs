@@ -340,9 +340,13 @@ impl Store {
         // release, and relies on none of the keys this one did not write, until `cairn rebuild`.
         store.lower_to_known(INDEX_VERSION, store.indexer.version())?;
         store.lower_to_known(DERIVED_FORMAT, DERIVED_FORMAT_VERSION)?;
-        // An earlier release that derived into grown buckets filed its records where it reads
-        // them, at 2^16 buckets: file every record there so that both kinds are found.
-        if !store.derived_since(2)? && record_index::settle_layout(&store.tree)? {
+        // A mark below 2 on a store with a shape was lowered by an earlier release (this one
+        // makes a shape only under mark 2, and a rebuild cut short leaves no mark): that release
+        // filed what it derived at 2^16 buckets, where it reads them, and did not count it. File
+        // every record there so that both kinds are found.
+        if store.local::<u32>(DERIVED_FORMAT)?.is_some_and(|v| v < 2)
+            && record_index::settle_layout(&store.tree)?
+        {
             tracing::warn!(
                 "an earlier release of Cairn derived into this store; its record index was \
                  filed again as that release reads it (`cairn rebuild` brings it up to date)"

@@ -9,8 +9,8 @@
 //! How many buckets follows the number of records: a new index starts with 2^8 and doubles
 //! whenever it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (about
 //! 524,000 records; at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one
-//! key per record on a hub's first sync, and sled's work per key was a tenth of its derivation
-//! (docs/benchmarks.md, rounds 39–40). The count of buckets and of records is the index's shape,
+//! key per record on a hub's first sync; 1,024 buckets derived it about a tenth faster
+//! (docs/benchmarks.md, round 39), and these growing ones 1.09× (round 40). The count of buckets and of records is the index's shape,
 //! kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
 //! every record in the same batch as the write that crossed the line, so the shape and the
 //! buckets always agree; a reader that meets a doubling between reading the shape and the
@@ -27,12 +27,17 @@
 //! id). Lookups read the bucket, then that key; a record a document loses is removed from
 //! both; `rebuild` writes buckets only.
 //!
-//! A release before growing buckets reads a grown index's records in the wrong buckets (a
-//! downgrade, which packaging.md says is not supported): it does not find them, its `cairn
-//! check` reads the shape as a corrupt bucket, and its `cairn rebuild` writes its own layout.
-//! If it derived anything meanwhile, it also lowered `derived_format` below 2; this release
-//! then files every record again at 2^16 buckets when it opens the store ([`settle_layout`]), so
-//! that records the earlier release wrote are found, until `cairn rebuild`.
+//! A new index keeps a shape only in a store marked `derived_format` 2 (empty when this release
+//! first opened it, or rebuilt since); one an earlier release derived part of keeps the layout
+//! that release reads until `cairn rebuild`. A release before growing buckets (a downgrade,
+//! which packaging.md says is not supported) looks for a grown index's records in the wrong
+//! buckets and does not find most of them; its `cairn debug derived-digest` reads the shape as
+//! a corrupt bucket, and its `cairn rebuild` writes its own layout. A release from `a903d61` on
+//! lowers `derived_format` to 1 when it opens the store; this release, opening it again, files
+//! every record at 2^16 buckets, where that release wrote and looks, and drops the shape
+//! ([`settle_layout`]), so both releases' records are found until `cairn rebuild`. A release
+//! before `a903d61` does not lower the mark, and what it wrote stays where this release does
+//! not look: after a downgrade to one of those, run `cairn rebuild` (docs/storage.md).
 
 use super::keys;
 use crate::error::{Error, Result};
@@ -234,13 +239,17 @@ pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option
 /// Add `changes` to `batch`: each bucket they touch read once, changed in order, and written
 /// back (removed when empty), with the shape; when the records outgrow the buckets, every
 /// record filed again under more. Makes the store's bucket key in the same batch if it has
-/// none. The caller holds the writer, so no other batch changes these buckets meanwhile.
+/// none, and with it a shape if `marked` (the store's `derived_format` is 2 or more: a store an
+/// earlier release derived part of keeps the layout that release reads, until `cairn
+/// rebuild`, which starts the shape itself). The caller holds the writer, so no other batch
+/// changes these buckets meanwhile.
 pub(super) fn write(
     tree: &sled::Tree,
     batch: &mut sled::Batch,
     changes: Vec<Change>,
+    marked: bool,
 ) -> Result<()> {
-    write_growing(tree, batch, changes, GROWTH)
+    write_growing(tree, batch, changes, GROWTH, marked)
 }
 
 /// [`write`] with a given growth.
@@ -249,12 +258,14 @@ pub fn write_growing(
     batch: &mut sled::Batch,
     changes: Vec<Change>,
     growth: Growth,
+    marked: bool,
 ) -> Result<()> {
     if changes.is_empty() {
         return Ok(());
     }
+    let shape = shape(tree)?;
     let (salt, shape) = match salt(tree)? {
-        Some(s) => (s, shape(tree)?),
+        Some(s) => (s, shape),
         None => {
             let mut s = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut s);
@@ -263,7 +274,7 @@ pub fn write_growing(
                 bits: growth.first_bits.min(MAX_BITS),
                 records: 0,
             };
-            (s, Some(first))
+            (s, shape.or(marked.then_some(first)))
         }
     };
     let bits = self::bits(shape);
@@ -421,16 +432,23 @@ pub(super) fn problems(tree: &sled::Tree) -> Result<Vec<String>> {
 }
 
 /// After an earlier release derived into a store whose buckets had grown (`derived_format`
-/// below 2 with a shape of fewer than 16 bits), file every record again at 2^16 buckets and
-/// drop the shape: the earlier release filed what it wrote there, and this layout is the one
-/// it reads. Returns whether it did. A store in any other state is left as it is.
+/// lowered below 2 with a shape), file every record again at 2^16 buckets and drop the shape:
+/// the earlier release filed what it wrote there, where it reads it, and did not count it.
+/// At 2^16 the layout is already that release's, and only the shape goes. Returns whether
+/// there was a shape. A store without one is left as it is.
 pub(super) fn settle_layout(tree: &sled::Tree) -> Result<bool> {
-    let (Some(salt), Some(shape)) = (salt(tree)?, shape(tree)?) else {
+    // An unreadable shape is left for `cairn check` to report and `cairn rebuild` to replace:
+    // the store must still open for them.
+    let Ok(Some(shape)) = shape(tree) else {
         return Ok(false);
     };
-    if shape.bits >= MAX_BITS {
-        return Ok(false);
-    }
+    let salt = match salt(tree)? {
+        Some(salt) if shape.bits < MAX_BITS => salt,
+        _ => {
+            tree.remove(shape_key())?;
+            return Ok(true);
+        }
+    };
     let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
     let mut batch = sled::Batch::default();
     for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
@@ -708,7 +726,7 @@ mod tests {
                     }
                 }
                 let mut batch = sled::Batch::default();
-                write_growing(&tree, &mut batch, changes, growth).unwrap();
+                write_growing(&tree, &mut batch, changes, growth, true).unwrap();
                 tree.apply_batch(batch).unwrap();
                 let Some(shape) = shape(&tree).unwrap() else {
                     // Nothing written yet: only empty batches so far.
@@ -750,7 +768,7 @@ mod tests {
             .map(|i| Change::Put(format!("E-{i}").into_bytes(), doc(1)))
             .collect();
         let mut batch = sled::Batch::default();
-        write_growing(tree, &mut batch, changes, growth).unwrap();
+        write_growing(tree, &mut batch, changes, growth, true).unwrap();
         tree.apply_batch(batch).unwrap();
     }
 
@@ -770,6 +788,54 @@ mod tests {
         }
         assert!(problems(&tree).unwrap().is_empty());
         assert_eq!(find(&tree, b"E-7", b"I-none/").unwrap(), Some(doc(1)));
+    }
+
+    #[test]
+    fn a_store_not_marked_for_growing_buckets_gets_none() {
+        // A store an earlier release derived part of (`derived_format` below 2) that has no
+        // bucket key yet: its first record makes the key and buckets of the layout that
+        // release reads, with no shape, so opening it again has nothing to settle.
+        let tree = temporary_tree();
+        let mut batch = sled::Batch::default();
+        let changes = vec![Change::Put(b"E-1".to_vec(), doc(1))];
+        write_growing(&tree, &mut batch, changes, GROWTH, false).unwrap();
+        tree.apply_batch(batch).unwrap();
+        assert!(salt(&tree).unwrap().is_some());
+        assert_eq!(shape(&tree).unwrap(), None);
+        assert!(!settle_layout(&tree).unwrap());
+        assert_eq!(find(&tree, b"E-1", b"I-none/").unwrap(), Some(doc(1)));
+        // Marked later (a rebuild starts its own shape), its buckets still read as 2^16.
+        put_records(&tree, 2..40, GROWTH);
+        assert_eq!(shape(&tree).unwrap(), None);
+        assert!(problems(&tree).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_full_size_shape_an_earlier_release_did_not_count_is_dropped() {
+        let tree = temporary_tree();
+        put_records(
+            &tree,
+            0..40,
+            Growth {
+                first_bits: 16,
+                per_bucket: 8,
+            },
+        );
+        // An earlier release adds a record at 2^16 buckets, the same layout, uncounted.
+        let salt = salt(&tree).unwrap().unwrap();
+        let key = keys::record_bucket(bucket_of(&salt, b"E-OLD", MAX_BITS));
+        let mut b = tree
+            .get(&key)
+            .unwrap()
+            .map(|v| decode(&v).unwrap())
+            .unwrap_or_default();
+        b.insert(b"E-OLD".to_vec(), doc(2).0);
+        tree.insert(key, encode(&b).unwrap()).unwrap();
+        assert_eq!(problems(&tree).unwrap().len(), 1, "the count is one short");
+        assert!(settle_layout(&tree).unwrap());
+        assert_eq!(shape(&tree).unwrap(), None);
+        assert!(problems(&tree).unwrap().is_empty());
+        assert_eq!(find(&tree, b"E-OLD", b"I-none/").unwrap(), Some(doc(2)));
     }
 
     #[test]
@@ -867,10 +933,13 @@ mod tests {
         };
         put_records(&tree, 0..64, growth);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The writer starts once the reader has: the lookups overlap the doublings.
+        let started = std::sync::Arc::new(std::sync::Barrier::new(2));
         let reader = {
-            let (tree, stop) = (tree.clone(), stop.clone());
+            let (tree, stop, started) = (tree.clone(), stop.clone(), started.clone());
             std::thread::spawn(move || {
                 let mut looked = 0u64;
+                started.wait();
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) && looked < 2_000_000 {
                     let id = format!("E-{}", looked % 64);
                     assert_eq!(
@@ -883,6 +952,7 @@ mod tests {
                 looked
             })
         };
+        started.wait();
         let mut next = 64u32;
         for _ in 0..10 {
             // Doubling 64 → 65,536 records, a line crossed with every write.
