@@ -7,8 +7,8 @@
 //! touches only the buckets of the records it gained or lost.
 //!
 //! How many buckets follows the number of records: a new index starts with 2^8 and doubles
-//! whenever it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (about
-//! 524,000 records; at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one
+//! whenever it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (past
+//! 262,144 records; at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one
 //! key per record on a hub's first sync; 1,024 buckets derived it about a tenth faster
 //! (docs/benchmarks.md, round 39), and these growing ones 1.09× (round 40). The count of buckets and of records is the index's shape,
 //! kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
