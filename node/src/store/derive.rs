@@ -252,7 +252,8 @@ impl Tallies {
     /// Add the counters and buckets as these changes leave them to `batch`.
     pub(super) fn write(self, store: &Core, batch: &mut sled::Batch) -> Result<()> {
         write_counts(store, batch, self.counts)?;
-        record_index::write(&store.tree, batch, self.records, store.derived_since(2)?)
+        let marked = store.derived_since(super::GROWING_RECORD_INDEX)?;
+        record_index::write(&store.tree, batch, self.records, marked)
     }
 }
 

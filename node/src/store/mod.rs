@@ -49,6 +49,8 @@ const DERIVED_FORMAT: &str = "derived_format";
 /// record index's buckets grow with it (`record_index.rs`), which a release before 2 does not
 /// read; a mark below 2 on a store whose buckets grew says such a release derived into it.
 const DERIVED_FORMAT_VERSION: u32 = 2;
+/// The [`DERIVED_FORMAT_VERSION`] from which the record index's buckets grow.
+const GROWING_RECORD_INDEX: u32 = 2;
 
 /// How many documents stay loaded in memory.
 pub const DOC_CACHE_CAPACITY: usize = 512;
@@ -344,7 +346,9 @@ impl Store {
         // makes a shape only under mark 2, and a rebuild cut short leaves no mark): that release
         // filed what it derived at 2^16 buckets, where it reads them, and did not count it. File
         // every record there so that both kinds are found.
-        if store.local::<u32>(DERIVED_FORMAT)?.is_some_and(|v| v < 2)
+        if store
+            .local::<u32>(DERIVED_FORMAT)?
+            .is_some_and(|v| v < GROWING_RECORD_INDEX)
             && record_index::settle_layout(&store.tree)?
         {
             tracing::warn!(

@@ -73,6 +73,14 @@ pub const GROWTH: Growth = Growth {
 };
 
 impl Growth {
+    /// A new index's shape: the first buckets, no records.
+    fn first_shape(self) -> Shape {
+        Shape {
+            bits: self.first_bits.min(MAX_BITS),
+            records: 0,
+        }
+    }
+
     /// The fewest bits, at least `bits`, whose buckets hold `records` within the average.
     fn bits_for(self, bits: u8, records: u64) -> u8 {
         let mut b = bits;
@@ -117,13 +125,7 @@ fn put_shape(batch: &mut sled::Batch, shape: Shape) -> Result<()> {
 /// Start an empty index with `growth`'s first buckets (a rebuild, after removing the old one:
 /// without a shape, buckets under the store's existing key would be read as 2^16).
 pub fn begin(batch: &mut sled::Batch, growth: Growth) -> Result<()> {
-    put_shape(
-        batch,
-        Shape {
-            bits: growth.first_bits.min(MAX_BITS),
-            records: 0,
-        },
-    )
+    put_shape(batch, growth.first_shape())
 }
 
 /// What a batch does to the record index, in order.
@@ -270,11 +272,7 @@ pub fn write_growing(
             let mut s = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut s);
             batch.insert(keys::local(SALT), s.to_vec());
-            let first = Shape {
-                bits: growth.first_bits.min(MAX_BITS),
-                records: 0,
-            };
-            (s, shape.or(marked.then_some(first)))
+            (s, shape.or(marked.then(|| growth.first_shape())))
         }
     };
     let bits = self::bits(shape);
@@ -307,32 +305,9 @@ pub fn write_growing(
         put_shape(batch, Shape { bits, records })?;
         return put_buckets(batch, touched);
     }
-    // Every record, as this batch leaves it, filed again under `grown` bits; a bucket key that
-    // ends up empty is removed (one that still holds records is overwritten).
-    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
-    let mut old_keys = Vec::new();
-    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
-        let (k, v) = kv?;
-        let Some(b) = bucket_number(&k) else { continue };
-        old_keys.push(b);
-        if touched.contains_key(&b) {
-            continue;
-        }
-        for (id, doc) in decode(&v)? {
-            let nb = bucket_of(&salt, &id, grown);
-            filed.entry(nb).or_default().insert(id, doc);
-        }
-    }
-    for (_, bucket) in touched {
-        for (id, doc) in bucket {
-            let nb = bucket_of(&salt, &id, grown);
-            filed.entry(nb).or_default().insert(id, doc);
-        }
-    }
+    // Every record, as this batch leaves it, filed again under `grown` bits.
+    let filed = refile(tree, &salt, grown, touched)?;
     let records = filed.values().map(|b| b.len() as u64).sum();
-    for b in old_keys {
-        filed.entry(b).or_default();
-    }
     put_shape(
         batch,
         Shape {
@@ -341,6 +316,46 @@ pub fn write_growing(
         },
     )?;
     put_buckets(batch, filed)
+}
+
+/// Every record of the buckets in `tree`, with `changed` in place of the stored buckets of the
+/// same number, filed under `bits` of the hash; every stored bucket key that ends up with no
+/// records is listed empty, so that [`put_buckets`] removes it (one that still holds records
+/// is overwritten).
+fn refile(
+    tree: &sled::Tree,
+    salt: &[u8; 16],
+    bits: u8,
+    mut changed: BTreeMap<u16, Bucket>,
+) -> Result<BTreeMap<u16, Bucket>> {
+    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
+    let file = |filed: &mut BTreeMap<u16, Bucket>, bucket: Bucket| {
+        for (id, doc) in bucket {
+            filed
+                .entry(bucket_of(salt, &id, bits))
+                .or_default()
+                .insert(id, doc);
+        }
+    };
+    let mut stored = Vec::new();
+    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
+        let (k, v) = kv?;
+        let Some(b) = bucket_number(&k) else { continue };
+        stored.push(b);
+        let bucket = match changed.remove(&b) {
+            Some(bucket) => bucket,
+            None => decode(&v)?,
+        };
+        file(&mut filed, bucket);
+    }
+    // Buckets this batch made that were not stored yet.
+    for (_, bucket) in changed {
+        file(&mut filed, bucket);
+    }
+    for b in stored {
+        filed.entry(b).or_default();
+    }
+    Ok(filed)
 }
 
 /// Write each bucket, or remove it if empty.
@@ -449,24 +464,9 @@ pub(super) fn settle_layout(tree: &sled::Tree) -> Result<bool> {
             return Ok(true);
         }
     };
-    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
     let mut batch = sled::Batch::default();
-    for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
-        let (k, v) = kv?;
-        batch.remove(k.to_vec());
-        if bucket_number(&k).is_none() {
-            continue;
-        }
-        for (id, doc) in decode(&v)? {
-            filed
-                .entry(bucket_of(&salt, &id, MAX_BITS))
-                .or_default()
-                .insert(id, doc);
-        }
-    }
-    for (b, bucket) in filed {
-        batch.insert(keys::record_bucket(b), encode(&bucket)?);
-    }
+    batch.remove(shape_key());
+    put_buckets(&mut batch, refile(tree, &salt, MAX_BITS, BTreeMap::new())?)?;
     tree.apply_batch(batch)?;
     Ok(true)
 }
