@@ -1,4 +1,4 @@
-//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|flush|all]`
+//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|flush|doubling|all]`
 //!
 //! Benchmarks of issue 9 on a realistic program, with in-process nodes over loopback TLS (the
 //! same store, protocol and transport code as `cairn`). Sizes come from the environment:
@@ -37,7 +37,9 @@
 //! the crowd's sessions are all done, as sites on machines of their own would without costing
 //! the hub's processors; by default each site's worker derives after its own session),
 //! `CAIRN_BENCH_PAIRED=1` (the concurrent runs of every size at once, their crowds in turn, and
-//! each steady crowd's ratio of the last size's throughput to the first's; see [`paired`]).
+//! each steady crowd's ratio of the last size's throughput to the first's; see [`paired`]),
+//! `CAIRN_BENCH_DOUBLING` (learners and learners per roster of the `doubling` run, default
+//! "300000,1000"; run only when named, not by `all`).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -1625,6 +1627,10 @@ fn main() {
         let size = env_list("CAIRN_BENCH_SCOPE", "200,100");
         scope(size[0], size.get(1).copied().unwrap_or(100));
     }
+    if what.iter().any(|w| w == "doubling") {
+        let size = env_list("CAIRN_BENCH_DOUBLING", "300000,1000");
+        doubling(size[0], size.get(1).copied().unwrap_or(1000));
+    }
 }
 
 /// Whether this (virtual) machine gives the memory it frees back to its host, as the kernel's
@@ -1757,5 +1763,99 @@ fn scope(sites: usize, per_site: usize) {
         sites * per_site,
         listed / held,
         scanned / listed
+    );
+}
+
+/// What the record index's doublings cost (round 41): `learners` learners made in rosters of
+/// `per_roster`, each roster one `Store::create_docs` (one signed entry a learner, one sled
+/// batch and one flush a roster, the record index written in the same batch), as `cairn
+/// learner import` makes them, in a new store on disk. Each roster is timed; a roster that
+/// takes the index past eight records a bucket also files every record again under twice the
+/// buckets, and the table sets its time beside the median of the rosters around it (eight
+/// before, eight after, none that doubled).
+fn doubling(learners: usize, per_roster: usize) {
+    use cairn_node::store::{Author, Store};
+    use cairn_sync_protocol::{DocId, NodeKey, UserId};
+    use rand::SeedableRng;
+    let per_roster = per_roster.max(1);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(cairn_node::records::DocumentIndex)).unwrap();
+    let hub = NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(1));
+    let author = Author {
+        key: &hub,
+        epoch: 0,
+        now_ms: 1_000,
+        user: UserId([1; 16]),
+    };
+    let mut took_ms: Vec<f64> = Vec::new();
+    // (buckets before, after, records after, the roster's place in `took_ms`)
+    let mut doublings: Vec<(u32, u32, u64, usize)> = Vec::new();
+    let mut buckets = None;
+    let started = Instant::now();
+    let mut made = 0usize;
+    while made < learners {
+        let docs: Vec<DocId> = (made..learners.min(made + per_roster))
+            .map(|n| {
+                let mut d = [0xd0; 16];
+                d[..8].copy_from_slice(&(n as u64).to_be_bytes());
+                DocId(d)
+            })
+            .collect();
+        let first = made;
+        let roster = Instant::now();
+        store
+            .create_docs(&author, "import", &docs, &[], |i, tx| {
+                use automerge::{ROOT, transaction::Transactable};
+                let err =
+                    |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+                tx.put(ROOT, "type", "learner").map_err(err)?;
+                tx.put(ROOT, "id", format!("L-{}", first + i))
+                    .map_err(err)?;
+                Ok(())
+            })
+            .unwrap();
+        let ms = roster.elapsed().as_secs_f64() * 1e3;
+        made += docs.len();
+        let (now, records) = store
+            .record_buckets()
+            .unwrap()
+            .expect("a new store's record index keeps its shape");
+        assert_eq!(records, made as u64, "one record a learner");
+        if let Some(before) = buckets
+            && before != now
+        {
+            doublings.push((before, now, records, took_ms.len()));
+        }
+        buckets = Some(now);
+        took_ms.push(ms);
+    }
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "\n## The record index doubling its buckets ({learners} learners in rosters of {per_roster}, {total:.0} s)\n"
+    );
+    println!(
+        "| buckets | records after | the roster that doubled, ms | the eight rosters before and eight after, median ms | extra ms |\n|---|---|---|---|---|"
+    );
+    for &(before, after, records, at) in &doublings {
+        let ms = took_ms[at];
+        // Its neighbours that did not double: the store about the same size.
+        let mut around: Vec<f64> = (at.saturating_sub(8)..(at + 9).min(took_ms.len()))
+            .filter(|&i| i != at && !doublings.iter().any(|d| d.3 == i))
+            .map(|i| took_ms[i])
+            .collect();
+        if around.is_empty() {
+            println!("| {before} → {after} | {records} | {ms:.1} | — | — |");
+            continue;
+        }
+        let usual = median(&mut around);
+        println!(
+            "| {before} → {after} | {records} | {ms:.1} | {usual:.1} | {:.1} |",
+            ms - usual
+        );
+    }
+    println!(
+        "\nEvery roster: median {:.1} ms ({} rosters).",
+        median(&mut took_ms.clone()),
+        took_ms.len()
     );
 }

@@ -623,6 +623,13 @@ impl Core {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// The record index's buckets and the records they hold, or `None` for an index without a
+    /// shape (65,536 buckets, as written before buckets grew, or no index yet). The benchmark of
+    /// a doubling reads it to tell which write crossed the line.
+    pub fn record_buckets(&self) -> Result<Option<(u32, u64)>> {
+        Ok(record_index::shape(&self.tree)?.map(|s| (1u32 << s.bits, s.records)))
+    }
+
     /// The last entry held for `origin`.
     pub fn tip(&self, origin: &Origin) -> Result<Option<Tip>> {
         if let Some(tips) = self.tips_read().as_ref() {

@@ -6,17 +6,19 @@
 //! each. A write reads and rewrites the buckets it touches; a document that is derived again
 //! touches only the buckets of the records it gained or lost.
 //!
-//! How many buckets follows the number of records: a new index starts with 2^8 and doubles
-//! whenever it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (past
-//! 262,144 records; at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one
-//! key per record on a hub's first sync; 1,024 buckets derived it about a tenth faster
-//! (docs/benchmarks.md, round 39), and these growing ones 1.09× (round 40). The count of buckets and of records is the index's shape,
-//! kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
-//! every record in the same batch as the write that crossed the line, so the shape and the
-//! buckets always agree; a reader that meets a doubling between reading the shape and the
-//! bucket reads again ([`find`]). A bucket is named by the first bits of the id's hash with the
-//! rest zero (`record_bucket`), so at 2^16 buckets the layout is the one written before buckets
-//! grew; a store with buckets and no shape is that layout.
+//! How many buckets follows the number of records: a new index starts with 2^8 and doubles whenever
+//! it holds more than [`PER_BUCKET`] records a bucket on average, up to 2^16 (past 262,144 records;
+//! at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one key per record on a
+//! hub's first sync; 1,024 buckets derived it about a tenth faster (docs/benchmarks.md, round 39),
+//! and these growing ones 1.09× (round 40). The count of buckets and of records is the index's
+//! shape, kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
+//! every record in the same batch as the write that crossed the line, so the shape and the buckets
+//! always agree; a reader that meets a doubling between reading the shape and the bucket reads
+//! again ([`find`]). That batch is larger by what filing every record again costs, about 2.5 µs a
+//! record (0.66 s at the last doubling, docs/benchmarks.md round 41), paid once a doubling;
+//! doubling in steps instead would leave readers searching two layouts meanwhile. A bucket is named
+//! by the first bits of the id's hash with the rest zero (`record_bucket`), so at 2^16 buckets the
+//! layout is the one written before buckets grew; a store with buckets and no shape is that layout.
 //!
 //! Which bucket an id falls in is a keyed hash: SHA-256 of the store's own random key (a local
 //! key made with the first bucket) and the id. Record ids come from peers' documents, so a
@@ -627,6 +629,11 @@ mod tests {
                 shape(&store.tree).unwrap().map(|s| s.bits),
                 Some(GROWTH.first_bits)
             );
+            assert_eq!(
+                store.record_buckets().unwrap(),
+                Some((1 << GROWTH.first_bits, 3)),
+                "the learner and its two records"
+            );
             assert!(store.check(None).unwrap().problems.is_empty());
             // What a release before grown buckets does when it opens the store.
             store
@@ -635,6 +642,7 @@ mod tests {
         }
         let store = open();
         assert_eq!(shape(&store.tree).unwrap(), None, "filed at 65,536 buckets");
+        assert_eq!(store.record_buckets().unwrap(), None);
         for id in ["L-TEST", "E-1", "E-2"] {
             assert_eq!(lookup(&store, id), Some(doc(1)), "{id}");
         }
