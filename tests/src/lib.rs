@@ -819,18 +819,43 @@ pub fn npm_ci(dir: &str) {
     assert!(npm.success(), "npm ci in {dir} failed");
 }
 
+/// Export `award`'s credential from `c` into `out` (`cairn credential export`) and read it back.
+pub fn export_credential(c: &Cairn, award: &str, out: &Path) -> Value {
+    c.run(&[
+        "credential",
+        "export",
+        award,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
 /// Unpack into `root` the three nodes (`hub`, `facility`, `rural`) that `cairn demo --keep` left
 /// behind at commit 9a2a1de, before records were typed; returns their folder.
 pub fn legacy_demo(root: &Path) -> PathBuf {
-    let archive = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/legacy-demo-9a2a1de.tar.gz"
-    );
+    unpack(root, "legacy-demo-9a2a1de", "legacy-demo")
+}
+
+/// Unpack into `root` a demo's hub and rural site made by the release whose record index grows
+/// (round 40), each then given a learner by round 39's release (`e950267`), which files records
+/// in 65,536 buckets and lowers the derived format's mark; returns their folder
+/// (tests/data/README.md).
+pub fn downgraded_demo(root: &Path) -> PathBuf {
+    unpack(root, "downgraded-demo-e950267", "downgraded-demo-e950267")
+}
+
+/// Unpack `tests/data/NAME.tar.gz` into `root`; returns the folder `folder` it holds.
+fn unpack(root: &Path, name: &str, folder: &str) -> PathBuf {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/{name}.tar.gz"));
     let status = std::process::Command::new("tar")
-        .args(["-xzf", archive, "-C"])
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
         .arg(root)
         .status()
         .expect("tar");
-    assert!(status.success(), "unpacking {archive}");
-    root.join("legacy-demo")
+    assert!(status.success(), "unpacking {}", archive.display());
+    root.join(folder)
 }

@@ -146,3 +146,69 @@ fn stores_written_by_the_earlier_release_open_check_read_and_sync() {
     assert_eq!(hub.run(&["status"]).ok()["rebuild_advised"], false);
     assert!(!status_text(&hub).contains("cairn rebuild"));
 }
+
+/// A store the release before growing buckets wrote into (a downgrade, then an upgrade again):
+/// that release filed its learner's records in its 65,536 buckets and lowered the derived
+/// format's mark, and could not find the demo's learners in the grown buckets. This release,
+/// opening it, files every record where both look (`record_index::settle_layout`): every
+/// learner and award is found by id, `check` passes, and a rebuild derives the same state.
+#[test]
+fn a_store_the_release_before_growing_buckets_wrote_into_loses_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let demo = downgraded_demo(root.path());
+    let hub = Cairn::new(&demo.join("hub")).acting_as("op", "111111");
+    let rural = Cairn::new(&demo.join("rural")).acting_as("ada", "222222");
+    // Every learner by its L- id and every award by its A- id, both read through the record
+    // index; the learners the earlier release added are among them.
+    let every_record_is_found = |node: &Cairn, added_there: &str| {
+        let learners = node.run(&["learner", "list"]).ok()["learners"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let numbers: Vec<&str> = learners
+            .iter()
+            .map(|l| l["number"].as_str().unwrap())
+            .collect();
+        assert!(numbers.contains(&added_there), "{numbers:?}");
+        assert!(numbers.len() > 1, "the demo's learners too: {numbers:?}");
+        let mut awards = 0;
+        for l in &learners {
+            let record = node
+                .run(&["learner", "show", l["id"].as_str().unwrap()])
+                .ok()
+                .clone();
+            assert_eq!(record["profile"]["number"], l["number"]);
+            for award in record["awards"].as_object().unwrap().keys() {
+                let out = root.path().join(format!("{award}.json"));
+                let credential = export_credential(node, award, &out);
+                assert!(
+                    credential["proof"]
+                        .as_array()
+                        .is_some_and(|p| !p.is_empty()),
+                    "{credential}"
+                );
+                awards += 1;
+            }
+        }
+        awards
+    };
+    // The hub's status advises the rebuild (an earlier release derived into its store).
+    assert_eq!(hub.run(&["status"]).ok()["rebuild_advised"], true);
+    for (node, added_there) in [(&hub, "DG-HUB-1"), (&rural, "DG-RURAL-1")] {
+        node.run(&["check"]).ok();
+        let awards = every_record_is_found(node, added_there);
+        if node.dir == hub.dir {
+            assert!(awards > 0, "the hub holds the demo's awards");
+        }
+        let derived = node.run(&["debug", "derived-digest"]).ok()["digest"].clone();
+        node.run(&["rebuild"]).ok();
+        assert_eq!(
+            node.run(&["debug", "derived-digest"]).ok()["digest"],
+            derived,
+            "a rebuild derives what the open left"
+        );
+        node.run(&["check"]).ok();
+        assert_eq!(every_record_is_found(node, added_there), awards);
+        assert_eq!(node.run(&["status"]).ok()["rebuild_advised"], false);
+    }
+}

@@ -17,18 +17,6 @@ fn award_ids(c: &Cairn, learner: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-fn export(c: &Cairn, award: &str, out: &Path) -> Value {
-    c.run(&[
-        "credential",
-        "export",
-        award,
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
-}
-
 /// `cairn credential verify` from a folder with no node in it.
 fn verify_anywhere(file: &Path, extra: &[&str]) -> Run {
     let empty = tempfile::tempdir().unwrap();
@@ -57,7 +45,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     let learner = learner_with_award(&site, "SMW-1", "workready", &f);
     let (award, record) = award_ids(&site, &learner).remove(0);
     let file = root.path().join("badge.json");
-    let cred = export(&site, &award, &file);
+    let cred = export_credential(&site, &award, &file);
 
     // What is in it.
     assert_eq!(
@@ -133,7 +121,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     // credential id and content, issued and signed by the hub, no site key. It still knows the
     // site that signed the first copy.
     sync_through(&hub, &[&site]);
-    let at_hub = export(&hub, &award, &root.path().join("from-hub.json"));
+    let at_hub = export_credential(&hub, &award, &root.path().join("from-hub.json"));
     assert_eq!(at_hub["id"], cred["id"]);
     assert_eq!(
         at_hub["credentialSubject"]["achievement"],
@@ -203,7 +191,7 @@ fn an_award_made_at_a_site_is_a_credential_anyone_can_verify_offline() {
     // The program never vouches for an award of a revoked site: no program copy is made for
     // it, and the hub hands out only what the site signed, which it calls not valid.
     let second_file = root.path().join("second.json");
-    let second_cred = export(&hub, &second, &second_file);
+    let second_cred = export_credential(&hub, &second, &second_file);
     assert_eq!(second_cred["issuer"]["id"], cred["issuer"]["id"]);
     let at_hub_record = hub.run(&["learner", "show", &learner]).ok().clone();
     assert!(at_hub_record["awards"][&second]["program_credential"].is_null());
@@ -246,7 +234,7 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
         .unwrap();
     assert_eq!(recognition["recognition"], "css-as-cis");
     assert_eq!(&recognition["recognizes"], micro_id);
-    let recognized = export(&hub, recognition_id, &root.path().join("recognition.json"));
+    let recognized = export_credential(&hub, recognition_id, &root.path().join("recognition.json"));
     assert_eq!(
         recognized["credentialSubject"]["achievement"]["name"],
         "9 college credits toward AS Computer Information Systems"
@@ -255,7 +243,7 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
         recognized["credentialSubject"]["achievement"]["achievementType"],
         "ext:Recognition"
     );
-    let micro_cred = export(&hub, micro_id, &root.path().join("micro.json"));
+    let micro_cred = export_credential(&hub, micro_id, &root.path().join("micro.json"));
     let achievement = &micro_cred["credentialSubject"]["achievement"];
     assert_eq!(achievement["achievementType"], "MicroCredential");
     assert_eq!(achievement["name"], "Computer Support Specialist");
@@ -272,7 +260,7 @@ fn a_pathway_micro_credential_names_its_parts_and_a_learner_takes_all_their_cred
     // Its evidence is its three part credentials, by their credential ids.
     let mut part_ids: Vec<String> = Vec::new();
     for part in micro["parts"].as_array().unwrap() {
-        let c = export(&hub, part.as_str().unwrap(), &root.path().join("part.json"));
+        let c = export_credential(&hub, part.as_str().unwrap(), &root.path().join("part.json"));
         if c["credentialSubject"]["achievement"]["tag"][0] != "Level 1" {
             assert_eq!(
                 c["credentialSubject"]["achievement"]["alignment"][0]["targetName"],
