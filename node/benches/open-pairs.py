@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Opens two stopped nodes' data folders in turn with `cairn status`, each run a new process as an
-operator's would be, and prints what docs/benchmarks.md quotes: per folder the median wall time
+operator's would be (needs GNU time, Debian's `time` package, for the peak RSS), and prints what docs/benchmarks.md quotes: per folder the median wall time
 and peak RSS, then the ratio of the first folder's time to the second's within each pair, its
 median and the 95 % range of that median (sign-test order statistics). Which folder goes first
 alternates from pair to pair, so that the machine's drift and the page cache fall on both alike.
@@ -12,24 +12,31 @@ the first open after that reads what the page cache does not hold yet.
 """
 
 import math
-import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def status(cairn, data):
-    """One `cairn --data DATA status`: seconds and peak RSS in MB (the child's own, from wait4)."""
-    started = time.perf_counter()
-    child = subprocess.Popen([cairn, "--data", data, "status"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, code, usage = os.wait4(child.pid, 0)
-    took = time.perf_counter() - started
-    if code != 0:
-        sys.exit(f"open-pairs.py: cairn status failed on {data}: {child.stderr.read().decode()}")
-    child.stderr.close()
-    return took, usage.ru_maxrss / 1024
+    """One `cairn --data DATA status`: seconds and peak RSS in MB.
+
+    The peak RSS is GNU time's (`/usr/bin/time -f %M`), as node/benches/sync.rs reads it: a
+    child this script started directly would report at least this script's own peak, which
+    Linux carries over to a process across exec. The time is this script's clock around the
+    whole (GNU time's own start is the same for both folders)."""
+    with tempfile.NamedTemporaryFile("r") as rss, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name,
+                               cairn, "--data", data, "status"],
+                              stdout=subprocess.DEVNULL, stderr=err, check=False)
+        took = time.perf_counter() - started
+        if done.returncode != 0:
+            err.seek(0)
+            sys.exit(f"open-pairs.py: cairn status on {data} exited with {done.returncode}: "
+                     f"{err.read().decode(errors='replace')[-2000:]}")
+        return took, int(rss.read().split()[-1]) / 1024
 
 
 def median_range(values):
