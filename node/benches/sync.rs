@@ -1,4 +1,4 @@
-//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|flush|doubling|all]`
+//! `cargo bench -p cairn-node --bench sync -- [initial|concurrent|open|slowlink|scope|flush|doubling|batches|all]`
 //!
 //! Benchmarks of issue 9 on a realistic program, with in-process nodes over loopback TLS (the
 //! same store, protocol and transport code as `cairn`). Sizes come from the environment:
@@ -39,7 +39,8 @@
 //! `CAIRN_BENCH_PAIRED=1` (the concurrent runs of every size at once, their crowds in turn, and
 //! each steady crowd's ratio of the last size's throughput to the first's; see [`paired`]),
 //! `CAIRN_BENCH_DOUBLING` (learners and learners per roster of the `doubling` run, default
-//! "300000,1000"; run only when named, not by `all`).
+//! "300000,1000"; run only when named, not by `all`), `CAIRN_BENCH_BATCHES` (batches, keys a
+//! batch and bytes a value of the `batches` run, default "200,4,1800"; run only when named).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
 use cairn_node::config::NodeRole;
@@ -1631,6 +1632,14 @@ fn main() {
         let size = env_list("CAIRN_BENCH_DOUBLING", "300000,1000");
         doubling(size[0], size.get(1).copied().unwrap_or(1000));
     }
+    if what.iter().any(|w| w == "batches") {
+        let size = env_list("CAIRN_BENCH_BATCHES", "200,4,1800");
+        batches(
+            size[0],
+            size.get(1).copied().unwrap_or(4),
+            size.get(2).copied().unwrap_or(1800),
+        );
+    }
 }
 
 /// Whether this (virtual) machine gives the memory it frees back to its host, as the kernel's
@@ -1861,5 +1870,56 @@ fn doubling(learners: usize, per_roster: usize) {
         "\nEvery roster: median {:.1} ms ({} rosters).",
         median(&mut took_ms.clone()),
         took_ms.len()
+    );
+}
+
+/// What sled 0.34 does once a batch (round 41): `batches` batches of `keys` keys (values of
+/// `value_bytes`), each applied alone, as a hub's sessions append their entries, against the
+/// same keys in one batch, as sessions whose appends were merged would. Alternating, 20 rounds
+/// after one untimed, a flush after each round; the difference over the batches saved is what
+/// merging could save a session.
+fn batches(batches: usize, keys: usize, value_bytes: usize) {
+    let (batches, keys) = (batches.max(2), keys.max(1));
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path())
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let tree = db.open_tree("entries").unwrap();
+    let value = vec![7u8; value_bytes];
+    let mut next = 0u64;
+    let mut batch_of = |n: usize| {
+        let mut b = sled::Batch::default();
+        for _ in 0..n {
+            next += 1;
+            b.insert(&next.to_be_bytes()[..], value.clone());
+        }
+        b
+    };
+    let (mut alone, mut merged) = (Vec::new(), Vec::new());
+    for round in 0..21 {
+        let started = Instant::now();
+        for _ in 0..batches {
+            tree.apply_batch(batch_of(keys)).unwrap();
+        }
+        let a = started.elapsed().as_secs_f64() * 1e3;
+        let started = Instant::now();
+        tree.apply_batch(batch_of(batches * keys)).unwrap();
+        let m = started.elapsed().as_secs_f64() * 1e3;
+        db.flush().unwrap();
+        if round > 0 {
+            alone.push(a);
+            merged.push(m);
+        }
+    }
+    let (a, m) = (median(&mut alone), median(&mut merged));
+    println!(
+        "\n## sled: a batch each against one batch ({batches} batches of {keys} keys, {value_bytes} bytes a value; medians of 20)\n"
+    );
+    println!("| {batches} batches, ms | one batch, ms | saved a batch merged, µs |\n|---|---|---|");
+    println!(
+        "| {a:.2} | {m:.2} | {:.1} |",
+        (a - m) / (batches - 1) as f64 * 1e3
     );
 }
