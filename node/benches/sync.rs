@@ -1672,6 +1672,55 @@ fn free_page_reporting() -> Option<String> {
     })
 }
 
+/// A store alone in a temporary folder, with no node around it, and the hub key (seed 1) whose
+/// author writes to it: for the runs that time the store itself (`scope`, `doubling`).
+fn bare_store() -> (
+    tempfile::TempDir,
+    cairn_node::store::Store,
+    cairn_sync_protocol::NodeKey,
+) {
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        cairn_node::store::Store::open(dir.path(), Arc::new(cairn_node::records::DocumentIndex))
+            .unwrap();
+    let hub = cairn_sync_protocol::NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(1));
+    (dir, store, hub)
+}
+
+/// The author of a [`bare_store`]'s writes.
+fn bare_author(key: &cairn_sync_protocol::NodeKey) -> cairn_node::store::Author<'_> {
+    cairn_node::store::Author {
+        key,
+        epoch: 0,
+        now_ms: 1_000,
+        user: cairn_sync_protocol::UserId([1; 16]),
+    }
+}
+
+/// Document `n` of a bare store's import: `n` in its first bytes, `fill` in the rest.
+fn import_doc(fill: u8, n: usize) -> cairn_sync_protocol::DocId {
+    let mut d = [fill; 16];
+    d[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    cairn_sync_protocol::DocId(d)
+}
+
+/// A learner's type, record id `L-n` and, if given, home site, put in an import's transaction.
+fn put_learner(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    n: usize,
+    home_site: Option<&str>,
+) -> cairn_node::error::Result<()> {
+    use automerge::{ROOT, transaction::Transactable};
+    let err = |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+    tx.put(ROOT, "type", "learner").map_err(err)?;
+    tx.put(ROOT, "id", format!("L-{n}")).map_err(err)?;
+    if let Some(site) = home_site {
+        tx.put(ROOT, "home_site", site).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// 8: a hub's scope for one site (what each session with it starts by deciding), in a program of
 /// `sites` sites with `per_site` learners each and two trust records a site (as enrolling one
 /// writes): told where the site stands (it holds all the hub has written, as after its last
@@ -1680,43 +1729,23 @@ fn free_page_reporting() -> Option<String> {
 /// learner's home that a store derived in part by an earlier release falls back to. Medians
 /// over every site, one scope each.
 fn scope(sites: usize, per_site: usize) {
-    use cairn_node::store::{Author, Store};
+    use cairn_node::store::Store;
     use cairn_node::sync::scope::SiteScope;
-    use cairn_sync_protocol::{DocId, NodeKey, UserId};
+    use cairn_sync_protocol::{DocId, NodeKey};
     use rand::SeedableRng;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Arc::new(cairn_node::records::DocumentIndex)).unwrap();
+    let (_dir, store, hub) = bare_store();
     let node_key = |seed: u64| NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let hub = node_key(1);
     let site_ids: Vec<String> = (0..sites)
         .map(|i| node_key(100 + i as u64).id().to_string())
         .collect();
-    let author = Author {
-        key: &hub,
-        epoch: 0,
-        now_ms: 1_000,
-        user: UserId([1; 16]),
-    };
+    let author = bare_author(&hub);
     // Imported in rosters of 5,000, as `cairn learner import` would.
-    let docs: Vec<DocId> = (0..sites * per_site)
-        .map(|i| {
-            let mut d = [0x5c; 16];
-            d[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            DocId(d)
-        })
-        .collect();
+    let docs: Vec<DocId> = (0..sites * per_site).map(|i| import_doc(0x5c, i)).collect();
     for (c, chunk) in docs.chunks(5_000).enumerate() {
         store
             .create_docs(&author, "import", chunk, &[], |i, tx| {
-                use automerge::{ROOT, transaction::Transactable};
                 let n = c * 5_000 + i;
-                let err =
-                    |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
-                tx.put(ROOT, "type", "learner").map_err(err)?;
-                tx.put(ROOT, "id", format!("L-{n}")).map_err(err)?;
-                tx.put(ROOT, "home_site", site_ids[n / per_site].as_str())
-                    .map_err(err)?;
-                Ok(())
+                put_learner(tx, n, Some(site_ids[n / per_site].as_str()))
             })
             .unwrap();
     }
@@ -1783,23 +1812,14 @@ fn scope(sites: usize, per_site: usize) {
 /// buckets, and the table sets its time beside the median of the rosters around it (up to eight
 /// before and eight after, none that doubled).
 fn doubling(learners: usize, per_roster: usize) {
-    use cairn_node::store::{Author, Store};
-    use cairn_sync_protocol::{DocId, NodeKey, UserId};
-    use rand::SeedableRng;
+    use cairn_sync_protocol::DocId;
     let per_roster = per_roster.max(1);
     if learners == 0 {
         eprintln!("doubling: CAIRN_BENCH_DOUBLING names no learners to make");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), Arc::new(cairn_node::records::DocumentIndex)).unwrap();
-    let hub = NodeKey::generate(&mut rand::rngs::StdRng::seed_from_u64(1));
-    let author = Author {
-        key: &hub,
-        epoch: 0,
-        now_ms: 1_000,
-        user: UserId([1; 16]),
-    };
+    let (_dir, store, hub) = bare_store();
+    let author = bare_author(&hub);
     let mut took_ms: Vec<f64> = Vec::new();
     // (buckets before, after, records after, the roster's place in `took_ms`)
     let mut doublings: Vec<(u32, u32, u64, usize)> = Vec::new();
@@ -1808,23 +1828,13 @@ fn doubling(learners: usize, per_roster: usize) {
     let mut made = 0usize;
     while made < learners {
         let docs: Vec<DocId> = (made..learners.min(made + per_roster))
-            .map(|n| {
-                let mut d = [0xd0; 16];
-                d[..8].copy_from_slice(&(n as u64).to_be_bytes());
-                DocId(d)
-            })
+            .map(|n| import_doc(0xd0, n))
             .collect();
         let first = made;
         let roster = Instant::now();
         store
             .create_docs(&author, "import", &docs, &[], |i, tx| {
-                use automerge::{ROOT, transaction::Transactable};
-                let err =
-                    |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
-                tx.put(ROOT, "type", "learner").map_err(err)?;
-                tx.put(ROOT, "id", format!("L-{}", first + i))
-                    .map_err(err)?;
-                Ok(())
+                put_learner(tx, first + i, None)
             })
             .unwrap();
         let ms = roster.elapsed().as_secs_f64() * 1e3;
