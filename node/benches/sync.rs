@@ -1809,8 +1809,15 @@ fn scope(sites: usize, per_site: usize) {
 /// batch and one flush a roster, the record index written in the same batch), as `cairn
 /// learner import` makes them, in a new store on disk. Each roster is timed; a roster that
 /// takes the index past eight records a bucket also files every record again under twice the
-/// buckets, and the table sets its time beside the median of the rosters around it (up to eight
-/// before and eight after, none that doubled).
+/// buckets before it returns (in steps after its batch since round 42, in its batch before), and
+/// the table sets its time beside the median of the rosters around it (up to eight before and
+/// eight after, none that doubled).
+///
+/// Beside the rosters a bystander thread reads one key of the store every millisecond (the
+/// index's shape: one sled `get`), as a hub's sessions read and append while its worker derives,
+/// and each roster's longest read is set beside its neighbours' (round 42): sled applies a
+/// batch under a lock every read and write of the store takes, so that read waits for the
+/// batch's apply, not for the work done before it.
 fn doubling(learners: usize, per_roster: usize) {
     use cairn_sync_protocol::DocId;
     let per_roster = per_roster.max(1);
@@ -1821,65 +1828,107 @@ fn doubling(learners: usize, per_roster: usize) {
     let (_dir, store, hub) = bare_store();
     let author = bare_author(&hub);
     let mut took_ms: Vec<f64> = Vec::new();
+    // Each roster's span, in seconds from `started`.
+    let mut spans: Vec<(f64, f64)> = Vec::new();
     // (buckets before, after, records after, the roster's place in `took_ms`)
     let mut doublings: Vec<(u32, u32, u64, usize)> = Vec::new();
     let mut buckets = None;
     let started = Instant::now();
-    let mut made = 0usize;
-    while made < learners {
-        let docs: Vec<DocId> = (made..learners.min(made + per_roster))
-            .map(|n| import_doc(0xd0, n))
-            .collect();
-        let first = made;
-        let roster = Instant::now();
-        store
-            .create_docs(&author, "import", &docs, &[], |i, tx| {
-                put_learner(tx, first + i, None)
-            })
-            .unwrap();
-        let ms = roster.elapsed().as_secs_f64() * 1e3;
-        made += docs.len();
-        let (now, records) = store
-            .record_buckets()
-            .unwrap()
-            .expect("a new store's record index keeps its shape");
-        assert_eq!(records, made as u64, "one record a learner");
-        if let Some(before) = buckets
-            && before != now
-        {
-            doublings.push((before, now, records, took_ms.len()));
+    let since = |t: Instant| t.duration_since(started).as_secs_f64();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // (when it started, s; how long it took, ms) for every read of the bystander.
+    let reads: Vec<(f64, f64)> = std::thread::scope(|scope| {
+        let bystander = scope.spawn(|| {
+            let mut reads = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                store.record_buckets().unwrap();
+                reads.push((since(t), t.elapsed().as_secs_f64() * 1e3));
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            reads
+        });
+        let mut made = 0usize;
+        while made < learners {
+            let docs: Vec<DocId> = (made..learners.min(made + per_roster))
+                .map(|n| import_doc(0xd0, n))
+                .collect();
+            let first = made;
+            let roster = Instant::now();
+            store
+                .create_docs(&author, "import", &docs, &[], |i, tx| {
+                    put_learner(tx, first + i, None)
+                })
+                .unwrap();
+            let ms = roster.elapsed().as_secs_f64() * 1e3;
+            spans.push((since(roster), since(Instant::now())));
+            made += docs.len();
+            let (now, records) = store
+                .record_buckets()
+                .unwrap()
+                .expect("a new store's record index keeps its shape");
+            assert_eq!(records, made as u64, "one record a learner");
+            if let Some(before) = buckets
+                && before != now
+            {
+                doublings.push((before, now, records, took_ms.len()));
+            }
+            buckets = Some(now);
+            took_ms.push(ms);
         }
-        buckets = Some(now);
-        took_ms.push(ms);
-    }
+        done.store(true, Ordering::Relaxed);
+        bystander.join().unwrap()
+    });
+    // Each roster's longest read by the bystander, of those started while it ran.
+    let longest: Vec<f64> = spans
+        .iter()
+        .map(|&(from, to)| {
+            reads
+                .iter()
+                .filter(|r| r.0 >= from && r.0 < to)
+                .map(|r| r.1)
+                .fold(0.0, f64::max)
+        })
+        .collect();
     let total = started.elapsed().as_secs_f64();
     println!(
         "\n## The record index doubling its buckets ({learners} learners in rosters of {per_roster}, {total:.0} s)\n"
     );
     println!(
-        "| buckets | records after | the roster that doubled, ms | up to eight rosters before and eight after, median ms | extra ms |\n|---|---|---|---|---|"
+        "| buckets | records after | the roster that doubled, ms | up to eight rosters before and eight after, median ms | extra ms | a read's longest wait in it, ms | in its neighbours, median ms |\n|---|---|---|---|---|---|---|"
     );
     for &(before, after, records, at) in &doublings {
         let ms = took_ms[at];
         // Its neighbours that did not double: the store about the same size.
-        let mut around: Vec<f64> = (at.saturating_sub(8)..(at + 9).min(took_ms.len()))
+        let around: Vec<usize> = (at.saturating_sub(8)..(at + 9).min(took_ms.len()))
             .filter(|&i| i != at && !doublings.iter().any(|d| d.3 == i))
-            .map(|i| took_ms[i])
             .collect();
         if around.is_empty() {
-            println!("| {before} → {after} | {records} | {ms:.1} | — | — |");
+            println!(
+                "| {before} → {after} | {records} | {ms:.1} | — | — | {:.1} | — |",
+                longest[at]
+            );
             continue;
         }
-        let usual = median(&mut around);
+        let usual = median(&mut around.iter().map(|&i| took_ms[i]).collect::<Vec<_>>());
+        let usual_wait = median(&mut around.iter().map(|&i| longest[i]).collect::<Vec<_>>());
         println!(
-            "| {before} → {after} | {records} | {ms:.1} | {usual:.1} | {:.1} |",
-            ms - usual
+            "| {before} → {after} | {records} | {ms:.1} | {usual:.1} | {:.1} | {:.1} | {usual_wait:.1} |",
+            ms - usual,
+            longest[at]
         );
     }
     println!(
-        "\nEvery roster: median {:.1} ms ({} rosters).",
+        "\nEvery roster: median {:.1} ms ({} rosters); the bystander's reads: {} in all, median {:.3} ms, the longest {:.1} ms.",
         median(&mut took_ms.clone()),
-        took_ms.len()
+        took_ms.len(),
+        reads.len(),
+        if reads.is_empty() {
+            0.0
+        } else {
+            median(&mut reads.iter().map(|r| r.1).collect::<Vec<_>>())
+        },
+        reads.iter().map(|r| r.1).fold(0.0, f64::max)
     );
 }
 
