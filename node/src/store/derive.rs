@@ -163,7 +163,7 @@ pub(super) fn derive(
     let touched: Vec<DocId> = work.keys().copied().collect();
     let mut tallies = Tallies::default();
     apply_in_parallel(store, w, batch, work, &mut tallies)?;
-    tallies.write(store, batch)?;
+    tallies.write(store, w, batch)?;
     Ok(touched)
 }
 
@@ -249,11 +249,20 @@ pub(super) struct Tallies {
 }
 
 impl Tallies {
-    /// Add the counters and buckets as these changes leave them to `batch`.
-    pub(super) fn write(self, store: &Core, batch: &mut sled::Batch) -> Result<()> {
+    /// Add the counters and buckets as these changes leave them to `batch` (noting in `w` when
+    /// the record index's buckets are to double once it is applied).
+    pub(super) fn write(
+        self,
+        store: &Core,
+        w: &mut super::Writer,
+        batch: &mut sled::Batch,
+    ) -> Result<()> {
         write_counts(store, batch, self.counts)?;
         let marked = store.derived_since(super::GROWING_RECORD_INDEX)?;
-        record_index::write(&store.tree, batch, self.records, marked)
+        if record_index::write(&store.tree, batch, self.records, marked)? {
+            w.record_index_outgrown = true;
+        }
+        Ok(())
     }
 }
 

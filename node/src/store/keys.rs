@@ -13,6 +13,7 @@
 //! | `J` | doc(16) | the `I` keys this document produced | derived |
 //! | `G` | bucket(2) | the record index: (record id, doc(16)) pairs whose id hashes to the bucket (`record_index.rs`) | derived |
 //! | `G` | (none) | the record index's shape: how many buckets, how many records | derived |
+//! | `G` | `ff` | a doubling of the record index's buckets under way: the bits it doubles to (one byte) | derived |
 //! | `R` | node(32) | site record from control entries | derived |
 //! | `M` | site node(32) origin(36) seq(8) | (empty) a learner transfer to or from the site, by the entry that records it | derived |
 //! | `D` | batch number(8) | runs acknowledged but not yet derived: origin(36) first seq(8) last seq(8) each | derived queue |

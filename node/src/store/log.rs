@@ -201,7 +201,7 @@ impl Core {
         let mut batch = sled::Batch::default();
         let mut tallies = super::derive::Tallies::default();
         writes.into_batch(&mut batch, &mut tallies);
-        tallies.write(self, &mut batch)?;
+        tallies.write(self, &mut w, &mut batch)?;
         let mut touched = vec![];
         match self.commit_local(
             &mut w,
@@ -213,6 +213,7 @@ impl Core {
         ) {
             Ok(mut entries) => {
                 w.docs.put(doc, am);
+                self.grow_record_index_after_write(&mut w);
                 drop(w);
                 self.written()?;
                 Ok((value, entries.pop()))
@@ -311,7 +312,7 @@ impl Core {
         // bucket of the record index is rewritten once.
         let mut tallies = super::derive::Tallies::default();
         writes.into_batch(&mut batch, &mut tallies);
-        tallies.write(self, &mut batch)?;
+        tallies.write(self, &mut w, &mut batch)?;
         if let Err(e) = self.tree.apply_batch(batch) {
             self.copies_unknown(&mut append);
             return Err(e.into());
@@ -320,8 +321,10 @@ impl Core {
         if let Some((seq, hash)) = prev {
             self.tips_moved([(origin, Tip { seq, hash })]);
         }
-        // Flushed once the locks are let go, so peers' batches append meanwhile.
+        // Flushed once the locks are let go, so peers' batches append meanwhile (also while
+        // the record index doubles, if these records outgrew it).
         drop(append);
+        self.grow_record_index_after_write(&mut w);
         drop(w);
         self.written()?;
         Ok(values)
@@ -410,6 +413,7 @@ impl Core {
             &mut touched,
         ) {
             Ok(entries) => {
+                self.grow_record_index_after_write(&mut w);
                 drop(w);
                 self.written()?;
                 Ok(entries)
@@ -630,7 +634,8 @@ impl Core {
             }
             let refs: Vec<&StoredEntry> = entries.iter().collect();
             let result = derive(self, w, &mut batch, &refs)
-                .and_then(|_| Ok(self.tree.apply_batch(batch)?));
+                .and_then(|_| Ok(self.tree.apply_batch(batch)?))
+                .and_then(|_| self.grow_record_index(w));
             if let Err(e) = result {
                 // The cache may hold documents ahead of the store.
                 w.docs.clear();

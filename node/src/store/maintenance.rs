@@ -221,6 +221,7 @@ impl Core {
                 let refs: Vec<&StoredEntry> = entries.iter().collect();
                 derive(store, w, &mut batch, &refs)?;
                 store.tree.apply_batch(batch)?;
+                store.grow_record_index(w)?;
                 entries.clear();
                 Ok(())
             };

@@ -178,6 +178,9 @@ pub struct Core {
 
 struct Writer {
     docs: DocCache,
+    // A batch written under this writer left the record index's records outgrowing its
+    // buckets: [`Core::grow_record_index`] doubles them once the batch is applied.
+    record_index_outgrown: bool,
 }
 
 /// What the appender's lock guards besides the order of appends.
@@ -308,6 +311,7 @@ impl Store {
             indexer,
             writer: Mutex::new(Writer {
                 docs: DocCache::new(DOC_CACHE_CAPACITY),
+                record_index_outgrown: false,
             }),
             appender: Mutex::new(Appending::default()),
             tips: RwLock::new(None),
@@ -355,6 +359,12 @@ impl Store {
                 "an earlier release of Cairn derived into this store; its record index was \
                  filed again as that release reads it (`cairn rebuild` brings it up to date)"
             );
+        }
+        // A doubling of the record index that the last run did not finish (or start, after the
+        // batch that called for it) is made now. If it cannot be, the index stays readable as it
+        // is and the next write tries again: the store must still open for `check` and `rebuild`.
+        if let Err(e) = record_index::grow(&store.tree, record_index::GROWTH) {
+            tracing::warn!("the record index could not double its buckets: {e}");
         }
         // What a previous run acknowledged and did not derive is derived first.
         let mut left_queued = false;
@@ -616,6 +626,27 @@ impl Core {
         self.db.flush()?;
         self.on_disk.sync(listings_before)?;
         Ok(())
+    }
+
+    /// Double the record index's buckets if a batch written under `w` left its records
+    /// outgrowing them ([`record_index::grow`]). Call it once that batch is applied.
+    fn grow_record_index(&self, w: &mut Writer) -> Result<()> {
+        if std::mem::take(&mut w.record_index_outgrown)
+            && let Err(e) = record_index::grow(&self.tree, record_index::GROWTH)
+        {
+            w.record_index_outgrown = true;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// [`Core::grow_record_index`] after a local write that is applied: a doubling that fails
+    /// leaves the index readable as it was, and the next write tries again, so the write is
+    /// not reported as failed for it.
+    fn grow_record_index_after_write(&self, w: &mut Writer) {
+        if let Err(e) = self.grow_record_index(w) {
+            tracing::warn!("the record index could not double its buckets: {e}");
+        }
     }
 
     /// Bytes the store occupies on disk.

@@ -11,12 +11,14 @@
 //! at 3M records a bucket holds about 46, 1.4 KB). A fixed 2^16 kept about one key per record on a
 //! hub's first sync; 1,024 buckets derived it about a tenth faster (docs/benchmarks.md, round 39),
 //! and these growing ones 1.09× (round 40). The count of buckets and of records is the index's
-//! shape, kept in one key (`G` alone) that every write rewrites with its buckets. Doubling re-files
-//! every record in the same batch as the write that crossed the line, so the shape and the buckets
-//! always agree; a reader that meets a doubling between reading the shape and the bucket reads
-//! again ([`find`]). That batch is larger by what filing every record again costs, about 2.5 µs a
-//! record (0.66 s at the last doubling, docs/benchmarks.md round 41), paid once a doubling;
-//! doubling in steps instead would leave readers searching two layouts meanwhile. A bucket is named
+//! shape, kept in one key (`G` alone) that every write rewrites with its buckets. A write whose
+//! records outgrow the buckets files them at the old size, and once its batch is applied the
+//! buckets double in steps ([`grow`]), each bucket split by a write of its own, so that sessions'
+//! reads and appends go on between them: as one batch, sled applied the last doubling under the
+//! lock every read and write of the store takes, and a read waited about half a second for it
+//! (docs/benchmarks.md, round 42). While a doubling is marked, a record is in one of two buckets
+//! and [`find`] looks in both. A doubling costs about 2.5 µs a record (0.5–0.66 s at the last,
+//! rounds 41–42), paid once a doubling by the writer that crossed the line. A bucket is named
 //! by the first bits of the id's hash with the rest zero (`record_bucket`), so at 2^16 buckets the
 //! layout is the one written before buckets grew; a store with buckets and no shape is that layout.
 //!
@@ -40,6 +42,14 @@
 //! ([`settle_layout`]), so both releases' records are found until `cairn rebuild`. A release
 //! before `a903d61` does not lower the mark, and what it wrote stays where this release does
 //! not look: after a downgrade to one of those, run `cairn rebuild` (docs/storage.md).
+//!
+//! A release that doubled in one batch (`dd83917` to `254f4e8`) reads a finished doubling's
+//! layout as its own: the steps end where that batch did. It does not know the mark, so it
+//! reads a doubling cut short (the process stopped in it, and that release opened the store
+//! before this one did) as filed at the old size and misses the records already moved; its
+//! `cairn check` reports them in the wrong bucket, and `cairn rebuild` files them again. It may
+//! double the buckets itself and leave the mark behind; this release drops a mark that is not
+//! one bit above the shape instead of finishing it ([`resume_doubling`]).
 
 use super::keys;
 use crate::error::{Error, Result};
@@ -217,21 +227,32 @@ fn bits(shape: Option<Shape>) -> u8 {
 /// kept for it (`legacy`: the full `I` key).
 pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option<DocId>> {
     if let Some(salt) = salt(tree)? {
-        // A doubling moves records between buckets, in one batch with the shape: a record
-        // missing from its bucket is missing only if the shape did not change meanwhile. The
-        // buckets double at most 16 times, so this ends.
-        let mut before = bits(shape(tree)?);
-        for _ in 0..=MAX_BITS {
-            if let Some(v) = tree.get(keys::record_bucket(bucket_of(&salt, id, before)))?
-                && let Some(doc) = decode(&v)?.get(id)
-            {
-                return Ok(Some(DocId(*doc)));
-            }
-            let after = bits(shape(tree)?);
-            if after == before {
+        // A doubling moves records between buckets while it is marked, and ends by writing the
+        // shape and dropping the mark in one batch. So a record is missing only if the mark and
+        // the shape read before looking are what they are after: the mark is read first, so a
+        // doubling that ends between the two reads shows as a changed shape next time round.
+        // Each turn round the loop follows a change of them, and there are at most two a
+        // doubling, 16 doublings, so this ends.
+        let mut seen = None;
+        for _ in 0..2 * (MAX_BITS as usize + 1) {
+            let state = (doubling(tree)?, bits(shape(tree)?));
+            if seen == Some(state) {
                 break;
             }
-            before = after;
+            seen = Some(state);
+            let (to, bits) = state;
+            let here = bucket_of(&salt, id, bits);
+            let mut places = vec![here];
+            if let Some(to) = to.filter(|&to| to > bits) {
+                places.push(bucket_of(&salt, id, to));
+            }
+            for b in places {
+                if let Some(v) = tree.get(keys::record_bucket(b))?
+                    && let Some(doc) = decode(&v)?.get(id)
+                {
+                    return Ok(Some(DocId(*doc)));
+                }
+            }
         }
     }
     Ok(tree
@@ -241,18 +262,18 @@ pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option
 }
 
 /// Add `changes` to `batch`: each bucket they touch read once, changed in order, and written
-/// back (removed when empty), with the shape; when the records outgrow the buckets, every
-/// record filed again under more. Makes the store's bucket key in the same batch if it has
-/// none, and with it a shape if `marked` (the store's `derived_format` is 2 or more: a store an
-/// earlier release derived part of keeps the layout that release reads, until `cairn
+/// back (removed when empty), with the shape. Makes the store's bucket key in the same batch if
+/// it has none, and with it a shape if `marked` (the store's `derived_format` is 2 or more: a
+/// store an earlier release derived part of keeps the layout that release reads, until `cairn
 /// rebuild`, which starts the shape itself). The caller holds the writer, so no other batch
-/// changes these buckets meanwhile.
+/// changes these buckets meanwhile. Returns whether the records have outgrown the buckets: the
+/// caller then calls [`grow`] once the batch is applied.
 pub(super) fn write(
     tree: &sled::Tree,
     batch: &mut sled::Batch,
     changes: Vec<Change>,
     marked: bool,
-) -> Result<()> {
+) -> Result<bool> {
     write_growing(tree, batch, changes, GROWTH, marked)
 }
 
@@ -263,18 +284,22 @@ pub fn write_growing(
     changes: Vec<Change>,
     growth: Growth,
     marked: bool,
-) -> Result<()> {
+) -> Result<bool> {
     if changes.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let shape = shape(tree)?;
     let (salt, shape) = match salt(tree)? {
-        Some(s) => (s, shape),
+        Some(s) => {
+            // A doubling cut short (the process stopped in it) is finished before anything
+            // is filed: a record it moved would otherwise be looked for in its old bucket.
+            resume_doubling(tree, &s)?;
+            (s, shape(tree)?)
+        }
         None => {
             let mut s = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut s);
             batch.insert(keys::local(SALT), s.to_vec());
-            (s, shape.or(marked.then(|| growth.first_shape())))
+            (s, shape(tree)?.or(marked.then(|| growth.first_shape())))
         }
     };
     let bits = self::bits(shape);
@@ -299,60 +324,150 @@ pub fn write_growing(
     }
     // Without a shape (2^16 buckets, written before they grew) there is nothing to count.
     let Some(shape) = shape else {
-        return put_buckets(batch, touched);
+        put_buckets(batch, touched)?;
+        return Ok(false);
     };
     let records = shape.records.saturating_add_signed(delta);
-    let grown = growth.bits_for(bits, records);
-    if grown == bits {
-        put_shape(batch, Shape { bits, records })?;
-        return put_buckets(batch, touched);
-    }
-    // Every record, as this batch leaves it, filed again under `grown` bits.
-    let filed = refile(tree, &salt, grown, touched)?;
-    let records = filed.values().map(|b| b.len() as u64).sum();
-    put_shape(
-        batch,
-        Shape {
-            bits: grown,
-            records,
-        },
-    )?;
-    put_buckets(batch, filed)
+    put_shape(batch, Shape { bits, records })?;
+    put_buckets(batch, touched)?;
+    Ok(growth.bits_for(bits, records) > bits)
 }
 
-/// Every record of the buckets in `tree`, with `changed` in place of the stored buckets of the
-/// same number, filed under `bits` of the hash; every stored bucket key that ends up with no
-/// records is listed empty, so that [`put_buckets`] removes it (one that still holds records
-/// is overwritten).
-fn refile(
-    tree: &sled::Tree,
-    salt: &[u8; 16],
-    bits: u8,
-    mut changed: BTreeMap<u16, Bucket>,
-) -> Result<BTreeMap<u16, Bucket>> {
-    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
-    let file = |filed: &mut BTreeMap<u16, Bucket>, bucket: Bucket| {
-        for (id, doc) in bucket {
-            filed
-                .entry(bucket_of(salt, &id, bits))
-                .or_default()
-                .insert(id, doc);
-        }
+/// The key marking a doubling under way (the bucket prefix and one byte, a length no bucket's
+/// key has, so every reader of buckets passes over it; `cairn rebuild` removes it with them).
+/// Its value is the bits the buckets are doubling to.
+fn doubling_key() -> Vec<u8> {
+    vec![keys::RECORD_BUCKET, 0xff]
+}
+
+/// The bits the mark says a doubling goes to, if there is a mark. Only a mark one bit above the
+/// shape's is a doubling under way; any other was left by a release that did not know it (one
+/// from before doublings in steps, which may have doubled the buckets itself since), and is
+/// passed over by readers and dropped by [`resume_doubling`].
+fn doubling(tree: &sled::Tree) -> Result<Option<u8>> {
+    Ok(match tree.get(doubling_key())?.as_deref() {
+        Some(&[to]) if (1..=MAX_BITS).contains(&to) => Some(to),
+        _ => None,
+    })
+}
+
+/// Double the buckets until they hold the records within `growth`'s average, finishing first a
+/// doubling cut short. Call it with the writer held, after the batch whose records outgrew the
+/// buckets is applied ([`write`] says when), and when the store opens. Returns how many
+/// doublings it made or finished.
+///
+/// A doubling is not one batch: sled applies a batch under a lock every read and write of the
+/// store takes, and at the last doubling (32,768 buckets to 65,536, 262,144 records) that
+/// batch held every session's reads and appends for about half a second (docs/benchmarks.md,
+/// round 42). It is marked ([`doubling_key`]), then each bucket gives the records that hash
+/// to its new sibling to that sibling, the sibling written before the bucket, so a record is in
+/// one of the two at every moment; then one batch writes the new shape and removes the mark. A
+/// reader that finds the mark looks in both ([`find`]); a doubling cut short is finished by
+/// the next write or open, and a bucket already split splits again into nothing.
+pub fn grow(tree: &sled::Tree, growth: Growth) -> Result<u32> {
+    let Some(salt) = salt(tree)? else {
+        return Ok(0);
     };
+    let mut made = u32::from(resume_doubling(tree, &salt)?);
+    while let Some(s) = shape(tree)? {
+        if growth.bits_for(s.bits, s.records) == s.bits {
+            break;
+        }
+        tree.insert(doubling_key(), vec![s.bits + 1])?;
+        finish_doubling(tree, &salt, s.bits + 1)?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// Finish a doubling cut short, if the mark is of one (returns whether it was), or drop a mark
+/// that is not.
+fn resume_doubling(tree: &sled::Tree, salt: &[u8; 16]) -> Result<bool> {
+    let Some(to) = doubling(tree)? else {
+        return Ok(false);
+    };
+    match shape(tree)? {
+        Some(s) if s.bits + 1 == to => {
+            finish_doubling(tree, salt, to)?;
+            Ok(true)
+        }
+        _ => {
+            tree.remove(doubling_key())?;
+            Ok(false)
+        }
+    }
+}
+
+/// Split every bucket of `to - 1` bits in two, then write the shape at `to` bits and drop the
+/// mark, in one batch.
+fn finish_doubling(tree: &sled::Tree, salt: &[u8; 16], to: u8) -> Result<()> {
+    split_buckets(tree, salt, to, usize::MAX)?;
+    let records = shape(tree)?.map_or(0, |s| s.records);
+    let mut batch = sled::Batch::default();
+    put_shape(&mut batch, Shape { bits: to, records })?;
+    batch.remove(doubling_key());
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+/// The first `limit` buckets of `to - 1` bits (in order), each split: its records that hash
+/// elsewhere under `to` bits added to the bucket they hash to, then the bucket written without
+/// them (each a write of its own, so readers and appends go on between). Tests stop part-way
+/// with `limit`, as a process stopped in a doubling would.
+fn split_buckets(tree: &sled::Tree, salt: &[u8; 16], to: u8, limit: usize) -> Result<()> {
+    let from = to - 1;
+    let step = 1u32 << (MAX_BITS - from);
+    for i in (0..1u32 << from).take(limit) {
+        let b = (i * step) as u16;
+        let key = keys::record_bucket(b);
+        let Some(v) = tree.get(&key)? else { continue };
+        let mut bucket = decode(&v)?;
+        let mut leaving: BTreeMap<u16, Bucket> = BTreeMap::new();
+        bucket.retain(|id, doc| {
+            let home = bucket_of(salt, id, to);
+            if home == b {
+                return true;
+            }
+            leaving.entry(home).or_default().insert(id.clone(), *doc);
+            false
+        });
+        if leaving.is_empty() {
+            continue;
+        }
+        for (home, records) in leaving {
+            let home_key = keys::record_bucket(home);
+            let mut there = match tree.get(&home_key)? {
+                Some(v) => decode(&v)?,
+                None => Bucket::new(),
+            };
+            there.extend(records);
+            tree.insert(home_key, encode(&there)?)?;
+        }
+        if bucket.is_empty() {
+            tree.remove(key)?;
+        } else {
+            tree.insert(key, encode(&bucket)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every record of the buckets in `tree` filed under `bits` of the hash; every stored bucket key
+/// that ends up with no records is listed empty, so that [`put_buckets`] removes it (one that
+/// still holds records is overwritten).
+fn refile(tree: &sled::Tree, salt: &[u8; 16], bits: u8) -> Result<BTreeMap<u16, Bucket>> {
+    let mut filed: BTreeMap<u16, Bucket> = BTreeMap::new();
     let mut stored = Vec::new();
     for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
         let (k, v) = kv?;
         let Some(b) = bucket_number(&k) else { continue };
         stored.push(b);
-        let bucket = match changed.remove(&b) {
-            Some(bucket) => bucket,
-            None => decode(&v)?,
-        };
-        file(&mut filed, bucket);
-    }
-    // Buckets this batch made that were not stored yet.
-    for (_, bucket) in changed {
-        file(&mut filed, bucket);
+        for (id, doc) in decode(&v)? {
+            filed
+                .entry(bucket_of(salt, &id, bits))
+                .or_default()
+                .insert(id, doc);
+        }
     }
     for b in stored {
         filed.entry(b).or_default();
@@ -416,6 +531,9 @@ pub(super) fn problems(tree: &sled::Tree) -> Result<Vec<String>> {
         return Ok(out);
     };
     let bits = self::bits(shape);
+    // A doubling cut short (finished when the store opens or is next written): a record is in
+    // place in either of its two buckets.
+    let to = doubling(tree)?.filter(|&to| to > bits);
     let (mut held, mut misplaced) = (0u64, 0u64);
     for kv in tree.scan_prefix([keys::RECORD_BUCKET]) {
         let (k, v) = kv?;
@@ -429,7 +547,9 @@ pub(super) fn problems(tree: &sled::Tree) -> Result<Vec<String>> {
         held += bucket.len() as u64;
         misplaced += bucket
             .keys()
-            .filter(|id| bucket_of(&salt, id, bits) != b)
+            .filter(|id| {
+                bucket_of(&salt, id, bits) != b && to.is_none_or(|to| bucket_of(&salt, id, to) != b)
+            })
             .count() as u64;
     }
     if misplaced > 0 {
@@ -463,12 +583,14 @@ pub(super) fn settle_layout(tree: &sled::Tree) -> Result<bool> {
         Some(salt) if shape.bits < MAX_BITS => salt,
         _ => {
             tree.remove(shape_key())?;
+            tree.remove(doubling_key())?;
             return Ok(true);
         }
     };
     let mut batch = sled::Batch::default();
     batch.remove(shape_key());
-    put_buckets(&mut batch, refile(tree, &salt, MAX_BITS, BTreeMap::new())?)?;
+    batch.remove(doubling_key());
+    put_buckets(&mut batch, refile(tree, &salt, MAX_BITS)?)?;
     tree.apply_batch(batch)?;
     Ok(true)
 }
@@ -544,6 +666,11 @@ mod tests {
             .unwrap();
     }
 
+    /// A store in `dir` with the records' indexer, as a node opens it.
+    fn open_store(dir: &std::path::Path) -> super::super::Store {
+        super::super::Store::open(dir, std::sync::Arc::new(crate::records::DocumentIndex)).unwrap()
+    }
+
     fn lookup(store: &super::super::Store, id: &str) -> Option<DocId> {
         store
             .index_get(format!("id/{id}").as_bytes())
@@ -554,11 +681,7 @@ mod tests {
     #[test]
     fn a_store_written_before_buckets_is_read_changed_and_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::super::Store::open(
-            dir.path(),
-            std::sync::Arc::new(crate::records::DocumentIndex),
-        )
-        .unwrap();
+        let store = open_store(dir.path());
         let key = cairn_sync_protocol::NodeKey::from_bytes(&[3; 32]);
         write_learner(&store, &key, doc(1), &["E-KEEP", "E-LOSE"], 1);
         let (digest, _, _) = store.derived_digest().unwrap();
@@ -614,13 +737,7 @@ mod tests {
     #[test]
     fn a_store_an_earlier_release_derived_into_is_filed_as_it_reads_on_open() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            super::super::Store::open(
-                dir.path(),
-                std::sync::Arc::new(crate::records::DocumentIndex),
-            )
-            .unwrap()
-        };
+        let open = || open_store(dir.path());
         let key = cairn_sync_protocol::NodeKey::from_bytes(&[3; 32]);
         {
             let store = open();
@@ -734,8 +851,9 @@ mod tests {
                     }
                 }
                 let mut batch = sled::Batch::default();
-                write_growing(&tree, &mut batch, changes, growth, true).unwrap();
+                let outgrown = write_growing(&tree, &mut batch, changes, growth, true).unwrap();
                 tree.apply_batch(batch).unwrap();
+                prop_assert_eq!(grow(&tree, growth).unwrap() > 0, outgrown);
                 let Some(shape) = shape(&tree).unwrap() else {
                     // Nothing written yet: only empty batches so far.
                     prop_assert!(model.is_empty() && salt(&tree).unwrap().is_none());
@@ -778,6 +896,7 @@ mod tests {
         let mut batch = sled::Batch::default();
         write_growing(tree, &mut batch, changes, growth, true).unwrap();
         tree.apply_batch(batch).unwrap();
+        grow(tree, growth).unwrap();
     }
 
     #[test]
@@ -971,5 +1090,139 @@ mod tests {
         let looked = reader.join().expect("no lookup failed");
         assert_eq!(shape(&tree).unwrap().unwrap().bits, MAX_BITS);
         assert!(looked > 0);
+    }
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A doubling cut short after any number of buckets (as when the process stops in it):
+        /// every record is still found and `check` finds nothing wrong; the next write finishes
+        /// it before filing, and its changes land where a plain map says.
+        #[test]
+        fn a_doubling_cut_short_loses_no_record(
+            n in 1..400u32,
+            split in 0..20usize,
+            next in proptest::collection::vec((any::<bool>(), 0..500u32), 0..40),
+        ) {
+            let growth = Growth { first_bits: 2, per_bucket: 4 };
+            let tree = temporary_tree();
+            let mut model: BTreeMap<Vec<u8>, [u8; 16]> = BTreeMap::new();
+            let changes: Vec<Change> = (0..n)
+                .map(|i| {
+                    model.insert(format!("E-{i}").into_bytes(), doc(1).0);
+                    Change::Put(format!("E-{i}").into_bytes(), doc(1))
+                })
+                .collect();
+            let mut batch = sled::Batch::default();
+            let outgrown = write_growing(&tree, &mut batch, changes, growth, true).unwrap();
+            tree.apply_batch(batch).unwrap();
+            let bits = shape(&tree).unwrap().unwrap().bits;
+            prop_assert_eq!(outgrown, growth.bits_for(bits, n as u64) > bits);
+            // The process stops part-way through the first doubling.
+            let salt = salt(&tree).unwrap().unwrap();
+            tree.insert(doubling_key(), vec![bits + 1]).unwrap();
+            split_buckets(&tree, &salt, bits + 1, split).unwrap();
+            prop_assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
+            prop_assert_eq!(&all(&tree, b"I-none/").unwrap(), &model);
+            for i in 0..n {
+                let id = format!("E-{i}").into_bytes();
+                prop_assert_eq!(find(&tree, &id, b"I-none/").unwrap(), Some(doc(1)));
+            }
+            // The next write: puts and drops, some of records the doubling had moved.
+            let changes: Vec<Change> = next
+                .iter()
+                .map(|&(put, i)| {
+                    let id = format!("E-{i}").into_bytes();
+                    if put {
+                        model.insert(id.clone(), doc(2).0);
+                        Change::Put(id, doc(2))
+                    } else {
+                        if model.get(&id) == Some(&doc(1).0) {
+                            model.remove(&id);
+                        }
+                        Change::Drop(id, doc(1))
+                    }
+                })
+                .collect();
+            let mut batch = sled::Batch::default();
+            let changed = !changes.is_empty();
+            write_growing(&tree, &mut batch, changes, growth, true).unwrap();
+            tree.apply_batch(batch).unwrap();
+            if changed {
+                prop_assert_eq!(doubling(&tree).unwrap(), None, "finished before filing");
+            }
+            grow(&tree, growth).unwrap();
+            prop_assert_eq!(doubling(&tree).unwrap(), None);
+            let shape = shape(&tree).unwrap().unwrap();
+            prop_assert_eq!(shape.records, model.len() as u64);
+            prop_assert!(model.len() as u64 <= growth.per_bucket << shape.bits);
+            prop_assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
+            prop_assert_eq!(&all(&tree, b"I-none/").unwrap(), &model);
+            for i in 0..500u32 {
+                let id = format!("E-{i}").into_bytes();
+                prop_assert_eq!(
+                    find(&tree, &id, b"I-none/").unwrap().map(|d| d.0),
+                    model.get(&id).copied()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_finishes_a_doubling_it_was_stopped_in_when_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || open_store(dir.path());
+        let store = open();
+        let key = cairn_sync_protocol::NodeKey::from_bytes(&[3; 32]);
+        // 2,100 records and the learner: past 8 a bucket of the first 256, so the local write
+        // doubles them once it is applied.
+        let ids: Vec<String> = (0..2_100).map(|i| format!("E-{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        write_learner(&store, &key, doc(1), &refs, 1);
+        assert_eq!(store.record_buckets().unwrap(), Some((512, 2_101)));
+        assert_eq!(doubling(&store.tree).unwrap(), None);
+        let (digest, _, _) = store.derived_digest().unwrap();
+        // Stopped a third of the way into the next doubling.
+        let salt = salt(&store.tree).unwrap().unwrap();
+        store.tree.insert(doubling_key(), vec![10]).unwrap();
+        split_buckets(&store.tree, &salt, 10, 170).unwrap();
+        assert_eq!(store.check(None).unwrap().problems, Vec::<String>::new());
+        assert_eq!(lookup(&store, "E-2099"), Some(doc(1)));
+        store.flush().unwrap();
+        drop(store);
+        let store = open();
+        assert_eq!(doubling(&store.tree).unwrap(), None);
+        assert_eq!(store.record_buckets().unwrap(), Some((1_024, 2_101)));
+        assert_eq!(store.check(None).unwrap().problems, Vec::<String>::new());
+        assert_eq!(store.derived_digest().unwrap().0, digest);
+        for id in refs.iter().chain(&["L-TEST"]) {
+            assert_eq!(lookup(&store, id), Some(doc(1)), "{id}");
+        }
+    }
+    #[test]
+    fn a_mark_a_release_before_steps_left_behind_is_dropped() {
+        // Cut short in a doubling to 2^3, then opened by a release that does not know the mark,
+        // which doubled to 2^4 in one batch and left the mark: finishing that doubling now
+        // would write a shape of 2^3 over buckets filed at 2^4.
+        let growth = Growth {
+            first_bits: 2,
+            per_bucket: 4,
+        };
+        let tree = temporary_tree();
+        put_records(&tree, 0..60, growth);
+        assert_eq!(shape(&tree).unwrap().unwrap().bits, 4);
+        tree.insert(doubling_key(), vec![3]).unwrap();
+        assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
+        assert_eq!(find(&tree, b"E-59", b"I-none/").unwrap(), Some(doc(1)));
+        assert_eq!(grow(&tree, growth).unwrap(), 0);
+        assert_eq!(doubling(&tree).unwrap(), None);
+        assert_eq!(shape(&tree).unwrap().unwrap().bits, 4);
+        assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
+        for i in 0..60 {
+            let id = format!("E-{i}");
+            assert_eq!(
+                find(&tree, id.as_bytes(), b"I-none/").unwrap(),
+                Some(doc(1))
+            );
+        }
     }
 }
