@@ -892,19 +892,24 @@ proptest::proptest! {
 
 /// A roster import's entries are stored in blocks too: each reads back as the document it made,
 /// and `check`, `rebuild` and a peer that syncs them agree.
+/// The documents of a roster of `n`: each its number in the first bytes, `tag` in the last.
+fn roster_docs(n: u16, tag: u8) -> Vec<DocId> {
+    (0..n)
+        .map(|i| {
+            let mut d = [0u8; 16];
+            d[..2].copy_from_slice(&i.to_be_bytes());
+            d[15] = tag;
+            DocId(d)
+        })
+        .collect()
+}
+
 #[test]
 fn a_roster_import_stores_its_entries_in_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let (ka, kb) = (key(73), key(74));
     let a = open_store(&dir.path().join("a")).unwrap();
-    let docs: Vec<DocId> = (0..150u16)
-        .map(|i| {
-            let mut d = [0u8; 16];
-            d[..2].copy_from_slice(&i.to_be_bytes());
-            d[15] = 9;
-            DocId(d)
-        })
-        .collect();
+    let docs = roster_docs(150, 9);
     a.create_docs(&author(&ka, 5), "import", &docs, &[], |i, tx| {
         tx.put(ROOT, "name", format!("learner {i}"))
             .map_err(|e| cairn_node::error::Error::invalid(e.to_string()))
@@ -1967,5 +1972,50 @@ fn a_documents_entries_past_a_point_are_its_entries_past_it() {
             .collect();
         assert_eq!(own.len(), 1);
         assert_eq!(store.tips_of(&k.id()).unwrap(), own);
+    }
+}
+
+/// The record index doubles its buckets after every kind of batch that can take it past eight
+/// records a bucket: a roster import, a peer's batch derived by the worker's pass, and a
+/// rebuild's batches.
+#[test]
+fn the_record_index_doubles_after_an_import_a_peers_batch_and_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ka, kb) = (key(81), key(82));
+    let a = open_store(&dir.path().join("a")).unwrap();
+    // 2,100 learners, one record each: past 8 a bucket of the first 256.
+    let docs = roster_docs(2_100, 0x81);
+    a.create_docs(&author(&ka, 5), "import", &docs, &[], |i, tx| {
+        let err = |e: automerge::AutomergeError| cairn_node::error::Error::invalid(e.to_string());
+        tx.put(ROOT, "type", "learner").map_err(err)?;
+        tx.put(ROOT, "id", format!("L-{i}")).map_err(err)
+    })
+    .unwrap();
+    assert_eq!(
+        a.record_buckets().unwrap(),
+        Some((512, 2_100)),
+        "the import"
+    );
+    let b = open_without_worker(&dir.path().join("b"));
+    sync(&a, &ka, &b, &kb);
+    // A read of derived state derives the queued batch, as the worker's pass would.
+    let found = |s: &Store, i: usize| {
+        s.index_get(format!("id/L-{i}").as_bytes())
+            .unwrap()
+            .map(|v| DocId(v.try_into().unwrap()))
+    };
+    assert_eq!(found(&b, 2_099), Some(docs[2_099]));
+    assert_eq!(
+        b.record_buckets().unwrap(),
+        Some((512, 2_100)),
+        "a peer's batch"
+    );
+    a.rebuild().unwrap();
+    assert_eq!(a.record_buckets().unwrap(), Some((512, 2_100)), "a rebuild");
+    for s in [&a, &b] {
+        assert!(s.check(None).unwrap().ok());
+        for i in (0..2_100).step_by(97) {
+            assert_eq!(found(s, i), Some(docs[i]), "L-{i}");
+        }
     }
 }

@@ -213,7 +213,7 @@ impl Core {
         ) {
             Ok(mut entries) => {
                 w.docs.put(doc, am);
-                self.grow_record_index_after_write(&mut w);
+                self.grow_record_index_or_warn(&mut w);
                 drop(w);
                 self.written()?;
                 Ok((value, entries.pop()))
@@ -324,7 +324,7 @@ impl Core {
         // Flushed once the locks are let go, so peers' batches append meanwhile (also while
         // the record index doubles, if these records outgrew it).
         drop(append);
-        self.grow_record_index_after_write(&mut w);
+        self.grow_record_index_or_warn(&mut w);
         drop(w);
         self.written()?;
         Ok(values)
@@ -413,7 +413,7 @@ impl Core {
             &mut touched,
         ) {
             Ok(entries) => {
-                self.grow_record_index_after_write(&mut w);
+                self.grow_record_index_or_warn(&mut w);
                 drop(w);
                 self.written()?;
                 Ok(entries)
@@ -634,13 +634,13 @@ impl Core {
             }
             let refs: Vec<&StoredEntry> = entries.iter().collect();
             let result = derive(self, w, &mut batch, &refs)
-                .and_then(|_| Ok(self.tree.apply_batch(batch)?))
-                .and_then(|_| self.grow_record_index(w));
+                .and_then(|_| Ok(self.tree.apply_batch(batch)?));
             if let Err(e) = result {
                 // The cache may hold documents ahead of the store.
                 w.docs.clear();
                 return Err(e);
             }
+            self.grow_record_index_or_warn(w);
             for authors in &derived_authors {
                 self.queued_authors.remove(authors);
             }

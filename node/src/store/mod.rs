@@ -640,10 +640,10 @@ impl Core {
         Ok(())
     }
 
-    /// [`Core::grow_record_index`] after a local write that is applied: a doubling that fails
-    /// leaves the index readable as it was, and the next write tries again, so the write is
-    /// not reported as failed for it.
-    fn grow_record_index_after_write(&self, w: &mut Writer) {
+    /// [`Core::grow_record_index`] after a batch that is applied (a local write, a pass of the
+    /// derivation worker): a doubling that fails leaves the index readable as it was, and the
+    /// next write tries again, so what was written is not reported as failed for it.
+    fn grow_record_index_or_warn(&self, w: &mut Writer) {
         if let Err(e) = self.grow_record_index(w) {
             tracing::warn!("the record index could not double its buckets: {e}");
         }
