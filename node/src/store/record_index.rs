@@ -244,8 +244,13 @@ pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option
             let (to, bits) = state;
             let here = bucket_of(&salt, id, bits);
             let mut places = vec![here];
-            if let Some(to) = to.filter(|&to| to == bits + 1) {
-                places.push(bucket_of(&salt, id, to));
+            // While marked, the record's bucket under the new bits, if that is another.
+            if let Some(there) = to
+                .filter(|&to| to == bits + 1)
+                .map(|to| bucket_of(&salt, id, to))
+                .filter(|&there| there != here)
+            {
+                places.push(there);
             }
             for b in places {
                 if let Some(v) = tree.get(keys::record_bucket(b))?
