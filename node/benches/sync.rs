@@ -1817,7 +1817,11 @@ fn scope(sites: usize, per_site: usize) {
 /// index's shape: one sled `get`), as a hub's sessions read and append while its worker derives,
 /// and each roster's longest read is set beside its neighbours' (round 42): sled applies a
 /// batch under a lock every read and write of the store takes, so that read waits for the
-/// batch's apply, not for the work done before it.
+/// batch's apply, not for the work done before it. A second bystander writes one key every five
+/// milliseconds and waits for it to be durable (`Store::set_local`: an insert under the same
+/// lock, then the group commit a session's append waits for), and each roster's longest such
+/// write is set beside its neighbours' too. (On one thread, a write right after a read found the
+/// lock free whenever the read had just waited for it.)
 fn doubling(learners: usize, per_roster: usize) {
     use cairn_sync_protocol::DocId;
     let per_roster = per_roster.max(1);
@@ -1836,9 +1840,11 @@ fn doubling(learners: usize, per_roster: usize) {
     let started = Instant::now();
     let since = |t: Instant| t.duration_since(started).as_secs_f64();
     let done = std::sync::atomic::AtomicBool::new(false);
-    // (when it started, s; how long it took, ms) for every read of the bystander.
-    let reads: Vec<(f64, f64)> = std::thread::scope(|scope| {
-        let bystander = scope.spawn(|| {
+    // (when it started, s; how long it took, ms) for every read and every durable write of the
+    // bystander.
+    type Timed = Vec<(f64, f64)>;
+    let (reads, writes): (Timed, Timed) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
             let mut reads = Vec::new();
             while !done.load(Ordering::Relaxed) {
                 let t = Instant::now();
@@ -1847,6 +1853,16 @@ fn doubling(learners: usize, per_roster: usize) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             reads
+        });
+        let writer = scope.spawn(|| {
+            let mut writes = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                store.set_local("bench-bystander", &writes.len()).unwrap();
+                writes.push((since(t), t.elapsed().as_secs_f64() * 1e3));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            writes
         });
         let mut made = 0usize;
         while made < learners {
@@ -1877,25 +1893,29 @@ fn doubling(learners: usize, per_roster: usize) {
             took_ms.push(ms);
         }
         done.store(true, Ordering::Relaxed);
-        bystander.join().unwrap()
+        (reader.join().unwrap(), writer.join().unwrap())
     });
-    // Each roster's longest read by the bystander, of those started while it ran.
-    let longest: Vec<f64> = spans
-        .iter()
-        .map(|&(from, to)| {
-            reads
-                .iter()
-                .filter(|r| r.0 >= from && r.0 < to)
-                .map(|r| r.1)
-                .fold(0.0, f64::max)
-        })
-        .collect();
+    // Each roster's longest read and durable write by the bystander, of those started while it
+    // ran.
+    let longest_of = |timed: &Timed| -> Vec<f64> {
+        spans
+            .iter()
+            .map(|&(from, to)| {
+                timed
+                    .iter()
+                    .filter(|r| r.0 >= from && r.0 < to)
+                    .map(|r| r.1)
+                    .fold(0.0, f64::max)
+            })
+            .collect()
+    };
+    let (longest, longest_write) = (longest_of(&reads), longest_of(&writes));
     let total = started.elapsed().as_secs_f64();
     println!(
         "\n## The record index doubling its buckets ({learners} learners in rosters of {per_roster}, {total:.0} s)\n"
     );
     println!(
-        "| buckets | records after | the roster that doubled, ms | up to eight rosters before and eight after, median ms | extra ms | a read's longest wait in it, ms | in its neighbours, median ms |\n|---|---|---|---|---|---|---|"
+        "| buckets | records after | the roster that doubled, ms | up to eight rosters before and eight after, median ms | extra ms | a read's longest wait in it, ms | in its neighbours, median ms | a durable write's longest wait in it, ms | in its neighbours, median ms |\n|---|---|---|---|---|---|---|---|---|"
     );
     for &(before, after, records, at) in &doublings {
         let ms = took_ms[at];
@@ -1905,21 +1925,23 @@ fn doubling(learners: usize, per_roster: usize) {
             .collect();
         if around.is_empty() {
             println!(
-                "| {before} → {after} | {records} | {ms:.1} | — | — | {:.1} | — |",
-                longest[at]
+                "| {before} → {after} | {records} | {ms:.1} | — | — | {:.1} | — | {:.1} | — |",
+                longest[at], longest_write[at]
             );
             continue;
         }
         let usual = median(&mut around.iter().map(|&i| took_ms[i]).collect::<Vec<_>>());
         let usual_wait = median(&mut around.iter().map(|&i| longest[i]).collect::<Vec<_>>());
+        let usual_write = median(&mut around.iter().map(|&i| longest_write[i]).collect::<Vec<_>>());
         println!(
-            "| {before} → {after} | {records} | {ms:.1} | {usual:.1} | {:.1} | {:.1} | {usual_wait:.1} |",
+            "| {before} → {after} | {records} | {ms:.1} | {usual:.1} | {:.1} | {:.1} | {usual_wait:.1} | {:.1} | {usual_write:.1} |",
             ms - usual,
-            longest[at]
+            longest[at],
+            longest_write[at]
         );
     }
     println!(
-        "\nEvery roster: median {:.1} ms ({} rosters); the bystander's reads: {} in all, median {:.3} ms, the longest {:.1} ms.",
+        "\nEvery roster: median {:.1} ms ({} rosters); the bystander's reads: {} in all, median {:.3} ms, the longest {:.1} ms; its durable writes: {} in all, median {:.2} ms, the longest {:.1} ms.",
         median(&mut took_ms.clone()),
         took_ms.len(),
         reads.len(),
@@ -1928,7 +1950,14 @@ fn doubling(learners: usize, per_roster: usize) {
         } else {
             median(&mut reads.iter().map(|r| r.1).collect::<Vec<_>>())
         },
-        reads.iter().map(|r| r.1).fold(0.0, f64::max)
+        reads.iter().map(|r| r.1).fold(0.0, f64::max),
+        writes.len(),
+        if writes.is_empty() {
+            0.0
+        } else {
+            median(&mut writes.iter().map(|r| r.1).collect::<Vec<_>>())
+        },
+        writes.iter().map(|r| r.1).fold(0.0, f64::max)
     );
 }
 
