@@ -1843,27 +1843,25 @@ fn doubling(learners: usize, per_roster: usize) {
     // (when it started, s; how long it took, ms) for every read and every durable write of the
     // bystander.
     type Timed = Vec<(f64, f64)>;
+    // `act` every `every_ms` until the rosters are done, each timed.
+    let bystander = |every_ms: u64, act: &(dyn Fn(usize) + Sync)| {
+        let mut timed = Vec::new();
+        while !done.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            act(timed.len());
+            timed.push((since(t), t.elapsed().as_secs_f64() * 1e3));
+            std::thread::sleep(Duration::from_millis(every_ms));
+        }
+        timed
+    };
     let (reads, writes): (Timed, Timed) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let mut reads = Vec::new();
-            while !done.load(Ordering::Relaxed) {
-                let t = Instant::now();
+            bystander(1, &|_| {
                 store.record_buckets().unwrap();
-                reads.push((since(t), t.elapsed().as_secs_f64() * 1e3));
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            reads
+            })
         });
-        let writer = scope.spawn(|| {
-            let mut writes = Vec::new();
-            while !done.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                store.set_local("bench-bystander", &writes.len()).unwrap();
-                writes.push((since(t), t.elapsed().as_secs_f64() * 1e3));
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            writes
-        });
+        let writer =
+            scope.spawn(|| bystander(5, &|n| store.set_local("bench-bystander", &n).unwrap()));
         let mut made = 0usize;
         while made < learners {
             let docs: Vec<DocId> = (made..learners.min(made + per_roster))

@@ -245,8 +245,7 @@ pub(super) fn find(tree: &sled::Tree, id: &[u8], legacy: &[u8]) -> Result<Option
             let here = bucket_of(&salt, id, bits);
             let mut places = vec![here];
             // While marked, the record's bucket under the new bits, if that is another.
-            if let Some(there) = to
-                .filter(|&to| to == bits + 1)
+            if let Some(there) = under_way(to, bits)
                 .map(|to| bucket_of(&salt, id, to))
                 .filter(|&there| there != here)
             {
@@ -321,10 +320,7 @@ pub fn write_growing(
     let mut touched: BTreeMap<u16, Bucket> = BTreeMap::new();
     let mut delta: i64 = 0;
     for (b, changes) in by_bucket {
-        let mut bucket = match tree.get(keys::record_bucket(b))? {
-            Some(v) => decode(&v)?,
-            None => Bucket::new(),
-        };
+        let mut bucket = stored_bucket(tree, b)?;
         let before = bucket.len() as i64;
         apply(&mut bucket, &changes);
         delta += bucket.len() as i64 - before;
@@ -357,6 +353,12 @@ fn doubling(tree: &sled::Tree) -> Result<Option<u8>> {
         Some(&[to]) if (1..=MAX_BITS).contains(&to) => Some(to),
         _ => None,
     })
+}
+
+/// The bits a doubling under way goes to: the mark's, if it is one bit above the shape's `bits`
+/// (any other mark is stale, see [`doubling`]).
+fn under_way(mark: Option<u8>, bits: u8) -> Option<u8> {
+    mark.filter(|&to| to == bits + 1)
 }
 
 /// Double the buckets until they hold the records within `growth`'s average, finishing first a
@@ -395,7 +397,7 @@ fn resume_doubling(tree: &sled::Tree, salt: &[u8; 16]) -> Result<bool> {
         return Ok(false);
     };
     match shape(tree)? {
-        Some(s) if s.bits + 1 == to => {
+        Some(s) if under_way(Some(to), s.bits).is_some() => {
             finish_doubling(tree, salt, to)?;
             Ok(true)
         }
@@ -443,13 +445,7 @@ fn split_buckets(tree: &sled::Tree, salt: &[u8; 16], to: u8, limit: usize) -> Re
             continue;
         }
         for (home, records) in leaving {
-            let home_key = keys::record_bucket(home);
-            let mut there = match tree.get(&home_key)? {
-                Some(v) => decode(&v)?,
-                None => Bucket::new(),
-            };
-            there.extend(records);
-            tree.insert(home_key, encode(&there)?)?;
+            add_to_bucket(tree, home, records)?;
         }
         if bucket.is_empty() {
             tree.remove(key)?;
@@ -457,6 +453,22 @@ fn split_buckets(tree: &sled::Tree, salt: &[u8; 16], to: u8, limit: usize) -> Re
             tree.insert(key, encode(&bucket)?)?;
         }
     }
+    Ok(())
+}
+
+/// The bucket stored as number `b`, or an empty one.
+fn stored_bucket(tree: &sled::Tree, b: u16) -> Result<Bucket> {
+    Ok(match tree.get(keys::record_bucket(b))? {
+        Some(v) => decode(&v)?,
+        None => Bucket::new(),
+    })
+}
+
+/// Add `records` to bucket `b` as it is stored, in a write of its own.
+fn add_to_bucket(tree: &sled::Tree, b: u16, records: Bucket) -> Result<()> {
+    let mut there = stored_bucket(tree, b)?;
+    there.extend(records);
+    tree.insert(keys::record_bucket(b), encode(&there)?)?;
     Ok(())
 }
 
@@ -541,7 +553,7 @@ pub(super) fn problems(tree: &sled::Tree) -> Result<Vec<String>> {
     let bits = self::bits(shape);
     // A doubling cut short (finished when the store opens or is next written): a record is in
     // place in either of its two buckets.
-    let to = doubling(tree)?.filter(|&to| to == bits + 1);
+    let to = under_way(doubling(tree)?, bits);
     let (mut held, mut misplaced) = (0u64, 0u64);
     // Cut short between a bucket's leaving records written to their new bucket and the bucket
     // written without them, a record is in both: counted once.
@@ -904,14 +916,7 @@ mod tests {
         for (id, d) in decode(&v).unwrap() {
             let home = bucket_of(salt, &id, to);
             if home != b {
-                let key = keys::record_bucket(home);
-                let mut there = tree
-                    .get(&key)
-                    .unwrap()
-                    .map(|v| decode(&v).unwrap())
-                    .unwrap_or_default();
-                there.insert(id, d);
-                tree.insert(key, encode(&there).unwrap()).unwrap();
+                add_to_bucket(tree, home, Bucket::from([(id, d)])).unwrap();
             }
         }
     }
@@ -987,14 +992,8 @@ mod tests {
         );
         // An earlier release adds a record at 2^16 buckets, the same layout, uncounted.
         let salt = salt(&tree).unwrap().unwrap();
-        let key = keys::record_bucket(bucket_of(&salt, b"E-OLD", MAX_BITS));
-        let mut b = tree
-            .get(&key)
-            .unwrap()
-            .map(|v| decode(&v).unwrap())
-            .unwrap_or_default();
-        b.insert(b"E-OLD".to_vec(), doc(2).0);
-        tree.insert(key, encode(&b).unwrap()).unwrap();
+        let b = bucket_of(&salt, b"E-OLD", MAX_BITS);
+        add_to_bucket(&tree, b, Bucket::from([(b"E-OLD".to_vec(), doc(2).0)])).unwrap();
         assert_eq!(problems(&tree).unwrap().len(), 1, "the count is one short");
         assert!(settle_layout(&tree).unwrap());
         assert_eq!(shape(&tree).unwrap(), None);
@@ -1056,14 +1055,7 @@ mod tests {
         // An earlier release puts a record where it reads it: 16 bits of the hash.
         let salt = salt(&tree).unwrap().unwrap();
         let b = bucket_of(&salt, b"E-OLD", MAX_BITS);
-        let mut bucket = tree
-            .get(keys::record_bucket(b))
-            .unwrap()
-            .map(|v| decode(&v).unwrap())
-            .unwrap_or_default();
-        bucket.insert(b"E-OLD".to_vec(), doc(2).0);
-        tree.insert(keys::record_bucket(b), encode(&bucket).unwrap())
-            .unwrap();
+        add_to_bucket(&tree, b, Bucket::from([(b"E-OLD".to_vec(), doc(2).0)])).unwrap();
         let before = all(&tree, b"I-none/").unwrap();
         assert!(settle_layout(&tree).unwrap());
         assert_eq!(
