@@ -196,3 +196,102 @@ fn sigkill_between_acknowledging_and_deriving_loses_nothing_and_restart_derives_
         }
     }
 }
+
+#[test]
+fn sigkill_inside_a_record_index_doubling_loses_nothing_acknowledged_and_reopens_doubled() {
+    // A write whose records outgrow the record index's buckets doubles them in steps once its
+    // batch is applied, a bucket at a time (node/src/store/record_index.rs). A node that was
+    // acknowledged a roster is killed while a second roster's write is inside such a doubling,
+    // after a random number of buckets: sled recovers whatever prefix of its log reached the
+    // file, from none of the second roster to all of it with the doubling part-done. Reopened,
+    // the first roster is whole, the second is all there or not at all, `cairn check` passes,
+    // the buckets have finished doubling, and the derived state equals `cairn rebuild`'s.
+    let root = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xB0C4E7);
+    let started = Instant::now();
+    let (first, second) = (1_000u64, 3_500u64);
+    // 256 buckets hold 2,048 records on average before they double; the second roster takes
+    // the index past 4,096 too, so it doubles twice: 256 buckets split, then 512.
+    let splits = 256 + 512;
+    let mut second_kept = 0;
+    for cycle in 0..5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the test took too long"
+        );
+        let c = Cairn::new(&root.path().join(format!("site{cycle}")));
+        c.run(&["init", "--role", "site", "--name", "Doubling"])
+            .ok();
+        let acknowledged = c
+            .command()
+            .args(["debug", "doubling-stream", "--learners", &first.to_string()])
+            .args(["--tag", "a"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&acknowledged.stdout);
+        assert!(
+            out.lines().any(|l| l == format!("imported {first}")) && !out.contains("split"),
+            "cycle {cycle}: the first roster: {out}"
+        );
+        let mut child = c
+            .command()
+            .args([
+                "debug",
+                "doubling-stream",
+                "--learners",
+                &second.to_string(),
+            ])
+            .args(["--tag", "b", "--pause-ms", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let kill_after = rng.gen_range(1..=splits);
+        let (mut seen, mut imported) = (0, false);
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            imported |= line.starts_with("imported");
+            seen += usize::from(line.starts_with("split"));
+            if seen >= kill_after || imported {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(600));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(
+            !imported && seen == kill_after,
+            "cycle {cycle}: killed after {seen} of {splits} splits (imported: {imported})"
+        );
+        let check = c.run(&["check"]);
+        assert_eq!(check.code, 0, "cycle {cycle}: {}", check.stdout);
+        let derived = c.run(&["debug", "derived-digest"]).ok().clone();
+        let learners = derived["learners"].as_u64().unwrap();
+        let buckets = derived["record_buckets"][0].as_u64().unwrap();
+        match learners {
+            n if n == first => assert_eq!(buckets, 256, "cycle {cycle}"),
+            n if n == first + second => {
+                second_kept += 1;
+                assert_eq!(
+                    buckets, 1_024,
+                    "cycle {cycle}: the doubling was not finished"
+                );
+            }
+            n => panic!(
+                "cycle {cycle}: {n} learners, neither {first} nor {}",
+                first + second
+            ),
+        }
+        c.run(&["rebuild"]).ok();
+        let rebuilt = c.run(&["debug", "derived-digest"]).ok().clone();
+        assert_eq!(
+            derived, rebuilt,
+            "cycle {cycle} (killed after {kill_after} splits): derived state differs from a rebuild"
+        );
+    }
+    // A kill that only ever took the second roster with it would not test a doubling cut short.
+    assert!(
+        second_kept > 0,
+        "no cycle kept the second roster through the kill"
+    );
+}

@@ -809,6 +809,21 @@ pub enum DebugCommand {
     },
     /// Print the keys written by write-stream (JSON).
     ReadStream,
+    /// Register `learners` learners in one write, as a roster import does, printing `split BITS
+    /// I` as each bucket of a doubling of the record index that the write causes is split
+    /// (pausing `pause_ms` after each), then `imported N` once the write is durable: a kill
+    /// test stops it inside a doubling.
+    DoublingStream {
+        /// How many learners (their numbers are TAG-0, TAG-1, …).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        learners: u32,
+        /// Distinguishes one stream's learner numbers from another's.
+        #[arg(long, default_value = "d")]
+        tag: String,
+        /// Milliseconds to pause after each bucket split.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+        pause_ms: u64,
+    },
     /// Write the manual pages, one per command (cairn.1, cairn-site-enroll.1, …), into a
     /// folder. Needs no node. The Debian package is built with these (deploy/build-deb.sh).
     Man {
@@ -838,7 +853,8 @@ pub enum DebugCommand {
         hold_secs: u64,
     },
     /// A digest of the derived state (indexes, site records, chunks, counts, tips, each
-    /// document's heads and entry list), after deriving whatever is queued (JSON).
+    /// document's heads and entry list), after deriving whatever is queued, with the record
+    /// index's buckets and records (JSON).
     DerivedDigest,
     /// Write this node's TLS certificate and key as PEM (for checks with openssl).
     TlsIdentity {

@@ -328,11 +328,16 @@ fn debug(cli: Cli) -> Result<Output> {
         DebugCommand::DerivedDigest => {
             let (digest, documents, learners) = node.store.derived_digest()?;
             Ok(Output::new(
-                json!({"digest": digest, "documents": documents, "learners": learners, "entries": node.store.vector()?.total()}),
+                json!({"digest": digest, "documents": documents, "learners": learners, "entries": node.store.vector()?.total(), "record_buckets": node.store.record_buckets()?}),
                 digest,
             ))
         }
         DebugCommand::WriteStream { count, tag } => write_stream(&node, count, &tag),
+        DebugCommand::DoublingStream {
+            learners,
+            tag,
+            pause_ms,
+        } => doubling_stream(&node, learners, &tag, pause_ms),
         DebugCommand::ReadStream => {
             let doc = node.store.doc(&DEBUG_DOC)?;
             let keys: Vec<String> = doc
@@ -487,4 +492,41 @@ fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {
         let _ = stdout.flush();
     }
     Ok(Output::new(json!({"written": count}), ""))
+}
+
+/// `DebugCommand::DoublingStream`: learners registered in one write, each bucket of the
+/// record index's doubling after it told on stdout as it is split.
+fn doubling_stream(node: &Node, learners: u32, tag: &str, pause_ms: u64) -> Result<Output> {
+    let pause = std::time::Duration::from_millis(pause_ms);
+    node.store.watch_doublings(move |to, i| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "split {to} {i}");
+        let _ = out.flush();
+        std::thread::sleep(pause);
+    });
+    let docs: Vec<cairn_sync_protocol::DocId> = (0..learners)
+        .map(|_| crate::domain::ids::new_doc())
+        .collect();
+    let home = node.id().to_string();
+    node.store.create_docs(
+        &node.author(cairn_sync_protocol::UserId::default())?,
+        "register learner",
+        &docs,
+        &[],
+        |i, tx| {
+            let profile = crate::records::learner::Profile {
+                number: format!("{tag}-{i}"),
+                given_name: "Doubling".into(),
+                family_name: format!("Stream {i}"),
+                ..Default::default()
+            };
+            let id = crate::domain::ids::learner_id(&docs[i]);
+            crate::records::learner::create(tx, &id, &home, &profile)
+        },
+    )?;
+    // Printed only after the write is durable: the kill test relies on it.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "imported {learners}");
+    let _ = stdout.flush();
+    Ok(Output::new(json!({"imported": learners}), ""))
 }

@@ -173,8 +173,14 @@ pub struct Core {
     // The worker starts with the first batch queued (or at open, if one is left queued): a node
     // that never receives a peer's batch (a kiosk between syncs, a command) runs no extra thread.
     worker: Option<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    // Told of each bucket a doubling of the record index splits after a write (not the one at
+    // open), if set: `cairn debug doubling-stream` prints it for a kill test.
+    doubling_watch: std::sync::OnceLock<DoublingWatch>,
     me: std::sync::Weak<Core>,
 }
+
+/// See [`Store::watch_doublings`].
+type DoublingWatch = Box<dyn Fn(u8, u32) + Send + Sync>;
 
 struct Writer {
     docs: DocCache,
@@ -336,6 +342,7 @@ impl Store {
             wake_lock: Mutex::new(false),
             stop: AtomicBool::new(false),
             worker: worker.then(|| Mutex::new(None)),
+            doubling_watch: std::sync::OnceLock::new(),
             me: me.clone(),
         });
         let store = Store { core };
@@ -631,8 +638,13 @@ impl Core {
     /// Double the record index's buckets if a batch written under `w` left its records
     /// outgrowing them ([`record_index::grow`]). Call it once that batch is applied.
     fn grow_record_index(&self, w: &mut Writer) -> Result<()> {
+        let watch = |to: u8, i: u32| {
+            if let Some(watch) = self.doubling_watch.get() {
+                watch(to, i);
+            }
+        };
         if std::mem::take(&mut w.record_index_outgrown)
-            && let Err(e) = record_index::grow(&self.tree, record_index::GROWTH)
+            && let Err(e) = record_index::grow_watched(&self.tree, record_index::GROWTH, &watch)
         {
             w.record_index_outgrown = true;
             return Err(e);
@@ -647,6 +659,14 @@ impl Core {
         if let Err(e) = self.grow_record_index(w) {
             tracing::warn!("the record index could not double its buckets: {e}");
         }
+    }
+
+    /// Have `watch` told of each bucket that a doubling of the record index splits after a
+    /// write, with the bits it doubles to and the bucket's place ([`record_index::Watch`]); the
+    /// first watch set stays. For `cairn debug doubling-stream`, whose kill test stops the
+    /// process inside a doubling.
+    pub fn watch_doublings(&self, watch: impl Fn(u8, u32) + Send + Sync + 'static) {
+        let _ = self.doubling_watch.set(Box::new(watch));
     }
 
     /// Bytes the store occupies on disk.

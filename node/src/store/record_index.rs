@@ -299,7 +299,7 @@ pub fn write_growing(
             // is filed: a record it moved would otherwise be looked for in its old bucket. The
             // store finishes it when it opens, so this is only when that failed; a caller may
             // hold the appender here (a local write), and appends then wait for all of it.
-            resume_doubling(tree, &s)?;
+            resume_doubling(tree, &s, &|_, _| {})?;
             (s, shape(tree)?)
         }
         None => {
@@ -375,16 +375,26 @@ fn under_way(mark: Option<u8>, bits: u8) -> Option<u8> {
 /// reader that finds the mark looks in both ([`find`]); a doubling cut short is finished by
 /// the next write or open, and a bucket already split splits again into nothing.
 pub fn grow(tree: &sled::Tree, growth: Growth) -> Result<u32> {
+    grow_watched(tree, growth, &|_, _| {})
+}
+
+/// Told of each bucket a doubling has passed: the bits the buckets double to and the bucket's
+/// place among those it splits (0 to 2^(bits - 1) - 1, in order). `cairn debug doubling-stream`
+/// prints it, so that a kill test can stop a real process inside a doubling.
+pub type Watch<'a> = &'a dyn Fn(u8, u32);
+
+/// [`grow`], telling `watch` of each bucket split.
+pub fn grow_watched(tree: &sled::Tree, growth: Growth, watch: Watch<'_>) -> Result<u32> {
     let Some(salt) = salt(tree)? else {
         return Ok(0);
     };
-    let mut made = u32::from(resume_doubling(tree, &salt)?);
+    let mut made = u32::from(resume_doubling(tree, &salt, watch)?);
     while let Some(s) = shape(tree)? {
         if growth.bits_for(s.bits, s.records) == s.bits {
             break;
         }
         tree.insert(doubling_key(), vec![s.bits + 1])?;
-        finish_doubling(tree, &salt, s.bits + 1)?;
+        finish_doubling(tree, &salt, s.bits + 1, watch)?;
         made += 1;
     }
     Ok(made)
@@ -392,13 +402,13 @@ pub fn grow(tree: &sled::Tree, growth: Growth) -> Result<u32> {
 
 /// Finish a doubling cut short, if the mark is of one (returns whether it was), or drop a mark
 /// that is not.
-fn resume_doubling(tree: &sled::Tree, salt: &[u8; 16]) -> Result<bool> {
+fn resume_doubling(tree: &sled::Tree, salt: &[u8; 16], watch: Watch<'_>) -> Result<bool> {
     let Some(to) = doubling(tree)? else {
         return Ok(false);
     };
     match shape(tree)? {
         Some(s) if under_way(Some(to), s.bits).is_some() => {
-            finish_doubling(tree, salt, to)?;
+            finish_doubling(tree, salt, to, watch)?;
             Ok(true)
         }
         _ => {
@@ -410,8 +420,8 @@ fn resume_doubling(tree: &sled::Tree, salt: &[u8; 16]) -> Result<bool> {
 
 /// Split every bucket of `to - 1` bits in two, then write the shape at `to` bits and drop the
 /// mark, in one batch.
-fn finish_doubling(tree: &sled::Tree, salt: &[u8; 16], to: u8) -> Result<()> {
-    split_buckets(tree, salt, to, usize::MAX)?;
+fn finish_doubling(tree: &sled::Tree, salt: &[u8; 16], to: u8, watch: Watch<'_>) -> Result<()> {
+    split_buckets(tree, salt, to, usize::MAX, watch)?;
     let records = shape(tree)?.map_or(0, |s| s.records);
     let mut batch = sled::Batch::default();
     put_shape(&mut batch, Shape { bits: to, records })?;
@@ -422,36 +432,50 @@ fn finish_doubling(tree: &sled::Tree, salt: &[u8; 16], to: u8) -> Result<()> {
 
 /// The first `limit` buckets of `to - 1` bits (in order), each split: its records that hash
 /// elsewhere under `to` bits added to the bucket they hash to, then the bucket written without
-/// them (each a write of its own, so readers and appends go on between). Tests stop part-way
-/// with `limit`, as a process stopped in a doubling would.
-fn split_buckets(tree: &sled::Tree, salt: &[u8; 16], to: u8, limit: usize) -> Result<()> {
+/// them (each a write of its own, so readers and appends go on between), then `watch` told.
+/// Tests stop part-way with `limit`, as a process stopped in a doubling would.
+fn split_buckets(
+    tree: &sled::Tree,
+    salt: &[u8; 16],
+    to: u8,
+    limit: usize,
+    watch: Watch<'_>,
+) -> Result<()> {
     let from = to - 1;
     let step = 1u32 << (MAX_BITS - from);
     for i in (0..1u32 << from).take(limit) {
-        let b = (i * step) as u16;
-        let key = keys::record_bucket(b);
-        let Some(v) = tree.get(&key)? else { continue };
-        let mut bucket = decode(&v)?;
-        let mut leaving: BTreeMap<u16, Bucket> = BTreeMap::new();
-        bucket.retain(|id, doc| {
-            let home = bucket_of(salt, id, to);
-            if home == b {
-                return true;
-            }
-            leaving.entry(home).or_default().insert(id.clone(), *doc);
-            false
-        });
-        if leaving.is_empty() {
-            continue;
+        split_bucket(tree, salt, to, (i * step) as u16)?;
+        watch(to, i);
+    }
+    Ok(())
+}
+
+/// Bucket `b` (of `to - 1` bits) split as [`split_buckets`] says.
+fn split_bucket(tree: &sled::Tree, salt: &[u8; 16], to: u8, b: u16) -> Result<()> {
+    let key = keys::record_bucket(b);
+    let Some(v) = tree.get(&key)? else {
+        return Ok(());
+    };
+    let mut bucket = decode(&v)?;
+    let mut leaving: BTreeMap<u16, Bucket> = BTreeMap::new();
+    bucket.retain(|id, doc| {
+        let home = bucket_of(salt, id, to);
+        if home == b {
+            return true;
         }
-        for (home, records) in leaving {
-            add_to_bucket(tree, home, records)?;
-        }
-        if bucket.is_empty() {
-            tree.remove(key)?;
-        } else {
-            tree.insert(key, encode(&bucket)?)?;
-        }
+        leaving.entry(home).or_default().insert(id.clone(), *doc);
+        false
+    });
+    if leaving.is_empty() {
+        return Ok(());
+    }
+    for (home, records) in leaving {
+        add_to_bucket(tree, home, records)?;
+    }
+    if bucket.is_empty() {
+        tree.remove(key)?;
+    } else {
+        tree.insert(key, encode(&bucket)?)?;
     }
     Ok(())
 }
@@ -1151,7 +1175,7 @@ mod tests {
             // writing it without them.
             let salt = salt(&tree).unwrap().unwrap();
             tree.insert(doubling_key(), vec![bits + 1]).unwrap();
-            split_buckets(&tree, &salt, bits + 1, split).unwrap();
+            split_buckets(&tree, &salt, bits + 1, split, &|_, _| {}).unwrap();
             copy_leaving(&tree, &salt, bits + 1, split);
             prop_assert_eq!(problems(&tree).unwrap(), Vec::<String>::new());
             prop_assert_eq!(&all(&tree, b"I-none/").unwrap(), &model);
@@ -1216,7 +1240,7 @@ mod tests {
         // Stopped a third of the way into the next doubling.
         let salt = salt(&store.tree).unwrap().unwrap();
         store.tree.insert(doubling_key(), vec![10]).unwrap();
-        split_buckets(&store.tree, &salt, 10, 170).unwrap();
+        split_buckets(&store.tree, &salt, 10, 170, &|_, _| {}).unwrap();
         assert_eq!(store.check(None).unwrap().problems, Vec::<String>::new());
         assert_eq!(lookup(&store, "E-2099"), Some(doc(1)));
         store.flush().unwrap();
