@@ -809,19 +809,25 @@ pub enum DebugCommand {
     },
     /// Print the keys written by write-stream (JSON).
     ReadStream,
-    /// Register `learners` learners in one write, as a roster import does, printing `split BITS
-    /// I` as each bucket of a doubling of the record index that the write causes is split
-    /// (pausing `pause_ms` after each), then `imported N` once the write is durable: a kill
-    /// test stops it inside a doubling.
+    /// Register `first` learners in one write, printing `imported N` once it is durable, then
+    /// `learners` more in another, printing `split BITS I` as each bucket place of a doubling
+    /// of the record index that this second write causes is passed (split, or found with
+    /// nothing to move; pausing `pause_ms` after each, which holds the store's writer), then
+    /// `imported N` again: a kill test stops it inside a doubling. The lines come before the
+    /// `--json` result. Learners cannot be removed from the log, so it refuses a node that
+    /// holds any.
     DoublingStream {
-        /// How many learners (their numbers are TAG-0, TAG-1, …).
+        /// How many learners the first write registers (none: 0).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        first: u32,
+        /// How many learners the watched write registers (numbers TAG-0, TAG-1, …).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         learners: u32,
-        /// Distinguishes one stream's learner numbers from another's.
+        /// Distinguishes the learner numbers (the first write's are TAG-first-0, …).
         #[arg(long, default_value = "d")]
         tag: String,
-        /// Milliseconds to pause after each bucket split.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+        /// Milliseconds to pause after each bucket place.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
         pause_ms: u64,
     },
     /// Write the manual pages, one per command (cairn.1, cairn-site-enroll.1, …), into a

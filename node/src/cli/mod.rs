@@ -334,10 +334,11 @@ fn debug(cli: Cli) -> Result<Output> {
         }
         DebugCommand::WriteStream { count, tag } => write_stream(&node, count, &tag),
         DebugCommand::DoublingStream {
+            first,
             learners,
             tag,
             pause_ms,
-        } => doubling_stream(&node, learners, &tag, pause_ms),
+        } => doubling_stream(&node, first, learners, &tag, pause_ms),
         DebugCommand::ReadStream => {
             let doc = node.store.doc(&DEBUG_DOC)?;
             let keys: Vec<String> = doc
@@ -494,19 +495,50 @@ fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {
     Ok(Output::new(json!({"written": count}), ""))
 }
 
-/// `DebugCommand::DoublingStream`: learners registered in one write, each bucket of the
-/// record index's doubling after it told on stdout as it is split.
-fn doubling_stream(node: &Node, learners: u32, tag: &str, pause_ms: u64) -> Result<Output> {
+/// `DebugCommand::DoublingStream`: two rosters registered, each in one write, the record
+/// index's doubling after the second told on stdout bucket by bucket.
+fn doubling_stream(
+    node: &Node,
+    first: u32,
+    learners: u32,
+    tag: &str,
+    pause_ms: u64,
+) -> Result<Output> {
+    // The log keeps every learner for good, and they would reach the hub at the next sync.
+    if node.store.index_count(b"learner/")? > 0 {
+        return Err(Error::Usage(
+            "debug doubling-stream writes learners that cannot be removed; it runs only on a \
+             node that holds none yet"
+                .into(),
+        ));
+    }
+    register_stream(node, first, &format!("{tag}-first"))?;
     let pause = std::time::Duration::from_millis(pause_ms);
-    node.store.watch_doublings(move |to, i| {
+    let watching = node.store.watch_doublings(move |to, i| {
+        // A closed pipe (the test stopped reading) is not an error here: the kill is coming.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "split {to} {i}");
         let _ = out.flush();
         std::thread::sleep(pause);
     });
-    let docs: Vec<cairn_sync_protocol::DocId> = (0..learners)
-        .map(|_| crate::domain::ids::new_doc())
-        .collect();
+    if !watching {
+        return Err(Error::Usage("the store was already watched".into()));
+    }
+    register_stream(node, learners, tag)?;
+    Ok(Output::new(
+        json!({"first": first, "learners": learners}),
+        "",
+    ))
+}
+
+/// `count` learners numbered TAG-0, TAG-1, … registered in one write, as a roster import does,
+/// then `imported COUNT` printed.
+fn register_stream(node: &Node, count: u32, tag: &str) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let docs: Vec<cairn_sync_protocol::DocId> =
+        (0..count).map(|_| crate::domain::ids::new_doc()).collect();
     let home = node.id().to_string();
     node.store.create_docs(
         &node.author(cairn_sync_protocol::UserId::default())?,
@@ -526,7 +558,7 @@ fn doubling_stream(node: &Node, learners: u32, tag: &str, pause_ms: u64) -> Resu
     )?;
     // Printed only after the write is durable: the kill test relies on it.
     let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "imported {learners}");
+    let _ = writeln!(stdout, "imported {count}");
     let _ = stdout.flush();
-    Ok(Output::new(json!({"imported": learners}), ""))
+    Ok(())
 }

@@ -173,13 +173,13 @@ pub struct Core {
     // The worker starts with the first batch queued (or at open, if one is left queued): a node
     // that never receives a peer's batch (a kiosk between syncs, a command) runs no extra thread.
     worker: Option<Mutex<Option<std::thread::JoinHandle<()>>>>,
-    // Told of each bucket a doubling of the record index splits after a write (not the one at
+    // Told of each bucket place a doubling of the record index passes after a write (not at
     // open), if set: `cairn debug doubling-stream` prints it for a kill test.
     doubling_watch: std::sync::OnceLock<DoublingWatch>,
     me: std::sync::Weak<Core>,
 }
 
-/// See [`Store::watch_doublings`].
+/// See [`Core::watch_doublings`].
 type DoublingWatch = Box<dyn Fn(u8, u32) + Send + Sync>;
 
 struct Writer {
@@ -661,12 +661,13 @@ impl Core {
         }
     }
 
-    /// Have `watch` told of each bucket that a doubling of the record index splits after a
-    /// write, with the bits it doubles to and the bucket's place ([`record_index::Watch`]); the
-    /// first watch set stays. For `cairn debug doubling-stream`, whose kill test stops the
-    /// process inside a doubling.
-    pub fn watch_doublings(&self, watch: impl Fn(u8, u32) + Send + Sync + 'static) {
-        let _ = self.doubling_watch.set(Box::new(watch));
+    /// Have `watch` told of each bucket place that a doubling of the record index passes after
+    /// a write, with the bits it doubles to and the place ([`record_index::Watch`]). It runs
+    /// with the writer held, so whatever it waits for, writes wait for too. For `cairn debug
+    /// doubling-stream`, whose kill test stops the process inside a doubling. Returns false,
+    /// and changes nothing, if a watch was set already.
+    pub fn watch_doublings(&self, watch: impl Fn(u8, u32) + Send + Sync + 'static) -> bool {
+        self.doubling_watch.set(Box::new(watch)).is_ok()
     }
 
     /// Bytes the store occupies on disk.

@@ -378,12 +378,13 @@ pub fn grow(tree: &sled::Tree, growth: Growth) -> Result<u32> {
     grow_watched(tree, growth, &|_, _| {})
 }
 
-/// Told of each bucket a doubling has passed: the bits the buckets double to and the bucket's
-/// place among those it splits (0 to 2^(bits - 1) - 1, in order). `cairn debug doubling-stream`
-/// prints it, so that a kill test can stop a real process inside a doubling.
+/// Told of each bucket place a doubling has passed (split, or found with nothing to move): the
+/// bits the buckets double to and the place among those it splits (0 to 2^(bits - 1) - 1, in
+/// order). `cairn debug doubling-stream` prints it, so that a kill test can stop a real process
+/// inside a doubling.
 pub type Watch<'a> = &'a dyn Fn(u8, u32);
 
-/// [`grow`], telling `watch` of each bucket split.
+/// [`grow`], telling `watch` of each bucket place passed.
 pub fn grow_watched(tree: &sled::Tree, growth: Growth, watch: Watch<'_>) -> Result<u32> {
     let Some(salt) = salt(tree)? else {
         return Ok(0);
