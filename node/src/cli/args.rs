@@ -809,7 +809,8 @@ pub enum DebugCommand {
     },
     /// Print the keys written by write-stream (JSON).
     ReadStream,
-    /// Register `first` learners in one write, printing `imported N` once it is durable, then
+    /// Register `first` learners in one write, through the roster import's own path (each row
+    /// checked as a roster's is), printing `imported N` once it is durable, then
     /// `learners` more in another, printing `split BITS I` as each bucket place of a doubling
     /// of the record index that this second write causes is passed (split, or found with
     /// nothing to move; pausing `pause_ms` after each, which holds the store's writer), then

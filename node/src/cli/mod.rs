@@ -424,9 +424,7 @@ fn receive_stream(
         fn append(&mut self, runs: &[VerifiedRun]) -> Result<()> {
             self.0.append(runs)?;
             // Printed only once the batch is durable: the kill test relies on it.
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "acked {}", self.1.vector()?.total());
-            let _ = out.flush();
+            tell(format_args!("acked {}", self.1.vector()?.total()));
             Ok(())
         }
         fn freeze(&mut self, fork: &Fork) -> Result<()> {
@@ -473,7 +471,6 @@ fn receive_stream(
 
 fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {
     let doc = DEBUG_DOC;
-    let mut stdout = std::io::stdout();
     for i in 0..count {
         node.store.change_doc(
             &node.author(cairn_sync_protocol::UserId::default())?,
@@ -489,10 +486,17 @@ fn write_stream(node: &Node, count: u64, tag: &str) -> Result<Output> {
             },
         )?;
         // Printed only after the write is durable: the kill test relies on it.
-        let _ = writeln!(stdout, "done {i}");
-        let _ = stdout.flush();
+        tell(format_args!("done {i}"));
     }
     Ok(Output::new(json!({"written": count}), ""))
+}
+
+/// A line for a kill test, on stdout at once. A closed pipe is not an error: the test has
+/// stopped reading, and its kill is coming.
+fn tell(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout();
+    let _ = out.write_fmt(format_args!("{line}\n"));
+    let _ = out.flush();
 }
 
 /// `DebugCommand::DoublingStream`: two rosters registered, each in one write, the record
@@ -515,10 +519,7 @@ fn doubling_stream(
     register_stream(node, first, &format!("{tag}-first"))?;
     let pause = std::time::Duration::from_millis(pause_ms);
     let watching = node.store.watch_doublings(move |to, i| {
-        // A closed pipe (the test stopped reading) is not an error here: the kill is coming.
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "split {to} {i}");
-        let _ = out.flush();
+        tell(format_args!("split {to} {i}"));
         std::thread::sleep(pause);
     });
     if !watching {
@@ -531,34 +532,26 @@ fn doubling_stream(
     ))
 }
 
-/// `count` learners numbered TAG-0, TAG-1, … registered in one write, as a roster import does,
-/// then `imported COUNT` printed.
+/// `count` learners numbered TAG-0, TAG-1, … registered by the roster import's own path (one
+/// write, every row checked first), then `imported COUNT` printed.
 fn register_stream(node: &Node, count: u32, tag: &str) -> Result<()> {
     if count == 0 {
         return Ok(());
     }
-    let docs: Vec<cairn_sync_protocol::DocId> =
-        (0..count).map(|_| crate::domain::ids::new_doc()).collect();
-    let home = node.id().to_string();
-    node.store.create_docs(
-        &node.author(cairn_sync_protocol::UserId::default())?,
-        "register learner",
-        &docs,
-        &[],
-        |i, tx| {
-            let profile = crate::records::learner::Profile {
+    let rows = (0..count as usize)
+        .map(|i| crate::domain::roster::RosterRow {
+            line: i + 2,
+            profile: crate::records::learner::Profile {
                 number: format!("{tag}-{i}"),
                 given_name: "Doubling".into(),
                 family_name: format!("Stream {i}"),
                 ..Default::default()
-            };
-            let id = crate::domain::ids::learner_id(&docs[i]);
-            crate::records::learner::create(tx, &id, &home, &profile)
-        },
-    )?;
+            },
+            pin: None,
+        })
+        .collect();
+    crate::domain::learners::import(node, &crate::domain::people::Actor::Operator, rows)?;
     // Printed only after the write is durable: the kill test relies on it.
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "imported {count}");
-    let _ = stdout.flush();
+    tell(format_args!("imported {count}"));
     Ok(())
 }
