@@ -602,6 +602,9 @@ struct CrowdRun {
     served: Served,
     sites: CrowdSites,
     crowds: Vec<Crowd>,
+    // Bucket places the hub's record index has passed in doublings since the run started
+    // (`Store::watch_doublings`): a crowd's share tells whether it met one.
+    doubling_places: Arc<AtomicU64>,
     rt: tokio::runtime::Runtime,
     // Dropped last (fields drop in order): the stores' folders.
     _sites_root: tempfile::TempDir,
@@ -613,6 +616,11 @@ impl CrowdRun {
     fn start(n: usize) -> CrowdRun {
         let root = tempfile::tempdir().unwrap();
         let hub_node = Arc::new(new_hub(&root.path().join("hub")));
+        let doubling_places = Arc::new(AtomicU64::new(0));
+        let places = doubling_places.clone();
+        assert!(hub_node.store.watch_doublings(move |_, _| {
+            places.fetch_add(1, Ordering::Relaxed);
+        }));
         // Deployed, each site flushes its own disk. Here all sites share the machine: with
         // `CAIRN_BENCH_SITES_IN=/dev/shm` their stores live in memory, so the hub's disk serves
         // the hub alone; by default they share the hub's disk and its flush queue.
@@ -667,6 +675,7 @@ impl CrowdRun {
             served,
             sites,
             crowds: Vec::new(),
+            doubling_places,
             rt,
             _sites_root: sites_root,
             _root: root,
@@ -714,6 +723,8 @@ impl CrowdRun {
         tell_perf("enable");
         let hub_cpu_at_go = processor_seconds();
         let flushes_at_go = self.hub_node.store.flushes();
+        let buckets_at_go = self.record_buckets();
+        let places_at_go = self.doubling_places.load(Ordering::Relaxed);
         let started = Instant::now();
         let (latencies, entries, received, wall, sites_cpu) = match &mut self.sites {
             CrowdSites::Processes(child) => child.run(),
@@ -734,10 +745,15 @@ impl CrowdRun {
         // 200 sites took long enough to take in the hub's derivation after the crowd too.
         let hub_cpu = processor_seconds() - hub_cpu_at_go;
         let hub_flushes = self.hub_node.store.flushes() - flushes_at_go;
+        let places_at_end = self.doubling_places.load(Ordering::Relaxed);
         tell_perf("disable");
         // The next crowd starts from a hub that has derived this one's entries.
         self.hub_node.store.settle().unwrap();
         let derived = started.elapsed().as_secs_f64();
+        let doubling = Doubling {
+            buckets_at_go,
+            places: [places_at_go, places_at_end],
+        };
         if let CrowdSites::Processes(child) = &mut self.sites {
             child.quiet();
         }
@@ -750,11 +766,24 @@ impl CrowdRun {
             hub_cpu,
             sites_cpu,
             hub_flushes,
+            doubling,
         });
+    }
+
+    /// The hub's record index's buckets, or `None` before it holds a record.
+    fn record_buckets(&self) -> Option<u32> {
+        let buckets = self.hub_node.store.record_buckets().unwrap();
+        buckets.map(|(buckets, _)| buckets)
     }
 
     /// Print the run's rows: each crowd's, the steady crowds' medians, and all crowds' medians.
     fn finish(self) {
+        // The record index as the last crowd's doubling (if any) left it.
+        wait_until_idle("the hub's process");
+        let index_at_end = (
+            self.record_buckets(),
+            self.doubling_places.load(Ordering::Relaxed),
+        );
         let CrowdRun {
             n,
             served,
@@ -796,6 +825,7 @@ impl CrowdRun {
         let entries = crowds.iter().map(|c| c.entries).sum::<u64>() / crowds.len() as u64;
         print_crowd_row(&n.to_string(), peak, entries, &medians_of(&rows), completed);
         print_received(n, &crowds);
+        print_doublings(n, &crowds, index_at_end);
     }
 }
 
@@ -829,6 +859,39 @@ fn print_received(n: usize, crowds: &[Crowd]) {
     println!(
         "\n{n} sites, what a session received from the hub, crowd by crowd (medians of its \
          sessions: application bytes, whole entries, messages both ways): {}\n",
+        per_crowd.join("; ")
+    );
+}
+
+/// The hub's record index crowd by crowd: a line under the table, so that a crowd that met a
+/// doubling can be told from its row. `at_end` is the buckets and places passed once the last
+/// crowd's work was done.
+fn print_doublings(n: usize, crowds: &[Crowd], at_end: (Option<u32>, u64)) {
+    let next_go = crowds
+        .iter()
+        .skip(1)
+        .map(|c| (c.doubling.buckets_at_go, c.doubling.places[0]))
+        .chain(std::iter::once(at_end));
+    let per_crowd: Vec<String> = crowds
+        .iter()
+        .zip(next_go)
+        .enumerate()
+        .map(|(i, (c, (buckets_after, places_after)))| {
+            let [go, end] = c.doubling.places;
+            let shown = |b: Option<u32>| b.map_or("none".to_string(), |b| b.to_string());
+            format!(
+                "{}: {} → {} ({} / {})",
+                i + 1,
+                shown(c.doubling.buckets_at_go),
+                shown(buckets_after),
+                end - go,
+                places_after - end
+            )
+        })
+        .collect();
+    println!(
+        "\n{n} sites, the hub's record index crowd by crowd (buckets at the go → after its work; \
+         bucket places its doublings passed while the sessions ran / after them): {}\n",
         per_crowd.join("; ")
     );
 }
@@ -914,6 +977,17 @@ struct Crowd {
     /// Group-commit flushes the hub's sessions waited for (`Store::flushes`): each a write to
     /// the disk and a wait for it, so that a crowd's disk work per session can be compared.
     hub_flushes: u64,
+    doubling: Doubling,
+}
+
+/// The hub's record index at a crowd's go and end. A doubling can run on after the derivation
+/// the crowd waits for (with the writer, so whatever writes next waits), so what it did after the
+/// sessions is read at the next crowd's go, once the hub is idle.
+struct Doubling {
+    buckets_at_go: Option<u32>,
+    /// Bucket places its doublings had passed since the run started, at the go and at the last
+    /// session's end.
+    places: [u64; 2],
 }
 
 impl Crowd {
