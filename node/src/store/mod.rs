@@ -174,7 +174,8 @@ pub struct Core {
     // that never receives a peer's batch (a kiosk between syncs, a command) runs no extra thread.
     worker: Option<Mutex<Option<std::thread::JoinHandle<()>>>>,
     // Told of each bucket place a doubling of the record index passes after a write (not at
-    // open), if set: `cairn debug doubling-stream` prints it for a kill test.
+    // open), if set: `cairn debug doubling-stream` prints it for a kill test, and the concurrent
+    // benchmark counts it to tell whether a crowd met a doubling.
     doubling_watch: std::sync::OnceLock<DoublingWatch>,
     me: std::sync::Weak<Core>,
 }
@@ -664,8 +665,9 @@ impl Core {
     /// Have `watch` told of each bucket place that a doubling of the record index passes after
     /// a write, with the bits it doubles to and the place ([`record_index::Watch`]). It runs
     /// with the writer held, so whatever it waits for, writes wait for too. For `cairn debug
-    /// doubling-stream`, whose kill test stops the process inside a doubling. Returns false,
-    /// and changes nothing, if a watch was set already.
+    /// doubling-stream`, whose kill test stops the process inside a doubling, and for the
+    /// concurrent benchmark, which counts the places passed during a crowd. Returns false, and
+    /// changes nothing, if a watch was set already.
     pub fn watch_doublings(&self, watch: impl Fn(u8, u32) + Send + Sync + 'static) -> bool {
         self.doubling_watch.set(Box::new(watch)).is_ok()
     }
