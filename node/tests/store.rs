@@ -688,6 +688,53 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
     ));
 }
 
+/// The hub's upkeep before a site's session waits for every queued batch to be derived (its
+/// reads and writes settle the whole store), so it runs there only when no other node's batches
+/// are queued: a new site's first session on a hub of 2.2 million entries waited for four other
+/// sites' batches and failed after 60 s of silence (docs/benchmarks.md, round 44).
+#[test]
+fn the_upkeep_before_a_session_never_waits_for_another_sites_queued_batch() {
+    use cairn_node::app::{UpkeepWhen, upkeep_when};
+    use cairn_node::domain::ids;
+    use cairn_node::payload::{ControlRecord, encode};
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kn, kx) = (key(1), key(2), key(3));
+    let hub = scope_hub(&dir.path().join("hub"), &kh);
+    // N is admitted and its key not yet endorsed: the upkeep has work for N.
+    let admitted = ControlRecord::SiteAdmitted {
+        site: kn.id(),
+        site_id: "n".into(),
+        name: "N".into(),
+    };
+    hub.author_entry(
+        &author(&kh, 5),
+        ids::trust_doc(),
+        BodyKind::Control,
+        encode(&admitted).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        hub.site_record(&kn.id())
+            .unwrap()
+            .is_some_and(|r| r.endorsement.is_none())
+    );
+    assert_eq!(upkeep_when(&hub, &kn.id()), UpkeepWhen::Here);
+
+    // X's learner arrives and stays queued (no worker): N's session does not wait for it.
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    learner(&site_x, &kx, DocId([0xc; 16]), &kx.id(), 10);
+    sync(&site_x, &kx, &hub, &kh);
+    assert!(hub.behind());
+    assert_eq!(upkeep_when(&hub, &kn.id()), UpkeepWhen::Background);
+    assert!(hub.behind(), "deciding waited for X's batch");
+    // X's own work still runs before X's session: only X's batch is queued.
+    assert_eq!(upkeep_when(&hub, &kx.id()), UpkeepWhen::Here);
+
+    // Once nothing is queued, N's endorsement is signed before its session again.
+    hub.settle().unwrap();
+    assert_eq!(upkeep_when(&hub, &kn.id()), UpkeepWhen::Here);
+}
+
 /// Whether `scope` lets its site see `entry` whole.
 fn sees(scope: &cairn_node::sync::scope::SiteScope<'_>, entry: &StoredEntry) -> bool {
     scope.visible(

@@ -78,10 +78,12 @@ impl Transfer for NoFiles {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpkeepWhen {
     /// Before the session: it has work for this site (the site's own batches are still queued,
-    /// or awards homed there wait for the program's copy, or its key for the endorsement).
+    /// or awards homed there wait for the program's copy, or its key for the endorsement), and
+    /// no other node's batches are queued.
     Here,
-    /// Not before the session: nothing of it is for this site, which does not wait (the rest
-    /// runs in the background, if there is any).
+    /// Not before the session: nothing of it is for this site, which does not wait, or running
+    /// it would wait for other nodes' queued batches (the rest runs in the background, if there
+    /// is any, and what it signs for this site reaches it in a later session).
     Background,
 }
 
@@ -90,6 +92,14 @@ pub enum UpkeepWhen {
 /// sites' batches still being derived, never make this site wait.
 pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::NodeId) -> UpkeepWhen {
     let here = || -> crate::error::Result<bool> {
+        // The upkeep reads and writes derived state, and both wait until every queued batch is
+        // derived (`Core::settle`). Run before this session with another node's batches queued,
+        // it would have this site wait for all of them: on a hub of 2.2 million entries, deriving
+        // four sites' batches behind a new site's first session took it past the site's 60 s
+        // limit of silence, and the sync failed (docs/benchmarks.md, round 44).
+        if store.queued_from(|n| n != site)? {
+            return Ok(false);
+        }
         if store.queued_from(|n| n == site)? {
             return Ok(true);
         }
