@@ -198,21 +198,31 @@ impl App {
     /// credential or certificate, and when it admits a site.
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS)
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None)
     }
 
-    /// The upkeep before a sync session with `site`: run here, so what it signs travels in
-    /// this session, when it has work for this site ([`upkeep_when`]); otherwise in the
-    /// background once the sessions pause (one run however many sessions ask), so a crowd of
-    /// sites arriving together never waits for each other's batches to be derived or for work
-    /// that is not theirs.
+    /// [`App::program_upkeep`] of one site's work alone (its key's endorsement, its learners'
+    /// awards), for the upkeep before its session.
+    fn program_upkeep_for(
+        &self,
+        site: &cairn_sync_protocol::NodeId,
+    ) -> Result<crate::domain::credentials::Upkeep> {
+        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, Some(site))
+    }
+
+    /// The upkeep before a sync session with `site`: this site's work is done here, so what it
+    /// signs travels in this session, when there is any ([`upkeep_when`]); everything else in
+    /// the background once the sessions pause (one run however many sessions ask), so a crowd
+    /// of sites arriving together never waits for each other's batches to be derived or for
+    /// work that is not theirs. The run here still waits for a background run already under
+    /// way (one run at a time; at most [`UPKEEP_AWARDS`] awards).
     pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
         use std::sync::atomic::Ordering;
-        if upkeep_when(&self.node.store, site) == UpkeepWhen::Here {
-            if let Err(e) = self.program_upkeep() {
-                tracing::warn!("signing the program's credentials failed: {e}");
-            }
-            return;
+        if upkeep_when(&self.node.store, site) == UpkeepWhen::Here
+            && let Err(e) = self.program_upkeep_for(site)
+        {
+            tracing::warn!("signing the program's credentials failed: {e}");
         }
         // A run already asked for (it waits for the crowd to pass) serves this session too.
         // Whether the run has anything to do is for the run to find out: that means reading
