@@ -690,8 +690,8 @@ fn a_sites_session_waits_only_for_queued_entries_that_could_change_its_scope() {
 
 /// The hub's upkeep before a site's session waits for every queued batch to be derived (its
 /// reads and writes settle the whole store), so it runs there only when no other node's batches
-/// are queued: a new site's first session on a hub of 2.2 million entries waited for four other
-/// sites' batches and failed after 60 s of silence (docs/benchmarks.md, round 44).
+/// are queued: otherwise the site would wait for other sites' work before its session began
+/// (docs/benchmarks.md, round 44, where such waits kept a new site silent past its 60 s limit).
 #[test]
 fn the_upkeep_before_a_session_never_waits_for_another_sites_queued_batch() {
     use cairn_node::app::{UpkeepWhen, upkeep_when};

@@ -94,9 +94,8 @@ pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::Node
     let here = || -> crate::error::Result<bool> {
         // The upkeep reads and writes derived state, and both wait until every queued batch is
         // derived (`Core::settle`). Run before this session with another node's batches queued,
-        // it would have this site wait for all of them: on a hub of 2.2 million entries, deriving
-        // four sites' batches behind a new site's first session took it past the site's 60 s
-        // limit of silence, and the sync failed (docs/benchmarks.md, round 44).
+        // it would have this site wait for all of them, work that is not its own
+        // (docs/benchmarks.md, round 44: a site's first session silent past its 60 s limit).
         if store.queued_from(|n| n != site)? {
             return Ok(false);
         }
