@@ -108,18 +108,7 @@ pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::Node
         {
             return Ok(true);
         }
-        let derived = store.as_derived();
-        let home = site.to_string();
-        for (doc, _) in derived.index_scan(b"copy/")? {
-            let key = [b"home/".as_slice(), &doc].concat();
-            if derived
-                .index_get(&key)?
-                .is_some_and(|h| h == home.as_bytes())
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(!crate::records::index::homed_awaiting_copy(store, &site.to_string())?.is_empty())
     };
     // When in doubt (a read failed), run it before the session, as before.
     if here().unwrap_or(true) {
@@ -135,8 +124,9 @@ pub fn upkeep_when(store: &crate::store::Store, site: &cairn_sync_protocol::Node
 /// whose sessions then signed them before they could start (an award homed at the site makes
 /// the upkeep run [`UpkeepWhen::Here`]): 2 s of waiting in the second crowd (round 23 of
 /// docs/benchmarks.md). A run that signs nothing ends it (what is left cannot be copied now:
-/// a revoked site's award, a part gone from the catalog), as does a failed one. Returns the
-/// runs made.
+/// a revoked site's award, a part gone from the catalog), as does a failed one, unless it gave
+/// way to a session (then the next run, after the next lull, goes on where it stopped). Returns
+/// the runs made.
 pub fn upkeep_until_done(
     mut lull: impl FnMut(),
     mut run: impl FnMut() -> Result<crate::domain::credentials::Upkeep>,
@@ -146,7 +136,7 @@ pub fn upkeep_until_done(
         lull();
         runs += 1;
         match run() {
-            Ok(done) if done.remaining > 0 && done.copies > 0 => continue,
+            Ok(done) if done.gave_way || (done.remaining > 0 && done.copies > 0) => continue,
             Ok(_) => return runs,
             Err(e) => {
                 tracing::warn!("signing the program's credentials failed: {e}");
@@ -170,6 +160,9 @@ pub struct App {
     hub_address: std::sync::Mutex<Option<String>>,
     // One run of the hub's upkeep at a time (after sessions, imports, admissions).
     upkeep: std::sync::Mutex<()>,
+    // Sessions waiting for that lock, for their site's run: a background run gives way to them
+    // between two documents.
+    upkeep_waiting: std::sync::atomic::AtomicUsize,
     // A background run of the upkeep has been asked for and has not started yet.
     upkeep_asked: std::sync::atomic::AtomicBool,
 }
@@ -186,6 +179,7 @@ impl App {
             config_changed: Arc::new(tokio::sync::Notify::new()),
             hub_address: std::sync::Mutex::new(None),
             upkeep: std::sync::Mutex::new(()),
+            upkeep_waiting: std::sync::atomic::AtomicUsize::new(0),
             upkeep_asked: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -197,7 +191,16 @@ impl App {
     /// credential or certificate, and when it admits a site.
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None)
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &|| false)
+    }
+
+    /// [`App::program_upkeep`] as the background runs it: it gives way, between two documents,
+    /// to a session waiting for its site's run ([`App::upkeep_before_session`]).
+    fn background_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
+        use std::sync::atomic::Ordering;
+        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting = || self.upkeep_waiting.load(Ordering::SeqCst) > 0;
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &waiting)
     }
 
     /// [`App::program_upkeep`] of one site's work alone (its key's endorsement, its learners'
@@ -206,16 +209,19 @@ impl App {
         &self,
         site: &cairn_sync_protocol::NodeId,
     ) -> Result<crate::domain::credentials::Upkeep> {
+        use std::sync::atomic::Ordering;
+        self.upkeep_waiting.fetch_add(1, Ordering::SeqCst);
         let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, Some(site))
+        self.upkeep_waiting.fetch_sub(1, Ordering::SeqCst);
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, Some(site), &|| false)
     }
 
     /// The upkeep before a sync session with `site`: this site's work is done here, so what it
     /// signs travels in this session, when there is any ([`upkeep_when`]); everything else in
     /// the background once the sessions pause (one run however many sessions ask), so a crowd
     /// of sites arriving together never waits for each other's batches to be derived or for
-    /// work that is not theirs. The run here still waits for a background run already under
-    /// way (one run at a time; at most [`UPKEEP_AWARDS`] awards).
+    /// work that is not theirs. A background run already under way (one run at a time) gives
+    /// way to the run here after the document it is signing.
     pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
         use std::sync::atomic::Ordering;
         if upkeep_when(&self.node.store, site) == UpkeepWhen::Here
@@ -244,7 +250,7 @@ impl App {
                         // Cleared before each run: a session that asks after this point is
                         // served by a later run, not by this one.
                         app.upkeep_asked.store(false, Ordering::SeqCst);
-                        app.program_upkeep()
+                        app.background_upkeep()
                     },
                 );
             });
@@ -431,23 +437,24 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The background upkeep keeps going while a run signed something and left work, waits
-        /// for a lull before every run, and stops at the first run that signed nothing, left
-        /// nothing or failed (so it cannot spin on awards it can never copy).
+        /// The background upkeep keeps going while a run signed something and left work, or
+        /// gave way to a session, waits for a lull before every run, and otherwise stops at the
+        /// first run that signed nothing, left nothing or failed (so it cannot spin on awards
+        /// it can never copy).
         #[test]
         fn runs_until_a_run_leaves_nothing_it_could_sign(
             outcomes in prop::collection::vec(
-                // (copies made, documents left), or a failed run.
-                prop::option::weighted(0.9, (0usize..3, 0usize..3)),
+                // (copies made, documents left, gave way), or a failed run.
+                prop::option::weighted(0.9, (0usize..3, 0usize..3, prop::bool::weighted(0.2))),
                 0..12,
             )
         ) {
             // A run that signs nothing and leaves nothing ends every script.
             let mut script = outcomes;
-            script.push(Some((0, 0)));
+            script.push(Some((0, 0, false)));
             let expected = 1 + script
                 .iter()
-                .position(|o| !matches!(o, Some((c, r)) if *c > 0 && *r > 0))
+                .position(|o| !matches!(o, Some((c, r, g)) if *g || (*c > 0 && *r > 0)))
                 .unwrap();
             let lulls = std::cell::Cell::new(0);
             let (mut runs, mut without_lull) = (0, false);
@@ -458,9 +465,10 @@ mod tests {
                     runs += 1;
                     without_lull |= lulls.get() != runs;
                     match outcome {
-                        Some((copies, remaining)) => Ok(Upkeep {
+                        Some((copies, remaining, gave_way)) => Ok(Upkeep {
                             copies,
                             remaining,
+                            gave_way,
                             ..Upkeep::default()
                         }),
                         None => Err(Error::invalid("the store failed")),

@@ -85,6 +85,46 @@ pub fn homed_prefix(site: &str) -> Vec<u8> {
     key(&[b"homed/", site.as_bytes(), b"\0"])
 }
 
+/// The learner documents homed at `site` (node id text), as derived so far: the site's own list,
+/// or, in a store derived in part before that list existed, found among every learner's home.
+/// Read as it stands, without waiting for queued batches: a caller that needs them derived
+/// settles first.
+pub fn homed_learners(store: &crate::store::Core, site: &str) -> crate::error::Result<Vec<DocId>> {
+    let derived = store.as_derived();
+    let docs: Vec<Vec<u8>> = if store.indexed_since(HOMED_SINCE)? {
+        let listed = derived.index_scan(&homed_prefix(site))?;
+        listed.into_iter().map(|(doc, _)| doc).collect()
+    } else {
+        let every = derived.index_scan(b"home/")?;
+        every
+            .into_iter()
+            .filter(|(_, home)| home == site.as_bytes())
+            .map(|(doc, _)| doc)
+            .collect()
+    };
+    Ok(docs
+        .into_iter()
+        .filter_map(|doc| <[u8; 16]>::try_from(doc.as_slice()).ok().map(DocId))
+        .collect())
+}
+
+/// The learner documents homed at `site` holding awards the hub has not yet signed as the
+/// program (`copy/`), as derived so far. Read from the site's own list, so the cost follows the
+/// site's learners, not how many of the whole program's wait for the hub's upkeep.
+pub fn homed_awaiting_copy(
+    store: &crate::store::Core,
+    site: &str,
+) -> crate::error::Result<Vec<DocId>> {
+    let derived = store.as_derived();
+    let mut waiting = Vec::new();
+    for doc in homed_learners(store, site)? {
+        if derived.index_get(&key(&[b"copy/", &doc.0]))?.is_some() {
+            waiting.push(doc);
+        }
+    }
+    Ok(waiting)
+}
+
 /// The index key (without the store's `I` prefix) listing a document's conflicts.
 pub fn conflict_key(doc: &DocId) -> Vec<u8> {
     key(&[b"conflict/", &doc.0])

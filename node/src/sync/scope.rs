@@ -163,19 +163,8 @@ impl<'a> SiteScope<'a> {
         let derived = store.as_derived();
         let site_text = site.to_string();
         let mut relevant = BTreeSet::new();
-        // Feeds that wrote to documents of learners homed at the site: listed per site, or,
-        // in a store derived in part before that list existed, found among every learner's home.
-        let homed: Vec<Vec<u8>> = if store.indexed_since(crate::records::index::HOMED_SINCE)? {
-            let listed = derived.index_scan(&crate::records::index::homed_prefix(&site_text))?;
-            listed.into_iter().map(|(doc, _)| doc).collect()
-        } else {
-            let every = derived.index_scan(b"home/")?;
-            every
-                .into_iter()
-                .filter(|(_, home)| home == site_text.as_bytes())
-                .map(|(doc, _)| doc)
-                .collect()
-        };
+        // Feeds that wrote to documents of learners homed at the site.
+        let homed = crate::records::index::homed_learners(store, &site_text)?;
         let mut homed_at_start = HashSet::with_capacity(homed.len());
         let hinted = !hub_known.is_empty() && store.lists_transfers()?;
         // Only what the site lacks is noted: a session sends from where the site stands, and
@@ -191,13 +180,11 @@ impl<'a> SiteScope<'a> {
             }
         };
         for doc in homed {
-            if let Ok(doc) = <[u8; 16]>::try_from(doc.as_slice()) {
-                for (origin, seq, _) in derived.doc_entries(&DocId(doc))? {
-                    relevant.insert(origin);
-                    note(origin, seq);
-                }
-                homed_at_start.insert(DocId(doc));
+            for (origin, seq, _) in derived.doc_entries(&doc)? {
+                relevant.insert(origin);
+                note(origin, seq);
             }
+            homed_at_start.insert(doc);
         }
         // The rest of what `visible` shows whole: the documents every site receives, and the
         // transfers to or from this site (of learners no longer homed here, too).
