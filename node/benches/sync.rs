@@ -1403,8 +1403,20 @@ fn open(entries_target: usize) {
     // one site's flush overlaps another's work. Each then syncs to the hub in turn.
     let at_once = 4usize;
     let mut total = hub_node.store.vector().unwrap().total() as usize;
-    // Site names and learner numbers must not repeat the kept store's.
-    let mut i = if from.is_some() { 1000 } else { 0 };
+    // Site names and learner numbers must not repeat the kept store's: a kept store's sites
+    // are numbered from 0, those a growth added from 1000, and a store grown twice (round 45's
+    // 1.96M, from the 1M) already holds some of those.
+    let mut i = match &from {
+        Some(_) => hub_node
+            .store
+            .site_records()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.name.strip_prefix("Site ")?.parse::<usize>().ok())
+            .map(|n| n + 1)
+            .fold(1000, usize::max),
+        None => 0,
+    };
     let generated = Instant::now();
     // A sync that fails ends the generation, but the store it made so far is kept (with
     // `CAIRN_BENCH_KEEP_STORE`) once the hub has closed it: round 44's run lost 56 minutes'
