@@ -391,7 +391,7 @@ fn the_upkeep_for_one_site_signs_only_its_own_learners_awards() {
     use cairn_node::domain::credentials::hub_upkeep;
     use cairn_node::domain::lifecycle::{self, Decision};
     let root = tempfile::tempdir().unwrap();
-    let (hub_node, _app, site_a, site_b) = two_sites_endorsed(root.path(), &["a1"]);
+    let (hub_node, app, site_a, site_b) = two_sites_endorsed(root.path(), &["a1"]);
     // The hub serves without the upkeep hook: nothing is signed during a session.
     let rt = runtime(2);
     let stats = Arc::new(hub::ServeStats::default());
@@ -443,6 +443,43 @@ fn the_upkeep_for_one_site_signs_only_its_own_learners_awards() {
             .count()
     };
     assert_eq!((homed_at(&site_a), homed_at(&site_b)), (2, 2));
+
+    // Admitting a site, as `cairn site enroll` and the web's form do, endorses its key there
+    // and then and signs none of the copies waiting: the whole program's run it made before
+    // signed up to 200 documents of other sites' first, which on a hub of millions of entries
+    // is many seconds for the person admitting it (docs/benchmarks.md, round 46).
+    let site_c = init(
+        &root.path().join("c"),
+        cairn_node::config::NodeRole::Site,
+        "Site C",
+    );
+    let op = cairn_node::signin::staff_once(&hub_node, "op", "135790").unwrap();
+    let admitted = app
+        .perform(
+            &op,
+            cairn_node::app::Request::SiteEnroll {
+                site: site_c.id().to_string(),
+                name: "Site C".into(),
+                address: None,
+            },
+            cairn_node::audit::Channel::CommandLine,
+            &mut cairn_node::app::NoFiles,
+        )
+        .unwrap();
+    assert!(matches!(
+        admitted,
+        cairn_node::app::Reply::SiteEnrolled { .. }
+    ));
+    let c_record = hub_node.store.site_record(&site_c.id()).unwrap().unwrap();
+    assert!(
+        c_record.endorsement.is_some(),
+        "the admitted site's key was not endorsed"
+    );
+    assert_eq!(
+        (homed_at(&site_a), homed_at(&site_b)),
+        (2, 2),
+        "admitting a site signed other sites' copies"
+    );
 
     // B's run signs B's two awards and leaves A's waiting.
     let done = hub_upkeep(

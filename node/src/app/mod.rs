@@ -16,6 +16,7 @@ mod hub_ops;
 mod learner_ops;
 mod node_ops;
 mod site_ops;
+mod upkeep_turns;
 
 pub use crate::domain::people::Actor;
 pub use reply::Reply;
@@ -158,11 +159,9 @@ pub struct App {
     config_changed: Arc<tokio::sync::Notify>,
     // The hub address the running service was told to use (`cairn run --hub`), if any.
     hub_address: std::sync::Mutex<Option<String>>,
-    // One run of the hub's upkeep at a time (after sessions, imports, admissions).
-    upkeep: std::sync::Mutex<()>,
-    // Sessions waiting for that lock, for their site's run: a background run gives way to them
-    // between two documents.
-    upkeep_waiting: std::sync::atomic::AtomicUsize,
+    // One run of the hub's upkeep at a time (after sessions, imports, admissions); a background
+    // run gives way, between two documents, to a session waiting for its site's run.
+    upkeep: upkeep_turns::UpkeepTurns,
     // A background run of the upkeep has been asked for and has not started yet.
     upkeep_asked: std::sync::atomic::AtomicBool,
 }
@@ -178,8 +177,7 @@ impl App {
             runtime,
             config_changed: Arc::new(tokio::sync::Notify::new()),
             hub_address: std::sync::Mutex::new(None),
-            upkeep: std::sync::Mutex::new(()),
-            upkeep_waiting: std::sync::atomic::AtomicUsize::new(0),
+            upkeep: upkeep_turns::UpkeepTurns::default(),
             upkeep_asked: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -190,29 +188,27 @@ impl App {
     /// can leave it: before every sync session, before a bundle, before handing out a
     /// credential or certificate, and when it admits a site.
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
-        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = self.upkeep.take();
         crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &|| false)
     }
 
     /// [`App::program_upkeep`] as the background runs it: it gives way, between two documents,
-    /// to a session waiting for its site's run ([`App::upkeep_before_session`]).
+    /// to a run of one site's work someone waits for ([`App::site_upkeep`]).
     fn background_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
-        use std::sync::atomic::Ordering;
-        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        let waiting = || self.upkeep_waiting.load(Ordering::SeqCst) > 0;
-        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &waiting)
+        let turn = self.upkeep.take();
+        crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &|| {
+            turn.asked_to_give_way()
+        })
     }
 
     /// [`App::program_upkeep`] of one site's work alone (its key's endorsement, its learners'
-    /// awards), for the upkeep before its session.
-    fn program_upkeep_for(
+    /// awards), ahead of a background run (which gives way to it): someone waits for it, the
+    /// site's session or the person admitting the site.
+    fn site_upkeep(
         &self,
         site: &cairn_sync_protocol::NodeId,
     ) -> Result<crate::domain::credentials::Upkeep> {
-        use std::sync::atomic::Ordering;
-        self.upkeep_waiting.fetch_add(1, Ordering::SeqCst);
-        let _one_at_a_time = self.upkeep.lock().unwrap_or_else(|e| e.into_inner());
-        self.upkeep_waiting.fetch_sub(1, Ordering::SeqCst);
+        let _turn = self.upkeep.take_ahead();
         crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, Some(site), &|| false)
     }
 
@@ -225,7 +221,7 @@ impl App {
     pub fn upkeep_before_session(self: &Arc<Self>, site: &cairn_sync_protocol::NodeId) {
         use std::sync::atomic::Ordering;
         if upkeep_when(&self.node.store, site) == UpkeepWhen::Here
-            && let Err(e) = self.program_upkeep_for(site)
+            && let Err(e) = self.site_upkeep(site)
         {
             tracing::warn!("signing the program's credentials failed: {e}");
         }

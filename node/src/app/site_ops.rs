@@ -86,8 +86,12 @@ impl App {
             crate::domain::text::check_line(crate::domain::text::Field::HubAddress, a, 253)?;
         }
         let (provisioning, file) = provision::enroll_site(&self.node, actor, site, name, address)?;
-        // Endorse the new site's key now, so the endorsement reaches it with its first sync.
-        if let Err(e) = self.program_upkeep() {
+        // Endorse the new site's key now, so the endorsement reaches it with its first sync
+        // and its first session has nothing of its own to wait for. The site's work alone,
+        // ahead of the background: the whole program's run signs up to 200 documents of other
+        // sites' copies first, each a flushed write, which on a hub of millions of entries is
+        // many seconds for a person to wait (docs/benchmarks.md, round 46).
+        if let Err(e) = self.site_upkeep(&site) {
             tracing::warn!("the site was admitted; endorsing its key failed: {e}");
         }
         Ok(Reply::SiteEnrolled {
