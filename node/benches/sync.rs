@@ -43,6 +43,7 @@
 //! batch and bytes a value of the `batches` run, default "200,4,1800"; run only when named).
 //! Prints a Markdown table per scenario for docs/benchmarks.md.
 
+use cairn_node::app::App;
 use cairn_node::config::NodeRole;
 use cairn_node::domain::lifecycle::{self, Decision};
 use cairn_node::domain::{catalog, learners, people};
@@ -114,7 +115,10 @@ fn new_hub(dir: &Path) -> Node {
     hub
 }
 
-fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
+/// A new site numbered `i`, admitted by the hub as `cairn site enroll` admits one (its key
+/// endorsed there and then) and joined. Until round 46 the harness admitted sites without the
+/// endorsement, which the hub then made in the site's first session.
+fn new_site(hub: &App, root: &Path, i: usize) -> Node {
     let node = Node::init(
         &root.join(format!("site{i}")),
         NodeRole::Site,
@@ -122,10 +126,23 @@ fn new_site(hub: &Node, root: &Path, i: usize) -> Node {
         None,
     )
     .unwrap();
-    let op = cairn_node::signin::staff_once(hub, "op", "135790").unwrap();
-    let (_, file) =
-        provision::enroll_site(hub, &op, node.id(), &format!("Site {i}"), None).unwrap();
-    provision::join(&node, &file).unwrap();
+    let op = cairn_node::signin::staff_once(hub.node(), "op", "135790").unwrap();
+    let admitted = hub
+        .perform(
+            &op,
+            cairn_node::app::Request::SiteEnroll {
+                site: node.id().to_string(),
+                name: format!("Site {i}"),
+                address: None,
+            },
+            cairn_node::audit::Channel::CommandLine,
+            &mut cairn_node::app::NoFiles,
+        )
+        .unwrap();
+    let cairn_node::app::Reply::SiteEnrolled { file, .. } = admitted else {
+        panic!("admitting site {i} gave {admitted:?}");
+    };
+    provision::join(&node, file.as_bytes()).unwrap();
     staff(
         &node,
         &[
@@ -273,13 +290,13 @@ struct Served {
     stats: Arc<hub::ServeStats>,
 }
 
-async fn serve(hub_node: Arc<Node>) -> Served {
+async fn serve(app: Arc<App>) -> Served {
     // As `cairn serve` binds, with its backlog.
     let listener = hub::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let hub_node = app.node().clone();
     // The hub's upkeep before each session, as `cairn serve` runs it.
-    let app = cairn_node::app::App::new(hub_node.clone(), None);
     let stats = Arc::new(hub::ServeStats {
         before_session: hub::SessionHook(Some(Arc::new(
             move |site: &cairn_sync_protocol::NodeId| app.upkeep_before_session(site),
@@ -326,9 +343,10 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 fn initial(learners_n: usize) {
     let root = tempfile::tempdir().unwrap();
     let hub_node = Arc::new(new_hub(&root.path().join("hub")));
-    let site_node = Arc::new(new_site(&hub_node, root.path(), 0));
+    let hub_app = App::new(hub_node.clone(), None);
+    let site_node = Arc::new(new_site(&hub_app, root.path(), 0));
     let rt = runtime();
-    let mut served = rt.block_on(serve(hub_node.clone()));
+    let mut served = rt.block_on(serve(hub_app));
     rt.block_on(sync_via(&site_node, &served.addr)).unwrap(); // the catalog
     let generated = populate(&site_node, 0, learners_n);
     let entries = site_node.store.vector().unwrap().total();
@@ -631,14 +649,15 @@ impl CrowdRun {
         // with the sites the program has: before round 17 every session exchanged version
         // vectors naming them; the hub still reads every feed's tip).
         let program = env_number("CAIRN_BENCH_PROGRAM_SITES").map_or(n, |p| p.max(n));
+        let hub_app = App::new(hub_node.clone(), None);
         let mut sites: Vec<Arc<Node>> = (0..program)
             .map(|i| {
-                let s = new_site(&hub_node, sites_root.path(), i);
+                let s = new_site(&hub_app, sites_root.path(), i);
                 Arc::new(s)
             })
             .collect();
         let rt = hub_runtime();
-        let served = rt.block_on(serve(hub_node.clone()));
+        let served = rt.block_on(serve(hub_app));
         let separate = sites_in_processes();
         // Every site first gets the catalog, then the `n` of the run write 2 learners' worth of
         // work. The sites' process does both for its own sites, so they sync as running nodes
@@ -1397,7 +1416,8 @@ fn open(entries_target: usize) {
     // measured, stays on disk.
     let sites_dir = sites_root(root.path());
     let rt = runtime();
-    let served = rt.block_on(serve(hub_node.clone()));
+    let hub_app = App::new(hub_node.clone(), None);
+    let served = rt.block_on(serve(hub_app.clone()));
     let per_site = 2000usize; // learners per generated site, ~57k entries each
     // Sites write their own stores, each write flushed: several sites are generated at once so
     // one site's flush overlaps another's work. Each then syncs to the hub in turn.
@@ -1425,11 +1445,16 @@ fn open(entries_target: usize) {
     'rounds: while total < entries_target {
         let mut round = Vec::new();
         let mut planned = total;
-        // A new site's first session with the hub while the hub derives the last round's
-        // batches behind it: the longest, and how many met the hub behind.
-        let (mut first_longest, mut first_behind) = (Duration::ZERO, 0);
+        // A new site's admission (the hub endorses its key there and then, as for `cairn site
+        // enroll`) and its first session with the hub, while the hub derives the last round's
+        // batches and signs their copies behind them: the longest of each, and how many
+        // sessions met the hub deriving behind.
+        let (mut admitted_longest, mut first_longest, mut first_behind) =
+            (Duration::ZERO, Duration::ZERO, 0);
         while planned < entries_target && round.len() < at_once {
-            let s = new_site(&hub_node, sites_dir.path(), i);
+            let admitted = Instant::now();
+            let s = new_site(&hub_app, sites_dir.path(), i);
+            admitted_longest = admitted_longest.max(admitted.elapsed());
             first_behind += usize::from(hub_node.store.behind());
             let started = Instant::now();
             if let Err(e) = rt.block_on(sync_via(&s, &served.addr)) {
@@ -1457,12 +1482,15 @@ fn open(entries_target: usize) {
         }
         total = hub_node.store.vector().unwrap().total() as usize;
         eprintln!(
-            "open: {total} entries at the hub after {:.0} s (new sites' first sync: longest \
-             {:.2} s, {first_behind} of them begun with the hub deriving behind)",
+            "open: {total} entries at the hub after {:.0} s (new sites' admission: longest \
+             {:.2} s; first sync: longest {:.2} s, {first_behind} of them begun with the hub \
+             deriving behind)",
             generated.elapsed().as_secs_f64(),
+            admitted_longest.as_secs_f64(),
             first_longest.as_secs_f64()
         );
     }
+    drop(hub_app);
     drop(served);
     drop(rt);
     let dir = root.path().join("hub");
@@ -1612,9 +1640,10 @@ fn flush_cost(from: &Path, n: usize) {
 fn slowlink(learners_n: usize) {
     let root = tempfile::tempdir().unwrap();
     let hub_node = Arc::new(new_hub(&root.path().join("hub")));
-    let site_node = Arc::new(new_site(&hub_node, root.path(), 0));
+    let hub_app = App::new(hub_node.clone(), None);
+    let site_node = Arc::new(new_site(&hub_app, root.path(), 0));
     let rt = runtime();
-    let served = rt.block_on(serve(hub_node.clone()));
+    let served = rt.block_on(serve(hub_app));
     rt.block_on(sync_via(&site_node, &served.addr)).unwrap();
     populate(&site_node, 0, learners_n);
     let bytes_per_sec = 64_000 / 8;
