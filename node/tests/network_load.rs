@@ -304,36 +304,37 @@ fn a_hub_session_waits_for_the_disk_only_for_the_entries_it_acknowledges() {
 #[test]
 fn a_sites_session_counts_as_running_while_it_syncs_and_not_after() {
     let (_root, hub_node, site_node, _staff) = hub_and_one_site();
-    let stats = Arc::new(hub::ServeStats::default());
+    let site_node = Arc::new(site_node);
+    // The hub reads the site's count from inside the session: its hook runs before it answers
+    // the site, which has connected and waits for that answer. (A thread polling the count beside
+    // the session missed a session of a few milliseconds on a busy CI machine.)
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+    let (site, seen_by_hub) = (site_node.clone(), seen.clone());
+    let stats = Arc::new(hub::ServeStats {
+        before_session: hub::SessionHook(Some(Arc::new(move |_: &cairn_sync_protocol::NodeId| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while site.store.sessions_running() == 0 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            seen_by_hub.store(site.store.sessions_running(), Ordering::SeqCst);
+        }))),
+        ..Default::default()
+    });
     let rt = runtime(2);
     let (addr, stop_tx, server) = rt.block_on(serve(&hub_node, &stats));
     assert_eq!(site_node.store.sessions_running(), 0);
-    // A thread watches the count while the session runs (a session on loopback takes
-    // milliseconds: a TLS handshake and at least one flush at each end).
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let most = std::sync::atomic::AtomicUsize::new(0);
-    let report = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
-                most.fetch_max(site_node.store.sessions_running(), Ordering::SeqCst);
-                std::thread::yield_now();
-            }
-        });
-        let mut progress = |_| {};
-        let report = rt.block_on(site::sync_once(
+    let mut progress = |_| {};
+    let report = rt
+        .block_on(site::sync_once(
             &site_node,
             &addr,
             Timing::default(),
             &mut progress,
-        ));
-        done.store(true, Ordering::SeqCst);
-        report
-    })
-    .unwrap();
+        ))
+        .unwrap();
     assert!(report.complete);
     assert_eq!(
-        most.load(Ordering::SeqCst),
+        seen.load(Ordering::SeqCst),
         1,
         "the site's session did not count as running while it synced"
     );

@@ -160,7 +160,8 @@ pub struct App {
     // The hub address the running service was told to use (`cairn run --hub`), if any.
     hub_address: std::sync::Mutex<Option<String>>,
     // One run of the hub's upkeep at a time (after sessions, imports, admissions); a background
-    // run gives way, between two documents, to a session waiting for its site's run.
+    // run gives way, between two documents, to a run someone waits for (a session's, an
+    // admission's).
     upkeep: upkeep_turns::UpkeepTurns,
     // A background run of the upkeep has been asked for and has not started yet.
     upkeep_asked: std::sync::atomic::AtomicBool,
@@ -185,8 +186,9 @@ impl App {
     /// The hub's upkeep of what the program signs (program settings published, site keys
     /// endorsed, program-signed copies of awards that reached it), at most
     /// [`UPKEEP_AWARDS`] awards a run; nothing on a site. The hub runs it whenever something
-    /// can leave it: before every sync session, before a bundle, before handing out a
-    /// credential or certificate, and when it admits a site.
+    /// can leave it: before a bundle, before handing out a credential or certificate, and in
+    /// the background after sync sessions; before a session and when it admits a site, it runs
+    /// that site's work alone ([`App::site_upkeep`]).
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _turn = self.upkeep.take();
         crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &|| false)
