@@ -188,7 +188,7 @@ impl App {
     /// [`UPKEEP_AWARDS`] awards a run; nothing on a site. The hub runs it whenever something
     /// can leave it: before a bundle, before handing out a credential or certificate, and in
     /// the background after sync sessions; before a session and when it admits a site, it runs
-    /// that site's work alone ([`App::site_upkeep`]).
+    /// that site's work alone (`App::site_upkeep`).
     pub fn program_upkeep(&self) -> Result<crate::domain::credentials::Upkeep> {
         let _turn = self.upkeep.take();
         crate::domain::credentials::hub_upkeep(&self.node, UPKEEP_AWARDS, None, &|| false)
