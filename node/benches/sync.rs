@@ -1480,6 +1480,17 @@ fn open(entries_target: usize) {
             drop(s);
             let _ = std::fs::remove_dir_all(sites_dir.path().join(format!("site{n}")));
         }
+        // What the round's syncs left queued, and how long until it is derived (by the
+        // worker once the syncs stop, or here): a hub's derivation rate at this size.
+        let queued = hub_node.store.queued_entries().unwrap();
+        let deriving = Instant::now();
+        hub_node.store.settle().unwrap();
+        let derived_in = deriving.elapsed().as_secs_f64();
+        eprintln!(
+            "open: the round left {queued} entries queued, derived in {derived_in:.1} s \
+             ({:.0} entries/s)",
+            queued as f64 / derived_in.max(1e-9)
+        );
         total = hub_node.store.vector().unwrap().total() as usize;
         eprintln!(
             "open: {total} entries at the hub after {:.0} s (new sites' admission: longest \

@@ -1254,6 +1254,20 @@ impl Core {
         Ok(self.local::<u32>(DERIVED_FORMAT)?.unwrap_or(0) >= version)
     }
 
+    /// How many acknowledged entries wait in the derivation queue: a read of every queue
+    /// record (one a batch, removed as it is derived), so for reports, not for every session.
+    /// An unreadable record counts none (the next pass drops it).
+    pub fn queued_entries(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for kv in self.tree.scan_prefix([keys::DERIVE_QUEUE]) {
+            let (_, v) = kv?;
+            for (_, first, last) in keys::parse_queued_runs(&v).unwrap_or_default() {
+                n = n.saturating_add(last.saturating_sub(first).saturating_add(1));
+            }
+        }
+        Ok(n)
+    }
+
     /// Whether acknowledged entries are still waiting to be derived.
     pub fn behind(&self) -> bool {
         self.derived.load(Ordering::SeqCst) < self.queued.load(Ordering::SeqCst)
