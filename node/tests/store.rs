@@ -2066,3 +2066,39 @@ fn the_record_index_doubles_after_an_import_a_peers_batch_and_a_rebuild() {
         }
     }
 }
+
+/// `queued_entries` counts the entries peers' batches left waiting to be derived, every batch
+/// of every peer, and none once they are derived.
+#[test]
+fn queued_entries_counts_what_waits_to_be_derived() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kh, kb, kx) = (key(1), key(2), key(3));
+    let hub = scope_hub(&dir.path().join("hub"), &kh);
+    assert_eq!(hub.queued_entries().unwrap(), 0);
+    let site_b = open_store(&dir.path().join("b")).unwrap();
+    let site_x = open_store(&dir.path().join("x")).unwrap();
+    for n in 0..5u8 {
+        learner(&site_b, &kb, DocId([n; 16]), &kb.id(), 10 + u64::from(n));
+    }
+    for n in 0..3u8 {
+        learner(
+            &site_x,
+            &kx,
+            DocId([0x80 + n; 16]),
+            &kx.id(),
+            10 + u64::from(n),
+        );
+    }
+    let before = hub.vector().unwrap().total();
+    sync(&site_b, &kb, &hub, &kh);
+    let from_b = hub.vector().unwrap().total() - before;
+    assert_eq!(from_b, 5, "B's five learners reached the hub");
+    assert_eq!(hub.queued_entries().unwrap(), from_b);
+    sync(&site_x, &kx, &hub, &kh);
+    let received = hub.vector().unwrap().total() - before;
+    assert_eq!(received, 8);
+    assert!(hub.behind());
+    assert_eq!(hub.queued_entries().unwrap(), received);
+    hub.settle().unwrap();
+    assert_eq!(hub.queued_entries().unwrap(), 0);
+}
