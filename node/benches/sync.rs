@@ -12,7 +12,8 @@
 //! `CAIRN_BENCH_SESSIONS` sync at once; by default as many as sync), `CAIRN_BENCH_CROWDS`
 //! (crowds each concurrent run measures, one after another, default 5), `CAIRN_BENCH_PERF_CTL`
 //! (a `perf record --control` fifo: the concurrent runs profile only their sessions, the
-//! initial run its sync and the hub's derivation after it),
+//! initial run its sync and the hub's derivation after it, the open run's growth the hub's
+//! derivation of what each round's syncs left queued),
 //! `CAIRN_BENCH_SITES_IN` (where the concurrent and open runs keep the sites' stores, such as
 //! `/dev/shm`; by default beside the hub's), `CAIRN_BENCH_HUB_CPUS` and `CAIRN_BENCH_SITES_CPUS`
 //! (processor numbers, such as `0` and `1`, the benchmark's own process, which is the hub's,
@@ -1484,7 +1485,9 @@ fn open(entries_target: usize) {
         // worker once the syncs stop, or here): a hub's derivation rate at this size.
         let queued = hub_node.store.queued_entries().unwrap();
         let deriving = Instant::now();
+        tell_perf("enable");
         hub_node.store.settle().unwrap();
+        tell_perf("disable");
         let derived_in = deriving.elapsed().as_secs_f64();
         eprintln!(
             "open: the round left {queued} entries queued, derived in {derived_in:.1} s \
